@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from foresight.catalog.services import CATALOG_PATH, LoadReport, catalog_load, yaml_read
+from scenarios.services import SCENARIOS_PATH, scenarios_load
+
+
+class Command(BaseCommand):
+    help = "Load the curated catalog (directions, areas, topics, clusters, sources) and scenarios. Idempotent."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--catalog", type=Path, default=CATALOG_PATH, help="catalog YAML file")
+        parser.add_argument("--scenarios", type=Path, default=SCENARIOS_PATH, help="scenarios YAML file")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = LoadReport()
+        try:
+            with transaction.atomic():
+                topics = catalog_load(data=yaml_read(options["catalog"]), report=report)
+                scenarios_load(data=yaml_read(options["scenarios"]), topics=topics, report=report)
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from exc
+        self.stdout.write(f"catalog loaded: {report.summary()}")

@@ -1,0 +1,193 @@
+"""Reads of the public catalog. Each selector returns everything its page needs in a fixed number of queries."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db import connection
+from django.db.models import Case, Count, FloatField, Prefetch, Q, QuerySet, Value, When
+from django.http import Http404
+
+from foresight.catalog.models import Area, Cluster, Direction, PublicationStatus, SourceReference, Topic
+
+MAX_QUERY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class TopicFilters:
+    """Validated public filters for the topic list (see forms.TopicFilterForm and api.TopicFilter)."""
+
+    q: str = ""
+    direction: str = ""
+    area: str = ""
+    kind: str = ""
+    status: str = ""
+    setting: str = ""
+    cluster: str = ""
+
+
+def _public_topics() -> QuerySet[Topic]:
+    return Topic.objects.filter(
+        status__in=Topic.PUBLIC_STATUSES,
+        area__status=PublicationStatus.PUBLISHED,
+        area__direction__status=PublicationStatus.PUBLISHED,
+    )
+
+
+def _sources_prefetch(prefix: str = "") -> Prefetch[SourceReference]:
+    return Prefetch(f"{prefix}sources", queryset=SourceReference.objects.select_related("programme"))
+
+
+def direction_list() -> QuerySet[Direction]:
+    """Published directions with their published areas and the count of public topics in each."""
+    public = Q(
+        areas__status=PublicationStatus.PUBLISHED,
+        areas__topics__status__in=Topic.PUBLIC_STATUSES,
+    )
+    areas = Area.objects.filter(status=PublicationStatus.PUBLISHED).annotate(
+        topic_count=Count("topics", filter=Q(topics__status__in=Topic.PUBLIC_STATUSES))
+    )
+    return (
+        Direction.objects.filter(status=PublicationStatus.PUBLISHED)
+        .annotate(topic_count=Count("areas__topics", filter=public))
+        .prefetch_related(Prefetch("areas", queryset=areas))
+    )
+
+
+def direction_options() -> QuerySet[Direction]:
+    """Published directions, for filter choices (one plain query)."""
+    return Direction.objects.filter(status=PublicationStatus.PUBLISHED).order_by("order", "slug")
+
+
+def direction_get(*, slug: str) -> Direction:
+    areas = Area.objects.filter(status=PublicationStatus.PUBLISHED).prefetch_related(
+        Prefetch("topics", queryset=Topic.objects.filter(status__in=Topic.PUBLIC_STATUSES).order_by("code"))
+    )
+    direction = (
+        Direction.objects.filter(slug=slug, status=PublicationStatus.PUBLISHED)
+        .prefetch_related(Prefetch("areas", queryset=areas), _sources_prefetch())
+        .first()
+    )
+    if direction is None:
+        raise Http404("No such direction")
+    return direction
+
+
+def area_get(*, slug: str) -> Area:
+    area = (
+        Area.objects.filter(
+            slug=slug, status=PublicationStatus.PUBLISHED, direction__status=PublicationStatus.PUBLISHED
+        )
+        .select_related("direction")
+        .prefetch_related(
+            Prefetch("topics", queryset=Topic.objects.filter(status__in=Topic.PUBLIC_STATUSES).order_by("code")),
+            _sources_prefetch(),
+        )
+        .first()
+    )
+    if area is None:
+        raise Http404("No such area")
+    return area
+
+
+def area_list() -> QuerySet[Area]:
+    return Area.objects.filter(
+        status=PublicationStatus.PUBLISHED, direction__status=PublicationStatus.PUBLISHED
+    ).select_related("direction")
+
+
+def cluster_list() -> QuerySet[Cluster]:
+    return Cluster.objects.all()
+
+
+def _search(qs: QuerySet[Topic], q: str) -> QuerySet[Topic]:
+    """Full-text search with ranking on PostgreSQL, word-wise substring search elsewhere.
+
+    Chinese has no spaces for a text-search parser to split on, so on PostgreSQL the Chinese
+    fields are matched as substrings and a hit in a name ranks above a hit in the statement.
+    """
+    q = q.strip()[:MAX_QUERY_LENGTH]
+    if not q:
+        return qs
+    words = [w for w in re.split(r"\s+", q) if w]
+    substring = Q()
+    for word in words:
+        substring &= (
+            Q(name_en__icontains=word)
+            | Q(name_zh__icontains=word)
+            | Q(statement_en__icontains=word)
+            | Q(statement_zh__icontains=word)
+            | Q(description_en__icontains=word)
+            | Q(description_zh__icontains=word)
+            | Q(code__icontains=word)
+        )
+    name_hit = Q()
+    for word in words:
+        name_hit &= Q(name_en__icontains=word) | Q(name_zh__icontains=word)
+    name_boost = Case(When(name_hit, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+    if connection.vendor == "postgresql":
+        vector = (
+            SearchVector("name_en", weight="A", config="english")
+            + SearchVector("statement_en", weight="B", config="english")
+            + SearchVector("description_en", weight="C", config="english")
+        )
+        query = SearchQuery(q, config="english", search_type="websearch")
+        return (
+            qs.annotate(search=vector, rank=SearchRank(vector, query) + name_boost)
+            .filter(Q(search=query) | substring)
+            .order_by("-rank", "code")
+        )
+    return qs.filter(substring).annotate(rank=name_boost).order_by("-rank", "code")
+
+
+def topic_list(*, filters: TopicFilters) -> QuerySet[Topic]:
+    """Public topics matching the filters, with what a list row shows (direction, area) joined in."""
+    qs = _public_topics().select_related("area__direction")
+    if filters.direction:
+        qs = qs.filter(area__direction__slug=filters.direction)
+    if filters.area:
+        qs = qs.filter(area__slug=filters.area)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.cluster:
+        qs = qs.filter(clusters__code=filters.cluster)
+    if filters.setting:
+        qs = qs.filter(
+            scenario_links__scenario__setting=filters.setting,
+            scenario_links__scenario__status=PublicationStatus.PUBLISHED,
+        )
+    if filters.cluster or filters.setting:
+        qs = qs.distinct()
+    if filters.q:
+        return _search(qs, filters.q)
+    return qs.order_by("area__direction__order", "area__order", "code")
+
+
+def topic_get(*, code: str) -> Topic:
+    """A public topic with its sources, clusters, secondary areas and published linked scenarios."""
+    from scenarios.models import ScenarioTopic
+
+    links = (
+        ScenarioTopic.objects.filter(scenario__status=PublicationStatus.PUBLISHED)
+        .select_related("scenario")
+        .order_by("scenario__code")
+    )
+    topic = (
+        _public_topics()
+        .filter(code=code)
+        .select_related("area__direction")
+        .prefetch_related(
+            _sources_prefetch(),
+            "clusters",
+            Prefetch("secondary_areas", queryset=Area.objects.filter(status=PublicationStatus.PUBLISHED)),
+            Prefetch("scenario_links", queryset=links),
+        )
+        .first()
+    )
+    if topic is None:
+        raise Http404("No such topic")
+    return topic

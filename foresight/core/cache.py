@@ -1,0 +1,96 @@
+"""Public page cache, invalidated as a whole whenever curated content changes.
+
+Every cached public response is keyed by a content *version*; any save, delete or relation
+change on a catalog or scenario model bumps the version, so the next request renders afresh.
+(Later work publishes editions through the same ``content_version_bump``.)
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language
+
+from foresight.core.htmx import wants_partial
+
+VERSION_KEY = "public-content-version"
+
+View = Callable[..., HttpResponse]
+
+
+def content_version() -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = str(time.time_ns())
+        cache.add(VERSION_KEY, version, timeout=None)
+        version = cache.get(VERSION_KEY, version)
+    return str(version)
+
+
+def content_version_bump() -> None:
+    """Make every cached public page stale. Runs after commit so readers never cache old data as new."""
+    cache.set(VERSION_KEY, str(time.time_ns()), timeout=None)
+
+
+def _on_change(sender: type, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    # Now, so this transaction's own later reads are fresh; and after commit, so a page cached by
+    # another reader between the two cannot outlive the change.
+    content_version_bump()
+    transaction.on_commit(content_version_bump)
+
+
+def connect_invalidation() -> None:
+    from django.apps import apps
+
+    for label in ("catalog", "scenarios"):
+        for model in apps.get_app_config(label).get_models():
+            if model.__name__.startswith("Historical"):
+                continue
+            uid = f"content-cache-{model._meta.label}"
+            post_save.connect(_on_change, sender=model, dispatch_uid=uid + "-save")
+            post_delete.connect(_on_change, sender=model, dispatch_uid=uid + "-delete")
+            for field in model._meta.local_many_to_many:
+                m2m_changed.connect(_on_change, sender=field.remote_field.through, dispatch_uid=f"{uid}-{field.name}")
+
+
+def cached_public_page(view: View) -> View:
+    """Cache a GET page for anonymous visitors, per language, URL and htmx-ness."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "GET" or request.user.is_authenticated:
+            response = view(request, *args, **kwargs)
+            patch_vary_headers(response, ("HX-Request",))
+            return response
+        is_htmx = wants_partial(request)
+        raw = f"{content_version()}|{get_language()}|{int(is_htmx)}|{request.get_full_path()}"
+        key = "page:" + hashlib.sha256(raw.encode()).hexdigest()
+        cached = cache.get(key)
+        if cached is not None:
+            status, content, content_type = cached
+            response = HttpResponse(content, status=status, content_type=content_type)
+        else:
+            response = view(request, *args, **kwargs)
+            if response.status_code == 200 and not response.streaming:
+                response.render() if hasattr(response, "render") else None
+                cache.set(
+                    key,
+                    (response.status_code, response.content, response["Content-Type"]),
+                    timeout=settings.PUBLIC_CACHE_SECONDS,
+                )
+        patch_vary_headers(response, ("HX-Request", "Accept-Language", "Cookie"))
+        return response
+
+    return wrapper

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+DEMO_USERNAME = "admin"
+DEMO_PASSWORD = "foresight-demo"
+
+
+class Command(BaseCommand):
+    help = "Prepare the embedded demo: a local staff account (DEBUG only). Idempotent."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError("demo_data only runs with DJANGO_DEBUG on; it creates a known demo password.")
+        User = get_user_model()
+        if not User.objects.filter(username=DEMO_USERNAME).exists():
+            User.objects.create_superuser(DEMO_USERNAME, "admin@localhost", DEMO_PASSWORD)
+            self.stdout.write(f"demo staff account: {DEMO_USERNAME} / {DEMO_PASSWORD}")
+        else:
+            self.stdout.write(f"demo staff account {DEMO_USERNAME!r} already exists")

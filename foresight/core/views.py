@@ -1,0 +1,46 @@
+"""Operational endpoints: health."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return True
+    except Exception:  # any driver error means "down" here
+        connection.close_if_unusable_or_obsolete()
+        return False
+
+
+def _broker_ok() -> bool:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return True
+    try:
+        cache.set("health:probe", "1", timeout=10)
+        return cache.get("health:probe") == "1"
+    except Exception:  # Redis down or unreachable
+        return False
+
+
+@require_GET
+@never_cache
+def health(request: HttpRequest) -> JsonResponse:
+    """200 "ok" when all is well, 200 "degraded" without Redis (answers are still saved), 503 without the database."""
+    db = _database_ok()
+    broker = _broker_ok()
+    if not db:
+        status, code = "down", 503
+    elif not broker:
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    return JsonResponse({"status": status, "database": db, "broker": broker}, status=code)

@@ -1,0 +1,512 @@
+"""Descriptive statistics and consensus measures for expert panels.
+
+Pure Python / NumPy / SciPy, deliberately free of any Django import so that
+it can be unit-tested and reused outside the web application.
+
+Conventions shared by every public function
+-------------------------------------------
+* Inputs may be any iterable of real numbers (``int``, ``float``,
+  ``decimal.Decimal``, ``fractions.Fraction``, NumPy scalars, 1-D NumPy
+  arrays, ...).
+* ``None`` and NaN are treated as *missing* ("can't judge") and are silently
+  dropped, unless a function's docstring says otherwise (``kendall_w``
+  rejects them; ``wilcoxon`` drops incomplete *pairs*).
+* Booleans, strings, bytes and other non-numbers raise ``TypeError``; plus or
+  minus infinity raises ``ValueError`` (it is never a legitimate rating and
+  would silently poison means and variances).
+* Every number returned is a built-in Python ``float`` / ``int`` / ``bool``
+  (never a NumPy scalar) so results serialise to JSON unchanged.
+* Quantiles are Hyndman & Fan (1996) type 7 unless stated otherwise -- the
+  default of R's ``quantile()``, NumPy's ``method="linear"`` and
+  PostgreSQL's ``percentile_cont``, so values computed here agree with values
+  computed in SQL.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Literal, SupportsFloat, TypedDict
+
+import numpy as np
+from scipy import stats as _sps  # type: ignore[import-untyped,unused-ignore]
+
+__all__ = [
+    "describe",
+    "kendall_w",
+    "quantile",
+    "rand_ucla",
+    "rwg",
+    "share_between",
+    "wilcoxon",
+]
+
+_Value = SupportsFloat | None
+"""One observation: a real number, or ``None`` for a missing value."""
+
+_Classification = Literal["appropriate", "uncertain", "inappropriate"]
+
+# RAND/UCLA Appropriateness Method constants (Fitch et al. 2001, ch. 8).
+_RAND_IPRR = 2.35  # IPR required for disagreement when perfectly symmetric
+_RAND_CFA = 1.5  # correction factor for asymmetry
+_RAND_CENTRE = 5.0  # centre of the 1-9 scale
+_RAND_MIN = 1.0
+_RAND_MAX = 9.0
+# Absolute tolerance for the IPR > IPRAS comparison, so that floating-point
+# noise in interpolated percentiles cannot flip a mathematically exact tie
+# (IPR == IPRAS, which is *not* disagreement) into disagreement.
+_RAND_TOLERANCE = 1e-9
+
+
+class _Description(TypedDict):
+    n: int
+    mean: float | None
+    sd: float | None
+    median: float | None
+    q1: float | None
+    q3: float | None
+    iqr: float | None
+    cv: float | None
+
+
+class _KendallW(TypedDict):
+    w: float | None
+    chi2: float | None
+    df: int
+    p_value: float | None
+
+
+class _Wilcoxon(TypedDict):
+    statistic: float | None
+    p_value: float | None
+
+
+class _RandUcla(TypedDict):
+    median: float | None
+    p30: float | None
+    p70: float | None
+    ipr: float | None
+    iprcp: float | None
+    asymmetry: float | None
+    ipras: float | None
+    disagreement: bool | None
+    classification: _Classification | None
+
+
+# ---------------------------------------------------------------------------
+# Input coercion (private)
+# ---------------------------------------------------------------------------
+
+
+def _coerce(x: object, what: str) -> float | None:
+    """Return ``x`` as a finite float, or ``None`` if it is None/NaN."""
+    if x is None:
+        return None
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{what}: booleans are not numbers, got {x!r}")
+    if isinstance(x, Decimal):
+        if x.is_nan():
+            return None
+    elif not isinstance(x, numbers.Real):
+        raise TypeError(f"{what}: expected a real number, got {type(x).__name__} {x!r}")
+    try:
+        f = float(x)
+    except OverflowError as exc:
+        raise ValueError(f"{what}: {x!r} is too large for a float") from exc
+    if math.isnan(f):
+        return None
+    if math.isinf(f):
+        raise ValueError(f"{what}: infinite values are not allowed, got {x!r}")
+    return f
+
+
+def _iterate(values: object, what: str) -> Iterable[object]:
+    if isinstance(values, (str, bytes, bytearray)):
+        raise TypeError(f"{what}: expected an iterable of numbers, got a string")
+    if not isinstance(values, Iterable):
+        raise TypeError(f"{what}: expected an iterable of numbers, got {type(values).__name__}")
+    return values
+
+
+def _coerce_all(values: Iterable[_Value], what: str = "values") -> list[float | None]:
+    """Coerce every element, keeping ``None`` placeholders for missing ones."""
+    return [_coerce(v, what) for v in _iterate(values, what)]
+
+
+def _clean(values: Iterable[_Value], what: str = "values") -> list[float]:
+    """Coerce and drop missing values (None/NaN)."""
+    return [v for v in _coerce_all(values, what) if v is not None]
+
+
+def _scalar(x: object, what: str) -> float:
+    """Validate a scalar parameter: a real number, not NaN (inf allowed)."""
+    if x is None or isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{what} must be a real number, got {x!r}")
+    if not isinstance(x, (numbers.Real, Decimal)):
+        raise TypeError(f"{what} must be a real number, got {type(x).__name__} {x!r}")
+    f = float(x)
+    if math.isnan(f):
+        raise ValueError(f"{what} must not be NaN")
+    return f
+
+
+# ---------------------------------------------------------------------------
+# Numerical kernels (private, operate on cleaned data)
+# ---------------------------------------------------------------------------
+
+
+def _lerp(a: float, b: float, t: float) -> float:
+    """``a + t (b - a)``, evaluated like NumPy's quantile interpolation."""
+    if t == 0.0 or a == b:
+        return a
+    if t < 0.5:
+        return a + (b - a) * t
+    return b - (b - a) * (1.0 - t)
+
+
+def _sorted_quantile(xs: list[float], p: float, method: str) -> float:
+    """Quantile of a non-empty *sorted* list (p and method already valid)."""
+    n = len(xs)
+    # g = h - 1 is the 0-based fractional order statistic, where h is the
+    # 1-based one of Hyndman & Fan (1996); computed the way NumPy does so the
+    # two agree to the last bit in practice.
+    g = (n - 1) * p if method == "type7" else n * p + p - 1.0
+    g = min(max(g, 0.0), float(n - 1))
+    lo = math.floor(g)
+    hi = min(lo + 1, n - 1)
+    return _lerp(xs[lo], xs[hi], g - lo)
+
+
+def _check_quantile_args(p: object, method: object) -> float:
+    p_f = _scalar(p, "p")
+    if not 0.0 <= p_f <= 1.0:
+        raise ValueError(f"p must be within [0, 1], got {p!r}")
+    if method not in ("type6", "type7"):
+        raise ValueError(f"unknown quantile method {method!r}; use 'type6' or 'type7'")
+    return p_f
+
+
+def _mean(xs: list[float]) -> float:
+    """Arithmetic mean of a non-empty list, exact for constant data."""
+    lo, hi = min(xs), max(xs)
+    if lo == hi:
+        return lo
+    return min(max(math.fsum(xs) / len(xs), lo), hi)
+
+
+def _variance(xs: list[float]) -> float:
+    """Sample variance (n - 1 divisor) of a list with at least two values."""
+    if min(xs) == max(xs):
+        return 0.0
+    m = _mean(xs)
+    return math.fsum((x - m) ** 2 for x in xs) / (len(xs) - 1)
+
+
+# ---------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------
+
+
+def quantile(values: Iterable[_Value], p: float, method: str = "type7") -> float | None:
+    """Sample quantile after Hyndman & Fan (1996), types 6 and 7.
+
+    Let ``x(1) <= ... <= x(n)`` be the sorted non-missing values and ``h`` the
+    fractional order statistic; the result is linear interpolation between
+    ``x(floor(h))`` and ``x(floor(h) + 1)``::
+
+        Q(p) = x(j) + (h - j) * (x(j+1) - x(j)),   j = floor(h)
+
+    * ``"type7"`` (default): ``h = 1 + (n - 1) p``.  This is R's default,
+      NumPy ``method="linear"``, PostgreSQL ``percentile_cont`` and Excel
+      ``PERCENTILE.INC``.
+    * ``"type6"``: ``h = (n + 1) p``, clamped to ``[1, n]`` (so ``x(1)`` for
+      ``p <= 1/(n+1)`` and ``x(n)`` for ``p >= n/(n+1)``).  This is NumPy
+      ``method="weibull"``, Minitab/SPSS and Excel ``PERCENTILE.EXC`` inside
+      its domain.
+
+    Returns ``None`` if there are no non-missing values.  Raises
+    ``ValueError`` if ``p`` is outside ``[0, 1]`` (or NaN) or ``method`` is
+    not ``"type6"``/``"type7"`` -- checked even when the data are empty.
+    """
+    p_f = _check_quantile_args(p, method)
+    xs = sorted(_clean(values))
+    if not xs:
+        return None
+    return _sorted_quantile(xs, p_f, method)
+
+
+def describe(values: Iterable[_Value]) -> _Description:
+    """Summary statistics of the non-missing values.
+
+    Keys of the returned dict:
+
+    * ``n``: number of non-missing values (``int``).
+    * ``mean``: arithmetic mean ``sum(x) / n``.
+    * ``sd``: sample standard deviation ``sqrt(sum((x - mean)^2) / (n - 1))``;
+      ``None`` when ``n < 2``.
+    * ``median``, ``q1``, ``q3``: type-7 quantiles at 0.5, 0.25 and 0.75
+      (see :func:`quantile`).
+    * ``iqr``: ``q3 - q1``.
+    * ``cv``: coefficient of variation ``sd / mean`` (signed, not a
+      percentage); ``None`` when ``sd`` is ``None`` or ``mean == 0``.
+
+    With ``n == 0`` every key except ``n`` is ``None``; with ``n == 1`` the
+    location keys equal the value, ``iqr`` is ``0.0`` and ``sd``/``cv`` are
+    ``None``.
+    """
+    xs = sorted(_clean(values))
+    n = len(xs)
+    if n == 0:
+        return {
+            "n": 0,
+            "mean": None,
+            "sd": None,
+            "median": None,
+            "q1": None,
+            "q3": None,
+            "iqr": None,
+            "cv": None,
+        }
+    mean = _mean(xs)
+    sd = math.sqrt(_variance(xs)) if n >= 2 else None
+    q1 = _sorted_quantile(xs, 0.25, "type7")
+    q3 = _sorted_quantile(xs, 0.75, "type7")
+    cv = sd / mean if sd is not None and mean != 0.0 else None
+    return {
+        "n": n,
+        "mean": mean,
+        "sd": sd,
+        "median": _sorted_quantile(xs, 0.5, "type7"),
+        "q1": q1,
+        "q3": q3,
+        "iqr": q3 - q1,
+        "cv": cv,
+    }
+
+
+def share_between(values: Iterable[_Value], low: float, high: float) -> float | None:
+    """Share (0-1) of the non-missing values ``v`` with ``low <= v <= high``.
+
+    Both bounds are inclusive; infinite bounds are allowed (e.g.
+    ``share_between(xs, 7, math.inf)``).  Returns ``None`` when there are no
+    non-missing values.  Raises ``ValueError`` if a bound is NaN or
+    ``low > high``.
+    """
+    lo = _scalar(low, "low")
+    hi = _scalar(high, "high")
+    if lo > hi:
+        raise ValueError(f"low ({low!r}) must not exceed high ({high!r})")
+    xs = _clean(values)
+    if not xs:
+        return None
+    return sum(1 for x in xs if lo <= x <= hi) / len(xs)
+
+
+def rwg(values: Iterable[_Value], options: int) -> float | None:
+    """Within-group agreement r_wg of James, Demaree & Wolf (1984).
+
+    ``r_wg = 1 - s^2 / sigma^2_EU`` where ``s^2`` is the sample variance
+    (``n - 1`` divisor) of the non-missing ratings and
+    ``sigma^2_EU = (A^2 - 1) / 12`` is the variance of the discrete uniform
+    ("no agreement") null distribution over ``A = options`` response options
+    (e.g. 2.0 for a 5-point scale).  The result is truncated to ``[0, 1]``:
+    observed variance above the null variance gives 0, as recommended by
+    James et al.  Ratings are not checked against the scale range.
+
+    Returns ``None`` when fewer than two values are present.  Raises
+    ``ValueError`` if ``options < 2`` and ``TypeError`` if it is not an
+    integer.
+    """
+    if isinstance(options, (bool, np.bool_)) or not isinstance(options, numbers.Integral):
+        raise TypeError(f"options must be an integer, got {options!r}")
+    a = int(options)
+    if a < 2:
+        raise ValueError(f"options must be at least 2, got {a}")
+    xs = _clean(values)
+    if len(xs) < 2:
+        return None
+    sigma2_eu = (a * a - 1) / 12.0
+    r = 1.0 - _variance(xs) / sigma2_eu
+    return min(max(r, 0.0), 1.0)
+
+
+def _matrix(matrix: Iterable[Iterable[SupportsFloat]]) -> list[list[float]]:
+    """Coerce a complete, rectangular 2-D matrix of finite numbers."""
+    rows: list[list[float]] = []
+    for i, row in enumerate(_iterate(matrix, "matrix")):
+        if isinstance(row, (str, bytes, bytearray)) or not isinstance(row, Iterable):
+            raise TypeError(
+                f"matrix: row {i} is {type(row).__name__}, expected a sequence of numbers "
+                "(the matrix must be 2-D: one row per rater)"
+            )
+        out: list[float] = []
+        for j, v in enumerate(row):
+            f = _coerce(v, f"matrix[{i}][{j}]")
+            if f is None:
+                raise ValueError(
+                    f"matrix: row {i} has a missing value (None/NaN) at column {j}; "
+                    "Kendall's W needs complete rankings -- drop that rater or that item first"
+                )
+            out.append(f)
+        rows.append(out)
+    if rows and any(len(r) != len(rows[0]) for r in rows):
+        lengths = sorted({len(r) for r in rows})
+        raise ValueError(f"matrix: rows have different lengths {lengths}; every rater must rate every item")
+    return rows
+
+
+def kendall_w(matrix: Iterable[Iterable[SupportsFloat]]) -> _KendallW:
+    """Kendall's coefficient of concordance W, corrected for ties.
+
+    ``matrix`` has one row per rater (``m`` rows) and one column per item
+    (``n`` columns), as a list of lists or a 2-D NumPy array.  Each row is
+    converted to ranks 1..n, tied scores receiving their mid-rank (average
+    rank, ``scipy.stats.rankdata(method="average")``).  With ``R_j`` the rank
+    sum of item ``j`` and ``S = sum_j (R_j - mean(R))^2``::
+
+        W = 12 S / (m^2 (n^3 - n) - m * sum_i T_i)
+
+    where ``T_i = sum(t^3 - t)`` over the groups of ``t`` tied values in row
+    ``i`` (Kendall & Babington Smith 1939; Siegel & Castellan 1988, 10.3).
+    ``chi2 = m (n - 1) W`` (equal to the tie-corrected Friedman statistic),
+    ``df = n - 1`` and ``p_value`` is the chi-square upper tail probability.
+
+    If every row is completely tied the denominator is 0 and ``w``,
+    ``chi2`` and ``p_value`` are ``None``.  Raises ``ValueError`` for fewer
+    than 2 raters or 2 items, ragged rows, or any missing value (None/NaN is
+    *not* dropped here, because that would silently change ``n`` for one
+    rater only) and ``TypeError`` for non-numeric entries.
+    """
+    rows = _matrix(matrix)
+    m = len(rows)
+    n = len(rows[0]) if rows else 0
+    if m < 2 or n < 2:
+        raise ValueError(f"Kendall's W needs at least 2 raters and 2 items, got {m} x {n}")
+    data = np.asarray(rows, dtype=float)
+    ranks = np.asarray(_sps.rankdata(data, method="average", axis=1), dtype=float)
+    ties = 0
+    for row in data:
+        _, counts = np.unique(row, return_counts=True)
+        ties += sum(int(t) ** 3 - int(t) for t in counts)
+    denominator = m * m * (n**3 - n) - m * ties
+    df = n - 1
+    if denominator <= 0:
+        return {"w": None, "chi2": None, "df": df, "p_value": None}
+    rank_sums = ranks.sum(axis=0)
+    s = float(np.sum((rank_sums - m * (n + 1) / 2.0) ** 2))
+    w = min(max(12.0 * s / denominator, 0.0), 1.0)
+    chi2 = m * (n - 1) * w
+    p_value = float(_sps.chi2.sf(chi2, df))
+    return {"w": w, "chi2": chi2, "df": df, "p_value": p_value}
+
+
+def wilcoxon(before: Iterable[_Value], after: Iterable[_Value]) -> _Wilcoxon:
+    """Wilcoxon signed-rank test for paired samples, two-sided.
+
+    Delegates to ``scipy.stats.wilcoxon(before, after, zero_method="wilcox",
+    correction=False, alternative="two-sided", method="auto")`` (SciPy's
+    defaults, passed explicitly): zero differences are discarded, the exact
+    null distribution is used for small samples without ties/zeros and the
+    normal approximation otherwise.  ``statistic`` is ``min(W+, W-)``, the
+    smaller of the rank sums of positive and negative differences.
+
+    ``before`` and ``after`` must have the same length (``ValueError``
+    otherwise, counted *before* dropping missing values); a pair is dropped
+    if either member is None/NaN.  If no non-zero difference remains, both
+    keys are ``None``.  SciPy's small-sample warnings are suppressed.
+    """
+    xs = _coerce_all(before, "before")
+    ys = _coerce_all(after, "after")
+    if len(xs) != len(ys):
+        raise ValueError(f"before and after must have the same length, got {len(xs)} and {len(ys)}")
+    pairs = [(x, y) for x, y in zip(xs, ys, strict=True) if x is not None and y is not None]
+    if not any(x != y for x, y in pairs):
+        return {"statistic": None, "p_value": None}
+    x_arr = np.array([x for x, _ in pairs], dtype=float)
+    y_arr = np.array([y for _, y in pairs], dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = _sps.wilcoxon(
+            x_arr,
+            y_arr,
+            zero_method="wilcox",
+            correction=False,
+            alternative="two-sided",
+            method="auto",
+        )
+    statistic = float(res.statistic)
+    p_value = float(res.pvalue)
+    return {
+        "statistic": None if math.isnan(statistic) else statistic,
+        "p_value": None if math.isnan(p_value) else p_value,
+    }
+
+
+def rand_ucla(values: Iterable[_Value]) -> _RandUcla:
+    """RAND/UCLA Appropriateness Method summary of 1-9 panel ratings.
+
+    Definitions (Fitch et al. 2001, *The RAND/UCLA Appropriateness Method
+    User's Manual*, ch. 8), all percentiles type 7 (see :func:`quantile`):
+
+    * ``median``; ``p30``, ``p70``: 30th and 70th percentiles.
+    * ``ipr = p70 - p30`` (interpercentile range).
+    * ``iprcp = (p30 + p70) / 2`` (IPR central point).
+    * ``asymmetry = |5 - iprcp|`` (asymmetry index, AI).
+    * ``ipras = 2.35 + 1.5 * asymmetry`` (IPR adjusted for symmetry).
+    * ``disagreement = ipr > ipras`` (compared with a 1e-9 tolerance so that
+      float rounding cannot turn an exact tie into disagreement).
+    * ``classification``: ``"uncertain"`` when there is disagreement;
+      otherwise ``"appropriate"`` if ``median >= 7``, ``"inappropriate"`` if
+      ``median <= 3`` and ``"uncertain"`` in between (so interpolated
+      medians such as 6.5 or 3.5 are uncertain).
+
+    With no non-missing ratings every key is ``None``.  Raises
+    ``ValueError`` for any rating outside ``[1, 9]``.
+    """
+    xs = sorted(_clean(values))
+    if not xs:
+        return {
+            "median": None,
+            "p30": None,
+            "p70": None,
+            "ipr": None,
+            "iprcp": None,
+            "asymmetry": None,
+            "ipras": None,
+            "disagreement": None,
+            "classification": None,
+        }
+    if xs[0] < _RAND_MIN or xs[-1] > _RAND_MAX:
+        bad = xs[0] if xs[0] < _RAND_MIN else xs[-1]
+        raise ValueError(f"RAND/UCLA ratings must be on the 1-9 scale, got {bad!r}")
+    median = _sorted_quantile(xs, 0.5, "type7")
+    p30 = _sorted_quantile(xs, 0.3, "type7")
+    p70 = _sorted_quantile(xs, 0.7, "type7")
+    ipr = p70 - p30
+    iprcp = (p30 + p70) / 2.0
+    asymmetry = abs(_RAND_CENTRE - iprcp)
+    ipras = _RAND_IPRR + _RAND_CFA * asymmetry
+    disagreement = ipr - ipras > _RAND_TOLERANCE
+    classification: _Classification
+    if disagreement:
+        classification = "uncertain"
+    elif median >= 7.0:
+        classification = "appropriate"
+    elif median <= 3.0:
+        classification = "inappropriate"
+    else:
+        classification = "uncertain"
+    return {
+        "median": median,
+        "p30": p30,
+        "p70": p70,
+        "ipr": ipr,
+        "iprcp": iprcp,
+        "asymmetry": asymmetry,
+        "ipras": ipras,
+        "disagreement": disagreement,
+        "classification": classification,
+    }

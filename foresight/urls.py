@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from foresight.catalog import api as catalog_api
+from foresight.catalog import views as catalog_views
+from foresight.core import views as core_views
+from scenarios import api as scenarios_api
+from scenarios import views as scenario_views
+
+router = DefaultRouter()
+router.register("directions", catalog_api.DirectionViewSet, basename="direction")
+router.register("areas", catalog_api.AreaViewSet, basename="area")
+router.register("topics", catalog_api.TopicViewSet, basename="topic")
+router.register("scenarios", scenarios_api.ScenarioViewSet, basename="scenario")
+
+urlpatterns = [
+    path("health/", core_views.health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns += i18n_patterns(
+    path("", catalog_views.home, name="home"),
+    path("directions/<slug:slug>/", catalog_views.direction_detail, name="direction-detail"),
+    path("areas/<slug:slug>/", catalog_views.area_detail, name="area-detail"),
+    path("topics/", catalog_views.topic_list, name="topic-list"),
+    path("topics/<slug:code>/", catalog_views.topic_detail, name="topic-detail"),
+    path("scenarios/", scenario_views.scenario_list, name="scenario-list"),
+    path("scenarios/<slug:code>/", scenario_views.scenario_detail, name="scenario-detail"),
+    prefix_default_language=False,
+)

@@ -1,0 +1,119 @@
+"""Read-only public API of application scenarios."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from rest_framework import serializers, viewsets
+
+from foresight.catalog.api import SourceSerializer
+from scenarios import selectors
+from scenarios.models import Scenario, ScenarioTopic
+from scenarios.selectors import ScenarioFilters
+
+
+class ScenarioListSerializer(serializers.ModelSerializer[Scenario]):
+    topic_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Scenario
+        fields = [
+            "code",
+            "title_en",
+            "title_zh",
+            "summary_en",
+            "summary_zh",
+            "scenario_type",
+            "list_kind",
+            "setting",
+            "maturity",
+            "target_year",
+            "topic_count",
+        ]
+
+
+class NeededTopicSerializer(serializers.ModelSerializer[ScenarioTopic]):
+    topic = serializers.CharField(source="topic.code")
+    name_en = serializers.CharField(source="topic.name_en")
+    name_zh = serializers.CharField(source="topic.name_zh")
+
+    class Meta:
+        model = ScenarioTopic
+        fields = ["topic", "name_en", "name_zh", "role"]
+
+
+class ScenarioDetailSerializer(serializers.ModelSerializer[Scenario]):
+    directions = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    topics = NeededTopicSerializer(source="topic_links", many=True, read_only=True)
+    sources = SourceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Scenario
+        fields = [
+            "code",
+            "title_en",
+            "title_zh",
+            "summary_en",
+            "summary_zh",
+            "scenario_type",
+            "list_kind",
+            "setting",
+            "sector_en",
+            "sector_zh",
+            "problem_en",
+            "problem_zh",
+            "requirements_en",
+            "requirements_zh",
+            "enablers_infrastructure_en",
+            "enablers_infrastructure_zh",
+            "enablers_business_model_en",
+            "enablers_business_model_zh",
+            "enablers_institutions_en",
+            "enablers_institutions_zh",
+            "maturity",
+            "target_year",
+            "region_en",
+            "region_zh",
+            "directions",
+            "topics",
+            "sources",
+        ]
+
+
+class ScenarioFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="noop", max_length=200, help_text="Search in titles and summaries")
+    setting = django_filters.ChoiceFilter(method="noop", choices=Scenario.Setting.choices)
+    scenario_type = django_filters.ChoiceFilter(method="noop", choices=Scenario.ScenarioType.choices)
+    list_kind = django_filters.ChoiceFilter(method="noop", choices=Scenario.ListKind.choices)
+    maturity = django_filters.ChoiceFilter(method="noop", choices=Scenario.Maturity.choices)
+    direction = django_filters.CharFilter(method="noop", max_length=80, help_text="Direction slug")
+    topic = django_filters.CharFilter(method="noop", max_length=80, help_text="Code of a needed topic")
+
+    class Meta:
+        model = Scenario
+        fields: list[str] = []
+
+    def noop(self, queryset: QuerySet[Scenario], name: str, value: Any) -> QuerySet[Scenario]:
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet[Scenario]) -> QuerySet[Scenario]:
+        data = {name: self.form.cleaned_data.get(name) or "" for name in ScenarioFilters.__dataclass_fields__}
+        return selectors.scenario_list(filters=ScenarioFilters(**data))
+
+
+class ScenarioViewSet(viewsets.ReadOnlyModelViewSet[Scenario]):
+    """Published application scenarios, addressed by code, with the topics they need."""
+
+    lookup_field = "code"
+    filterset_class = ScenarioFilter
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Scenario]]:
+        return ScenarioDetailSerializer if self.action == "retrieve" else ScenarioListSerializer
+
+    def get_queryset(self) -> QuerySet[Scenario]:
+        return selectors.scenario_list(filters=ScenarioFilters())
+
+    def get_object(self) -> Scenario:
+        return selectors.scenario_get(code=self.kwargs["code"])

@@ -1,0 +1,135 @@
+"""Application scenarios ("scenario pull") and the topics each one needs."""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.fields import GenericRelation
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from foresight.catalog.models import Bilingual, Direction, PublicationStatus, SourceReference, Topic
+
+
+class Scenario(Bilingual):
+    """A concrete setting that combines new technologies with the infrastructure, business model and rules they need."""
+
+    class ScenarioType(models.TextChoices):
+        COMPREHENSIVE_MAJOR = "comprehensive_major", _("Comprehensive major scenario")
+        SECTOR_INTEGRATED = "sector_integrated", _("Sector-integrated scenario")
+        SMALL_ENTRY = "small_entry", _("Small-entry scenario")
+
+    class ListKind(models.TextChoices):
+        DEMAND = "demand", _("Demand list")
+        CAPABILITY = "capability", _("Capability list")
+        DEMONSTRATION = "demonstration", _("Demonstration")
+        VISION = "vision", _("Vision")
+
+    class Setting(models.TextChoices):
+        HOME = "home", _("Home")
+        SCHOOL = "school", _("School")
+        HOSPITAL = "hospital", _("Hospital")
+        OFFICE = "office", _("Office")
+        FACTORY = "factory", _("Factory")
+        FARM = "farm", _("Farm")
+        MINE = "mine", _("Mine")
+        PORT = "port", _("Port")
+        ROAD_TRANSPORT = "road_transport", _("Road transport")
+        CITY = "city", _("City")
+        COURT = "court", _("Court")
+        SUPPLY_CHAIN = "supply_chain", _("Supply chain")
+        LAB_SCIENCE = "lab_science", _("Laboratory and science")
+        SPACE = "space", _("Space")
+        OCEAN = "ocean", _("Ocean")
+        ENERGY_GRID = "energy_grid", _("Energy grid")
+        ELDERLY_CARE = "elderly_care", _("Elderly care")
+
+    class Maturity(models.TextChoices):
+        CONCEPT = "concept", _("Concept")
+        PILOT = "pilot", _("Pilot")
+        DEMONSTRATION = "demonstration", _("Demonstration")
+        SCALE_UP = "scale_up", _("Scale-up")
+        MAINSTREAM = "mainstream", _("Mainstream")
+
+    code = models.SlugField(max_length=80, unique=True)
+    title_en = models.CharField(max_length=200)
+    title_zh = models.CharField(max_length=200)
+    summary_en = models.TextField()
+    summary_zh = models.TextField()
+    scenario_type = models.CharField(max_length=24, choices=ScenarioType.choices)
+    list_kind = models.CharField(max_length=16, choices=ListKind.choices)
+    setting = models.CharField(max_length=20, choices=Setting.choices)
+    sector_en = models.CharField(max_length=200, blank=True)
+    sector_zh = models.CharField(max_length=200, blank=True)
+    problem_en = models.TextField(blank=True)
+    problem_zh = models.TextField(blank=True)
+    requirements_en = models.TextField(blank=True)
+    requirements_zh = models.TextField(blank=True)
+    enablers_infrastructure_en = models.TextField(blank=True)
+    enablers_infrastructure_zh = models.TextField(blank=True)
+    enablers_business_model_en = models.TextField(blank=True)
+    enablers_business_model_zh = models.TextField(blank=True)
+    enablers_institutions_en = models.TextField(blank=True)
+    enablers_institutions_zh = models.TextField(blank=True)
+    maturity = models.CharField(max_length=16, choices=Maturity.choices)
+    target_year = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    region_en = models.CharField(max_length=200, blank=True)
+    region_zh = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=PublicationStatus.choices, default=PublicationStatus.DRAFT)
+    directions = models.ManyToManyField(Direction, blank=True, related_name="scenarios")
+    topics = models.ManyToManyField(Topic, through="ScenarioTopic", related_name="scenarios")
+    sources = GenericRelation(SourceReference, related_query_name="scenario")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[directions])
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(target_year__isnull=True) | models.Q(target_year__gte=2000, target_year__lte=2100),
+                name="scenario_target_year_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title_en
+
+    @property
+    def title(self) -> str:
+        return self.tr("title")
+
+    @property
+    def name(self) -> str:
+        return self.title
+
+    @property
+    def summary(self) -> str:
+        return self.tr("summary")
+
+
+class ScenarioTopic(models.Model):
+    """A topic a scenario needs, and how much it needs it."""
+
+    class Role(models.TextChoices):
+        CORE = "core", _("Core")
+        ENABLING = "enabling", _("Enabling")
+        COMPLEMENTARY = "complementary", _("Complementary")
+
+    # Weight of each role in "scenario pull" (used by priorities scoring).
+    ROLE_WEIGHTS = {"core": 1.0, "enabling": 0.6, "complementary": 0.3}
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="topic_links")
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="scenario_links")
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["scenario__code", "role", "topic__code"]
+        constraints = [models.UniqueConstraint(fields=["scenario", "topic"], name="scenariotopic_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.scenario.code} → {self.topic.code} ({self.role})"

@@ -1,0 +1,87 @@
+"""Reads of published application scenarios."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from foresight.catalog.models import Direction, PublicationStatus, SourceReference, Topic
+from scenarios.models import Scenario, ScenarioTopic
+
+ROLE_ORDER = {"core": 0, "enabling": 1, "complementary": 2}
+
+
+@dataclass(frozen=True)
+class ScenarioFilters:
+    q: str = ""
+    setting: str = ""
+    scenario_type: str = ""
+    list_kind: str = ""
+    maturity: str = ""
+    direction: str = ""
+    topic: str = ""
+
+
+def _public_links() -> QuerySet[ScenarioTopic]:
+    return ScenarioTopic.objects.filter(
+        topic__status__in=Topic.PUBLIC_STATUSES,
+        topic__area__status=PublicationStatus.PUBLISHED,
+        topic__area__direction__status=PublicationStatus.PUBLISHED,
+    )
+
+
+def scenario_list(*, filters: ScenarioFilters) -> QuerySet[Scenario]:
+    qs = Scenario.objects.filter(status=PublicationStatus.PUBLISHED).annotate(
+        topic_count=Count("topic_links", filter=Q(topic_links__topic__status__in=Topic.PUBLIC_STATUSES), distinct=True)
+    )
+    if filters.setting:
+        qs = qs.filter(setting=filters.setting)
+    if filters.scenario_type:
+        qs = qs.filter(scenario_type=filters.scenario_type)
+    if filters.list_kind:
+        qs = qs.filter(list_kind=filters.list_kind)
+    if filters.maturity:
+        qs = qs.filter(maturity=filters.maturity)
+    if filters.direction:
+        qs = qs.filter(directions__slug=filters.direction)
+    if filters.topic:
+        qs = qs.filter(topic_links__topic__code=filters.topic)
+    q = filters.q.strip()[:200]
+    for word in [w for w in re.split(r"\s+", q) if w]:
+        qs = qs.filter(
+            Q(title_en__icontains=word)
+            | Q(title_zh__icontains=word)
+            | Q(summary_en__icontains=word)
+            | Q(summary_zh__icontains=word)
+            | Q(code__icontains=word)
+        )
+    if filters.direction or filters.topic:
+        qs = qs.distinct()
+    return qs.order_by("code")
+
+
+def scenario_get(*, code: str) -> Scenario:
+    """A published scenario with its public needed topics (ordered core → enabling → complementary)."""
+    scenario = (
+        Scenario.objects.filter(code=code, status=PublicationStatus.PUBLISHED)
+        .prefetch_related(
+            Prefetch("topic_links", queryset=_public_links().select_related("topic__area__direction")),
+            Prefetch("directions", queryset=Direction.objects.filter(status=PublicationStatus.PUBLISHED)),
+            Prefetch("sources", queryset=SourceReference.objects.select_related("programme")),
+        )
+        .first()
+    )
+    if scenario is None:
+        raise Http404("No such scenario")
+    return scenario
+
+
+def scenario_topics_by_role(*, scenario: Scenario) -> list[tuple[str, list[ScenarioTopic]]]:
+    """The prefetched links grouped by role, in role order (no extra query)."""
+    groups: dict[str, list[ScenarioTopic]] = {}
+    for link in sorted(scenario.topic_links.all(), key=lambda lk: (ROLE_ORDER[lk.role], lk.topic.code)):
+        groups.setdefault(link.role, []).append(link)
+    return [(role, groups[role]) for role in sorted(groups, key=lambda r: ROLE_ORDER[r])]
