@@ -83,13 +83,13 @@ class ScenarioDetailSerializer(serializers.ModelSerializer[Scenario]):
 
 
 class ScenarioFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="noop", max_length=200, help_text="Search in titles and summaries")
+    q = django_filters.CharFilter(method="noop", help_text="Search in titles and summaries")
     setting = django_filters.ChoiceFilter(method="noop", choices=Scenario.Setting.choices)
     scenario_type = django_filters.ChoiceFilter(method="noop", choices=Scenario.ScenarioType.choices)
     list_kind = django_filters.ChoiceFilter(method="noop", choices=Scenario.ListKind.choices)
     maturity = django_filters.ChoiceFilter(method="noop", choices=Scenario.Maturity.choices)
-    direction = django_filters.CharFilter(method="noop", max_length=80, help_text="Direction slug")
-    topic = django_filters.CharFilter(method="noop", max_length=80, help_text="Code of a needed topic")
+    direction = django_filters.CharFilter(method="noop", help_text="Direction slug")
+    topic = django_filters.CharFilter(method="noop", help_text="Code of a needed topic")
 
     class Meta:
         model = Scenario
@@ -107,6 +107,7 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet[Scenario]):
     """Published application scenarios, addressed by code, with the topics they need."""
 
     lookup_field = "code"
+    lookup_value_regex = "[^/]+"
     filterset_class = ScenarioFilter
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Scenario]]:

@@ -32,6 +32,7 @@ class ScenarioFilterForm(forms.Form):
     direction = forms.ChoiceField(label=_("Direction"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         zh = (get_language() or "en").startswith("zh")
         directions = catalog_selectors.direction_options().values_list("slug", "name_en", "name_zh")

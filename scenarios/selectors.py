@@ -9,13 +9,14 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from foresight.catalog.models import Direction, PublicationStatus, SourceReference, Topic
+from foresight.catalog.selectors import CleanedFilters
 from scenarios.models import Scenario, ScenarioTopic
 
 ROLE_ORDER = {"core": 0, "enabling": 1, "complementary": 2}
 
 
 @dataclass(frozen=True)
-class ScenarioFilters:
+class ScenarioFilters(CleanedFilters):
     q: str = ""
     setting: str = ""
     scenario_type: str = ""

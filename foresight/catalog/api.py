@@ -10,7 +10,7 @@ from rest_framework import serializers, viewsets
 
 from foresight.catalog import selectors
 from foresight.catalog.models import Area, Direction, SourceReference, Topic
-from foresight.catalog.selectors import MAX_QUERY_LENGTH, TopicFilters
+from foresight.catalog.selectors import TopicFilters
 from scenarios.models import Scenario
 
 
@@ -95,15 +95,13 @@ class TopicDetailSerializer(TopicListSerializer):
 
 
 class TopicFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(
-        method="noop", max_length=MAX_QUERY_LENGTH, help_text="Full-text search (English or Chinese)"
-    )
-    direction = django_filters.CharFilter(method="noop", max_length=80, help_text="Direction slug")
-    area = django_filters.CharFilter(method="noop", max_length=80, help_text="Area slug")
+    q = django_filters.CharFilter(method="noop", help_text="Full-text search (English or Chinese)")
+    direction = django_filters.CharFilter(method="noop", help_text="Direction slug")
+    area = django_filters.CharFilter(method="noop", help_text="Area slug")
     kind = django_filters.ChoiceFilter(method="noop", choices=Topic.Kind.choices)
     status = django_filters.ChoiceFilter(method="noop", choices=[(s.value, s.label) for s in Topic.PUBLIC_STATUSES])
     setting = django_filters.ChoiceFilter(method="noop", choices=Scenario.Setting.choices, help_text="Scenario setting")
-    cluster = django_filters.CharFilter(method="noop", max_length=80, help_text="Cluster code")
+    cluster = django_filters.CharFilter(method="noop", help_text="Cluster code")
 
     class Meta:
         model = Topic
@@ -123,6 +121,7 @@ class DirectionViewSet(viewsets.ReadOnlyModelViewSet[Direction]):
 
     serializer_class = DirectionSerializer
     lookup_field = "slug"
+    lookup_value_regex = "[^/]+"
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet[Direction]:
@@ -130,7 +129,7 @@ class DirectionViewSet(viewsets.ReadOnlyModelViewSet[Direction]):
 
 
 class AreaFilter(django_filters.FilterSet):
-    direction = django_filters.CharFilter(field_name="direction__slug", max_length=80)
+    direction = django_filters.CharFilter(field_name="direction__slug")
 
     class Meta:
         model = Area
@@ -142,6 +141,7 @@ class AreaViewSet(viewsets.ReadOnlyModelViewSet[Area]):
 
     serializer_class = AreaSerializer
     lookup_field = "slug"
+    lookup_value_regex = "[^/]+"
     filterset_class = AreaFilter
 
     def get_queryset(self) -> QuerySet[Area]:
@@ -152,6 +152,7 @@ class TopicViewSet(viewsets.ReadOnlyModelViewSet[Topic]):
     """Topics (level 3), addressed by code; searchable with `q` and filterable."""
 
     lookup_field = "code"
+    lookup_value_regex = "[^/]+"
     filterset_class = TopicFilter
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Topic]]:

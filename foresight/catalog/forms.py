@@ -33,6 +33,7 @@ class TopicFilterForm(forms.Form):
     cluster = forms.ChoiceField(label=_("List"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         directions = list(selectors.direction_options().values_list("slug", "name_en", "name_zh"))
         areas = list(selectors.area_list().values_list("slug", "name_en", "name_zh"))

@@ -15,8 +15,19 @@ from foresight.catalog.models import Area, Cluster, Direction, PublicationStatus
 MAX_QUERY_LENGTH = 200
 
 
+def clean_param(value: str, limit: int = MAX_QUERY_LENGTH) -> str:
+    """A user-typed filter value made safe for any database: no NUL characters, bounded length."""
+    return value.replace("\x00", "").strip()[:limit]
+
+
+class CleanedFilters:
+    def __post_init__(self) -> None:
+        for name in self.__dataclass_fields__:  # type: ignore[attr-defined]
+            object.__setattr__(self, name, clean_param(str(getattr(self, name) or "")))
+
+
 @dataclass(frozen=True)
-class TopicFilters:
+class TopicFilters(CleanedFilters):
     """Validated public filters for the topic list (see forms.TopicFilterForm and api.TopicFilter)."""
 
     q: str = ""

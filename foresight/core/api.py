@@ -16,6 +16,24 @@ class Pagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        _validated_page(request, self.page_query_param)
+        raw_size = request.query_params.get(self.page_size_query_param)
+        if raw_size is not None and (not raw_size.isdigit() or not 1 <= int(raw_size) <= self.max_page_size):
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"An integer from 1 to {self.max_page_size}."]}
+            )
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        params = super().get_schema_operation_parameters(view)
+        for param in params:
+            if param["name"] == self.page_query_param:
+                param["schema"]["minimum"] = 1
+            if param["name"] == self.page_size_query_param:
+                param["schema"].update({"minimum": 1, "maximum": self.max_page_size})
+        return params
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map service-layer Django errors onto DRF responses (services raise Django exceptions)."""
@@ -29,3 +47,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     return drf_exception_handler(exc, context)
+
+
+def _validated_page(request: Any, param: str) -> None:
+    raw = request.query_params.get(param)
+    if raw is None:
+        return
+    if not raw.isdigit() or int(raw) < 1:
+        raise exceptions.ValidationError({param: ["A page number is a positive integer."]})
