@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
 from foresight.catalog.api import SourceSerializer
+from foresight.core.api import StrictFilterSet
 from scenarios import selectors
 from scenarios.models import Scenario, ScenarioTopic
 from scenarios.selectors import ScenarioFilters
@@ -82,7 +83,7 @@ class ScenarioDetailSerializer(serializers.ModelSerializer[Scenario]):
         ]
 
 
-class ScenarioFilter(django_filters.FilterSet):
+class ScenarioFilter(StrictFilterSet):
     q = django_filters.CharFilter(method="noop", help_text="Search in titles and summaries")
     setting = django_filters.ChoiceFilter(method="noop", choices=Scenario.Setting.choices)
     scenario_type = django_filters.ChoiceFilter(method="noop", choices=Scenario.ScenarioType.choices)

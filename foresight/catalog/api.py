@@ -11,6 +11,7 @@ from rest_framework import serializers, viewsets
 from foresight.catalog import selectors
 from foresight.catalog.models import Area, Direction, SourceReference, Topic
 from foresight.catalog.selectors import TopicFilters
+from foresight.core.api import StrictFilterSet
 from scenarios.models import Scenario
 
 
@@ -94,7 +95,7 @@ class TopicDetailSerializer(TopicListSerializer):
         ]
 
 
-class TopicFilter(django_filters.FilterSet):
+class TopicFilter(StrictFilterSet):
     q = django_filters.CharFilter(method="noop", help_text="Full-text search (English or Chinese)")
     direction = django_filters.CharFilter(method="noop", help_text="Direction slug")
     area = django_filters.CharFilter(method="noop", help_text="Area slug")
@@ -128,7 +129,7 @@ class DirectionViewSet(viewsets.ReadOnlyModelViewSet[Direction]):
         return selectors.direction_list()
 
 
-class AreaFilter(django_filters.FilterSet):
+class AreaFilter(StrictFilterSet):
     direction = django_filters.CharFilter(field_name="direction__slug")
 
     class Meta:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, pagination
@@ -55,3 +56,15 @@ def _validated_page(request: Any, param: str) -> None:
         return
     if not raw.isdigit() or int(raw) < 1:
         raise exceptions.ValidationError({param: ["A page number is a positive integer."]})
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """A filter set that refuses an empty value for a choice (``?status=``) instead of ignoring it."""
+
+    def is_valid(self) -> bool:
+        valid = bool(super().is_valid())
+        for name, flt in self.filters.items():
+            if isinstance(flt, django_filters.ChoiceFilter) and name in self.data and self.data.get(name) == "":
+                self.form.add_error(name, "Choose one of the allowed values, or leave the parameter out.")
+                valid = False
+        return valid

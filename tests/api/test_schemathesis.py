@@ -31,6 +31,6 @@ def api_schema(db: None) -> Iterator[Any]:
 
 
 @schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_public_api_conforms(case: Any) -> None:
     case.call_and_validate()
