@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "csp",
     "foresight.core",
     "foresight.catalog",
+    "foresight.delphi",
     "scenarios",
 ]
 
@@ -155,7 +156,7 @@ if REDIS_URL:
     CELERY_TASK_ALWAYS_EAGER = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "TIMEOUT": CACHE_TIMEOUT}}
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
@@ -170,7 +171,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILI
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "foresight")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Periodic jobs, all in one place.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "rounds-tick": {"task": "delphi.rounds_tick", "schedule": envint("ROUNDS_TICK_SECONDS", 30)},
+    "rounds-sweep": {"task": "delphi.rounds_sweep", "schedule": envint("ROUNDS_SWEEP_SECONDS", 120)},
+    "reminders": {"task": "delphi.reminders_send", "schedule": envint("REMINDER_SECONDS", 3 * 24 * 3600)},
+}
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # --- Auth, i18n, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -34,5 +34,6 @@ urlpatterns += i18n_patterns(
     path("topics/<slug:code>/", catalog_views.topic_detail, name="topic-detail"),
     path("scenarios/", scenario_views.scenario_list, name="scenario-list"),
     path("scenarios/<slug:code>/", scenario_views.scenario_detail, name="scenario-detail"),
+    path("delphi/", include("foresight.delphi.urls")),
     prefix_default_language=False,
 )

@@ -11,7 +11,7 @@ DEMO_PASSWORD = "foresight-demo"
 
 
 class Command(BaseCommand):
-    help = "Prepare the embedded demo: a local staff account (DEBUG only). Idempotent."
+    help = "Prepare the embedded demo: a local staff account and a simulated finished study (DEBUG only). Idempotent."
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
@@ -22,3 +22,9 @@ class Command(BaseCommand):
             self.stdout.write(f"demo staff account: {DEMO_USERNAME} / {DEMO_PASSWORD}")
         else:
             self.stdout.write(f"demo staff account {DEMO_USERNAME!r} already exists")
+        from foresight.delphi.models import Study
+        from foresight.delphi.services.simulation import study_simulate
+
+        if not Study.objects.exists():
+            result = study_simulate(experts=150, topics=30, seed=2026, rounds=2)
+            self.stdout.write(f"simulated finished study {result.study} (rounds {', '.join(result.rounds)})")

@@ -1,0 +1,368 @@
+"""Delphi studies: question sets, rounds, panels, invitations, responses, arguments and round statistics.
+
+Identity and answers are kept apart: a ``Participant`` (an expert on one study's panel) carries a
+per-study pseudonym, and every answer hangs off the participant, never off the expert directly.
+Aggregate views and exports only ever show pseudonyms or nothing.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from foresight.catalog.models import Area, Bilingual, Topic
+
+
+def default_expertise_weights() -> dict[str, float]:
+    return {"high": 1.0, "medium": 0.6, "low": 0.3}
+
+
+def default_consensus_rule() -> dict[str, float]:
+    # SPEC §5: IQR ≤ 1 on 5-point items, ≥ 70 % in the top-2 box, < 15 % in the bottom-2 box; years IQR ≤ 5.
+    return {"scale_iqr_max": 1.0, "top2_min": 0.70, "bottom2_max": 0.15, "year_iqr_max": 5.0}
+
+
+def default_stopping_rule() -> dict[str, float]:
+    # Stop after the planned rounds, or earlier when every remaining topic reached consensus.
+    return {"stop_when_all_consensus": 1.0}
+
+
+class Study(Bilingual):
+    class Mode(models.TextChoices):
+        ROUNDS = "rounds", _("Fixed rounds")
+        REALTIME = "realtime", _("Real-time")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+
+    code = models.SlugField(max_length=40, unique=True)
+    title_en = models.CharField(max_length=300)
+    title_zh = models.CharField(max_length=300, blank=True)
+    description_en = models.TextField(blank=True)
+    description_zh = models.TextField(blank=True)
+    horizon_year = models.PositiveSmallIntegerField(validators=[MinValueValidator(2000), MaxValueValidator(2100)])
+    planned_rounds = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.ROUNDS)
+    realtime_feedback_after_own_answer = models.BooleanField(default=True)
+    anonymous = models.BooleanField(
+        default=True, help_text=_("Staff see participation status only, never an individual's answers.")
+    )
+    k_threshold = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(3)],
+        help_text=_("Small-cell threshold: no statistic from fewer respondents is public."),
+    )
+    expertise_weights = models.JSONField(default=default_expertise_weights)
+    consensus_rule = models.JSONField(default=default_consensus_rule)
+    stopping_rule = models.JSONField(default=default_stopping_rule)
+    drop_consensus_topics = models.BooleanField(
+        default=True, help_text=_("Round 2+ drops topics that reached consensus.")
+    )
+    frozen_at = models.DateTimeField(null=True, blank=True, help_text=_("Rules are frozen when round 1 opens."))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    topics = models.ManyToManyField(Topic, related_name="studies", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "studies"
+        constraints = [models.CheckConstraint(condition=Q(k_threshold__gte=3), name="study_k_at_least_3")]
+
+    def __str__(self) -> str:
+        return self.title_en
+
+    @property
+    def title(self) -> str:
+        return self.tr("title")
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.frozen_at is not None
+
+
+class Question(Bilingual):
+    """One item of a study's question set (data-driven; editable until round 1 opens)."""
+
+    class Type(models.TextChoices):
+        SINGLE = "single", _("Single choice")
+        SCALE = "scale", _("Scale")
+        MULTI = "multi", _("Multiple choice")
+        YEAR = "year", _("Year")
+        TEXT = "text", _("Text")
+
+    class AppliesTo(models.TextChoices):
+        TOPIC = "topic", _("Topics")
+        SCENARIO = "scenario", _("Scenarios")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="questions")
+    key = models.SlugField(max_length=40)
+    order = models.PositiveSmallIntegerField(default=0)
+    qtype = models.CharField(max_length=10, choices=Type.choices)
+    label_en = models.CharField(max_length=300)
+    label_zh = models.CharField(max_length=300, blank=True)
+    help_en = models.TextField(blank=True)
+    help_zh = models.TextField(blank=True)
+    # [{"code": "1", "label_en": ..., "label_zh": ..., "value": 1}, ...] for single/scale/multi.
+    options = models.JSONField(default=list, blank=True)
+    max_choices = models.PositiveSmallIntegerField(null=True, blank=True)
+    allow_cant_judge = models.BooleanField(default=True)
+    required = models.BooleanField(default=False)
+    # Scale items with an index (importance, competitiveness) are coded −2…+2 for the 0–100 index.
+    index = models.BooleanField(default=False)
+    applies_to = models.CharField(max_length=10, choices=AppliesTo.choices, default=AppliesTo.TOPIC)
+
+    class Meta:
+        ordering = ["study", "order", "pk"]
+        constraints = [models.UniqueConstraint(fields=["study", "key"], name="question_key_unique_per_study")]
+
+    def __str__(self) -> str:
+        return f"{self.study.code}:{self.key}"
+
+    @property
+    def label(self) -> str:
+        return self.tr("label")
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.qtype in (self.Type.SCALE, self.Type.YEAR)
+
+    def option_values(self) -> list[str]:
+        return [str(o["code"]) for o in self.options]
+
+
+class Round(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+        AGGREGATED = "aggregated", _("Aggregated")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="rounds")
+    number = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    code = models.SlugField(max_length=60, unique=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    aggregated_at = models.DateTimeField(null=True, blank=True)
+    topics = models.ManyToManyField(Topic, related_name="delphi_rounds", blank=True)
+    # Progress of the aggregation task, shown in the staff console.
+    aggregation_progress = models.PositiveSmallIntegerField(default=0)
+    checksum = models.CharField(max_length=64, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["study", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "number"], name="round_number_unique_per_study"),
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True) | Q(closes_at__isnull=True) | Q(closes_at__gt=F("opens_at")),
+                name="round_closes_after_opens",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class Expert(models.Model):
+    """A person who may sit on study panels. Identity lives here and nowhere near the answers."""
+
+    class Sector(models.TextChoices):
+        UNIVERSITY = "university", _("University")
+        PUBLIC_RESEARCH = "public_research", _("Public research")
+        COMPANY = "company", _("Company")
+        GOVERNMENT = "government", _("Government")
+        OTHER = "other", _("Other")
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=200)
+    sector = models.CharField(max_length=20, choices=Sector.choices)
+    country = models.CharField(max_length=2, blank=True)
+    organisation = models.CharField(max_length=300, blank=True)
+    areas = models.ManyToManyField(Area, blank=True, related_name="experts")
+    nominated_by = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Participant(models.Model):
+    """An expert's membership of one study's panel, under a per-study pseudonym."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", _("Invited")
+        ACTIVE = "active", _("Active")
+        DROPPED = "dropped", _("Dropped out")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
+    expert = models.ForeignKey(Expert, on_delete=models.CASCADE, related_name="participations")
+    pseudonym = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.INVITED)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    areas = models.ManyToManyField(Area, blank=True, related_name="+")
+    topics = models.ManyToManyField(Topic, blank=True, related_name="+", help_text=_("Topics this expert answers."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "pseudonym"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "expert"], name="participant_unique_per_study"),
+            models.UniqueConstraint(fields=["study", "pseudonym"], name="pseudonym_unique_per_study"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.code}:{self.pseudonym}"
+
+
+class RoundCompletion(models.Model):
+    """A participant's submission of a round (answers are saved as they are typed; this marks 'done')."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="completions")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="completions")
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "participant"], name="completion_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}:{self.participant_id}"
+
+
+class Invitation(models.Model):
+    """A magic link: the token itself is never stored, only its SHA-256."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=10, default="invite")  # invite | reminder
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} ({self.kind})"
+
+
+class Response(models.Model):
+    """One participant's answers on one topic in one round."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="responses")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="responses")
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="+")
+    rationale = models.TextField(blank=True, max_length=1000)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "participant", "topic"], name="response_unique")]
+
+    def __str__(self) -> str:
+        return f"response {self.pk}"
+
+
+class Answer(models.Model):
+    """One answer value: exactly one row per expert × topic × round × question (database-enforced)."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    cant_judge = models.BooleanField(default=False)
+    value_num = models.FloatField(null=True, blank=True)  # scale code, or year
+    value_code = models.CharField(max_length=40, blank=True)  # single choice code; "already" / "never" for years
+    value_codes = models.JSONField(default=list, blank=True)  # multi-select codes
+    value_text = models.TextField(blank=True, max_length=1000)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["response", "question"], name="answer_unique")]
+
+    def __str__(self) -> str:
+        return f"answer {self.pk}"
+
+
+class Argument(models.Model):
+    """An anonymous argument for or against, moderated before other experts see it."""
+
+    class Stance(models.TextChoices):
+        PRO = "pro", _("For")
+        CONTRA = "contra", _("Against")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="arguments")
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="+")
+    question = models.ForeignKey(Question, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="arguments")
+    stance = models.CharField(max_length=8, choices=Stance.choices)
+    text = models.TextField(max_length=1000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["round", "topic", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.stance}: {self.text[:40]}"
+
+
+class RoundStat(models.Model):
+    """Cached statistics of one topic × question × group in one round (written by aggregation only)."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="stats")
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="+")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    group = models.CharField(max_length=30, default="all")  # all | high | sector:<name>
+    n = models.PositiveIntegerField()
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "topic", "question", "group"], name="roundstat_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}:{self.topic_id}:{self.question_id}:{self.group}"
+
+
+class AuditLog(models.Model):
+    """Append-only record of staff actions (open, close, extend, rule changes, publish...)."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=60)
+    study = models.ForeignKey(Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
+    round = models.ForeignKey(Round, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"

@@ -1,0 +1,138 @@
+"""Saving answers: the autosave of the questionnaire, the expert API and ``simulate_study`` all come here.
+
+Answers are written to the database (one row per expert × topic × round × question, enforced by a
+unique constraint) before anything else happens; saving twice with the same values changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from foresight.catalog.models import Topic
+from foresight.delphi.answers import parse_answer
+from foresight.delphi.models import Answer, Participant, Question, Response, Round, RoundCompletion
+
+MAX_RATIONALE = 1000
+
+
+class RoundClosed(PermissionDenied):
+    """The round is not open: answers are refused (HTTP 409)."""
+
+
+def _check_can_answer(*, participant: Participant, rnd: Round, topic: Topic) -> None:
+    if rnd.study_id != participant.study_id:
+        raise PermissionDenied("This round belongs to another study.")
+    if participant.status == Participant.Status.DROPPED:
+        raise PermissionDenied("You have left this study.")
+    if participant.consent_at is None:
+        raise PermissionDenied("Please give your consent before answering.")
+    if rnd.status != Round.Status.OPEN:
+        raise RoundClosed("This round is closed; answers can no longer be changed.")
+    if not rnd.topics.filter(pk=topic.pk).exists():
+        raise ValidationError({"topic": ["This topic is not part of the round."]})
+    if not participant.topics.filter(pk=topic.pk).exists():
+        raise ValidationError({"topic": ["This topic is not among the topics you chose or were assigned."]})
+
+
+def response_save(
+    *,
+    participant: Participant,
+    rnd: Round,
+    topic: Topic,
+    answers: dict[str, Any],
+    rationale: str | None = None,
+) -> Response:
+    """Validate and store answers for one topic (a partial set is fine: autosave sends one field at a time).
+
+    1. permission: own study, consented, round open, topic in round and chosen;
+    2. every value is checked first, so one bad value stores nothing;
+    3. upsert one ``Answer`` per question under the round row's lock (the round cannot close mid-save);
+       an answer set back to empty is deleted.
+    """
+    questions = {
+        q.key: q for q in Question.objects.filter(study_id=participant.study_id, applies_to=Question.AppliesTo.TOPIC)
+    }
+    unknown = sorted(set(answers) - set(questions))
+    if unknown:
+        raise ValidationError({"answers": [f"Unknown question: {', '.join(unknown)}"]})
+    if rationale is not None:
+        rationale = rationale.replace("\x00", "").strip()
+        if len(rationale) > MAX_RATIONALE:
+            raise ValidationError({"rationale": [f"At most {MAX_RATIONALE:,} characters."]})
+    study = participant.study
+    current_year = timezone.now().year
+    coded = {
+        key: parse_answer(questions[key], raw, current_year=current_year, horizon_year=study.horizon_year)
+        for key, raw in answers.items()
+    }
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                # The lock serialises saves with round_close: an accepted answer is in the round.
+                locked = Round.objects.select_for_update().get(pk=rnd.pk)
+                _check_can_answer(participant=participant, rnd=locked, topic=topic)
+                response, _ = Response.objects.get_or_create(round=locked, participant=participant, topic=topic)
+                if rationale is not None and response.rationale != rationale:
+                    response.rationale = rationale
+                    response.save(update_fields=["rationale", "updated_at"])
+                existing = {a.question_id: a for a in response.answers.all()}
+                for key, value in coded.items():
+                    question = questions[key]
+                    current = existing.get(question.pk)
+                    if value is None:
+                        if current is not None:
+                            current.delete()
+                        continue
+                    fields = {
+                        "cant_judge": value.cant_judge,
+                        "value_num": value.value_num,
+                        "value_code": value.value_code,
+                        "value_codes": value.value_codes,
+                        "value_text": value.value_text,
+                    }
+                    if current is None:
+                        Answer.objects.create(response=response, question=question, **fields)
+                    elif any(getattr(current, k) != v for k, v in fields.items()):
+                        for k, v in fields.items():
+                            setattr(current, k, v)
+                        current.save(update_fields=list(fields))
+                return response
+        except IntegrityError:
+            # Two identical submissions raced to create the same row: the second pass updates it.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def round_submit(*, participant: Participant, rnd: Round) -> RoundCompletion:
+    """Mark the participant's round as done (answers stay editable while the round is open)."""
+    with transaction.atomic():
+        locked = Round.objects.select_for_update().get(pk=rnd.pk)
+        if locked.study_id != participant.study_id:
+            raise PermissionDenied("This round belongs to another study.")
+        if locked.status != Round.Status.OPEN:
+            raise RoundClosed("This round is closed.")
+        expertise = Question.objects.filter(study_id=participant.study_id, key="expertise").first()
+        if expertise is not None:
+            chosen = set(participant.topics.filter(pk__in=locked.topics.all()).values_list("pk", flat=True))
+            answered = set(
+                Answer.objects.filter(
+                    response__round=locked, response__participant=participant, question=expertise
+                ).values_list("response__topic_id", flat=True)
+            )
+            missing = chosen - answered
+            if missing:
+                names = ", ".join(sorted(Topic.objects.filter(pk__in=missing).values_list("name_en", flat=True))[:5])
+                raise ValidationError(
+                    f"Please answer at least your expertise on every topic ({len(missing)} left: {names})."
+                )
+        completion, _ = RoundCompletion.objects.get_or_create(
+            round=locked, participant=participant, defaults={"submitted_at": timezone.now()}
+        )
+        if participant.status != Participant.Status.ACTIVE:
+            Participant.objects.filter(pk=participant.pk).update(status=Participant.Status.ACTIVE)
+    return completion

@@ -1,0 +1,127 @@
+"""Round lifecycle: draft → scheduled → open → closed → aggregated.
+
+Every transition is a conditional UPDATE that must change exactly one row, so it is idempotent
+and race-safe: a second call (a retried task, a double click, beat and a human at once) is a no-op.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from foresight.delphi.models import Round, Study
+from foresight.delphi.services.audit import audit_log
+
+
+def _transition(*, rnd: Round, from_states: tuple[str, ...], to_state: str, **fields: Any) -> bool:
+    changed = Round.objects.filter(pk=rnd.pk, status__in=from_states).update(status=to_state, **fields)
+    if changed:
+        rnd.refresh_from_db()
+    return changed == 1
+
+
+@transaction.atomic
+def round_schedule(*, rnd: Round, opens_at: datetime, closes_at: datetime, actor: Any = None) -> Round:
+    if closes_at <= opens_at:
+        raise ValidationError({"closes_at": ["A round must close after it opens."]})
+    if not _transition(
+        rnd=rnd,
+        from_states=(Round.Status.DRAFT, Round.Status.SCHEDULED),
+        to_state=Round.Status.SCHEDULED,
+        opens_at=opens_at,
+        closes_at=closes_at,
+    ):
+        raise ValidationError(
+            f"Round {rnd.number} is {rnd.get_status_display().lower()}; only a draft or scheduled round can be scheduled."
+        )
+    audit_log(
+        action="round_schedule", actor=actor, round=rnd, opens_at=opens_at.isoformat(), closes_at=closes_at.isoformat()
+    )
+    return rnd
+
+
+@transaction.atomic
+def round_open(*, rnd: Round, actor: Any = None, closes_at: datetime | None = None) -> bool:
+    """Open a round; returns False if it was already open (or past). Opening round 1 freezes the study's rules.
+
+    1. round 2+ needs the previous round aggregated (its feedback is what experts see);
+    2. the conditional update draft/scheduled → open;
+    3. round 1: freeze the study's rules and questions, study → running.
+    """
+    rnd = Round.objects.select_related("study").get(pk=rnd.pk)
+    if rnd.number > 1:
+        previous = Round.objects.get(study=rnd.study_id, number=rnd.number - 1)
+        if previous.status != Round.Status.AGGREGATED:
+            raise ValidationError(f"Round {rnd.number} can open only after round {previous.number} is aggregated.")
+        if not rnd.topics.exists():
+            raise ValidationError("Every topic reached consensus in the previous round; there is nothing left to ask.")
+    now = timezone.now()
+    fields: dict[str, Any] = {"opened_at": now}
+    if closes_at is not None:
+        if closes_at <= now:
+            raise ValidationError({"closes_at": ["The closing time must be in the future."]})
+        fields["closes_at"] = closes_at
+    if not _transition(
+        rnd=rnd, from_states=(Round.Status.DRAFT, Round.Status.SCHEDULED), to_state=Round.Status.OPEN, **fields
+    ):
+        return False
+    if rnd.number == 1:
+        Study.objects.filter(pk=rnd.study_id, frozen_at__isnull=True).update(frozen_at=now, status=Study.Status.RUNNING)
+    audit_log(action="round_open", actor=actor, round=rnd)
+    return True
+
+
+def round_close(*, rnd: Round, actor: Any = None) -> bool:
+    """Close an open round and queue its aggregation after commit. False if it was not open."""
+    from foresight.delphi import tasks
+
+    with transaction.atomic():
+        if not _transition(
+            rnd=rnd, from_states=(Round.Status.OPEN,), to_state=Round.Status.CLOSED, closed_at=timezone.now()
+        ):
+            return False
+        audit_log(action="round_close", actor=actor, round=rnd)
+        tasks.round_aggregate.delay_on_commit(rnd.pk)
+    return True
+
+
+@transaction.atomic
+def round_extend(*, rnd: Round, closes_at: datetime, actor: Any = None) -> Round:
+    if closes_at <= timezone.now():
+        raise ValidationError({"closes_at": ["The new closing time must be in the future."]})
+    changed = Round.objects.filter(pk=rnd.pk, status__in=(Round.Status.OPEN, Round.Status.SCHEDULED)).update(
+        closes_at=closes_at
+    )
+    if changed != 1:
+        raise ValidationError("Only a scheduled or open round can be extended.")
+    rnd.refresh_from_db()
+    audit_log(action="round_extend", actor=actor, round=rnd, closes_at=closes_at.isoformat())
+    return rnd
+
+
+def rounds_tick(*, now: datetime | None = None) -> dict[str, int]:
+    """Open scheduled rounds whose time has come and close open rounds whose time is up (run by beat)."""
+    now = now or timezone.now()
+    opened = closed = 0
+    for rnd in Round.objects.filter(status=Round.Status.SCHEDULED, opens_at__lte=now):
+        try:
+            opened += int(round_open(rnd=rnd))
+        except ValidationError:
+            continue  # e.g. previous round not aggregated yet: the next tick tries again
+    for rnd in Round.objects.filter(status=Round.Status.OPEN, closes_at__lte=now):
+        closed += int(round_close(rnd=rnd))
+    return {"opened": opened, "closed": closed}
+
+
+def rounds_sweep() -> list[int]:
+    """Re-queue aggregation of every closed round not yet aggregated (a lost or crashed task comes back)."""
+    from foresight.delphi import tasks
+
+    ids = list(Round.objects.filter(status=Round.Status.CLOSED).values_list("pk", flat=True))
+    for pk in ids:
+        tasks.round_aggregate.delay(pk)
+    return ids

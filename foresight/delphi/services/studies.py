@@ -1,0 +1,151 @@
+"""Studies and their question sets. Rules and questions are frozen when round 1 opens."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from foresight.catalog.models import Topic
+from foresight.delphi.models import Question, Round, Study
+from foresight.delphi.questions import DEFAULT_QUESTIONS
+from foresight.delphi.services.audit import audit_log
+
+# Study settings that affect a number; frozen once round 1 opens (written to round.json too).
+RULE_FIELDS = (
+    "k_threshold",
+    "expertise_weights",
+    "consensus_rule",
+    "stopping_rule",
+    "drop_consensus_topics",
+    "planned_rounds",
+    "mode",
+    "realtime_feedback_after_own_answer",
+    "anonymous",
+    "horizon_year",
+)
+
+
+def _new_code(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+@transaction.atomic
+def study_create(
+    *,
+    title_en: str,
+    horizon_year: int,
+    topics: Iterable[Topic],
+    title_zh: str = "",
+    description_en: str = "",
+    planned_rounds: int = 2,
+    mode: str = Study.Mode.ROUNDS,
+    k_threshold: int = 5,
+    anonymous: bool = True,
+    created_by: Any = None,
+    code: str | None = None,
+) -> Study:
+    """Create a study with the default question set and its rounds (all draft).
+
+    1. the study, validated; 2. the default questions, copied so staff can edit them;
+    3. rounds 1…planned (round 1 covers every chosen topic; later rounds get theirs when the previous one is aggregated).
+    """
+    study = Study(
+        code=code or _new_code("study"),
+        title_en=title_en,
+        title_zh=title_zh,
+        description_en=description_en,
+        horizon_year=horizon_year,
+        planned_rounds=planned_rounds,
+        mode=mode,
+        k_threshold=k_threshold,
+        anonymous=anonymous,
+        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+    )
+    study.full_clean()
+    study.save()
+    topic_list = list(topics)
+    if not topic_list:
+        raise ValidationError({"topics": ["Choose at least one topic."]})
+    study.topics.set(topic_list)
+    for order, spec in enumerate(DEFAULT_QUESTIONS):
+        question = Question(study=study, order=order, **spec)
+        question.full_clean()
+        question.save()
+    rounds = 1 if mode == Study.Mode.REALTIME else planned_rounds
+    for number in range(1, rounds + 1):
+        rnd = Round(study=study, number=number, code=f"{study.code}-r{number}")
+        rnd.full_clean()
+        rnd.save()
+        if number == 1:
+            rnd.topics.set(topic_list)
+    audit_log(action="study_create", actor=created_by, study=study, topics=len(topic_list))
+    return study
+
+
+def study_update_rules(*, study: Study, actor: Any, **changes: Any) -> Study:
+    """Change settings that affect numbers; refused (and audited) once round 1 has opened."""
+    unknown = set(changes) - set(RULE_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown settings: {', '.join(sorted(unknown))}")
+    study = Study.objects.get(pk=study.pk)
+    if study.is_frozen:
+        audit_log(action="study_rules_change_refused", actor=actor, study=study, changes=sorted(changes))
+        raise ValidationError("The study's rules were frozen when round 1 opened; they cannot change now.")
+    with transaction.atomic():
+        before = {name: getattr(study, name) for name in changes}
+        for name, value in changes.items():
+            setattr(study, name, value)
+        study.full_clean()
+        study.save(update_fields=list(changes))
+        audit_log(action="study_rules_change", actor=actor, study=study, before=before, after=changes)
+    return study
+
+
+def question_update(*, question: Question, actor: Any, **changes: Any) -> Question:
+    """Reword or reconfigure a question before round 1 opens."""
+    allowed = {"label_en", "label_zh", "help_en", "help_zh", "options", "max_choices", "allow_cant_judge", "order"}
+    if set(changes) - allowed:
+        raise ValidationError(f"Cannot change: {', '.join(sorted(set(changes) - allowed))}")
+    study = Study.objects.get(pk=question.study_id)
+    if study.is_frozen:
+        audit_log(action="question_change_refused", actor=actor, study=study, question=question.key)
+        raise ValidationError("The question set was frozen when round 1 opened.")
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(question, name, value)
+        question.full_clean()
+        question.save(update_fields=list(changes))
+        audit_log(action="question_change", actor=actor, study=study, question=question.key, changes=sorted(changes))
+    return question
+
+
+def question_remove(*, question: Question, actor: Any) -> None:
+    study = Study.objects.get(pk=question.study_id)
+    if study.is_frozen:
+        audit_log(action="question_remove_refused", actor=actor, study=study, question=question.key)
+        raise ValidationError("The question set was frozen when round 1 opened.")
+    if question.required:
+        raise ValidationError(
+            "The expertise question is required: it lets experts skip topics and weights every index."
+        )
+    with transaction.atomic():
+        audit_log(action="question_remove", actor=actor, study=study, question=question.key)
+        question.delete()
+
+
+def question_add(*, study: Study, actor: Any, **spec: Any) -> Question:
+    study = Study.objects.get(pk=study.pk)
+    if study.is_frozen:
+        audit_log(action="question_add_refused", actor=actor, study=study, question=spec.get("key"))
+        raise ValidationError("The question set was frozen when round 1 opened.")
+    with transaction.atomic():
+        order = study.questions.count()
+        question = Question(study=study, order=order, **spec)
+        question.full_clean()
+        question.save()
+        audit_log(action="question_add", actor=actor, study=study, question=question.key)
+    return question

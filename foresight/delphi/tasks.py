@@ -1,0 +1,62 @@
+"""Celery tasks: thin wrappers that take ids, re-fetch, and return quietly if there is nothing to do.
+
+Idempotent first (every service they call is a conditional state change), then acks_late with
+task_reject_on_worker_lost, so a task whose worker died is delivered again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+TASK_OPTIONS: dict[str, Any] = {"acks_late": True, "reject_on_worker_lost": True}
+
+
+@shared_task(name="delphi.round_aggregate", time_limit=1800, soft_time_limit=1740, **TASK_OPTIONS)
+def round_aggregate(round_id: int) -> bool:
+    from foresight.delphi.services.aggregation import round_aggregate as service
+
+    return service(round_id=round_id)
+
+
+@shared_task(name="delphi.rounds_tick", time_limit=300, **TASK_OPTIONS)
+def rounds_tick() -> dict[str, int]:
+    from foresight.delphi.services.rounds import rounds_tick as service
+
+    return service()
+
+
+@shared_task(name="delphi.rounds_sweep", time_limit=300, **TASK_OPTIONS)
+def rounds_sweep() -> list[int]:
+    from foresight.delphi.services.rounds import rounds_sweep as service
+
+    return service()
+
+
+@shared_task(name="delphi.invitation_send", time_limit=120, **TASK_OPTIONS)
+def invitation_send(participant_id: int, base_url: str, kind: str = "invite") -> None:
+    from foresight.delphi.models import Participant
+    from foresight.delphi.services.panel import invitation_send as service
+
+    participant = Participant.objects.select_related("expert", "study").filter(pk=participant_id).first()
+    if participant is None or participant.status == Participant.Status.DROPPED:
+        return
+    service(participant=participant, base_url=base_url, kind=kind)
+
+
+@shared_task(name="delphi.reminders_send", time_limit=600, **TASK_OPTIONS)
+def reminders_send(base_url: str = "") -> int:
+    """Remind everyone who has not finished an open round (scheduled by beat)."""
+    from django.conf import settings
+
+    from foresight.delphi.models import Round
+    from foresight.delphi.services.panel import participants_to_remind
+
+    url = base_url or settings.SITE_URL
+    sent = 0
+    for rnd in Round.objects.filter(status=Round.Status.OPEN).select_related("study"):
+        for participant in participants_to_remind(rnd=rnd):
+            invitation_send.delay(participant.pk, url, "reminder")
+            sent += 1
+    return sent
