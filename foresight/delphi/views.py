@@ -8,14 +8,25 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from foresight.core.ratelimit import client_ip, rate_limited
 from foresight.delphi.selectors import SESSION_KEY, participant_get_for_session
 from foresight.delphi.services.panel import invitation_redeem, participant_consent
+
+# Link attempts per client address per ten minutes: enough for a few honest retries, useless for guessing.
+REDEEM_LIMIT = 20
 
 
 @require_GET
 @never_cache
 def redeem(request: HttpRequest, study_code: str) -> HttpResponse:
     """Exchange the link's token for a session once, then redirect so the token leaves the address bar."""
+    if rate_limited(scope="redeem", key=client_ip(request), limit=REDEEM_LIMIT, window_seconds=600):
+        return render(
+            request,
+            "delphi/expert/link_invalid.html",
+            {"message": "Too many attempts. Please wait ten minutes."},
+            status=429,
+        )
     token = request.GET.get("t", "")
     try:
         participant = invitation_redeem(study_code=study_code, token=token)

@@ -46,3 +46,12 @@ def test_a_session_is_bound_to_its_study(study: Study, alice: Participant, catal
     browser.get(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
     assert browser.get(f"/delphi/{study.code}/").status_code == 200
     assert browser.get(f"/delphi/{other.code}/").status_code == 404
+
+
+def test_guessing_links_is_rate_limited(study: Study, alice: Participant) -> None:
+    browser = Client()
+    statuses = [browser.get(f"/delphi/{study.code}/join/", {"t": f"guess-{i}"}).status_code for i in range(25)]
+    assert statuses[:20] == [403] * 20
+    assert statuses[20:] == [429] * 5
+    # Even a valid link waits out the window: nothing to learn from timing or status.
+    assert browser.get(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)}).status_code == 429

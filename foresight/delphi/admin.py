@@ -1,0 +1,56 @@
+"""Raw views for staff. Answers and pseudonyms are deliberately not exposed here: staff see who
+takes part and how far they are, never whose answer is whose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from foresight.delphi.models import AuditLog, Expert, Round, Study
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RoundInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Round
+    extra = 0
+    fields = ["number", "code", "status", "opens_at", "closes_at", "aggregated_at", "checksum"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Study)
+class StudyAdmin(ReadOnlyAdmin):
+    list_display = ["code", "title_en", "status", "planned_rounds", "k_threshold", "frozen_at"]
+    list_filter = ["status", "mode"]
+    search_fields = ["code", "title_en", "title_zh"]
+    inlines = [RoundInline]
+
+
+@admin.register(Expert)
+class ExpertAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["email", "name", "sector", "country", "organisation"]
+    list_filter = ["sector", "country"]
+    search_fields = ["email", "name", "organisation"]
+    filter_horizontal = ["areas"]
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdmin):
+    list_display = ["at", "action", "actor", "study", "round"]
+    list_filter = ["action"]
+    date_hierarchy = "at"
