@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.contenttypes.admin import GenericTabularInline
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from foresight.catalog.models import Area, Cluster, Direction, SourceProgramme, SourceReference, Topic
+from foresight.catalog.services import topic_status_set
 
 
 class SourceReferenceInline(GenericTabularInline):
@@ -63,13 +66,13 @@ class TopicAdmin(SimpleHistoryAdmin):
     ]
 
     @admin.action(description="Publish to the catalog as candidate (review done)")
-    def mark_candidate(self, request, queryset):  # type: ignore[no-untyped-def]
-        for topic in queryset.filter(status=Topic.Status.DRAFT):
-            topic.status = Topic.Status.CANDIDATE
-            topic.save(update_fields=["status", "updated_at"])
+    def mark_candidate(self, request: HttpRequest, queryset: QuerySet[Topic]) -> None:
+        changed = sum(
+            topic_status_set(topic=t, status=Topic.Status.CANDIDATE) for t in queryset.filter(status=Topic.Status.DRAFT)
+        )
+        self.message_user(request, f"{changed} topic(s) are now public candidates.")
 
     @admin.action(description="Return to draft (hidden from the public)")
-    def mark_draft(self, request, queryset):  # type: ignore[no-untyped-def]
-        for topic in queryset.exclude(status=Topic.Status.DRAFT):
-            topic.status = Topic.Status.DRAFT
-            topic.save(update_fields=["status", "updated_at"])
+    def mark_draft(self, request: HttpRequest, queryset: QuerySet[Topic]) -> None:
+        changed = sum(topic_status_set(topic=t, status=Topic.Status.DRAFT) for t in queryset)
+        self.message_user(request, f"{changed} topic(s) returned to draft.")

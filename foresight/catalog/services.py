@@ -249,3 +249,18 @@ def catalog_load(*, data: dict[str, Any], report: LoadReport) -> dict[str, Topic
         m2m_sync(topic.clusters, wanted_clusters, report, "topic_clusters")
         m2m_sync(topic.secondary_areas, wanted_areas, report, "topic_secondary_areas")
     return topics
+
+
+def topic_status_set(*, topic: Topic, status: str) -> bool:
+    """Move a topic through review (e.g. draft → candidate makes it public). False if it already had that status.
+
+    Used by the admin actions; the change lands in the topic's history with the request's user.
+    """
+    if status not in Topic.Status.values:
+        raise ValidationError({"status": [f"Unknown status {status!r}."]})
+    if topic.status == status:
+        return False
+    topic.status = status
+    topic.full_clean()
+    topic.save(update_fields=["status", "updated_at"])
+    return True

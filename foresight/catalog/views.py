@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -10,7 +9,7 @@ from django.views.decorators.http import require_GET
 from foresight.catalog import selectors
 from foresight.catalog.forms import TopicFilterForm
 from foresight.core.cache import cached_public_page
-from foresight.core.htmx import wants_partial
+from foresight.core.listing import filtered_list
 from scenarios import selectors as scenario_selectors
 from scenarios.selectors import ScenarioFilters
 
@@ -43,18 +42,13 @@ def area_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @cached_public_page
 def topic_list(request: HttpRequest) -> HttpResponse:
     form = TopicFilterForm(request.GET)
-    status = 200
-    if form.is_valid():
-        topics = selectors.topic_list(filters=form.filters())
-    else:
-        topics = selectors.topic_list(filters=selectors.TopicFilters()).none()
-        status = 400
-    page = Paginator(topics, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode()}
-    template = "catalog/topic_list.html#results" if wants_partial(request) else "catalog/topic_list.html"
-    return render(request, template, context, status=status)
+    return filtered_list(
+        request,
+        form=form,
+        results=lambda: selectors.topic_list(filters=form.filters()),
+        template="catalog/topic_list.html",
+        page_size=PAGE_SIZE,
+    )
 
 
 @require_GET

@@ -84,7 +84,6 @@ def cached_public_page(view: View) -> View:
         else:
             response = view(request, *args, **kwargs)
             if response.status_code == 200 and not response.streaming:
-                response.render() if hasattr(response, "render") else None
                 cache.set(
                     key,
                     (response.status_code, response.content, response["Content-Type"]),

@@ -69,3 +69,16 @@ def test_the_public_cannot_reach_admin(catalog: dict[str, int]) -> None:
     response = Client().get("/admin/catalog/topic/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_the_review_actions_publish_and_hide_topics(curator: Client, catalog: dict[str, int]) -> None:
+    topic = Topic.objects.get(code="graphene-2d")
+    url = "/admin/catalog/topic/"
+    curator.post(url, {"action": "mark_draft", "_selected_action": [topic.pk]})
+    assert Client().get("/topics/graphene-2d/").status_code == 404
+    curator.post(url, {"action": "mark_candidate", "_selected_action": [topic.pk]})
+    assert Client().get("/topics/graphene-2d/").status_code == 200
+    statuses = list(
+        Topic.history.filter(id=topic.pk).order_by("history_date").values_list("status", "history_user__username")
+    )
+    assert statuses[-2:] == [("draft", "carol"), ("candidate", "carol")]

@@ -129,7 +129,9 @@ def test_htmx_request_gets_only_the_results(visitor: Client, catalog: dict[str, 
 
 def test_every_htmx_link_keeps_its_href(visitor: Client, catalog: dict[str, int]) -> None:
     html = visitor.get("/topics/").content.decode()
-    for tag in re.findall(r"<a [^>]*hx-get=[^>]*>", html):
+    tags = re.findall(r"<a [^>]*hx-get=[^>]*>", html)
+    assert tags, "the list page has no htmx links to check"
+    for tag in tags:
         assert 'href="' in tag
 
 

@@ -86,15 +86,20 @@ def study_create(
     return study
 
 
+def _refuse_if_frozen(*, study: Study, actor: Any, action: str, what: str, **details: Any) -> None:
+    """Used by every rule and question change: once round 1 has opened, refuse and audit the attempt."""
+    if study.is_frozen:
+        audit_log(action=f"{action}_refused", actor=actor, study=study, reason="frozen", **details)
+        raise ValidationError(f"The study's {what} were frozen when round 1 opened; they cannot change now.")
+
+
 def study_update_rules(*, study: Study, actor: Any, **changes: Any) -> Study:
     """Change settings that affect numbers; refused (and audited) once round 1 has opened."""
     unknown = set(changes) - set(RULE_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown settings: {', '.join(sorted(unknown))}")
     study = Study.objects.get(pk=study.pk)
-    if study.is_frozen:
-        audit_log(action="study_rules_change_refused", actor=actor, study=study, changes=sorted(changes))
-        raise ValidationError("The study's rules were frozen when round 1 opened; they cannot change now.")
+    _refuse_if_frozen(study=study, actor=actor, action="study_rules_change", what="rules", changes=sorted(changes))
     with transaction.atomic():
         before = {name: getattr(study, name) for name in changes}
         for name, value in changes.items():
@@ -111,9 +116,7 @@ def question_update(*, question: Question, actor: Any, **changes: Any) -> Questi
     if set(changes) - allowed:
         raise ValidationError(f"Cannot change: {', '.join(sorted(set(changes) - allowed))}")
     study = Study.objects.get(pk=question.study_id)
-    if study.is_frozen:
-        audit_log(action="question_change_refused", actor=actor, study=study, question=question.key)
-        raise ValidationError("The question set was frozen when round 1 opened.")
+    _refuse_if_frozen(study=study, actor=actor, action="question_change", what="questions", question=question.key)
     with transaction.atomic():
         for name, value in changes.items():
             setattr(question, name, value)
@@ -125,9 +128,7 @@ def question_update(*, question: Question, actor: Any, **changes: Any) -> Questi
 
 def question_remove(*, question: Question, actor: Any) -> None:
     study = Study.objects.get(pk=question.study_id)
-    if study.is_frozen:
-        audit_log(action="question_remove_refused", actor=actor, study=study, question=question.key)
-        raise ValidationError("The question set was frozen when round 1 opened.")
+    _refuse_if_frozen(study=study, actor=actor, action="question_remove", what="questions", question=question.key)
     if question.required:
         raise ValidationError(
             "The expertise question is required: it lets experts skip topics and weights every index."
@@ -139,9 +140,7 @@ def question_remove(*, question: Question, actor: Any) -> None:
 
 def question_add(*, study: Study, actor: Any, **spec: Any) -> Question:
     study = Study.objects.get(pk=study.pk)
-    if study.is_frozen:
-        audit_log(action="question_add_refused", actor=actor, study=study, question=spec.get("key"))
-        raise ValidationError("The question set was frozen when round 1 opened.")
+    _refuse_if_frozen(study=study, actor=actor, action="question_add", what="questions", question=spec.get("key"))
     with transaction.atomic():
         order = study.questions.count()
         question = Question(study=study, order=order, **spec)
