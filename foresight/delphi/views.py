@@ -1,16 +1,39 @@
-"""The expert area: magic-link redemption and the study start page."""
+"""The expert area: magic-link redemption, consent, topic choice, and the questionnaire with autosave.
+
+Every view starts from the participant bound to this browser session for this study (404 for
+anyone else), so an expert reaches only her own answers, and only while her round is open.
+"""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from foresight.catalog.models import Topic
+from foresight.core.htmx import wants_partial
 from foresight.core.ratelimit import client_ip, rate_limited
-from foresight.delphi.selectors import SESSION_KEY, participant_get_for_session
-from foresight.delphi.services.panel import invitation_redeem, participant_consent
+from foresight.delphi.forms import answers_from_post, build_fields, rationale_from_post
+from foresight.delphi.models import Argument, Participant, Question, Round, RoundCompletion, Study
+from foresight.delphi.selectors import (
+    SESSION_KEY,
+    answered_topic_ids,
+    participant_get_for_session,
+    participant_round_topics,
+    response_values,
+    round_current,
+    round_get_for_participant,
+)
+from foresight.delphi.services.arguments import argument_add, arguments_visible
+from foresight.delphi.services.feedback import topic_feedback
+from foresight.delphi.services.panel import invitation_redeem, participant_choose_topics, participant_consent
+from foresight.delphi.services.responses import RoundClosed, response_save, round_submit
 
 # Link attempts per client address per ten minutes: enough for a few honest retries, useless for guessing.
 REDEEM_LIMIT = 20
@@ -39,22 +62,314 @@ def redeem(request: HttpRequest, study_code: str) -> HttpResponse:
     return redirect("delphi:study", study_code=study_code)
 
 
+def _home(request: HttpRequest, participant: Participant, *, error: str = "", status: int = 200) -> HttpResponse:
+    study = participant.study
+    context: dict[str, Any] = {"participant": participant, "study": study, "error": error}
+    if participant.consent_at is not None:
+        rnd = round_current(study=study)
+        context["round"] = rnd
+        if rnd is not None and rnd.status != Round.Status.SCHEDULED:
+            topics = participant_round_topics(participant=participant, rnd=rnd)
+            answered = answered_topic_ids(participant=participant, rnd=rnd)
+            context.update(
+                {
+                    "topics": [(t, t.pk in answered) for t in topics],
+                    "answered_count": sum(1 for t in topics if t.pk in answered),
+                    "next_topic": next((t for t in topics if t.pk not in answered), topics[0] if topics else None),
+                    "submitted": RoundCompletion.objects.filter(round=rnd, participant=participant).first(),
+                }
+            )
+    return render(request, "delphi/expert/study.html", context, status=status)
+
+
 @require_GET
 @never_cache
 def study_home(request: HttpRequest, study_code: str) -> HttpResponse:
+    """Consent, then the round overview: progress, the topics, submit."""
     participant = participant_get_for_session(request=request, study_code=study_code)
-    return render(request, "delphi/expert/study.html", {"participant": participant, "study": participant.study})
+    if participant.consent_at is not None and not participant.topics.exists():
+        return redirect("delphi:topics", study_code=study_code)
+    return _home(request, participant)
 
 
 @require_POST
+@never_cache
 def consent(request: HttpRequest, study_code: str) -> HttpResponse:
     participant = participant_get_for_session(request=request, study_code=study_code)
     if request.POST.get("agree") != "yes":
-        return render(
-            request,
-            "delphi/expert/study.html",
-            {"participant": participant, "study": participant.study, "error": True},
-            status=400,
-        )
+        return _home(request, participant, error=_("Please tick the box to continue."), status=400)
     participant_consent(participant=participant)
+    return redirect("delphi:study", study_code=study_code)
+
+
+# --- Choosing topics --------------------------------------------------------------------------------
+
+
+def _consented(request: HttpRequest, study_code: str) -> Participant:
+    participant = participant_get_for_session(request=request, study_code=study_code)
+    if participant.consent_at is None:
+        raise PermissionDenied("Please give your consent first.")
+    if participant.status == Participant.Status.DROPPED:
+        raise PermissionDenied("You have left this study.")
+    return participant
+
+
+def _topics_locked(participant: Participant) -> bool:
+    """Topic choice is open until a second round has started (round 2 pairs answers with round 1)."""
+    return participant.study.rounds.filter(
+        number__gt=1, status__in=(Round.Status.OPEN, Round.Status.CLOSED, Round.Status.AGGREGATED)
+    ).exists()
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def choose_topics(request: HttpRequest, study_code: str) -> HttpResponse:
+    """Accept the assigned topics or choose by area: checkboxes grouped by area, pre-ticked with the
+    staff's assignment or, failing that, the topics of the expert's own areas."""
+    participant = _consented(request, study_code)
+    study = participant.study
+    topics = list(
+        study.topics.select_related("area__direction").order_by("area__direction__order", "area__order", "code")
+    )
+    chosen = set(participant.topics.values_list("pk", flat=True))
+    if not chosen:
+        own_areas = set(participant.areas.values_list("pk", flat=True))
+        chosen = {t.pk for t in topics if t.area_id in own_areas}
+    error = ""
+    status = 200
+    locked = _topics_locked(participant)
+    if request.method == "POST":
+        if locked:
+            error = _("Your topics are fixed once the second round has started.")
+            status = 409
+        else:
+            raw = request.POST.getlist("topics")
+            try:
+                ids = {int(v) for v in raw}
+            except ValueError:
+                ids = set()
+                error = _("Choose topics from the list.")
+                status = 400
+            if not error:
+                picked = [t for t in topics if t.pk in ids]
+                try:
+                    if len(picked) != len(ids):
+                        raise ValidationError(_("Some topics are not part of this study."))
+                    participant_choose_topics(participant=participant, topics=picked)
+                except ValidationError as exc:
+                    error = " ".join(exc.messages)
+                    status = 400
+                    chosen = ids
+                else:
+                    return redirect("delphi:study", study_code=study_code)
+    groups: dict[Any, list[Topic]] = {}
+    for topic in topics:
+        groups.setdefault(topic.area, []).append(topic)
+    return render(
+        request,
+        "delphi/expert/topics.html",
+        {
+            "participant": participant,
+            "study": study,
+            "groups": list(groups.items()),
+            "chosen": chosen,
+            "error": error,
+            "locked": locked,
+        },
+        status=status,
+    )
+
+
+# --- The questionnaire ------------------------------------------------------------------------------
+
+
+def _topic_context(participant: Participant, rnd: Round, topic_code: str) -> dict[str, Any]:
+    topics = participant_round_topics(participant=participant, rnd=rnd)
+    index = next((i for i, t in enumerate(topics) if t.code == topic_code), None)
+    if index is None:
+        raise Http404("This topic is not among yours in this round.")
+    answered = answered_topic_ids(participant=participant, rnd=rnd)
+    return {
+        "participant": participant,
+        "study": participant.study,
+        "round": rnd,
+        "topic": topics[index],
+        "position": index + 1,
+        "total": len(topics),
+        "answered_count": len(answered & {t.pk for t in topics}),
+        "previous_topic": topics[index - 1] if index > 0 else None,
+        "next_topic": topics[index + 1] if index + 1 < len(topics) else None,
+    }
+
+
+def _questions(study: Study) -> list[Question]:
+    return list(Question.objects.filter(study=study, applies_to=Question.AppliesTo.TOPIC))
+
+
+def _fields(
+    participant: Participant,
+    rnd: Round,
+    topic: Topic,
+    questions: list[Question],
+    values: dict[str, Any],
+    errors: dict[str, str],
+) -> list[Any]:
+    return build_fields(
+        questions=questions,
+        values=values,
+        errors=errors,
+        feedback=topic_feedback(participant=participant, rnd=rnd, topic=topic),
+        current_year=timezone.now().year,
+        horizon_year=participant.study.horizon_year,
+    )
+
+
+@never_cache
+@require_GET
+def topic_page(request: HttpRequest, study_code: str, number: int, topic_code: str) -> HttpResponse:
+    """One topic: the statement, its questions (with the group's feedback from round 2), rationale, arguments."""
+    participant = _consented(request, study_code)
+    rnd = round_get_for_participant(participant=participant, number=number)
+    context = _topic_context(participant, rnd, topic_code)
+    topic = context["topic"]
+    values, rationale = response_values(participant=participant, rnd=rnd, topic=topic)
+    questions = _questions(participant.study)
+    context.update(
+        {
+            "fields": _fields(participant, rnd, topic, questions, values, {}),
+            "rationale": rationale,
+            "arguments": arguments_visible(rnd=rnd, topic=topic),
+            "editable": rnd.is_open,
+            "stances": Argument.Stance.choices,
+        }
+    )
+    if wants_partial(request) and request.GET.get("part") == "feedback":
+        return render(request, "delphi/expert/topic.html#fields", context)
+    return render(request, "delphi/expert/topic.html", context)
+
+
+@never_cache
+@require_POST
+def topic_save(request: HttpRequest, study_code: str, number: int, topic_code: str) -> HttpResponse:
+    """Autosave (htmx, the whole form on every change) and the no-JavaScript "save" button.
+
+    Valid answers are stored even when another field is invalid; the invalid ones come back with
+    their message. A closed round answers 409 and stores nothing.
+    """
+    participant = _consented(request, study_code)
+    rnd = round_get_for_participant(participant=participant, number=number)
+    context = _topic_context(participant, rnd, topic_code)
+    topic = context["topic"]
+    study = participant.study
+    questions = _questions(study)
+    answers, errors = answers_from_post(
+        questions=questions, data=request.POST, current_year=timezone.now().year, horizon_year=study.horizon_year
+    )
+    rationale, rationale_error = rationale_from_post(request.POST)
+    status = 200
+    message = ""
+    try:
+        response_save(participant=participant, rnd=rnd, topic=topic, answers=answers, rationale=rationale)
+    except RoundClosed as exc:
+        status, message = 409, str(exc)
+    except PermissionDenied as exc:
+        status, message = 403, str(exc)
+    except ValidationError as exc:
+        status, message = 400, " ".join(exc.messages)
+    if status == 200 and (errors or rationale_error):
+        status = 400
+    values, stored_rationale = response_values(participant=participant, rnd=rnd, topic=topic)
+    # What the expert typed stays in the form, valid or not: nothing typed is lost on a re-render.
+    shown = {**values, **{q.key: _posted(q, request.POST) for q in questions if q.key in errors}}
+    context.update(
+        {
+            "fields": _fields(participant, rnd, topic, questions, shown, errors),
+            "rationale": request.POST.get("rationale", stored_rationale) if rationale_error else stored_rationale,
+            "rationale_error": rationale_error,
+            "message": message,
+            "saved": status == 200,
+            "partly_saved": status == 400 and not message,
+            "saved_at": timezone.now(),
+            "editable": rnd.is_open and status != 409,
+            "arguments": arguments_visible(rnd=rnd, topic=topic),
+            "stances": Argument.Stance.choices,
+        }
+    )
+    if wants_partial(request):
+        context["oob"] = True
+        return render(request, "delphi/expert/topic.html#save-result", context, status=status)
+    if status == 200:
+        nxt = context["next_topic"]
+        if request.POST.get("go") == "next" and nxt is not None:
+            return redirect("delphi:topic", study_code=study_code, number=number, topic_code=nxt.code)
+        if request.POST.get("go") == "overview" or (request.POST.get("go") == "next" and nxt is None):
+            return redirect("delphi:study", study_code=study_code)
+        return redirect("delphi:topic", study_code=study_code, number=number, topic_code=topic.code)
+    return render(request, "delphi/expert/topic.html", context, status=status)
+
+
+def _posted(question: Question, data: Any) -> Any:
+    if question.qtype == Question.Type.MULTI:
+        return data.getlist(question.key)
+    return data.get(question.key, "")
+
+
+@never_cache
+@require_POST
+def argument_create(request: HttpRequest, study_code: str, number: int, topic_code: str) -> HttpResponse:
+    participant = _consented(request, study_code)
+    rnd = round_get_for_participant(participant=participant, number=number)
+    context = _topic_context(participant, rnd, topic_code)
+    status = 201
+    error = ""
+    try:
+        argument_add(
+            participant=participant,
+            rnd=rnd,
+            topic=context["topic"],
+            stance=request.POST.get("stance", ""),
+            text=request.POST.get("text", ""),
+        )
+    except RoundClosed as exc:
+        status, error = 409, str(exc)
+    except PermissionDenied as exc:
+        status, error = 403, str(exc)
+    except ValidationError as exc:
+        status, error = 400, " ".join(exc.messages)
+    context.update(
+        {
+            "argument_error": error,
+            "argument_sent": status == 201,
+            "stance": request.POST.get("stance", ""),
+            "text": "" if status == 201 else request.POST.get("text", ""),
+            "stances": Argument.Stance.choices,
+            "editable": rnd.is_open,
+        }
+    )
+    if wants_partial(request):
+        return render(request, "delphi/expert/topic.html#argument-form", context, status=status)
+    if status == 201:
+        return redirect("delphi:topic", study_code=study_code, number=number, topic_code=topic_code)
+    values, rationale = response_values(participant=participant, rnd=rnd, topic=context["topic"])
+    context.update(
+        {
+            "fields": _fields(participant, rnd, context["topic"], _questions(participant.study), values, {}),
+            "rationale": rationale,
+            "arguments": arguments_visible(rnd=rnd, topic=context["topic"]),
+        }
+    )
+    return render(request, "delphi/expert/topic.html", context, status=status)
+
+
+@never_cache
+@require_POST
+def submit(request: HttpRequest, study_code: str, number: int) -> HttpResponse:
+    participant = _consented(request, study_code)
+    rnd = round_get_for_participant(participant=participant, number=number)
+    try:
+        round_submit(participant=participant, rnd=rnd)
+    except RoundClosed as exc:
+        return _home(request, participant, error=str(exc), status=409)
+    except ValidationError as exc:
+        return _home(request, participant, error=" ".join(exc.messages), status=400)
     return redirect("delphi:study", study_code=study_code)

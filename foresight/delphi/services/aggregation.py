@@ -97,7 +97,7 @@ def _choice_figures(question: Question, chosen: list[list[str]]) -> dict[str, An
     return {"n": n, "counts": counts, "shares": {c: (k / n if n else None) for c, k in counts.items()}}
 
 
-def _figures(question: Question, rows: list[tuple[int, Any]], rule: dict[str, Any]) -> dict[str, Any]:
+def question_figures(question: Question, rows: list[tuple[int, Any]], rule: dict[str, Any]) -> dict[str, Any]:
     """Figures of one question over (participant, answer) rows of one group."""
     if question.qtype == Question.Type.SCALE:
         return _scale_figures(question, [a[1] for _, a in rows if a[1] is not None], rule)
@@ -154,7 +154,7 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
         for p, a in valid:
             groups.setdefault(f"sector:{sectors.get(p, 'other')}", []).append((p, a))
         for group, members in sorted(groups.items()):
-            figures = _figures(question, members, rule)
+            figures = question_figures(question, members, rule)
             if group == ALL:
                 figures["n_cant_judge"] = cant
                 if question.qtype == Question.Type.SCALE and question.index:

@@ -54,9 +54,7 @@ def argument_add(
             raise RoundClosed("This round is closed.")
         if not locked.topics.filter(pk=topic.pk).exists() or not participant.topics.filter(pk=topic.pk).exists():
             raise ValidationError({"topic": ["This topic is not among your topics in this round."]})
-        if (
-            Argument.objects.filter(round=locked, topic=topic, participant=participant).count() >= MAX_PER_TOPIC
-        ):
+        if Argument.objects.filter(round=locked, topic=topic, participant=participant).count() >= MAX_PER_TOPIC:
             raise ValidationError({"text": [f"At most {MAX_PER_TOPIC} arguments per topic and round."]})
         return Argument.objects.create(
             round=locked, topic=topic, participant=participant, stance=stance, text=text, question=question
