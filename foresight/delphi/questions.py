@@ -2,7 +2,7 @@
 
 To add a question type: add it to ``Question.Type``, teach ``answers.parse_answer`` to validate it,
 ``aggregation`` to summarise it and ``export`` to write it, then render it in
-``templates/delphi/expert/question.html``.
+``templates/delphi/expert/question.html`` (read by ``forms.py``).
 """
 
 from __future__ import annotations
