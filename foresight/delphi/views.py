@@ -244,7 +244,8 @@ def topic_page(request: HttpRequest, study_code: str, number: int, topic_code: s
         }
     )
     if wants_partial(request) and request.GET.get("part") == "feedback":
-        return render(request, "delphi/expert/topic.html#fields", context)
+        # Real-time mode polls this: only the feedback boxes are swapped, never what the expert is typing.
+        return render(request, "delphi/expert/topic.html#live-feedback", context)
     return render(request, "delphi/expert/topic.html", context)
 
 

@@ -322,3 +322,26 @@ def test_realtime_feedback_follows_the_answers_and_waits_for_ones_own(catalog: A
         response_save(participant=p, rnd=rnd, topic=bci, answers={"expertise": "high", "importance": "3"})
     page = browser.get(url(study, "bci")).content.decode()
     assert "The panel so far" in page and "n = 5" in page and "median <strong>3</strong>" in page
+
+
+def test_realtime_feedback_refreshes_without_touching_the_form(catalog: Any) -> None:
+    from foresight.delphi.services.studies import study_create
+
+    study = study_create(
+        title_en="Live", horizon_year=2045, topics=[Topic.objects.get(code="bci")], code="live2", mode="realtime"
+    )
+    rnd = study.rounds.get(number=1)
+    round_open(rnd=rnd)
+    bci = Topic.objects.get(code="bci")
+    panel = [make_participant(study, f"e{i}@example.org", topics=["bci"]) for i in range(5)]
+    for p in panel:
+        response_save(participant=p, rnd=rnd, topic=bci, answers={"expertise": "high", "importance": "4"})
+    browser = login(panel[0])
+    page = browser.get(url(study, "bci")).content.decode()
+    assert 'hx-trigger="every 20s"' in page
+    part = browser.get(url(study, "bci"), {"part": "feedback"}, **HTMX).content.decode()
+    assert 'id="feedback-importance" hx-swap-oob="true"' in part and "n = 5" in part
+    assert "<input" not in part and "<textarea" not in part
+    # Saving in real-time mode refreshes the feedback too.
+    saved = browser.post(url(study, "bci", "save"), {"importance": "2"}, **HTMX).content.decode()
+    assert 'id="feedback-importance" hx-swap-oob="true"' in saved
