@@ -20,21 +20,21 @@ def round_aggregate(round_id: int) -> bool:
     return service(round_id=round_id)
 
 
-@shared_task(name="delphi.rounds_tick", time_limit=300, **TASK_OPTIONS)
+@shared_task(name="delphi.rounds_tick", time_limit=300, soft_time_limit=280, **TASK_OPTIONS)
 def rounds_tick() -> dict[str, int]:
     from foresight.delphi.services.rounds import rounds_tick as service
 
     return service()
 
 
-@shared_task(name="delphi.rounds_sweep", time_limit=300, **TASK_OPTIONS)
+@shared_task(name="delphi.rounds_sweep", time_limit=300, soft_time_limit=280, **TASK_OPTIONS)
 def rounds_sweep() -> list[int]:
     from foresight.delphi.services.rounds import rounds_sweep as service
 
     return service()
 
 
-@shared_task(name="delphi.invitation_send", time_limit=120, **TASK_OPTIONS)
+@shared_task(name="delphi.invitation_send", time_limit=120, soft_time_limit=100, **TASK_OPTIONS)
 def invitation_send(participant_id: int, base_url: str, kind: str = "invite") -> None:
     from foresight.delphi.models import Participant
     from foresight.delphi.services.panel import invitation_send as service
@@ -45,7 +45,7 @@ def invitation_send(participant_id: int, base_url: str, kind: str = "invite") ->
     service(participant=participant, base_url=base_url, kind=kind)
 
 
-@shared_task(name="delphi.reminders_send", time_limit=600, **TASK_OPTIONS)
+@shared_task(name="delphi.reminders_send", time_limit=600, soft_time_limit=570, **TASK_OPTIONS)
 def reminders_send(base_url: str = "") -> int:
     """Remind everyone who has not finished an open round (scheduled by beat)."""
     from django.conf import settings

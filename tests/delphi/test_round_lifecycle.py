@@ -62,6 +62,33 @@ def test_close_then_aggregate_is_idempotent(
     assert round1.checksum == first
 
 
-def test_the_sweep_finds_closed_rounds(round1: Round) -> None:
-    Round.objects.filter(pk=round1.pk).update(status=Round.Status.CLOSED)
-    assert rounds_sweep() == [round1.pk]
+def test_the_sweep_requeues_closed_rounds_after_a_grace_period(round1: Round, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from foresight.delphi import tasks
+
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.round_aggregate, "delay", queued.append)
+    now = timezone.now()
+    Round.objects.filter(pk=round1.pk).update(status=Round.Status.CLOSED, closed_at=now)
+    # Just closed: its own aggregation task is on the way.
+    assert rounds_sweep(now=now) == [] and queued == []
+    assert rounds_sweep(now=now + timedelta(minutes=2)) == [round1.pk]
+    assert queued == [round1.pk]
+    Round.objects.filter(pk=round1.pk).update(status=Round.Status.AGGREGATED)
+    assert rounds_sweep(now=now + timedelta(minutes=5)) == []
+
+
+def test_every_task_has_a_soft_limit_below_its_hard_limit() -> None:
+    """Celery refuses to queue a task whose soft time limit exceeds its hard one (beat would queue nothing)."""
+    from foresight.celery import app
+
+    app.loader.import_default_modules()
+    ours = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
+    assert {"delphi.rounds_tick", "delphi.rounds_sweep", "delphi.reminders_send", "delphi.invitation_send"} <= set(ours)
+    for name, task in ours.items():
+        hard = task.time_limit or app.conf.task_time_limit
+        soft = task.soft_time_limit or app.conf.task_soft_time_limit
+        assert soft < hard, f"{name}: soft limit {soft} s is not below hard limit {hard} s"

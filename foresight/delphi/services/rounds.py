@@ -6,11 +6,12 @@ and race-safe: a second call (a retried task, a double click, beat and a human a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from foresight.delphi.models import Round, Study
@@ -117,11 +118,24 @@ def rounds_tick(*, now: datetime | None = None) -> dict[str, int]:
     return {"opened": opened, "closed": closed}
 
 
-def rounds_sweep() -> list[int]:
-    """Re-queue aggregation of every closed round not yet aggregated (a lost or crashed task comes back)."""
+# A round closed less than this long ago has its aggregation task just queued: the sweep leaves it be.
+SWEEP_GRACE = timedelta(seconds=60)
+
+
+def rounds_sweep(*, now: datetime | None = None) -> list[int]:
+    """Re-queue aggregation of every closed round not yet aggregated (a lost or crashed task comes back).
+
+    Rounds closed within ``SWEEP_GRACE`` are skipped: their task is on its way. A duplicate that
+    still slips through is harmless (aggregation is a conditional transition under a row lock).
+    """
     from foresight.delphi import tasks
 
-    ids = list(Round.objects.filter(status=Round.Status.CLOSED).values_list("pk", flat=True))
+    now = now or timezone.now()
+    ids = list(
+        Round.objects.filter(status=Round.Status.CLOSED)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__lte=now - SWEEP_GRACE))
+        .values_list("pk", flat=True)
+    )
     for pk in ids:
         tasks.round_aggregate.delay(pk)
     return ids

@@ -30,6 +30,8 @@ LEADERS = ["us", "china", "eu", "japan", "korea", "other"]
 class SimulationResult:
     study: str
     rounds: list[str] = field(default_factory=list)
+    # With ``leave_open``: the panel member who has not answered the open last round yet (for a demo link).
+    open_participant: int | None = None
 
 
 def _pick(rng: random.Random, weighted: list[tuple[str, float]]) -> str:
@@ -55,9 +57,13 @@ def _wait_aggregated(rnd: Round, timeout: float) -> None:
 
 
 def study_simulate(
-    *, experts: int, topics: int, seed: int, rounds: int = 2, timeout: float = 600.0
+    *, experts: int, topics: int, seed: int, rounds: int = 2, timeout: float = 600.0, leave_open: bool = False
 ) -> SimulationResult:
-    """Build a study over ``topics`` catalog topics with ``experts`` synthetic experts and run its rounds."""
+    """Build a study over ``topics`` catalog topics with ``experts`` synthetic experts and run its rounds.
+
+    ``leave_open``: the last round is opened and answered by everyone but one panel member, then left
+    open (the demo gives that member a magic link to try the questionnaire with real feedback).
+    """
     if experts < 1 or topics < 1 or rounds < 1:
         raise ValidationError("experts, topics and rounds must be positive")
     rng = random.Random(seed)
@@ -125,12 +131,22 @@ def study_simulate(
             active = [p for p in active if rng.random() < 0.8]
             dropped = set(p.pk for p in participants) - set(p.pk for p in active)
             Participant.objects.filter(pk__in=dropped).update(status=Participant.Status.DROPPED)
+        last_open = leave_open and number == rounds
+        if last_open:
+            result.open_participant = next(
+                (p.pk for p in active if p.topics.filter(pk__in=round_topics).count() >= 2), None
+            )
         for participant in active:
+            if last_open and participant.pk == result.open_participant:
+                continue
             own_areas = set(participant.expert.areas.values_list("pk", flat=True))
             for topic in participant.topics.filter(pk__in=round_topics).order_by("code"):
                 answers = _answers(rng, truth[topic.pk], topic, own_areas, medians.get(topic.pk), study.horizon_year)
                 response_save(participant=participant, rnd=rnd, topic=topic, answers=answers)
             round_submit(participant=participant, rnd=rnd)
+        if last_open:
+            result.rounds.append(rnd.code)
+            return result
         round_close(rnd=rnd)
         _wait_aggregated(rnd, timeout)
         result.rounds.append(rnd.code)

@@ -28,3 +28,28 @@ class Command(BaseCommand):
         if not Study.objects.exists():
             result = study_simulate(experts=150, topics=30, seed=2026, rounds=2)
             self.stdout.write(f"simulated finished study {result.study} (rounds {', '.join(result.rounds)})")
+            live = study_simulate(experts=40, topics=6, seed=7, rounds=2, leave_open=True)
+            self.stdout.write(f"simulated study {live.study} with round 2 open")
+        self._expert_link()
+
+    def _expert_link(self) -> None:
+        """A fresh single-use link for the one panel member who has not answered the open demo round."""
+        from django.urls import reverse
+
+        from foresight.delphi.models import Participant, RoundCompletion
+        from foresight.delphi.services.panel import invitation_create
+
+        participant = (
+            Participant.objects.filter(study__rounds__status="open", status=Participant.Status.ACTIVE)
+            .exclude(pk__in=RoundCompletion.objects.filter(round__status="open").values("participant_id"))
+            .select_related("study")
+            .order_by("pk")
+            .first()
+        )
+        if participant is None:
+            return
+        token = invitation_create(participant=participant, days=1)
+        path = reverse("delphi:redeem", kwargs={"study_code": participant.study.code})
+        self.stdout.write(
+            f"try the expert questionnaire (round 2, single-use link): {settings.SITE_URL}{path}?t={token}"
+        )

@@ -1,0 +1,53 @@
+"""The README's first command: the embedded default (SQLite, eager Celery) with the catalog, a finished
+simulated study and an open round whose single-use expert link works."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+from django.test import Client
+from foresight.delphi.models import Study
+link = {link!r}
+browser = Client()
+response = browser.get(link.split("8000", 1)[1])
+assert response.status_code == 302, response.status_code
+home = browser.get(response["Location"])
+assert home.status_code == 200 and "Round 2" in home.content.decode()
+start = re.search(r'href="(/delphi/[^"]+/round/2/[^"]+/)"', home.content.decode()).group(1)
+topic = browser.get(start).content.decode()
+assert "Panel in round 1" in topic and "Your previous answer:" in topic, topic[:2000]
+assert Study.objects.filter(status="finished").count() == 1
+print("demo-ok")
+"""
+
+
+def test_the_demo_has_a_finished_study_and_a_working_expert_link(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env["SQLITE_PATH"] = str(tmp_path / "demo.sqlite3")
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    run("migrate", "-v0")
+    run("load_catalog", "-v0")
+    out = run("demo_data")
+    assert "simulated finished study" in out
+    link = re.search(r"single-use link\): (\S+)", out)
+    assert link, out
+    assert "import re" not in PROBE
+    assert "demo-ok" in run("shell", "-c", "import re\n" + PROBE.format(link=link.group(1)))
+    # A second run keeps the data and prints a fresh link (the first one is used up).
+    again = run("demo_data")
+    assert "simulated finished study" not in again
+    assert re.search(r"single-use link\): (\S+)", again).group(1) != link.group(1)
