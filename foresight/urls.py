@@ -9,8 +9,11 @@ from rest_framework.routers import DefaultRouter
 from foresight.catalog import api as catalog_api
 from foresight.catalog import views as catalog_views
 from foresight.core import views as core_views
+from foresight.delphi import api as delphi_api
 from scenarios import api as scenarios_api
 from scenarios import views as scenario_views
+
+handler404 = core_views.not_found
 
 router = DefaultRouter()
 router.register("directions", catalog_api.DirectionViewSet, basename="direction")
@@ -21,6 +24,12 @@ router.register("scenarios", scenarios_api.ScenarioViewSet, basename="scenario")
 urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("admin/", admin.site.urls),
+    path("api/v1/expert/<slug:study_code>/rounds/<int:number>/topics/", delphi_api.ExpertTopicsView.as_view()),
+    path(
+        "api/v1/expert/<slug:study_code>/rounds/<int:number>/topics/<slug:topic_code>/",
+        delphi_api.ExpertAnswersView.as_view(),
+    ),
+    path("api/v1/expert/<slug:study_code>/rounds/<int:number>/submit/", delphi_api.ExpertSubmitView.as_view()),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,13 +1,14 @@
-"""Operational endpoints: health."""
+"""Operational endpoints: health, and the JSON 404 of the API."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
 
 
 def _database_ok() -> bool:
@@ -44,3 +45,10 @@ def health(request: HttpRequest) -> JsonResponse:
     else:
         status, code = "ok", 200
     return JsonResponse({"status": status, "database": db, "broker": broker}, status=code)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 as JSON under ``/api/`` (the API's one error contract), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
