@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "foresight.core",
     "foresight.catalog",
     "foresight.delphi",
+    "foresight.priorities",
     "scenarios",
 ]
 

@@ -1,0 +1,58 @@
+"""Read-only admin for scoring runs and editions: they change only through services (publishing is immutable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from foresight.priorities.models import Edition, EditionEntry, ScoringRun
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ScoringRun)
+class ScoringRunAdmin(ReadOnlyAdmin):
+    list_display = ["code", "study", "round", "status", "progress", "seed", "bootstrap_b", "top_k", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["code", "study__code", "fingerprint"]
+    list_select_related = ["study", "round"]
+
+
+class EditionEntryInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = EditionEntry
+    extra = 0
+    fields = ["topic", "tier", "rank", "rank_low", "rank_high", "score", "decided_by", "decided_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Edition)
+class EditionAdmin(ReadOnlyAdmin):
+    list_display = ["code", "title_en", "study", "status", "published_at"]
+    list_filter = ["status"]
+    search_fields = ["code", "title_en", "title_zh"]
+    inlines = [EditionEntryInline]
+
+
+@admin.register(EditionEntry)
+class EditionEntryAdmin(ReadOnlyAdmin):
+    list_display = ["edition", "topic", "tier", "rank", "score", "decided_at"]
+    list_filter = ["tier", "edition"]
+    list_select_related = ["edition", "topic"]
