@@ -10,8 +10,10 @@ tier staff decided, with a written rationale.
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -97,6 +99,13 @@ class ScoringRun(models.Model):
         return f"scoring {self.code} ({self.status})"
 
 
+class EditionImmutable(ValidationError):
+    """A published edition (and its entries) cannot be changed or deleted."""
+
+
+IMMUTABLE_MESSAGE = "This edition is published and cannot be changed; publish a correction as a new edition."
+
+
 class Edition(Bilingual):
     """A release of priority directions; immutable once published, carrying the fingerprint of its data."""
 
@@ -129,9 +138,25 @@ class Edition(Bilingual):
     def __str__(self) -> str:
         return self.title_en
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse_if_published()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse_if_published()
+        return super().delete(*args, **kwargs)
+
     @property
     def title(self) -> str:
         return self.tr("title")
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def _refuse_if_published(self) -> None:
+        if self.pk and Edition.objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists():
+            raise EditionImmutable(IMMUTABLE_MESSAGE)
 
     @property
     def method_note(self) -> str:
@@ -172,3 +197,18 @@ class EditionEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.edition_id}:{self.topic_id} ({self.tier})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse_if_published()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse_if_published()
+        return super().delete(*args, **kwargs)
+
+    def _refuse_if_published(self) -> None:
+        editions = {self.edition_id}
+        if self.pk:
+            editions |= set(EditionEntry.objects.filter(pk=self.pk).values_list("edition_id", flat=True))
+        if Edition.objects.filter(pk__in=editions, status=Edition.Status.PUBLISHED).exists():
+            raise EditionImmutable(IMMUTABLE_MESSAGE)

@@ -5,12 +5,14 @@ from typing import Any
 
 import pytest
 
-from foresight.catalog.models import Topic
+from foresight.catalog.models import Cluster, Topic
 from foresight.delphi.models import Expert, Participant, Round, Study
 from foresight.delphi.services.aggregation import round_aggregate
 from foresight.delphi.services.panel import participant_add, participant_choose_topics, participant_consent
 from foresight.delphi.services.responses import response_save, round_submit
 from foresight.delphi.services.rounds import round_close, round_open
+from scenarios.models import ScenarioTopic
+from tests.factories import AreaFactory, ScenarioFactory, TopicFactory
 
 
 @pytest.fixture
@@ -65,3 +67,20 @@ def answers(importance: int, competitiveness: int = 3, year: int | str = 2029, e
 @pytest.fixture
 def make_panelist() -> Callable[..., Participant]:
     return panelist
+
+
+@pytest.fixture
+def mini_catalog(db: Any) -> list[Topic]:
+    """Six public topics in two areas; the first two on a policy list, the third on a mere theme list;
+    a published scenario needs topic 0 (core) and topic 1 (enabling), a draft one needs topic 2."""
+    areas = [AreaFactory(), AreaFactory()]
+    topics = [TopicFactory(area=areas[i % 2]) for i in range(6)]
+    policy = Cluster.objects.create(code="test-policy", kind="policy_list", name_en="Policy list", name_zh="政策清单")
+    policy.topics.add(*topics[:2])
+    theme = Cluster.objects.create(code="test-theme", kind="theme", name_en="Theme", name_zh="主题")
+    theme.topics.add(topics[2])
+    published = ScenarioFactory()
+    ScenarioTopic.objects.create(scenario=published, topic=topics[0], role="core")
+    ScenarioTopic.objects.create(scenario=published, topic=topics[1], role="enabling")
+    ScenarioTopic.objects.create(scenario=ScenarioFactory(status="draft"), topic=topics[2], role="core")
+    return topics

@@ -16,7 +16,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from foresight.catalog.models import Cluster, Topic
+from foresight.catalog.models import Topic
 from foresight.delphi.models import AuditLog, Round, RoundStat, Study
 from foresight.delphi.services.simulation import study_simulate
 from foresight.delphi.services.studies import study_create
@@ -24,7 +24,7 @@ from foresight.priorities import services
 from foresight.priorities.models import ScoringRun
 from foresight.priorities.services import CRITERIA, scoring_run_create, scoring_run_execute
 from scenarios.models import ScenarioTopic
-from tests.factories import AreaFactory, ScenarioFactory, TopicFactory
+from tests.factories import ScenarioFactory
 from tests.priorities.conftest import answers, panelist, run_round
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,23 +41,6 @@ def _simulated(experts: int = 60, topics: int = 6, seed: int = 5, rounds: int = 
 
 def _stat(rnd: Round, topic: str, key: str, group: str = "all") -> RoundStat:
     return RoundStat.objects.get(round=rnd, topic__code=topic, question__key=key, group=group)
-
-
-@pytest.fixture
-def mini_catalog(db: Any) -> list[Topic]:
-    """Six public topics in two areas; the first two on a policy list, the third on a mere theme list;
-    a published scenario needs topic 0 (core) and topic 1 (enabling), a draft one needs topic 2."""
-    areas = [AreaFactory(), AreaFactory()]
-    topics = [TopicFactory(area=areas[i % 2]) for i in range(6)]
-    policy = Cluster.objects.create(code="test-policy", kind="policy_list", name_en="Policy list", name_zh="政策清单")
-    policy.topics.add(*topics[:2])
-    theme = Cluster.objects.create(code="test-theme", kind="theme", name_en="Theme", name_zh="主题")
-    theme.topics.add(topics[2])
-    published = ScenarioFactory()
-    ScenarioTopic.objects.create(scenario=published, topic=topics[0], role="core")
-    ScenarioTopic.objects.create(scenario=published, topic=topics[1], role="enabling")
-    ScenarioTopic.objects.create(scenario=ScenarioFactory(status="draft"), topic=topics[2], role="core")
-    return topics
 
 
 # --- a simulated national study ------------------------------------------------------------------

@@ -1,0 +1,278 @@
+"""Editions: a draft built from a finished scoring run, staff decisions (tier + written rationale),
+and an atomic, one-way publication. A published edition never changes again (services refuse, the
+models refuse, and database triggers refuse); a correction is a new edition that names the one it
+replaces.
+
+Public reads (``edition_list_public``, ``edition_get_public``) only ever see published editions,
+and an entry's ``data`` holds only numbers that passed small-cell suppression in the scoring run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from foresight.catalog.models import Topic
+from foresight.core.cache import content_version_bump
+from foresight.delphi.services.audit import audit_log
+from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun, Tier
+
+MAX_RATIONALE = 4000
+TIER_ORDER = {Tier.PRIORITY: 0, Tier.KEY: 1, Tier.WATCH: 2}
+
+
+def _published_data(result: dict[str, Any]) -> dict[str, Any]:
+    """What of a topic's scoring result is published: suppressed groups and numbers are left out."""
+    groups = {
+        key: {"shown": value.get("shown", {}), "gap": value.get("gap"), "divergent": value.get("divergent", False)}
+        for key, value in (result.get("groups") or {}).items()
+        if isinstance(value, dict)
+    }
+    return {
+        "n": result.get("n"),
+        "median_rank": result.get("median_rank"),
+        "p_top_k": result.get("p_top_k"),
+        "suggested_tier": result.get("tier"),
+        "indices": result.get("indices", {}),
+        "timing": result.get("timing", {}),
+        "quadrant": result.get("quadrant", {}),
+        "groups": groups,
+        "divergent": bool((result.get("groups") or {}).get("divergent")),
+    }
+
+
+def edition_fingerprint(*, edition: Edition) -> str:
+    """SHA-256 of the scoring run's data fingerprint and every decision of the edition (codes, not ids)."""
+    entries = [
+        {
+            "topic": e.topic.code,
+            "tier": e.tier,
+            "rank": e.rank,
+            "rank_low": e.rank_low,
+            "rank_high": e.rank_high,
+            "score": e.score,
+            "rationale_en": e.rationale_en,
+            "rationale_zh": e.rationale_zh,
+        }
+        for e in edition.entries.select_related("topic").order_by("topic__code")
+    ]
+    canonical = json.dumps(
+        {
+            "data": edition.scoring_run.fingerprint,
+            "code": edition.code,
+            "replaces": edition.replaces.code if edition.replaces_id else None,
+            "entries": entries,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@transaction.atomic
+def edition_draft_create(
+    *,
+    run: ScoringRun,
+    code: str,
+    title_en: str,
+    title_zh: str = "",
+    method_note_en: str = "",
+    method_note_zh: str = "",
+    replaces: Edition | None = None,
+    actor: Any = None,
+) -> Edition:
+    """A draft edition with one entry per ranked topic of a finished run, at its suggested tier."""
+    if run.status != ScoringRun.Status.DONE:
+        raise ValidationError({"scoring_run": ["The scoring run has not finished."]})
+    if replaces is not None and replaces.status != Edition.Status.PUBLISHED:
+        raise ValidationError({"replaces": ["Only a published edition can be replaced."]})
+    edition = Edition(
+        code=code,
+        title_en=title_en.strip(),
+        title_zh=title_zh.strip(),
+        study=run.study,
+        scoring_run=run,
+        method_note_en=method_note_en.strip(),
+        method_note_zh=method_note_zh.strip(),
+        replaces=replaces,
+    )
+    edition.full_clean()
+    edition.save()
+    topics = run.results.get("topics", {})
+    by_code = {t.code: t for t in Topic.objects.filter(code__in=list(topics))}
+    entries = []
+    for topic_code in run.results.get("ranking", []):
+        result = topics[topic_code]
+        if result.get("suppressed"):
+            continue  # never ranked publicly
+        entries.append(
+            EditionEntry(
+                edition=edition,
+                topic=by_code[topic_code],
+                tier=result["tier"],
+                rank=int(result["rank"]),
+                rank_low=result["rank_low"],
+                rank_high=result["rank_high"],
+                score=result["score"],
+                data=_published_data(result),
+            )
+        )
+    EditionEntry.objects.bulk_create(entries)
+    audit_log(action="edition_draft_create", actor=actor, study=run.study, edition=edition.code, run=run.code)
+    return edition
+
+
+def _refuse_if_published(edition: Edition) -> None:
+    if Edition.objects.filter(pk=edition.pk, status=Edition.Status.PUBLISHED).exists():
+        raise EditionImmutable(
+            "This edition is published and cannot be changed; publish a correction as a new edition."
+        )
+
+
+@transaction.atomic
+def edition_entry_decide(
+    *, entry: EditionEntry, tier: str, rationale_en: str, rationale_zh: str = "", actor: Any = None
+) -> EditionEntry:
+    """Set a topic's final tier with its written rationale (required)."""
+    edition = Edition.objects.select_for_update().get(pk=entry.edition_id)
+    _refuse_if_published(edition)
+    errors: dict[str, list[str]] = {}
+    if tier not in Tier.values:
+        errors["tier"] = ["Choose priority, key or watch."]
+    rationale_en = (rationale_en or "").replace("\x00", "").strip()
+    rationale_zh = (rationale_zh or "").replace("\x00", "").strip()
+    if not rationale_en:
+        errors["rationale_en"] = ["Write the rationale for this decision."]
+    for name, text in (("rationale_en", rationale_en), ("rationale_zh", rationale_zh)):
+        if len(text) > MAX_RATIONALE:
+            errors[name] = [f"At most {MAX_RATIONALE:,} characters."]
+    if errors:
+        raise ValidationError(errors)
+    EditionEntry.objects.filter(pk=entry.pk).update(
+        tier=tier,
+        rationale_en=rationale_en,
+        rationale_zh=rationale_zh,
+        decided_by=actor if getattr(actor, "is_authenticated", False) else None,
+        decided_at=timezone.now(),
+    )
+    entry.refresh_from_db()
+    return entry
+
+
+def edition_publish(*, edition: Edition, actor: Any = None) -> Edition:
+    """Publish a draft in one transaction: every entry needs a rationale; readers see the old state or the new.
+
+    1. lock the edition row and re-check it is a draft;
+    2. refuse when any entry lacks a rationale (listing them);
+    3. fingerprint, status → published, audit; the public page cache is invalidated after commit.
+    """
+    with transaction.atomic():
+        locked = (
+            Edition.objects.select_for_update(of=("self",)).select_related("scoring_run", "replaces").get(pk=edition.pk)
+        )
+        _refuse_if_published(locked)
+        missing = list(
+            locked.entries.filter(rationale_en="")
+            .select_related("topic")
+            .order_by("rank")
+            .values_list("topic__code", flat=True)
+        )
+        if missing:
+            shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+            raise ValidationError({"entries": [f"{len(missing)} topics still need a rationale: {shown}."]})
+        if not locked.entries.exists():
+            raise ValidationError({"entries": ["An edition needs at least one topic."]})
+        fingerprint = edition_fingerprint(edition=locked)
+        Edition.objects.filter(pk=locked.pk, status=Edition.Status.DRAFT).update(
+            status=Edition.Status.PUBLISHED, published_at=timezone.now(), fingerprint=fingerprint
+        )
+        audit_log(
+            action="edition_publish", actor=actor, study=locked.study, edition=locked.code, fingerprint=fingerprint
+        )
+        transaction.on_commit(content_version_bump)
+    edition.refresh_from_db()
+    return edition
+
+
+@transaction.atomic
+def edition_draft_delete(*, edition: Edition, actor: Any = None) -> None:
+    locked = Edition.objects.select_for_update().get(pk=edition.pk)
+    _refuse_if_published(locked)
+    code = locked.code
+    locked.entries.all().delete()
+    locked.delete()
+    audit_log(action="edition_draft_delete", actor=actor, edition=code)
+
+
+# --- Public reads ---------------------------------------------------------------------------------
+
+
+def edition_list_public() -> QuerySet[Edition]:
+    return (
+        Edition.objects.filter(status=Edition.Status.PUBLISHED)
+        .select_related("replaces", "study")
+        .prefetch_related("replaced_by")
+        .order_by("-published_at")
+    )
+
+
+def edition_get_public(*, code: str) -> Edition:
+    entries = EditionEntry.objects.select_related("topic__area__direction").order_by("rank", "topic__code")
+    edition = (
+        Edition.objects.filter(status=Edition.Status.PUBLISHED, code=code)
+        .select_related("replaces", "study")
+        .prefetch_related(Prefetch("entries", queryset=entries), "replaced_by")
+        .first()
+    )
+    if edition is None:
+        raise Http404("No such edition")
+    return edition
+
+
+def edition_previous_public(*, edition: Edition) -> Edition | None:
+    """The edition this one is compared with on the radar: the one it replaces, else the latest published before it."""
+    if edition.replaces_id:
+        return edition.replaces
+    return (
+        Edition.objects.filter(status=Edition.Status.PUBLISHED, published_at__lt=edition.published_at)
+        .order_by("-published_at")
+        .first()
+    )
+
+
+def radar_status(*, tier: str, previous_tier: str | None, has_previous: bool) -> str:
+    """new / moved_in / moved_out / unchanged against the previous edition (inner ring = priority)."""
+    if not has_previous or previous_tier is None:
+        return "new"
+    before, now = TIER_ORDER[previous_tier], TIER_ORDER[tier]
+    if now < before:
+        return "moved_in"
+    if now > before:
+        return "moved_out"
+    return "unchanged"
+
+
+def edition_radar(*, edition: Edition) -> list[dict[str, Any]]:
+    """Radar blips: sector = direction, ring = tier, status against the previous edition."""
+    previous = edition_previous_public(edition=edition)
+    before = dict(previous.entries.values_list("topic__code", "tier")) if previous else {}
+    return [
+        {
+            "entry": entry,
+            "topic": entry.topic,
+            "direction": entry.topic.area.direction,
+            "ring": entry.tier,
+            "status": radar_status(
+                tier=entry.tier, previous_tier=before.get(entry.topic.code), has_previous=previous is not None
+            ),
+        }
+        for entry in edition.entries.all()
+    ]

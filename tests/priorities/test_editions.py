@@ -1,0 +1,204 @@
+"""Editions: a draft from a finished run, decisions with a required rationale, atomic publication,
+and immutability afterwards through services, models, raw SQL and admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
+
+from foresight.catalog.models import Topic
+from foresight.core.cache import content_version
+from foresight.delphi.models import AuditLog, Study
+from foresight.delphi.services.simulation import study_simulate
+from foresight.priorities import editions
+from foresight.priorities.editions import (
+    edition_draft_create,
+    edition_draft_delete,
+    edition_entry_decide,
+    edition_fingerprint,
+    edition_publish,
+    edition_radar,
+    radar_status,
+)
+from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun
+from foresight.priorities.services import scoring_run_create, scoring_run_execute
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run(mini_catalog: list[Topic], queued: list[int]) -> ScoringRun:
+    result = study_simulate(experts=30, topics=6, seed=3, rounds=1, timeout=120)
+    study = Study.objects.get(code=result.study)
+    created = scoring_run_create(study=study, seed=11, top_k=2, B=200)
+    scoring_run_execute(run_id=created.pk)
+    created.refresh_from_db()
+    assert created.status == ScoringRun.Status.DONE
+    return created
+
+
+def decide_all(edition: Edition, tier: str | None = None) -> None:
+    for entry in edition.entries.all():
+        edition_entry_decide(entry=entry, tier=tier or entry.tier, rationale_en=f"Because of {entry.topic.code}.")
+
+
+def test_a_draft_holds_every_ranked_topic_at_its_suggested_tier(run: ScoringRun) -> None:
+    edition = edition_draft_create(run=run, code="ed-1", title_en="Priority directions 2026")
+    ranked = run.results["ranking"]
+    assert list(edition.entries.order_by("rank").values_list("topic__code", flat=True)) == ranked
+    for entry in edition.entries.select_related("topic"):
+        result = run.results["topics"][entry.topic.code]
+        assert (entry.tier, entry.rank, entry.rank_low, entry.rank_high) == (
+            result["tier"],
+            result["rank"],
+            result["rank_low"],
+            result["rank_high"],
+        )
+        assert entry.rank_low <= entry.rank <= entry.rank_high or entry.rank_low <= result["median_rank"]
+        # Suppressed sector groups are not carried into what will be published.
+        for key in ("importance", "competitiveness"):
+            assert "suppressed" not in entry.data["groups"].get(key, {})
+    assert edition.status == Edition.Status.DRAFT and edition.fingerprint == ""
+
+
+def test_a_decision_needs_a_rationale_and_a_valid_tier(run: ScoringRun) -> None:
+    edition = edition_draft_create(run=run, code="ed-1", title_en="E")
+    entry = edition.entries.first()
+    before = (entry.tier, entry.rationale_en)
+    for tier, rationale in (("priority", "   "), ("urgent", "Fine."), ("key", "x" * 4001)):
+        with pytest.raises(ValidationError):
+            edition_entry_decide(entry=entry, tier=tier, rationale_en=rationale)
+    entry.refresh_from_db()
+    assert (entry.tier, entry.rationale_en) == before
+    edition_entry_decide(entry=entry, tier="watch", rationale_en="Too early for this plan period.")
+    entry.refresh_from_db()
+    assert entry.tier == "watch" and entry.decided_at is not None
+
+
+def test_publishing_needs_every_rationale_then_fingerprints_and_invalidates_the_public_cache(
+    run: ScoringRun, django_capture_on_commit_callbacks: Any
+) -> None:
+    edition = edition_draft_create(run=run, code="ed-1", title_en="E")
+    first = edition.entries.order_by("rank").first()
+    edition_entry_decide(entry=first, tier=first.tier, rationale_en="Decided.")
+    with pytest.raises(ValidationError, match="still need a rationale"):
+        edition_publish(edition=edition)
+    edition.refresh_from_db()
+    assert edition.status == Edition.Status.DRAFT
+    decide_all(edition)
+    version = content_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        edition_publish(edition=edition)
+    edition.refresh_from_db()
+    assert edition.status == Edition.Status.PUBLISHED and edition.published_at is not None
+    assert edition.fingerprint == edition_fingerprint(edition=edition)
+    assert AuditLog.objects.filter(action="edition_publish", details__fingerprint=edition.fingerprint).exists()
+    assert content_version() != version
+
+
+def test_publishing_is_atomic_under_an_injected_failure(run: ScoringRun, monkeypatch: pytest.MonkeyPatch) -> None:
+    edition = edition_draft_create(run=run, code="ed-1", title_en="E")
+    decide_all(edition)
+
+    def fail(**kwargs: Any) -> None:
+        raise RuntimeError("injected failure after the status change")
+
+    monkeypatch.setattr(editions, "audit_log", fail)
+    with pytest.raises(RuntimeError, match="injected"):
+        edition_publish(edition=edition)
+    edition.refresh_from_db()
+    assert (edition.status, edition.published_at, edition.fingerprint) == (Edition.Status.DRAFT, None, "")
+    assert not editions.edition_list_public().exists()
+
+
+def test_a_published_edition_cannot_be_changed_by_any_path(run: ScoringRun, django_user_model: Any) -> None:
+    edition = edition_draft_create(run=run, code="ed-1", title_en="E")
+    decide_all(edition)
+    edition_publish(edition=edition)
+    entry = edition.entries.first()
+    snapshot = list(EditionEntry.objects.values_list("pk", "tier", "rank", "rationale_en"))
+    # Services.
+    with pytest.raises(EditionImmutable):
+        edition_entry_decide(entry=entry, tier="watch", rationale_en="Changed my mind.")
+    with pytest.raises(EditionImmutable):
+        edition_publish(edition=edition)
+    with pytest.raises(EditionImmutable):
+        edition_draft_delete(edition=edition)
+    # Models.
+    edition.title_en = "Renamed"
+    with pytest.raises(EditionImmutable):
+        edition.save()
+    with pytest.raises(EditionImmutable):
+        edition.delete()
+    entry.tier = "watch"
+    with pytest.raises(EditionImmutable):
+        entry.save()
+    with pytest.raises(EditionImmutable):
+        EditionEntry(
+            edition=edition, topic=Topic.objects.exclude(edition_entries__edition=edition).first(), tier="key"
+        ).save()
+    # Querysets and raw SQL meet the database triggers.
+    for attempt in (
+        lambda: Edition.objects.filter(pk=edition.pk).update(title_en="Renamed"),
+        lambda: EditionEntry.objects.filter(edition=edition).update(tier="watch"),
+        lambda: EditionEntry.objects.filter(edition=edition).delete(),
+        lambda: connection.cursor().execute(
+            "UPDATE priorities_edition SET status = 'draft' WHERE id = %s", [edition.pk]
+        ),
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            attempt()
+    # Admin: read-only.
+    admin = django_user_model.objects.create_superuser("root", "root@example.org", "pw")
+    client = Client()
+    client.force_login(admin)
+    url = f"/admin/priorities/edition/{edition.pk}/change/"
+    response = client.post(url, {"title_en": "Renamed", "code": "ed-1"})
+    assert response.status_code in (403, 200)
+    edition.refresh_from_db()
+    assert edition.title_en == "E" and edition.status == Edition.Status.PUBLISHED
+    assert list(EditionEntry.objects.values_list("pk", "tier", "rank", "rationale_en")) == snapshot
+
+
+def test_a_correction_is_a_new_edition_naming_the_one_it_replaces(run: ScoringRun) -> None:
+    first = edition_draft_create(run=run, code="ed-1", title_en="First")
+    with pytest.raises(ValidationError, match="Only a published edition"):
+        edition_draft_create(run=run, code="ed-2", title_en="Second", replaces=first)
+    decide_all(first, tier="watch")
+    edition_publish(edition=first)
+    second = edition_draft_create(run=run, code="ed-2", title_en="Second", replaces=first)
+    entries = list(second.entries.order_by("rank"))
+    edition_entry_decide(entry=entries[0], tier="priority", rationale_en="Moved in.")
+    for entry in entries[1:]:
+        edition_entry_decide(entry=entry, tier="watch", rationale_en="Unchanged.")
+    edition_publish(edition=second)
+    public = editions.edition_get_public(code="ed-2")
+    assert public.replaces == first
+    statuses = {blip["topic"].code: blip["status"] for blip in edition_radar(edition=public)}
+    assert statuses[entries[0].topic.code] == "moved_in"
+    assert set(list(statuses.values())[1:]) <= {"unchanged", "moved_in"}
+    assert {s for code, s in statuses.items() if code != entries[0].topic.code} == {"unchanged"}
+    assert [b["status"] for b in edition_radar(edition=editions.edition_get_public(code="ed-1"))] == ["new"] * len(
+        entries
+    )
+
+
+def test_radar_status_rules() -> None:
+    assert radar_status(tier="key", previous_tier=None, has_previous=False) == "new"
+    assert radar_status(tier="key", previous_tier=None, has_previous=True) == "new"
+    assert radar_status(tier="priority", previous_tier="key", has_previous=True) == "moved_in"
+    assert radar_status(tier="watch", previous_tier="key", has_previous=True) == "moved_out"
+    assert radar_status(tier="key", previous_tier="key", has_previous=True) == "unchanged"
+
+
+def test_drafts_are_invisible_to_the_public(run: ScoringRun) -> None:
+    edition_draft_create(run=run, code="ed-draft", title_en="Draft")
+    assert not editions.edition_list_public().exists()
+    from django.http import Http404
+
+    with pytest.raises(Http404):
+        editions.edition_get_public(code="ed-draft")
