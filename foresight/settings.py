@@ -171,11 +171,18 @@ CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 1740)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "foresight")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sending a task must not hang a request when Redis is down: fail fast, the sweeps re-queue the work.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = 2
+# The aggregation task's hard time limit (its soft limit is a minute less); a hung run is stopped and re-queued.
+AGGREGATION_TIME_LIMIT = envint("AGGREGATION_TIME_LIMIT", 1800)
+ROUNDS_SWEEP_GRACE_SECONDS = envint("ROUNDS_SWEEP_GRACE_SECONDS", 60)
 CELERY_TIMEZONE = "UTC"
 # Periodic jobs, all in one place.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "rounds-tick": {"task": "delphi.rounds_tick", "schedule": envint("ROUNDS_TICK_SECONDS", 30)},
     "rounds-sweep": {"task": "delphi.rounds_sweep", "schedule": envint("ROUNDS_SWEEP_SECONDS", 120)},
+    "scoring-sweep": {"task": "priorities.scoring_runs_sweep", "schedule": envint("ROUNDS_SWEEP_SECONDS", 120)},
     "reminders": {"task": "delphi.reminders_send", "schedule": envint("REMINDER_SECONDS", 3 * 24 * 3600)},
 }
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,23 +24,39 @@ from django.utils.translation import get_language
 
 from foresight.core.htmx import wants_partial
 
+logger = logging.getLogger(__name__)
+
 VERSION_KEY = "public-content-version"
 
 View = Callable[..., HttpResponse]
 
 
+class CacheUnavailable(Exception):
+    """The cache (Redis) cannot be reached: pages are rendered without it."""
+
+
 def content_version() -> str:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        version = str(time.time_ns())
-        cache.add(VERSION_KEY, version, timeout=None)
-        version = cache.get(VERSION_KEY, version)
+    try:
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            version = str(time.time_ns())
+            cache.add(VERSION_KEY, version, timeout=None)
+            version = cache.get(VERSION_KEY, version)
+    except Exception as exc:  # Redis down: the site keeps working uncached
+        raise CacheUnavailable(str(exc)) from exc
     return str(version)
 
 
 def content_version_bump() -> None:
-    """Make every cached public page stale. Runs after commit so readers never cache old data as new."""
-    cache.set(VERSION_KEY, str(time.time_ns()), timeout=None)
+    """Make every cached public page stale. Runs after commit so readers never cache old data as new.
+
+    With the cache unreachable there is nothing to make stale now; cached pages expire after
+    ``PUBLIC_CACHE_SECONDS`` at the latest, and a Redis that restarts empty starts a new version.
+    """
+    try:
+        cache.set(VERSION_KEY, str(time.time_ns()), timeout=None)
+    except Exception:
+        logger.warning("public page cache unreachable: version not bumped", exc_info=True)
 
 
 def _on_change(sender: type, **kwargs: Any) -> None:
@@ -75,20 +92,27 @@ def cached_public_page(view: View) -> View:
             patch_vary_headers(response, ("HX-Request",))
             return response
         is_htmx = wants_partial(request)
-        raw = f"{content_version()}|{get_language()}|{int(is_htmx)}|{request.get_full_path()}"
-        key = "page:" + hashlib.sha256(raw.encode()).hexdigest()
-        cached = cache.get(key)
+        try:
+            raw = f"{content_version()}|{get_language()}|{int(is_htmx)}|{request.get_full_path()}"
+            key = "page:" + hashlib.sha256(raw.encode()).hexdigest()
+            cached = cache.get(key)
+        except Exception:  # the cache is unreachable: serve from the database
+            logger.warning("public page cache unreachable", exc_info=True)
+            key, cached = "", None
         if cached is not None:
             status, content, content_type = cached
             response = HttpResponse(content, status=status, content_type=content_type)
         else:
             response = view(request, *args, **kwargs)
-            if response.status_code == 200 and not response.streaming:
-                cache.set(
-                    key,
-                    (response.status_code, response.content, response["Content-Type"]),
-                    timeout=settings.PUBLIC_CACHE_SECONDS,
-                )
+            if key and response.status_code == 200 and not response.streaming:
+                try:
+                    cache.set(
+                        key,
+                        (response.status_code, response.content, response["Content-Type"]),
+                        timeout=settings.PUBLIC_CACHE_SECONDS,
+                    )
+                except Exception:
+                    logger.warning("public page cache unreachable", exc_info=True)
         patch_vary_headers(response, ("HX-Request", "Accept-Language", "Cookie"))
         return response
 

@@ -9,11 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
+
+from foresight.core import queue
 
 TASK_OPTIONS: dict[str, Any] = {"acks_late": True, "reject_on_worker_lost": True}
 
 
-@shared_task(name="delphi.round_aggregate", time_limit=1800, soft_time_limit=1740, **TASK_OPTIONS)
+@shared_task(
+    name="delphi.round_aggregate",
+    time_limit=settings.AGGREGATION_TIME_LIMIT,
+    soft_time_limit=max(1, settings.AGGREGATION_TIME_LIMIT - 60)
+    if settings.AGGREGATION_TIME_LIMIT > 120
+    else max(1, settings.AGGREGATION_TIME_LIMIT - 2),
+    **TASK_OPTIONS,
+)
 def round_aggregate(round_id: int) -> bool:
     from foresight.delphi.services.aggregation import round_aggregate as service
 
@@ -57,6 +67,6 @@ def reminders_send(base_url: str = "") -> int:
     sent = 0
     for rnd in Round.objects.filter(status=Round.Status.OPEN).select_related("study"):
         for participant in participants_to_remind(rnd=rnd):
-            invitation_send.delay(participant.pk, url, "reminder")
+            queue.send(invitation_send, participant.pk, url, "reminder")
             sent += 1
     return sent

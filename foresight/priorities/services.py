@@ -428,9 +428,10 @@ def scoring_run_create(
         bootstrap_b=B,
         top_k=top_k,
     )
+    from foresight.core import queue
     from foresight.priorities import tasks
 
-    tasks.scoring_run.delay_on_commit(run.pk)
+    queue.send_on_commit(tasks.scoring_run, run.pk)
     return run
 
 
@@ -714,3 +715,21 @@ def scoring_run_execute(*, run_id: int) -> bool:
         if done == 1:
             audit_log(action="scoring_run_done", round=run.round, run=run.code, fingerprint=fingerprint)
     return done == 1
+
+
+def scoring_runs_sweep(*, now: Any = None) -> list[int]:
+    """Re-queue runs whose task was lost: pending for over a minute (the broker was down when they were
+    created), or running for longer than the task's time limit (its worker died). Run by beat."""
+    from foresight.core import queue
+    from foresight.priorities import tasks
+
+    now = now or timezone.now()
+    ids = list(
+        ScoringRun.objects.filter(
+            Q(status=ScoringRun.Status.PENDING, created_at__lt=now - timedelta(seconds=60))
+            | Q(status=ScoringRun.Status.RUNNING, started_at__lt=now - RUN_STALE_AFTER)
+        ).values_list("pk", flat=True)
+    )
+    for pk in ids:
+        queue.send(tasks.scoring_run, pk)
+    return ids

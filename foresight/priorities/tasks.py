@@ -15,3 +15,10 @@ def scoring_run(run_id: int) -> bool:
     from foresight.priorities.services import scoring_run_execute
 
     return scoring_run_execute(run_id=run_id)
+
+
+@shared_task(name="priorities.scoring_runs_sweep", time_limit=300, soft_time_limit=280, **TASK_OPTIONS)
+def scoring_runs_sweep() -> list[int]:
+    from foresight.priorities.services import scoring_runs_sweep as service
+
+    return service()

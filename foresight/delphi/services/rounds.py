@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from foresight.core import queue
 from foresight.delphi.models import Round, Study
 from foresight.delphi.services.audit import audit_log
 
@@ -86,7 +88,7 @@ def round_close(*, rnd: Round, actor: Any = None) -> bool:
         ):
             return False
         audit_log(action="round_close", actor=actor, round=rnd)
-        tasks.round_aggregate.delay_on_commit(rnd.pk)
+        queue.send_on_commit(tasks.round_aggregate, rnd.pk)
     return True
 
 
@@ -118,14 +120,15 @@ def rounds_tick(*, now: datetime | None = None) -> dict[str, int]:
     return {"opened": opened, "closed": closed}
 
 
-# A round closed less than this long ago has its aggregation task just queued: the sweep leaves it be.
-SWEEP_GRACE = timedelta(seconds=60)
+def _sweep_grace() -> timedelta:
+    """A round closed less than this long ago has its aggregation task just queued: the sweep leaves it be."""
+    return timedelta(seconds=settings.ROUNDS_SWEEP_GRACE_SECONDS)
 
 
 def rounds_sweep(*, now: datetime | None = None) -> list[int]:
     """Re-queue aggregation of every closed round not yet aggregated (a lost or crashed task comes back).
 
-    Rounds closed within ``SWEEP_GRACE`` are skipped: their task is on its way. A duplicate that
+    Rounds closed within the grace period (``ROUNDS_SWEEP_GRACE_SECONDS``) are skipped: their task is on its way. A duplicate that
     still slips through is harmless (aggregation is a conditional transition under a row lock).
     """
     from foresight.delphi import tasks
@@ -133,9 +136,9 @@ def rounds_sweep(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     ids = list(
         Round.objects.filter(status=Round.Status.CLOSED)
-        .filter(Q(closed_at__isnull=True) | Q(closed_at__lte=now - SWEEP_GRACE))
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__lte=now - _sweep_grace()))
         .values_list("pk", flat=True)
     )
     for pk in ids:
-        tasks.round_aggregate.delay(pk)
+        queue.send(tasks.round_aggregate, pk)
     return ids
