@@ -1,0 +1,311 @@
+"""Faults against a private stack (own PostgreSQL, Redis, worker, beat, gunicorn; see stack.py):
+
+- kill -9 the worker's pool process during aggregation, then the whole worker: the round is
+  aggregated again to the identical checksum within 30 s each time;
+- a hung aggregation is stopped by its time limit and the next round still aggregates;
+- Redis stopped: ballots are still accepted and saved, health says "degraded", and the aggregation
+  the closing round could not queue is done by the sweep once Redis is back;
+- PostgreSQL restarted: health answers 503 while it is down, and the site recovers by itself;
+- pg_dump → restore into a new database → recompute: identical statistics and fingerprints.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.faults.stack import Stack, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.timeout(900)]
+CODES = ["bci", "humanoid-robots", "quantum-computing"]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp("faults")
+    stack = Stack(
+        workdir,
+        ROUNDS_TICK_SECONDS="1",
+        ROUNDS_SWEEP_SECONDS="2",
+        ROUNDS_SWEEP_GRACE_SECONDS="3",
+        REMINDER_SECONDS="86400",
+        AGGREGATION_TIME_LIMIT="10",
+    )
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.close()
+
+
+def simulated_round(stack: Stack, seed: int) -> tuple[int, str]:
+    """A simulated one-round study aggregated by the stack's worker: (round id, checksum)."""
+    out = stack.manage("simulate_study", "--experts", "60", "--topics", "12", "--seed", str(seed), "--rounds", "1")
+    code = json.loads(out.strip().splitlines()[-1])["rounds"][0]
+    ((pk, status, checksum),) = stack.pg.sql("SELECT id, status, checksum FROM delphi_round WHERE code = %s", [code])
+    assert status == "aggregated" and len(checksum) == 64
+    return pk, checksum
+
+
+def reopen_for_aggregation(stack: Stack, round_id: int, closed_long_ago: bool = False) -> None:
+    """Put an aggregated round back to "closed", as if its aggregation had never finished."""
+    stack.pg.sql(
+        "UPDATE delphi_round SET status = 'closed', checksum = '', aggregated_at = NULL, aggregation_progress = 0, "
+        f"closed_at = now() - interval '{'1 hour' if closed_long_ago else '0 seconds'}' WHERE id = %s",
+        [round_id],
+    )
+
+
+def round_state(stack: Stack, round_id: int) -> tuple[str, str, int]:
+    ((status, checksum, progress),) = stack.pg.sql(
+        "SELECT status, checksum, aggregation_progress FROM delphi_round WHERE id = %s", [round_id]
+    )
+    return status, checksum, progress
+
+
+def queue_aggregation(stack: Stack, round_id: int) -> None:
+    stack.shell(
+        f"from foresight.delphi import tasks; import json; tasks.round_aggregate.delay({round_id}); print(json.dumps(1))"
+    )
+
+
+def wait_aggregated(stack: Stack, round_id: int, timeout: float = 30) -> str:
+    def done() -> str | None:
+        status, checksum, _ = round_state(stack, round_id)
+        return checksum if status == "aggregated" else None
+
+    try:
+        return str(wait_for(done, f"round {round_id} aggregated", timeout=timeout, interval=0.25))
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nworker log:\n{stack.log('worker')}\nbeat log:\n{stack.log('beat')}") from None
+
+
+def test_killed_workers_give_the_identical_aggregate(stack: Stack) -> None:
+    stack.start_worker()
+    round_id, checksum = simulated_round(stack, seed=4)
+
+    # 1. The pool process dies mid-aggregation (held at the round's row lock): the message is
+    #    rejected back to the queue, a new pool process takes it and gets the same result.
+    reopen_for_aggregation(stack, round_id)
+    with stack.pg.connect(autocommit=False) as blocker:
+        blocker.execute("SELECT 1 FROM delphi_round WHERE id = %s FOR UPDATE", [round_id])
+        queue_aggregation(stack, round_id)
+        wait_for(lambda: stack.pg.blocked_on("delphi_round"), "the aggregation task running, held at the round's lock")
+        children = stack.children("worker")
+        assert children, "the worker has no pool process"
+        for pid in children:
+            subprocess.run(["kill", "-9", str(pid)], check=True)
+        killed_at = time.monotonic()
+        blocker.rollback()
+    assert wait_aggregated(stack, round_id) == checksum
+    assert time.monotonic() - killed_at < 30
+
+    # 2. The whole worker dies mid-aggregation; a new worker starts. The unacknowledged message
+    #    waits for Redis' visibility timeout, so the beat-driven sweep re-queues the closed round.
+    reopen_for_aggregation(stack, round_id, closed_long_ago=True)
+    with stack.pg.connect(autocommit=False) as blocker:
+        blocker.execute("SELECT 1 FROM delphi_round WHERE id = %s FOR UPDATE", [round_id])
+        queue_aggregation(stack, round_id)
+        wait_for(lambda: stack.pg.blocked_on("delphi_round"), "the aggregation task running, held at the round's lock")
+        stack.kill("worker")
+        killed_at = time.monotonic()
+        blocker.rollback()
+    assert round_state(stack, round_id)[0] == "closed"
+    stack.start_worker()
+    stack.start_beat()
+    try:
+        assert wait_aggregated(stack, round_id) == checksum
+        assert time.monotonic() - killed_at < 30 + 15  # 15 s to start a worker on a busy machine
+    finally:
+        stack.kill("beat")
+
+
+def test_a_hung_aggregation_is_stopped_and_the_next_round_still_aggregates(stack: Stack) -> None:
+    if "worker" not in stack.procs:
+        stack.start_worker()
+    hung, hung_checksum = simulated_round(stack, seed=5)
+    nxt, next_checksum = simulated_round(stack, seed=6)
+    reopen_for_aggregation(stack, hung)
+    reopen_for_aggregation(stack, nxt)
+    with stack.pg.connect(autocommit=False) as blocker:
+        # The hung round cannot finish: its row stays locked for longer than the 10 s time limit.
+        blocker.execute("SELECT 1 FROM delphi_round WHERE id = %s FOR UPDATE", [hung])
+        queue_aggregation(stack, hung)
+        queue_aggregation(stack, nxt)  # one pool process: it waits behind the hung task
+        assert wait_aggregated(stack, nxt, timeout=45) == next_checksum
+        assert round_state(stack, hung)[0] == "closed"
+        log = stack.log("worker")
+        assert "TimeLimitExceeded" in log or "SoftTimeLimitExceeded" in log, log
+        blocker.rollback()
+    # Once the cause is gone the sweep (here run by hand) gets the hung round aggregated, identically.
+    stack.shell(SWEEP_LATER)
+    assert wait_aggregated(stack, hung) == hung_checksum
+
+
+SWEEP_LATER = """
+import json
+from datetime import timedelta
+from django.utils import timezone
+from foresight.delphi.services.rounds import rounds_sweep
+print(json.dumps(rounds_sweep(now=timezone.now() + timedelta(minutes=5))))
+"""
+
+
+class Browser:
+    """An expert's browser against the stack's gunicorn: cookies and the CSRF token, like htmx sends."""
+
+    def __init__(self, stack: Stack, token: str, study: str) -> None:
+        self.stack = stack
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.opener.open(f"{stack.base}/delphi/{study}/join/?t={token}", timeout=20).read()
+        self.opener.open(f"{stack.base}/delphi/{study}/round/1/{CODES[0]}/", timeout=20).read()
+        self.csrf = next(c.value for c in self.jar if c.name == "csrftoken")
+
+    def post(self, path: str, data: dict[str, str]) -> int:
+        body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self.csrf}).encode()
+        request = urllib.request.Request(
+            self.stack.base + path, data=body, headers={"HX-Request": "true", "Referer": self.stack.base + path}
+        )
+        try:
+            with self.opener.open(request, timeout=20) as response:
+                response.read()
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+
+SETUP = """
+import json
+from foresight.catalog.models import Topic
+from foresight.delphi.models import Expert
+from foresight.delphi.services.panel import invitation_create, participant_add, participant_choose_topics, participant_consent
+from foresight.delphi.services.rounds import round_open
+from foresight.delphi.services.studies import study_create
+codes = {codes!r}
+study = study_create(title_en="Faults", horizon_year=2045, topics=list(Topic.objects.filter(code__in=codes)), code={code!r})
+rnd = study.rounds.get(number=1)
+round_open(rnd=rnd)
+tokens = []
+for i in range({n}):
+    expert = Expert.objects.create(email=f"x{{i}}@{code}.example.org", name=f"X{{i}}", sector="company")
+    p = participant_add(study=study, expert=expert)
+    participant_consent(participant=p)
+    participant_choose_topics(participant=p, topics=Topic.objects.filter(code__in=codes))
+    tokens.append(invitation_create(participant=p))
+print(json.dumps({{"round": rnd.pk, "tokens": tokens}}))
+"""
+
+
+def open_study(stack: Stack, code: str, n: int) -> dict[str, Any]:
+    return dict(stack.shell(SETUP.format(codes=CODES, code=code, n=n)))
+
+
+def test_without_redis_ballots_are_saved_and_the_sweep_catches_up(stack: Stack) -> None:
+    if "worker" not in stack.procs:
+        stack.start_worker()
+    stack.start_web()
+    stack.start_beat()
+    study = open_study(stack, "no-redis", n=6)
+    experts = [Browser(stack, token, "no-redis") for token in study["tokens"][:3]]
+    stack.redis.stop()
+    try:
+        assert json.loads(stack.get("/health/")[1])["status"] == "degraded"
+        assert stack.get("/topics/")[0] == 200  # public pages are served uncached
+        # Experts who log in and answer while Redis is down: everything is saved.
+        experts += [Browser(stack, token, "no-redis") for token in study["tokens"][3:]]
+        for i, expert in enumerate(experts):
+            for code in CODES:
+                status = expert.post(
+                    f"/delphi/no-redis/round/1/{code}/save/", {"expertise": "high", "importance": str(1 + i % 5)}
+                )
+                assert status == 200
+            assert expert.post("/delphi/no-redis/round/1/submit/", {}) in (200, 302)
+        saved = stack.pg.sql(
+            "SELECT count(*) FROM delphi_answer a JOIN delphi_response r ON r.id = a.response_id WHERE r.round_id = %s",
+            [study["round"]],
+        )[0][0]
+        assert saved == 6 * 3 * 2
+        # Staff close the round: the aggregation cannot be queued, the close still succeeds.
+        stack.shell(
+            "from foresight.delphi.models import Round; from foresight.delphi.services.rounds import round_close; "
+            f"import json; print(json.dumps(round_close(rnd=Round.objects.get(pk={study['round']}))))"
+        )
+        assert round_state(stack, study["round"])[0] == "closed"
+    finally:
+        stack.redis.start()
+    # Redis is back (empty): the beat-driven sweep re-queues the round and the worker aggregates it.
+    wait_aggregated(stack, study["round"], timeout=60)
+    n = stack.pg.sql(
+        "SELECT s.n FROM delphi_roundstat s JOIN delphi_question q ON q.id = s.question_id "
+        "WHERE s.round_id = %s AND q.key = 'importance' AND s.group = 'all'",
+        [study["round"]],
+    )
+    assert [row[0] for row in n] == [6, 6, 6]
+    assert json.loads(stack.get("/health/")[1])["status"] == "ok"
+    stack.kill("beat")
+
+
+def test_a_postgres_restart_is_survived_without_manual_action(stack: Stack) -> None:
+    if "web" not in stack.procs:
+        stack.start_web()
+    study = open_study(stack, "pg-restart", n=1)
+    expert = Browser(stack, study["tokens"][0], "pg-restart")
+    assert expert.post(f"/delphi/pg-restart/round/1/{CODES[0]}/save/", {"expertise": "high"}) == 200
+    stack.pg.stop()
+    try:
+        status, body = stack.get("/health/")
+        assert status == 503 and json.loads(body)["status"] == "down"
+    finally:
+        stack.pg.start()
+    wait_for(lambda: stack.get("/health/")[0] == 200, "health back to 200 after the restart", timeout=30)
+    assert stack.get("/topics/")[0] == 200
+    assert expert.post(f"/delphi/pg-restart/round/1/{CODES[1]}/save/", {"expertise": "low"}) == 200
+    rows = stack.pg.sql(
+        "SELECT count(*) FROM delphi_answer a JOIN delphi_response r ON r.id = a.response_id WHERE r.round_id = %s",
+        [study["round"]],
+    )
+    assert rows[0][0] == 2
+
+
+RECOMPUTE = """
+import json
+from foresight.delphi.models import Round
+from foresight.delphi.services.aggregation import results_checksum, round_results_compute
+out = {}
+for rnd in Round.objects.filter(status="aggregated").select_related("study").order_by("code"):
+    rows, summary = round_results_compute(rnd=rnd)
+    out[rnd.code] = [rnd.checksum, results_checksum(rows, summary)]
+print(json.dumps(out))
+"""
+
+
+def test_dump_and_restore_recompute_identically(stack: Stack, tmp_path: Path) -> None:
+    if "worker" not in stack.procs:
+        stack.start_worker()
+    simulated_round(stack, seed=8)
+    dump = tmp_path / "foresight.dump"
+    subprocess.run(
+        ["pg_dump", "-Fc", "-h", "127.0.0.1", "-p", str(stack.pg.port), "-U", "postgres", "-f", str(dump), "foresight"],
+        check=True,
+    )
+    stack.pg.sql("CREATE DATABASE restored", db="postgres")
+    subprocess.run(
+        ["pg_restore", "-h", "127.0.0.1", "-p", str(stack.pg.port), "-U", "postgres", "-d", "restored", str(dump)],
+        check=True,
+    )
+    env = {**stack.env, "DATABASE_URL": stack.pg.url("restored")}
+    original = stack.shell(RECOMPUTE)
+    restored = stack.shell(RECOMPUTE, env=env)
+    assert original == restored
+    assert original and all(stored == recomputed for stored, recomputed in restored.values())
