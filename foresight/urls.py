@@ -44,5 +44,6 @@ urlpatterns += i18n_patterns(
     path("scenarios/", scenario_views.scenario_list, name="scenario-list"),
     path("scenarios/<slug:code>/", scenario_views.scenario_detail, name="scenario-detail"),
     path("delphi/", include("foresight.delphi.urls")),
+    path("staff/", include("foresight.delphi.staff.urls")),
     prefix_default_language=False,
 )

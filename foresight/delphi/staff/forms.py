@@ -1,0 +1,237 @@
+"""Input validation of the staff console. Forms check and shape input; services decide and write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from foresight.delphi.models import Expert, Question, Study
+from foresight.delphi.services.panel import MAX_CSV_BYTES
+from foresight.delphi.staff.selectors import topic_choices_for_study
+
+# <input type="datetime-local"> sends "2030-01-31T09:00" (seconds only when the step asks for them).
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+def datetime_field(label: str, *, required: bool = True) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        input_formats=DATETIME_FORMATS,
+        widget=DateTimeLocalInput(),
+        error_messages={"invalid": _("Enter a date and time such as 2030-01-31 09:00.")},
+    )
+
+
+def apply_service_error(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError in the form: field messages on their field, the rest above the form."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def is_field_error(exc: ValidationError) -> bool:
+    """A service error about a submitted value (400) rather than about the object's state (409)."""
+    return hasattr(exc, "error_dict") and any(name != "__all__" for name in exc.error_dict)
+
+
+class StudyCreateForm(forms.Form):
+    title_en = forms.CharField(label=_("Title (English)"), max_length=300)
+    title_zh = forms.CharField(label=_("Title (Chinese)"), max_length=300, required=False)
+    description_en = forms.CharField(
+        label=_("Description (English)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    code = forms.SlugField(
+        label=_("Code"),
+        max_length=40,
+        required=False,
+        help_text=_("Letters, digits and hyphens; used in links. Leave empty for a generated code."),
+    )
+    horizon_year = forms.IntegerField(label=_("Horizon year"), min_value=2000, max_value=2100)
+    planned_rounds = forms.IntegerField(label=_("Planned rounds"), min_value=1, max_value=10, initial=2)
+    mode = forms.ChoiceField(label=_("Mode"), choices=Study.Mode.choices, initial=Study.Mode.ROUNDS)
+    anonymous = forms.BooleanField(
+        label=_("Anonymous: staff see participation status only"), required=False, initial=True
+    )
+    k_threshold = forms.IntegerField(
+        label=_("Small-cell threshold k"),
+        min_value=3,
+        max_value=1000,
+        initial=5,
+        help_text=_("No statistic from fewer respondents is shown (at least 3)."),
+    )
+    drop_consensus_topics = forms.BooleanField(
+        label=_("Drop topics that reached consensus from the next round"), required=False, initial=True
+    )
+    topics = forms.ModelMultipleChoiceField(
+        label=_("Topics"),
+        queryset=topic_choices_for_study(),
+        to_field_name="code",
+        error_messages={
+            "required": _("Choose at least one topic."),
+            "invalid_choice": _("%(value)s is not a topic that can be surveyed."),
+        },
+    )
+
+    def clean_code(self) -> str:
+        code: str = self.cleaned_data.get("code") or ""
+        return code.lower()
+
+
+class StudyRulesForm(forms.Form):
+    """Every setting that affects a number (``studies.RULE_FIELDS``), flattened for one form."""
+
+    horizon_year = forms.IntegerField(label=_("Horizon year"), min_value=2000, max_value=2100)
+    planned_rounds = forms.IntegerField(label=_("Planned rounds"), min_value=1, max_value=10)
+    mode = forms.ChoiceField(label=_("Mode"), choices=Study.Mode.choices)
+    realtime_feedback_after_own_answer = forms.BooleanField(
+        label=_("Real-time mode: show the group's feedback only after one's own answer"), required=False
+    )
+    anonymous = forms.BooleanField(label=_("Anonymous: staff see participation status only"), required=False)
+    k_threshold = forms.IntegerField(label=_("Small-cell threshold k"), min_value=3, max_value=1000)
+    drop_consensus_topics = forms.BooleanField(
+        label=_("Drop topics that reached consensus from the next round"), required=False
+    )
+    scale_iqr_max = forms.FloatField(label=_("Consensus: largest IQR on 5-point items"), min_value=0, max_value=4)
+    top2_min = forms.FloatField(label=_("Consensus: smallest share in the top-2 box (0–1)"), min_value=0, max_value=1)
+    bottom2_max = forms.FloatField(
+        label=_("Consensus: share in the bottom-2 box below (0–1)"), min_value=0, max_value=1
+    )
+    year_iqr_max = forms.FloatField(label=_("Consensus: largest IQR of years"), min_value=0, max_value=100)
+    weight_high = forms.FloatField(label=_("Weight of high expertise"), min_value=0, max_value=10)
+    weight_medium = forms.FloatField(label=_("Weight of medium expertise"), min_value=0, max_value=10)
+    weight_low = forms.FloatField(label=_("Weight of low expertise"), min_value=0, max_value=10)
+
+    PLAIN = (
+        "horizon_year",
+        "planned_rounds",
+        "mode",
+        "realtime_feedback_after_own_answer",
+        "anonymous",
+        "k_threshold",
+        "drop_consensus_topics",
+    )
+    CONSENSUS = ("scale_iqr_max", "top2_min", "bottom2_max", "year_iqr_max")
+    WEIGHTS = ("high", "medium", "low")
+
+    @classmethod
+    def initial_for(cls, study: Study) -> dict[str, Any]:
+        initial: dict[str, Any] = {name: getattr(study, name) for name in cls.PLAIN}
+        rule = study.consensus_rule or {}
+        for name in cls.CONSENSUS:
+            initial[name] = rule.get(name)
+        weights = study.expertise_weights or {}
+        for level in cls.WEIGHTS:
+            initial[f"weight_{level}"] = weights.get(level)
+        return initial
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("weight_high") == 0:
+            self.add_error("weight_high", _("High expertise must weigh more than nothing."))
+        return cleaned
+
+    def changes(self, study: Study) -> dict[str, Any]:
+        """The settings that differ from the study's, as ``study_update_rules`` takes them."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {name: data[name] for name in self.PLAIN if data[name] != getattr(study, name)}
+        rule = dict(study.consensus_rule or {})
+        new_rule = {**rule, **{name: float(data[name]) for name in self.CONSENSUS}}
+        if new_rule != rule:
+            changes["consensus_rule"] = new_rule
+        weights = dict(study.expertise_weights or {})
+        new_weights = {**weights, **{level: float(data[f"weight_{level}"]) for level in self.WEIGHTS}}
+        if new_weights != weights:
+            changes["expertise_weights"] = new_weights
+        return changes
+
+
+class QuestionForm(forms.Form):
+    label_en = forms.CharField(label=_("Label (English)"), max_length=300)
+    label_zh = forms.CharField(label=_("Label (Chinese)"), max_length=300, required=False)
+    help_en = forms.CharField(
+        label=_("Help (English)"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    help_zh = forms.CharField(
+        label=_("Help (Chinese)"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    FIELDS = ("label_en", "label_zh", "help_en", "help_zh")
+
+    @classmethod
+    def for_question(cls, question: Question, data: Any = None) -> QuestionForm:
+        return cls(
+            data=data,
+            initial={name: getattr(question, name) for name in cls.FIELDS},
+            auto_id=f"q-{question.key}-%s",
+        )
+
+    def changes(self, question: Question) -> dict[str, Any]:
+        return {
+            name: self.cleaned_data[name] for name in self.FIELDS if self.cleaned_data[name] != getattr(question, name)
+        }
+
+
+class RoundScheduleForm(forms.Form):
+    opens_at = datetime_field(_("Opens at"))
+    closes_at = datetime_field(_("Closes at"))
+
+
+class RoundOpenForm(forms.Form):
+    closes_at = datetime_field(_("Closes at (optional)"), required=False)
+
+
+class RoundExtendForm(forms.Form):
+    closes_at = datetime_field(_("New closing time"))
+
+
+class PanelImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("Columns: email,name,sector,country,organisation,areas (area slugs separated by ;). UTF-8."),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_CSV_BYTES:
+            raise ValidationError(_("The file is larger than %(mb)s MB.") % {"mb": MAX_CSV_BYTES // 1_000_000})
+        return upload
+
+
+class PanelFilterForm(forms.Form):
+    q = forms.CharField(label=_("Name, e-mail or organisation"), required=False, max_length=200)
+    sector = forms.ChoiceField(
+        label=_("Sector"), required=False, choices=[("", _("All sectors")), *Expert.Sector.choices]
+    )
+
+
+class ModerateForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[("approved", _("Approve")), ("rejected", _("Reject"))],
+        error_messages={"invalid_choice": _("Approve or reject.")},
+    )
+
+
+class ArgumentFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("pending", _("Pending")), ("approved", _("Approved")), ("rejected", _("Rejected"))],
+    )
+
+
+class ResultsRoundForm(forms.Form):
+    round = forms.IntegerField(label=_("Round"), required=False, min_value=1, max_value=100)
