@@ -92,3 +92,21 @@ def test_every_task_has_a_soft_limit_below_its_hard_limit() -> None:
         hard = task.time_limit or app.conf.task_time_limit
         soft = task.soft_time_limit or app.conf.task_soft_time_limit
         assert soft < hard, f"{name}: soft limit {soft} s is not below hard limit {hard} s"
+
+
+def test_closing_times_must_follow_the_opening(round1: Round) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from foresight.delphi.services.rounds import round_extend, round_schedule
+
+    now = timezone.now()
+    round_schedule(rnd=round1, opens_at=now + timedelta(days=2), closes_at=now + timedelta(days=9))
+    # Extending to before the scheduled opening is refused, not a database error.
+    with pytest.raises(ValidationError, match="after the round opens"):
+        round_extend(rnd=round1, closes_at=now + timedelta(days=1))
+    # Opening early with a closing time before the scheduled opening: the round opens now.
+    assert round_open(rnd=round1, closes_at=now + timedelta(days=1)) is True
+    round1.refresh_from_db()
+    assert round1.opens_at <= timezone.now() < round1.closes_at

@@ -64,6 +64,10 @@ def round_open(*, rnd: Round, actor: Any = None, closes_at: datetime | None = No
             raise ValidationError("Every topic reached consensus in the previous round; there is nothing left to ask.")
     now = timezone.now()
     fields: dict[str, Any] = {"opened_at": now}
+    if rnd.opens_at is None or rnd.opens_at > now:
+        fields["opens_at"] = now  # opened early (or never scheduled): it opens now
+    if closes_at is None and rnd.closes_at is not None and rnd.closes_at <= now:
+        raise ValidationError({"closes_at": ["The scheduled closing time has passed; give a new one."]})
     if closes_at is not None:
         if closes_at <= now:
             raise ValidationError({"closes_at": ["The closing time must be in the future."]})
@@ -96,6 +100,9 @@ def round_close(*, rnd: Round, actor: Any = None) -> bool:
 def round_extend(*, rnd: Round, closes_at: datetime, actor: Any = None) -> Round:
     if closes_at <= timezone.now():
         raise ValidationError({"closes_at": ["The new closing time must be in the future."]})
+    current = Round.objects.filter(pk=rnd.pk).values_list("opens_at", flat=True).first()
+    if current is not None and closes_at <= current:
+        raise ValidationError({"closes_at": ["The new closing time must be after the round opens."]})
     changed = Round.objects.filter(pk=rnd.pk, status__in=(Round.Status.OPEN, Round.Status.SCHEDULED)).update(
         closes_at=closes_at
     )
