@@ -10,6 +10,7 @@ from foresight.catalog import api as catalog_api
 from foresight.catalog import views as catalog_views
 from foresight.core import views as core_views
 from foresight.delphi import api as delphi_api
+from foresight.priorities import api as priorities_api
 from scenarios import api as scenarios_api
 from scenarios import views as scenario_views
 
@@ -20,6 +21,7 @@ router.register("directions", catalog_api.DirectionViewSet, basename="direction"
 router.register("areas", catalog_api.AreaViewSet, basename="area")
 router.register("topics", catalog_api.TopicViewSet, basename="topic")
 router.register("scenarios", scenarios_api.ScenarioViewSet, basename="scenario")
+router.register("editions", priorities_api.EditionViewSet, basename="edition")
 
 urlpatterns = [
     path("health/", core_views.health, name="health"),
@@ -44,6 +46,8 @@ urlpatterns += i18n_patterns(
     path("scenarios/", scenario_views.scenario_list, name="scenario-list"),
     path("scenarios/<slug:code>/", scenario_views.scenario_detail, name="scenario-detail"),
     path("delphi/", include("foresight.delphi.urls")),
+    path("editions/", include("foresight.priorities.urls")),
+    path("staff/priorities/", include("foresight.priorities.workbench_urls")),
     path("staff/", include("foresight.delphi.staff.urls")),
     prefix_default_language=False,
 )

@@ -10,6 +10,7 @@ from foresight.catalog import selectors
 from foresight.catalog.forms import TopicFilterForm
 from foresight.core.cache import cached_public_page
 from foresight.core.listing import filtered_list
+from foresight.priorities import selectors as priority_selectors
 from scenarios import selectors as scenario_selectors
 from scenarios.selectors import ScenarioFilters
 
@@ -21,7 +22,12 @@ PAGE_SIZE = 24
 def home(request: HttpRequest) -> HttpResponse:
     directions = selectors.direction_list()
     scenarios = scenario_selectors.scenario_list(filters=ScenarioFilters())[:6]
-    return render(request, "catalog/home.html", {"directions": directions, "scenarios": scenarios})
+    latest_edition = priority_selectors.edition_latest()  # SPEC §7: the home shows the latest edition
+    return render(
+        request,
+        "catalog/home.html",
+        {"directions": directions, "scenarios": scenarios, "latest_edition": latest_edition},
+    )
 
 
 @require_GET
@@ -55,4 +61,6 @@ def topic_list(request: HttpRequest) -> HttpResponse:
 @cached_public_page
 def topic_detail(request: HttpRequest, code: str) -> HttpResponse:
     topic = selectors.topic_get(code=code)
-    return render(request, "catalog/topic_detail.html", {"topic": topic})
+    # The topic across published editions and their studies' rounds (two queries; see priorities.selectors).
+    history = priority_selectors.topic_history(topic=topic)
+    return render(request, "catalog/topic_detail.html", {"topic": topic, "history": history})

@@ -35,12 +35,20 @@ def _published_data(result: dict[str, Any]) -> dict[str, Any]:
         for key, value in (result.get("groups") or {}).items()
         if isinstance(value, dict)
     }
+    indices = {}
+    for key, value in (result.get("indices") or {}).items():
+        value = dict(value or {})
+        if value.get("index") is None:  # suppressed: not even the size of the small cell is published
+            value.pop("n", None)
+        if value.get("index_high") is None:
+            value.pop("n_high", None)
+        indices[key] = value
     return {
         "n": result.get("n"),
         "median_rank": result.get("median_rank"),
         "p_top_k": result.get("p_top_k"),
         "suggested_tier": result.get("tier"),
-        "indices": result.get("indices", {}),
+        "indices": indices,
         "timing": result.get("timing", {}),
         "quadrant": result.get("quadrant", {}),
         "groups": groups,
@@ -215,11 +223,15 @@ def edition_draft_delete(*, edition: Edition, actor: Any = None) -> None:
 # --- Public reads ---------------------------------------------------------------------------------
 
 
+def _published_successors() -> Prefetch:
+    return Prefetch("replaced_by", queryset=Edition.objects.filter(status=Edition.Status.PUBLISHED))
+
+
 def edition_list_public() -> QuerySet[Edition]:
     return (
         Edition.objects.filter(status=Edition.Status.PUBLISHED)
         .select_related("replaces", "study")
-        .prefetch_related("replaced_by")
+        .prefetch_related(_published_successors())
         .order_by("-published_at")
     )
 
@@ -228,8 +240,8 @@ def edition_get_public(*, code: str) -> Edition:
     entries = EditionEntry.objects.select_related("topic__area__direction").order_by("rank", "topic__code")
     edition = (
         Edition.objects.filter(status=Edition.Status.PUBLISHED, code=code)
-        .select_related("replaces", "study")
-        .prefetch_related(Prefetch("entries", queryset=entries), "replaced_by")
+        .select_related("replaces", "study", "scoring_run")
+        .prefetch_related(Prefetch("entries", queryset=entries), _published_successors())
         .first()
     )
     if edition is None:
@@ -241,11 +253,10 @@ def edition_previous_public(*, edition: Edition) -> Edition | None:
     """The edition this one is compared with on the radar: the one it replaces, else the latest published before it."""
     if edition.replaces_id:
         return edition.replaces
-    return (
-        Edition.objects.filter(status=Edition.Status.PUBLISHED, published_at__lt=edition.published_at)
-        .order_by("-published_at")
-        .first()
-    )
+    published = Edition.objects.filter(status=Edition.Status.PUBLISHED).exclude(pk=edition.pk)
+    if edition.published_at is not None:  # a draft (preview) compares with the latest published edition
+        published = published.filter(published_at__lt=edition.published_at)
+    return published.order_by("-published_at").first()
 
 
 def radar_status(*, tier: str, previous_tier: str | None, has_previous: bool) -> str:

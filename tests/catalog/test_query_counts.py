@@ -22,7 +22,7 @@ PAGES = [
     ("/topics/?q=量子", 5),
     ("/topics/?setting=factory&cluster=gen-cluster-1", 5),
     ("/topics/?page=3", 5),
-    ("/topics/gen-topic-0/", 6),
+    ("/topics/gen-topic-0/", 7),  # + the topic across published editions and their rounds (2 queries)
     ("/scenarios/", 3),
     ("/scenarios/?setting=city&direction=gen-direction-1", 3),
     ("/scenarios/gen-scenario-0/", 5),

@@ -30,7 +30,24 @@ class Command(BaseCommand):
             self.stdout.write(f"simulated finished study {result.study} (rounds {', '.join(result.rounds)})")
             live = study_simulate(experts=40, topics=6, seed=7, rounds=2, leave_open=True)
             self.stdout.write(f"simulated study {live.study} with round 2 open")
+        self._published_edition()
         self._expert_link()
+
+    def _published_edition(self) -> None:
+        """The finished demo study gets a priority edition published at the suggested tiers (once)."""
+        from foresight.delphi.models import Study
+        from foresight.priorities.models import Edition
+        from foresight.priorities.publish import edition_public_path, edition_publish_suggested
+
+        if Edition.objects.filter(status=Edition.Status.PUBLISHED).exists():
+            return
+        study = Study.objects.filter(status=Study.Status.FINISHED).order_by("pk").first()
+        if study is None:
+            return
+        edition = edition_publish_suggested(study=study, seed=2026)
+        self.stdout.write(
+            f"published priority edition {edition.code}: {settings.SITE_URL}{edition_public_path(edition.code)}"
+        )
 
     def _expert_link(self) -> None:
         """A fresh single-use link for the one panel member who has not answered the open demo round."""

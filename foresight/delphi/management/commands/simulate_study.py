@@ -6,13 +6,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from foresight.delphi.models import Study
 from foresight.delphi.services.simulation import study_simulate
+from foresight.priorities.publish import edition_publish_suggested
 
 
 class Command(BaseCommand):
     help = (
         "Build a study with a synthetic panel, run its rounds through the Celery lifecycle, and print "
-        'as the last line {"study": CODE, "rounds": [CODE, ...]}.'
+        'as the last line {"study": CODE, "rounds": [CODE, ...]} (with --publish also "edition": CODE).'
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,6 +23,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, required=True)
         parser.add_argument("--rounds", type=int, default=2)
         parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for each aggregation")
+        parser.add_argument(
+            "--publish",
+            action="store_true",
+            help="after the rounds, publish a priority edition at the suggested tiers with generated rationales",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -31,6 +38,12 @@ class Command(BaseCommand):
                 rounds=options["rounds"],
                 timeout=options["timeout"],
             )
+            line: dict[str, Any] = {"study": result.study, "rounds": result.rounds}
+            if options["publish"]:
+                edition = edition_publish_suggested(
+                    study=Study.objects.get(code=result.study), seed=options["seed"], timeout=options["timeout"]
+                )
+                line["edition"] = edition.code
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
-        self.stdout.write(json.dumps({"study": result.study, "rounds": result.rounds}))
+        self.stdout.write(json.dumps(line))

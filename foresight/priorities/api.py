@@ -1,0 +1,194 @@
+"""Read-only public API of published priority editions (/api/v1/editions/).  Drafts are 404.
+
+Entries carry only published aggregates: ``data`` is an entry's published data after small-cell
+suppression (``exports.published_aggregates``) — never a pseudonym, a single answer or the size of
+a suppressed group.  The JSON download of an edition (``edition.json``) is this API's detail
+document, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from foresight.priorities import selectors
+from foresight.priorities.models import Edition, Tier
+
+INDEX_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "n": {"type": "integer", "nullable": True, "description": "Answers behind the index (≥ k, else null)."},
+        "index": {"type": "number", "nullable": True, "description": "Index 0–100 over all respondents."},
+        "index_weighted": {"type": "number", "nullable": True, "description": "Expertise-weighted index."},
+        "n_high": {"type": "integer", "nullable": True},
+        "index_high": {"type": "number", "nullable": True, "description": "Over high-expertise respondents."},
+    },
+}
+YEAR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "n": {"type": "integer", "nullable": True},
+        "n_years": {"type": "integer", "nullable": True},
+        "median": {"type": "number", "nullable": True},
+        "q1": {"type": "number", "nullable": True},
+        "q3": {"type": "number", "nullable": True},
+        "share_already": {"type": "number", "nullable": True},
+        "share_never": {"type": "number", "nullable": True},
+    },
+}
+GROUPS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "shown": {
+            "type": "object",
+            "description": "Stakeholder sectors with at least k answers (after complementary suppression).",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {"n": {"type": "integer"}, "index": {"type": "number", "nullable": True}},
+            },
+        },
+        "gap": {"type": "number", "nullable": True},
+        "divergent": {"type": "boolean"},
+    },
+}
+DATA_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Published aggregates of the topic after small-cell suppression: no count below the study's k.",
+    "additionalProperties": True,
+    "properties": {
+        "n": {"type": "integer", "nullable": True, "description": "Respondents who answered the topic."},
+        "median_rank": {"type": "number", "nullable": True},
+        "p_top_k": {"type": "number", "nullable": True, "description": "Bootstrap probability of a top-k rank."},
+        "suggested_tier": {"type": "string", "nullable": True},
+        "indices": {
+            "type": "object",
+            "properties": {"importance": INDEX_SCHEMA, "competitiveness": INDEX_SCHEMA},
+        },
+        "timing": {"type": "object", "properties": {"tech_year": YEAR_SCHEMA, "social_year": YEAR_SCHEMA}},
+        "quadrant": {
+            "type": "object",
+            "properties": {
+                "importance_competitiveness": {"type": "string", "nullable": True},
+                "importance_timing": {"type": "string", "nullable": True},
+            },
+        },
+        "groups": {"type": "object", "additionalProperties": GROUPS_SCHEMA},
+        "divergent": {"type": "boolean"},
+    },
+}
+
+
+class TierCountsSerializer(serializers.Serializer[Any]):
+    total = serializers.IntegerField(source="n_topics")
+    priority = serializers.IntegerField(source="n_priority")
+    key = serializers.IntegerField(source="n_key")
+    watch = serializers.IntegerField(source="n_watch")
+
+
+class EditionListSerializer(serializers.ModelSerializer[Edition]):
+    url = serializers.HyperlinkedIdentityField(view_name="edition-detail", lookup_field="code")
+    replaces = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    replaced_by = serializers.SerializerMethodField(help_text="Codes of the published editions that replace this one.")
+    counts = TierCountsSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = Edition
+        fields = [
+            "code",
+            "url",
+            "title_en",
+            "title_zh",
+            "published_at",
+            "replaces",
+            "replaced_by",
+            "fingerprint",
+            "counts",
+        ]
+
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
+    def get_replaced_by(self, obj: Edition) -> list[str]:
+        return [e.code for e in selectors.published_successors(obj)]
+
+
+@extend_schema_field(DATA_SCHEMA)
+class PublishedDataField(serializers.DictField):
+    pass
+
+
+class EntrySerializer(serializers.Serializer[Any]):
+    topic = serializers.CharField(source="topic.code")
+    topic_name_en = serializers.CharField(source="topic.name_en")
+    topic_name_zh = serializers.CharField(source="topic.name_zh")
+    direction = serializers.CharField(source="direction.slug")
+    tier = serializers.ChoiceField(source="entry.tier", choices=Tier.choices)
+    rank = serializers.IntegerField(source="entry.rank", allow_null=True)
+    rank_low = serializers.FloatField(source="entry.rank_low", allow_null=True, help_text="5 % bootstrap rank.")
+    rank_high = serializers.FloatField(source="entry.rank_high", allow_null=True, help_text="95 % bootstrap rank.")
+    score = serializers.FloatField(source="entry.score", allow_null=True)
+    rationale_en = serializers.CharField(source="entry.rationale_en")
+    rationale_zh = serializers.CharField(source="entry.rationale_zh")
+    data = PublishedDataField()
+
+
+class MethodSerializer(serializers.Serializer[Any]):
+    k_threshold = serializers.IntegerField(source="study.k_threshold", help_text="Small-cell threshold k.")
+    thresholds = serializers.DictField(source="scoring_run.thresholds", help_text="Matrix cut points.")
+    weights = serializers.DictField(source="scoring_run.weights", child=serializers.FloatField())
+    top_k = serializers.IntegerField(source="scoring_run.top_k")
+    bootstrap_samples = serializers.IntegerField(source="scoring_run.bootstrap_b")
+    seed = serializers.IntegerField(source="scoring_run.seed")
+    data_fingerprint = serializers.CharField(source="scoring_run.fingerprint")
+
+
+class EditionDetailSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(source="edition.code")
+    title_en = serializers.CharField(source="edition.title_en")
+    title_zh = serializers.CharField(source="edition.title_zh")
+    published_at = serializers.DateTimeField(source="edition.published_at")
+    replaces = serializers.CharField(source="edition.replaces.code", allow_null=True, default=None)
+    replaced_by = serializers.SerializerMethodField()
+    fingerprint = serializers.CharField(source="edition.fingerprint")
+    method_note_en = serializers.CharField(source="edition.method_note_en")
+    method_note_zh = serializers.CharField(source="edition.method_note_zh")
+    method = MethodSerializer(source="edition")
+    counts = serializers.SerializerMethodField()
+    entries = EntrySerializer(many=True)
+
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
+    def get_replaced_by(self, obj: selectors.PublicEdition) -> list[str]:
+        return [e.code for e in obj.successors]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {name: {"type": "integer"} for name in ("total", "priority", "key", "watch")},
+        }
+    )
+    def get_counts(self, obj: selectors.PublicEdition) -> dict[str, int]:
+        return {"total": len(obj.entries), **obj.tier_counts()}
+
+
+class EditionViewSet(viewsets.ReadOnlyModelViewSet[Edition]):
+    """Published priority editions, newest first; each with its ranked entries and published aggregates."""
+
+    lookup_field = "code"
+    lookup_value_regex = "[^/]+"
+    serializer_class = EditionListSerializer
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[Edition]:
+        return selectors.edition_list()
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        return EditionDetailSerializer if self.action == "retrieve" else EditionListSerializer
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        edition = selectors.edition_get(code=self.kwargs["code"])
+        return Response(EditionDetailSerializer(edition, context=self.get_serializer_context()).data)

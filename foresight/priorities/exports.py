@@ -1,0 +1,202 @@
+"""Open-data writers of a published edition: entries CSV, edition JSON and the Build-Your-Own-Radar CSV.
+
+Plain Python, no Django import: the views hand in plain rows (see ``selectors.edition_export_rows``)
+and serve what comes back.  Two guards apply to everything written here:
+
+* small cells: ``published_aggregates`` removes any count below the study's k (and the figures
+  computed from it) from an entry's published data, whatever the scoring run stored — defence in
+  depth on top of the suppression done when the edition was drafted;
+* spreadsheets: every text cell that a spreadsheet would read as a formula (starting with
+  ``=``, ``+``, ``-``, ``@``, tab or carriage return) is prefixed with a single quote.
+
+The BYOR format is Thoughtworks' Build-Your-Own-Radar CSV: exactly the header
+``name,ring,quadrant,isNew,status,description``; ``isNew`` is ``TRUE``/``FALSE``; ``status`` is one
+of ``New``, ``Moved In``, ``Moved Out``, ``No Change`` (BYOR compares it case-insensitively, and
+draws moved blips with their direction since its 2023 release); ``description`` is read as simple
+HTML, so the statement and rationale are escaped and written as two paragraphs.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+BYOR_HEADER = ("name", "ring", "quadrant", "isNew", "status", "description")
+BYOR_STATUS = {"new": "New", "moved_in": "Moved In", "moved_out": "Moved Out", "unchanged": "No Change"}
+# Keys of published data that count respondents: each must be ≥ k or absent.
+COUNT_KEYS = frozenset({"n", "n_high", "n_years"})
+# Figures that go with a count (``n_high`` goes with ``index_high``, ``n_years`` with the year quartiles).
+DEPENDENT = {
+    "n": ("index", "index_weighted", "median", "q1", "q3", "share_already", "share_never"),
+    "n_high": ("index_high",),
+    "n_years": ("median", "q1", "q3"),
+}
+
+ENTRY_COLUMNS = (
+    "edition",
+    "rank",
+    "rank_low",
+    "rank_high",
+    "topic",
+    "topic_name_en",
+    "topic_name_zh",
+    "direction",
+    "tier",
+    "score",
+    "median_rank",
+    "p_top_k",
+    "n",
+    "importance_index",
+    "importance_index_high",
+    "importance_index_weighted",
+    "competitiveness_index",
+    "tech_year_median",
+    "tech_year_q1",
+    "tech_year_q3",
+    "social_year_median",
+    "quadrant_importance_competitiveness",
+    "quadrant_importance_timing",
+    "divergent",
+    "rationale_en",
+    "rationale_zh",
+)
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV cell: numbers as written by Python, booleans TRUE/FALSE, None empty, text guarded."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    text = str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text (RFC 4180 quoting, CRLF line ends) of ``rows`` under ``header``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([csv_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+    return out.getvalue()
+
+
+def _suppress(node: Any, k: int) -> Any:
+    if isinstance(node, list):
+        return [_suppress(v, k) for v in node]
+    if not isinstance(node, Mapping):
+        return node
+    out = {key: _suppress(value, k) for key, value in node.items()}
+    for key in COUNT_KEYS:
+        count = out.get(key)
+        if isinstance(count, int) and not isinstance(count, bool) and count < k:
+            out[key] = None
+            for figure in DEPENDENT[key]:
+                if figure in out:
+                    out[figure] = None
+    if "shown" in out and isinstance(out["shown"], Mapping):
+        # A sector group is shown only with k answers (complementary suppression is the scoring's job).
+        out["shown"] = {
+            group: cell
+            for group, cell in out["shown"].items()
+            if isinstance(cell, Mapping) and isinstance(cell.get("n"), int) and cell["n"] >= k
+        }
+    return out
+
+
+def published_aggregates(data: Mapping[str, Any], *, k: int) -> dict[str, Any]:
+    """An entry's published data with every count below ``k`` (and what was computed from it) removed."""
+    if k < 1:
+        raise ValueError(f"k must be positive, got {k}")
+    return dict(_suppress(dict(data), k))
+
+
+def _get(data: Mapping[str, Any], *path: str) -> Any:
+    node: Any = data
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+def entry_row(edition: str, entry: Mapping[str, Any]) -> list[Any]:
+    """One row of ``entries.csv`` from an export row (see ``ENTRY_COLUMNS``)."""
+    data = entry.get("data") or {}
+    return [
+        edition,
+        entry.get("rank"),
+        entry.get("rank_low"),
+        entry.get("rank_high"),
+        entry.get("topic"),
+        entry.get("topic_name_en"),
+        entry.get("topic_name_zh"),
+        entry.get("direction"),
+        entry.get("tier"),
+        entry.get("score"),
+        _get(data, "median_rank"),
+        _get(data, "p_top_k"),
+        _get(data, "n"),
+        _get(data, "indices", "importance", "index"),
+        _get(data, "indices", "importance", "index_high"),
+        _get(data, "indices", "importance", "index_weighted"),
+        _get(data, "indices", "competitiveness", "index"),
+        _get(data, "timing", "tech_year", "median"),
+        _get(data, "timing", "tech_year", "q1"),
+        _get(data, "timing", "tech_year", "q3"),
+        _get(data, "timing", "social_year", "median"),
+        _get(data, "quadrant", "importance_competitiveness"),
+        _get(data, "quadrant", "importance_timing"),
+        bool(_get(data, "divergent")),
+        entry.get("rationale_en"),
+        entry.get("rationale_zh"),
+    ]
+
+
+def entries_csv(edition: str, entries: Iterable[Mapping[str, Any]]) -> str:
+    return write_csv(ENTRY_COLUMNS, (entry_row(edition, e) for e in entries))
+
+
+def edition_json(document: Mapping[str, Any]) -> str:
+    """The edition document as pretty, UTF-8 JSON (keys in the order given)."""
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def byor_description(statement: str, rationale: str) -> str:
+    """BYOR renders the description as (sanitised) HTML: the statement and the rationale as two paragraphs."""
+    parts = [p.strip() for p in (statement, rationale) if p and p.strip()]
+    return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in parts)
+
+
+def byor_row(*, name: str, ring: str, quadrant: str, status: str, description: str) -> list[Any]:
+    if status not in BYOR_STATUS:
+        raise ValueError(f"unknown radar status {status!r}")
+    return [name, ring, quadrant, status == "new", BYOR_STATUS[status], description]
+
+
+def byor_csv(blips: Iterable[Mapping[str, str]]) -> str:
+    """Build-Your-Own-Radar CSV from blips with name, ring, quadrant, status (a radar status key),
+    statement and rationale."""
+    return write_csv(
+        BYOR_HEADER,
+        (
+            byor_row(
+                name=b["name"],
+                ring=b["ring"],
+                quadrant=b["quadrant"],
+                status=b["status"],
+                description=byor_description(b.get("statement", ""), b.get("rationale", "")),
+            )
+            for b in blips
+        ),
+    )

@@ -1,0 +1,246 @@
+"""Publishing an edition straight from the suggested tiers, with rationales written from the numbers.
+
+Used by ``simulate_study --publish`` and the demo (``demo_data``): a scripted stand-in for the staff
+workbench, where people decide. Everything here goes through the same services as the workbench,
+so the edition is audited, fingerprinted and immutable like any other.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+
+from foresight.delphi.models import Round, Study
+from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
+from foresight.priorities.models import BOOTSTRAP_DEFAULT, Edition, EditionEntry, ScoringRun
+from foresight.priorities.scoring import TIER_KEY_MIN, TIER_PRIORITY_MIN
+from foresight.priorities.services import scoring_run_create, scoring_run_execute
+
+DEFAULT_SEED = 2026
+
+TIER_TEXT = {
+    "en": {"priority": "Priority", "key": "Key", "watch": "Watch"},
+    "zh": {"priority": "优先", "key": "重点", "watch": "关注"},
+}
+CRITERION_TEXT = {
+    "en": {
+        "importance_index": "importance index",
+        "importance_index_high": "importance among high-expertise respondents",
+        "importance_index_weighted": "expertise-weighted importance",
+        "competitiveness_gap": "competitiveness gap",
+        "timing": "timing within the plan period",
+        "scenario_pull": "scenario pull",
+        "policy_list": "policy-list membership",
+    },
+    "zh": {
+        "importance_index": "重要性指数",
+        "importance_index_high": "高熟悉度专家的重要性指数",
+        "importance_index_weighted": "按熟悉度加权的重要性指数",
+        "competitiveness_gap": "竞争力差距",
+        "timing": "规划期内实现程度",
+        "scenario_pull": "场景牵引",
+        "policy_list": "列入政策清单",
+    },
+}
+QUADRANT_TEXT = {
+    "en": {
+        "strengthen": "strengthen (important, current position weak)",
+        "lead_maintain": "lead / maintain (important, current position strong)",
+        "watch": "watch (less important, current position strong)",
+        "deprioritise": "deprioritise (less important, current position weak)",
+        "act_now": "act now (important, realised within the plan period)",
+        "build_up": "build up (important, realised after the plan period)",
+        "adopt": "adopt (less important, realised within the plan period)",
+        "monitor": "monitor (less important, realised after the plan period)",
+    },
+    "zh": {
+        "strengthen": "加强（重要，当前竞争力较弱）",
+        "lead_maintain": "保持领先（重要，当前竞争力较强）",
+        "watch": "观察（重要性较低，当前竞争力较强）",
+        "deprioritise": "暂缓（重要性较低，当前竞争力较弱）",
+        "act_now": "立即行动（重要，规划期内实现）",
+        "build_up": "积累能力（重要，规划期后实现）",
+        "adopt": "引进应用（重要性较低，规划期内实现）",
+        "monitor": "持续监测（重要性较低，规划期后实现）",
+    },
+}
+
+
+def _num(value: float | None, decimals: int = 1) -> str:
+    """1.0 → "1", 2.45 → "2.5" (decimals=1): short, locale-free, so a rationale is the same everywhere."""
+    if value is None:
+        return "–"
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _index(value: float | None, lang: str) -> str:
+    if value is None:
+        return "not shown (fewer than k answers)" if lang == "en" else "未显示（作答不足 k 人）"
+    return f"{value:.1f}"
+
+
+def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -> str:
+    """A rationale for keeping a topic at its suggested tier, built only from its published numbers.
+
+    Names: the bootstrap probability of the top k, the rank and its 5–95 % interval, the importance
+    and competitiveness indices with their quadrant, the median year of realisation with its quadrant,
+    and the number of respondents. English (``lang="en"``) or Simplified Chinese (``"zh"``).
+    """
+    indices = result.get("indices") or {}
+    importance = (indices.get("importance") or {}).get("index")
+    competitiveness = (indices.get("competitiveness") or {}).get("index")
+    tech = (result.get("timing") or {}).get("tech_year") or {}
+    year = tech.get("median")
+    quadrants = result.get("quadrant") or {}
+    matrix = quadrants.get("importance_competitiveness")
+    timing = quadrants.get("importance_timing")
+    tier = result["tier"]
+    share = math.floor(float(result["p_top_k"]) * 1000 + 0.5) / 10  # percent, one decimal, half up
+    ranked = len(run.results.get("ranking", []))
+    low, high = _num(result.get("rank_low")), _num(result.get("rank_high"))
+    words = QUADRANT_TEXT[lang]
+    if lang == "en":
+        parts = [
+            f"{TIER_TEXT['en'][tier]}, as the numbers suggest: in the top {run.top_k} in {_num(share)} % of "
+            f"{run.bootstrap_b:,} bootstrap resamples of the respondents (rank {result['rank']} of {ranked}, "
+            f"5–95 % rank interval {low}–{high}).",
+            f"Importance index {_index(importance, 'en')}, competitiveness index {_index(competitiveness, 'en')}"
+            + (f": {words[matrix]}." if matrix else "."),
+        ]
+        if year is not None:
+            parts.append(
+                f"Median expected year of technical realisation {_num(year)}"
+                + (f": {words[timing]}." if timing else ".")
+            )
+        parts.append(f"Based on {result['n']} respondents.")
+        return " ".join(parts)
+    parts = [
+        f"依据数据建议列为“{TIER_TEXT['zh'][tier]}”：在对受访者的 {run.bootstrap_b} 次自助重抽样中，"
+        f"有 {_num(share)}% 进入前 {run.top_k} 名（在 {ranked} 项中排名第 {result['rank']}，"
+        f"5–95% 排名区间 {low}–{high}）。",
+        f"重要性指数 {_index(importance, 'zh')}，竞争力指数 {_index(competitiveness, 'zh')}"
+        + (f"，属于“{words[matrix]}”象限。" if matrix else "。"),
+    ]
+    if year is not None:
+        parts.append(f"技术实现年份中位数 {_num(year)}" + (f"，属于“{words[timing]}”。" if timing else "。"))
+    parts.append(f"受访者 {result['n']} 人。")
+    return "".join(parts)
+
+
+def _method_note(run: ScoringRun, lang: str) -> str:
+    weights = run.results.get("summary", {}).get("weights", {})
+    names = CRITERION_TEXT[lang]
+    shown = [(names.get(name, name), _num(w * 100)) for name, w in sorted(weights.items()) if w]
+    listed = "; ".join(f"{n} {w} %" for n, w in shown) if lang == "en" else "、".join(f"{n} {w}%" for n, w in shown)
+    if lang == "en":
+        return (
+            f"Weighted multi-criteria score of min–max normalised criteria ({listed}); rank intervals and "
+            f"P(top-{run.top_k}) from {run.bootstrap_b:,} bootstrap resamples of the respondents (seed {run.seed}). "
+            f"Suggested tier: priority when P(top-k) ≥ {TIER_PRIORITY_MIN:g}, key when ≥ {TIER_KEY_MIN:g}, "
+            "otherwise watch. Every topic was published at its suggested tier with a rationale written from its "
+            "numbers; topics with fewer than k respondents are not ranked."
+        )
+    return (
+        f"对最小–最大归一化后的各项指标加权评分（{listed}）；排名区间与进入前 {run.top_k} 名的概率来自对受访者的 "
+        f"{run.bootstrap_b} 次自助重抽样（随机种子 {run.seed}）。建议层级：概率 ≥ {TIER_PRIORITY_MIN:g} 为优先，"
+        f"≥ {TIER_KEY_MIN:g} 为重点，其余为关注。各主题均按建议层级发布，理由依据其数据生成；受访者不足 k 人的主题不参与排名。"
+    )
+
+
+def scored_topic_count(*, study: Study) -> int:
+    """Topics a scoring run of the study would cover: those asked in an aggregated round (0: none yet).
+    Used by the workbench (k's upper bound) and for the default k here."""
+    return (
+        Round.topics.through.objects.filter(round__study=study, round__status=Round.Status.AGGREGATED)
+        .values("topic_id")
+        .distinct()
+        .count()
+    )
+
+
+def _default_top_k(study: Study) -> int:
+    return max(1, min(10, math.ceil(scored_topic_count(study=study) / 3)))
+
+
+def _wait_done(run: ScoringRun, timeout: float) -> ScoringRun:
+    """The run is computed here or, if a worker claimed it first, by that worker: wait for whichever it is."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run.refresh_from_db()
+        if run.status == ScoringRun.Status.DONE:
+            return run
+        if run.status == ScoringRun.Status.FAILED:
+            raise RuntimeError(f"scoring run {run.code} failed: {run.error}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"scoring run {run.code} did not finish within {timeout:.0f} s")
+        scoring_run_execute(run_id=run.pk)  # no-op unless it is still pending (or its worker died)
+        time.sleep(0.25)
+
+
+def edition_publish_suggested(
+    *,
+    study: Study,
+    code: str | None = None,
+    seed: int = DEFAULT_SEED,
+    top_k: int | None = None,
+    B: int = BOOTSTRAP_DEFAULT,  # noqa: N803 - the usual name of the number of bootstrap samples
+    timeout: float = 600.0,
+    actor: Any = None,
+) -> Edition:
+    """Score the study with the default weights and publish every ranked topic at its suggested tier.
+
+    1. create a scoring run and compute it in this process (``scoring_run_execute`` claims it by a
+       conditional update, so the queued task and this call never both compute it; if a worker got
+       there first, wait for it);
+    2. in one transaction: a draft edition (code default ``<study>-edition-<n>``, deterministic, so
+       the same simulation gives the same edition fingerprint in any mode; it replaces the study's
+       latest published edition, if any), every entry decided at its suggested tier with rationales
+       in English and Chinese written from its numbers, and the publication.
+    """
+    run = scoring_run_create(study=study, seed=seed, top_k=top_k or _default_top_k(study), B=B, actor=actor)
+    scoring_run_execute(run_id=run.pk)
+    run = _wait_done(run, timeout)
+    previous = study.editions.filter(status=Edition.Status.PUBLISHED).order_by("-published_at").first()
+    if code is None:
+        code = f"{study.code}-edition-{study.editions.count() + 1}"
+    with transaction.atomic():
+        edition = edition_draft_create(
+            run=run,
+            code=code,
+            title_en=f"Priority directions: {study.title_en}",
+            title_zh=f"优先方向：{study.title_zh}" if study.title_zh else "",
+            method_note_en=_method_note(run, "en"),
+            method_note_zh=_method_note(run, "zh"),
+            replaces=previous,
+            actor=actor,
+        )
+        topics = run.results["topics"]
+        entries = EditionEntry.objects.filter(edition=edition).select_related("topic").order_by("rank", "topic__code")
+        for entry in entries:
+            result = topics[entry.topic.code]
+            edition_entry_decide(
+                entry=entry,
+                tier=result["tier"],
+                rationale_en=suggested_rationale(result=result, run=run, lang="en"),
+                rationale_zh=suggested_rationale(result=result, run=run, lang="zh"),
+                actor=actor,
+            )
+        if not entries:
+            raise ValidationError("No topic has enough respondents to be ranked: nothing to publish.")
+        return edition_publish(edition=edition, actor=actor)
+
+
+def edition_public_path(code: str) -> str:
+    """The public page of an edition (the public edition pages own the URL; fall back to its documented path)."""
+    for name in ("priorities:edition-detail", "edition-detail"):
+        try:
+            return reverse(name, kwargs={"code": code})
+        except NoReverseMatch:
+            continue
+    return f"/editions/{code}/"

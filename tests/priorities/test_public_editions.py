@@ -1,0 +1,568 @@
+"""The public side of priority editions, read by a visitor: the list, an edition page (matrix, ranked
+list with rank intervals, radar, direction filter), the open-data downloads, the API, the home teaser
+and a topic's history.  Drafts are 404 everywhere; only published aggregates ever leave."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+import schemathesis
+from django.test import Client
+
+from foresight.catalog.models import Topic
+from foresight.delphi.models import RoundStat, Study
+from foresight.delphi.services.simulation import study_simulate
+from foresight.delphi.services.studies import study_create
+from foresight.priorities import exports
+from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
+from foresight.priorities.models import Edition, ScoringRun
+from foresight.priorities.services import scoring_run_create, scoring_run_execute
+from tests.factories import TopicFactory
+from tests.priorities.conftest import answers, panelist, run_round
+
+pytestmark = pytest.mark.django_db
+
+FORMULA = '=HYPERLINK("http://evil.example","click")'
+
+
+# --- building published editions through the real services ------------------------------------
+
+
+def scored(study: Study, seed: int = 11, top_k: int = 2) -> ScoringRun:
+    run = scoring_run_create(study=study, seed=seed, top_k=top_k, B=200)
+    scoring_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == ScoringRun.Status.DONE
+    return run
+
+
+def publish(
+    run: ScoringRun,
+    code: str,
+    title: str,
+    *,
+    tiers: dict[str, str] | None = None,
+    replaces: Edition | None = None,
+    rationale_zh: bool = True,
+    first_rationale: str | None = None,
+) -> Edition:
+    """Decide every entry (its suggested tier unless ``tiers`` says otherwise) and publish."""
+    edition = edition_draft_create(
+        run=run,
+        code=code,
+        title_en=title,
+        title_zh=f"{title}（中文）",
+        method_note_en="Weighted score; bootstrap rank intervals.",
+        method_note_zh="加权评分；自助法排名区间。",
+        replaces=replaces,
+    )
+    for i, entry in enumerate(edition.entries.select_related("topic").order_by("rank")):
+        edition_entry_decide(
+            entry=entry,
+            tier=(tiers or {}).get(entry.topic.code, entry.tier),
+            rationale_en=first_rationale if (i == 0 and first_rationale) else f"Because {entry.topic.code} matters.",
+            rationale_zh=f"因为{entry.topic.code}重要。" if rationale_zh else "",
+        )
+    return edition_publish(edition=edition)
+
+
+@pytest.fixture
+def study(mini_catalog: list[Topic], queued: list[int]) -> Study:
+    result = study_simulate(experts=16, topics=6, seed=3, rounds=1, timeout=120)
+    return Study.objects.get(code=result.study)
+
+
+@pytest.fixture
+def editions(study: Study) -> dict[str, Edition]:
+    """Two published editions of one study (the second replaces the first and moves topics), and a draft."""
+    run = scored(study)
+    first = publish(run, "ed-2026", "Priority directions 2026", first_rationale=FORMULA, rationale_zh=False)
+    ranking = run.results["ranking"]
+    moved = {ranking[0]: "watch", ranking[-1]: "priority"}
+    second = publish(run, "ed-2026b", "Priority directions 2026 (corrected)", tiers=moved, replaces=first)
+    draft = edition_draft_create(run=run, code="ed-draft-zq", title_en="Unpublished zq draft", replaces=second)
+    return {"first": first, "second": second, "draft": draft}
+
+
+@pytest.fixture
+def visitor() -> Client:
+    return Client()
+
+
+def text(response: Any) -> str:
+    return response.content.decode()
+
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+SVG_SELF_CLOSING = {"path", "line", "rect", "circle", "polyline"}
+
+
+class Structure(HTMLParser):
+    """Balanced tags, unique ids, labelled form controls: a small stand-in for an HTML validator."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.ids: set[str] = set()
+        self.labels: set[str] = set()
+        self.controls: list[str] = []
+        self.headings: list[int] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        if attr.get("id"):
+            if attr["id"] in self.ids:
+                self.problems.append(f"duplicate id {attr['id']}")
+            self.ids.add(str(attr["id"]))
+        if tag == "label" and attr.get("for"):
+            self.labels.add(str(attr["for"]))
+        if tag in ("select", "textarea") or (tag == "input" and attr.get("type") not in ("hidden", "submit")):
+            self.controls.append(str(attr.get("id") or ""))
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+        if "style" in attr:
+            self.problems.append(f"inline style on <{tag}>")
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in VOID and tag not in SVG_SELF_CLOSING:
+            self.problems.append(f"self-closed <{tag}/>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes <{self.stack[-1] if self.stack else '-'}>")
+            if tag in self.stack:
+                while self.stack and self.stack.pop() != tag:
+                    pass
+            return
+        self.stack.pop()
+
+
+def assert_valid_structure(html: str, *, fragment: bool = False) -> None:
+    parser = Structure()
+    parser.feed(html)
+    parser.close()
+    problems = parser.problems + [f"<{t}> never closed" for t in parser.stack]
+    problems += [f"form control #{c} has no label" for c in parser.controls if c not in parser.labels]
+    if not fragment:
+        assert re.search(r'<html lang="(en|zh-Hans)">', html)
+        assert parser.headings.count(1) == 1, "one h1 per page"
+    jumps = [(a, b) for a, b in zip(parser.headings, parser.headings[1:], strict=False) if b > a + 1]
+    problems += [f"heading level jumps from h{a} to h{b}" for a, b in jumps]
+    assert not problems, problems
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+def test_the_list_shows_published_editions_with_tier_counts_and_replacement_notes(
+    visitor: Client, editions: dict[str, Edition]
+) -> None:
+    response = visitor.get("/editions/")
+    assert response.status_code == 200
+    html = text(response)
+    assert "Priority directions 2026 (corrected)" in html and "/editions/ed-2026/" in html
+    assert "Replaced by" in html and "Replaces" in html
+    first = editions["first"]
+    counts = {t: first.entries.filter(tier=t).count() for t in ("priority", "key", "watch")}
+    card = html[html.index('href="/editions/ed-2026/"') :]
+    for tier, n in counts.items():
+        assert re.search(rf"<dt>{tier.title()}</dt><dd>{n}</dd>", card), (tier, n)
+    # The draft replaces the second edition, but a visitor never learns of it.
+    assert "ed-draft-zq" not in html and "Unpublished zq draft" not in html
+
+
+def test_an_edition_page_shows_matrix_ranked_intervals_radar_method_and_downloads(
+    visitor: Client, editions: dict[str, Edition]
+) -> None:
+    edition = editions["second"]
+    response = visitor.get("/editions/ed-2026b/")
+    assert response.status_code == 200
+    html = text(response)
+    entries = list(edition.entries.select_related("topic").order_by("rank"))
+    # Matrix: an SVG with both cut lines, the quadrant names, a symbol per drawn topic and a table.
+    assert 'class="chart-svg matrix-chart"' in html
+    assert html.count('class="cut"') == 2
+    for quadrant in ("Strengthen", "Lead / maintain", "Watch", "Deprioritise"):
+        assert quadrant in html
+    assert "The numbers of the matrix" in html
+    # Ranked list: every topic with its rank interval drawn and written, its tier badge and rationale.
+    assert html.count('class="ranked-item') == len(entries)
+    assert html.count('class="bar tier-') == len(entries)
+    for entry in entries:
+        assert entry.topic.name_en in html
+        assert f"Because {entry.topic.code} matters." in html
+        low = f"{entry.rank_low:g}"
+        assert f"interval {low}–" in html
+    # Radar: one blip per topic, the rings, the legend and its table.
+    assert html.count('class="blip"') == len(entries)
+    assert "The blips of the radar" in html
+    for label in ("Moved in", "Moved out", "Unchanged", "New"):
+        assert label in html
+    # Method, fingerprint, downloads; no inline style or script (the CSP forbids them).
+    assert edition.fingerprint in html
+    for path in ("entries.csv", "edition.json", "radar.csv"):
+        assert f'href="/editions/ed-2026b/{path}"' in html
+    assert "style=" not in html and "<script>" not in html
+    assert 'href="/static/css/editions.css"' in html
+
+
+def test_every_edition_page_is_well_structured_html(visitor: Client, editions: dict[str, Edition]) -> None:
+    topic = editions["second"].entries.select_related("topic").first().topic
+    for path in ("/editions/", "/editions/ed-2026b/", "/zh-hans/editions/ed-2026/", f"/topics/{topic.code}/", "/"):
+        response = visitor.get(path)
+        assert response.status_code == 200, path
+        assert_valid_structure(text(response))
+    swap = visitor.get("/editions/ed-2026b/?direction=nowhere", headers={"HX-Request": "true"})
+    assert_valid_structure(text(swap), fragment=True)
+
+
+def test_the_rationale_follows_the_language_and_falls_back_to_english(
+    visitor: Client, editions: dict[str, Edition]
+) -> None:
+    entry = editions["second"].entries.select_related("topic").first()
+    zh = text(visitor.get("/zh-hans/editions/ed-2026b/"))
+    assert f"因为{entry.topic.code}重要。" in zh
+    assert f"Because {entry.topic.code} matters." not in zh
+    assert entry.topic.name_zh in zh and 'lang="zh-Hans"' in zh
+    # The first edition has no Chinese rationales: English stands in.
+    first = editions["first"].entries.select_related("topic").order_by("rank")[1]
+    assert f"Because {first.topic.code} matters." in text(visitor.get("/zh-hans/editions/ed-2026/"))
+
+
+def test_the_direction_filter_narrows_the_list_with_and_without_htmx(
+    visitor: Client, editions: dict[str, Edition]
+) -> None:
+    entries = list(editions["second"].entries.select_related("topic__area__direction"))
+    direction = entries[0].topic.area.direction
+    inside = [e.topic.name_en for e in entries if e.topic.area.direction_id == direction.pk]
+    outside = [e.topic.name_en for e in entries if e.topic.area.direction_id != direction.pk]
+    assert inside and outside
+    full = visitor.get(f"/editions/ed-2026b/?direction={direction.slug}")
+    assert full.status_code == 200
+    ranked = text(full).split('id="ranked-h"')[1].split('id="radar-h"')[0]
+    assert all(name in ranked for name in inside) and not any(name in ranked for name in outside)
+    assert f'<option value="{direction.slug}" selected>' in text(full)
+    swap = visitor.get(f"/editions/ed-2026b/?direction={direction.slug}", headers={"HX-Request": "true"})
+    assert swap.status_code == 200
+    body = text(swap)
+    assert body.lstrip().startswith('<div id="entries"') and "<html" not in body
+    assert all(name in body for name in inside) and not any(name in body for name in outside)
+    assert "HX-Request" in swap["Vary"]
+
+
+def test_an_unknown_direction_is_a_400_with_a_clear_message(visitor: Client, editions: dict[str, Edition]) -> None:
+    for headers in ({}, {"HX-Request": "true"}):
+        response = visitor.get("/editions/ed-2026b/?direction=atlantis", headers=headers)
+        assert response.status_code == 400
+        assert "“atlantis” is not a direction of this edition" in text(response)
+        assert 'role="alert"' in text(response)
+    # NUL bytes and very long values are refused the same way, never a 500.
+    assert visitor.get("/editions/ed-2026b/?direction=%00" + "x" * 500).status_code == 400
+
+
+def test_drafts_and_unknown_codes_are_404_everywhere(visitor: Client, editions: dict[str, Edition]) -> None:
+    for path in (
+        "/editions/ed-draft-zq/",
+        "/editions/ed-draft-zq/entries.csv",
+        "/editions/ed-draft-zq/edition.json",
+        "/editions/ed-draft-zq/radar.csv",
+        "/zh-hans/editions/ed-draft-zq/",
+        "/api/v1/editions/ed-draft-zq/",
+        "/editions/no-such-edition/",
+        "/editions/no-such-edition/radar.csv",
+        "/api/v1/editions/no-such-edition/",
+    ):
+        response = visitor.get(path)
+        assert response.status_code == 404, path
+        assert b"Unpublished zq draft" not in response.content
+
+
+def test_the_radar_compares_with_the_replaced_edition(visitor: Client, editions: dict[str, Edition]) -> None:
+    second = editions["second"]
+    ranking = second.scoring_run.results["ranking"]
+    first_tiers = dict(editions["first"].entries.values_list("topic__code", "tier"))
+    html = text(visitor.get("/editions/ed-2026b/"))
+    table = html.split("The blips of the radar")[1]
+    rows = {
+        code: row
+        for code, row in re.findall(
+            r'<tr><td class="num">\d+</td><th scope="row"><a href="/topics/([^/]+)/">(.*?)</tr>', table
+        )
+    }
+    order = {"priority": 0, "key": 1, "watch": 2}
+    for code in ranking:
+        now = second.entries.get(topic__code=code).tier
+        expected = (
+            "Moved in"
+            if order[now] < order[first_tiers[code]]
+            else "Moved out"
+            if order[now] > order[first_tiers[code]]
+            else "Unchanged"
+        )
+        assert expected in rows[code], (code, first_tiers[code], now)
+    assert "Compared with" in html and 'href="/editions/ed-2026/"' in html
+    # The first edition has nothing before it: every blip is new.
+    first = text(visitor.get("/editions/ed-2026/"))
+    assert first.count('class="sym status-new"') >= len(ranking)
+    assert "status-moved_in" not in first.split('id="radar-h"')[1].split('class="legend"')[0]
+
+
+# --- downloads -----------------------------------------------------------------------------------
+
+
+def test_the_entries_csv_holds_published_aggregates_and_guards_against_formulas(
+    visitor: Client, editions: dict[str, Edition]
+) -> None:
+    response = visitor.get("/editions/ed-2026/entries.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert 'filename="ed-2026-entries.csv"' in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(text(response))))
+    entries = list(editions["first"].entries.select_related("topic").order_by("rank"))
+    assert [r["topic"] for r in rows] == [e.topic.code for e in entries]
+    top = rows[0]
+    assert top["rationale_en"] == "'" + FORMULA  # neutralised for spreadsheets
+    for row, entry in zip(rows, entries, strict=True):
+        assert int(row["rank"]) == entry.rank and row["tier"] == entry.tier
+        assert float(row["rank_low"]) == entry.rank_low and float(row["rank_high"]) == entry.rank_high
+        importance = entry.data["indices"]["importance"]["index"]
+        assert row["importance_index"] == ("" if importance is None else repr(importance))
+        assert int(row["n"]) >= editions["first"].study.k_threshold
+
+
+def test_the_byor_csv_has_the_exact_header_and_accepted_values(visitor: Client, editions: dict[str, Edition]) -> None:
+    response = visitor.get("/editions/ed-2026b/radar.csv")
+    assert response.status_code == 200
+    body = text(response)
+    assert body.splitlines()[0] == "name,ring,quadrant,isNew,status,description"
+    rows = list(csv.DictReader(io.StringIO(body)))
+    entries = {e.topic.name_en: e for e in editions["second"].entries.select_related("topic__area__direction")}
+    assert len(rows) == len(entries)
+    for row in rows:
+        entry = entries[row["name"]]
+        assert row["ring"] == entry.get_tier_display()
+        assert row["quadrant"] == entry.topic.area.direction.name_en
+        assert row["status"] in {"New", "Moved In", "Moved Out", "No Change"}
+        assert row["isNew"] == ("TRUE" if row["status"] == "New" else "FALSE")
+        assert row["description"].startswith("<p>") and entry.rationale_en in row["description"]
+    assert {r["status"] for r in rows} & {"Moved In", "Moved Out"}
+    # In Chinese: names, rings and quadrants in Chinese, the header unchanged.
+    zh = list(csv.DictReader(io.StringIO(text(visitor.get("/zh-hans/editions/ed-2026b/radar.csv")))))
+    assert {r["name"] for r in zh} == {e.topic.name_zh for e in entries.values()}
+
+
+def test_the_json_download_is_the_api_document(visitor: Client, editions: dict[str, Edition]) -> None:
+    download = visitor.get("/editions/ed-2026b/edition.json")
+    assert download.status_code == 200 and download["Content-Type"].startswith("application/json")
+    api = visitor.get("/api/v1/editions/ed-2026b/")
+    assert json.loads(text(download)) == api.json()
+
+
+# --- API -----------------------------------------------------------------------------------------
+
+
+def test_the_api_lists_published_editions_with_counts(visitor: Client, editions: dict[str, Edition]) -> None:
+    body = visitor.get("/api/v1/editions/").json()
+    assert body["count"] == 2
+    codes = [e["code"] for e in body["results"]]
+    assert codes == ["ed-2026b", "ed-2026"]
+    second, first = body["results"]
+    assert second["replaces"] == "ed-2026" and first["replaced_by"] == ["ed-2026b"]
+    assert second["replaced_by"] == []  # the draft correction stays hidden
+    assert second["url"].endswith("/api/v1/editions/ed-2026b/")
+    assert second["fingerprint"] == editions["second"].fingerprint
+    assert second["counts"]["total"] == editions["second"].entries.count()
+    assert sum(second["counts"][t] for t in ("priority", "key", "watch")) == second["counts"]["total"]
+
+
+def test_the_api_detail_has_entries_with_published_aggregates(visitor: Client, editions: dict[str, Edition]) -> None:
+    body = visitor.get("/api/v1/editions/ed-2026b/").json()
+    edition = editions["second"]
+    assert body["code"] == "ed-2026b" and body["replaces"] == "ed-2026"
+    assert body["method"]["k_threshold"] == edition.study.k_threshold
+    assert body["method"]["data_fingerprint"] == edition.scoring_run.fingerprint
+    entries = {e.topic.code: e for e in edition.entries.select_related("topic__area__direction")}
+    assert [e["topic"] for e in body["entries"]] == list(
+        edition.entries.order_by("rank", "topic__code").values_list("topic__code", flat=True)
+    )
+    for item in body["entries"]:
+        entry = entries[item["topic"]]
+        assert item["tier"] == entry.tier and item["rank"] == entry.rank
+        assert item["direction"] == entry.topic.area.direction.slug
+        assert item["rationale_en"] == entry.rationale_en
+        assert set(item["data"]) >= {"n", "indices", "timing", "quadrant", "groups", "p_top_k"}
+    assert "pseudonym" not in json.dumps(body) and "participant" not in json.dumps(body)
+
+
+def test_the_api_responses_conform_to_the_published_schema(editions: dict[str, Edition]) -> None:
+    """Schemathesis fuzzes the API on an empty edition list; here the real documents are checked too."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    from foresight.wsgi import application
+
+    # The WSGI handler would close the test's database connection at the end of each request.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
+        schema["/api/v1/editions/"]["GET"].Case(query={"page_size": 1}).call_and_validate()
+        for code in ("ed-2026", "ed-2026b"):
+            schema["/api/v1/editions/{code}/"]["GET"].Case(path_parameters={"code": code}).call_and_validate()
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+# --- published aggregates ------------------------------------------------------------------------
+
+
+def test_published_aggregates_never_carry_a_count_below_k() -> None:
+    data = {
+        "n": 9,
+        "p_top_k": 0.4,
+        "indices": {
+            "importance": {"n": 3, "index": None, "index_weighted": None, "n_high": None, "index_high": None},
+            "competitiveness": {"n": 9, "index": 55.0, "index_weighted": 54.0, "n_high": 2, "index_high": 70.0},
+        },
+        "timing": {
+            "tech_year": {"n": 9, "n_years": 4, "median": 2031, "q1": 2030, "q3": 2033, "share_already": 0.1},
+            "social_year": None,
+        },
+        "groups": {"importance": {"shown": {"company": {"n": 5, "index": 60.0}, "government": {"n": 2, "index": 1.0}}}},
+    }
+    out = exports.published_aggregates(data, k=5)
+    assert out["indices"]["importance"]["n"] is None
+    assert (
+        out["indices"]["competitiveness"]["n_high"] is None and out["indices"]["competitiveness"]["index_high"] is None
+    )
+    assert out["indices"]["competitiveness"]["index"] == 55.0
+    assert out["timing"]["tech_year"]["median"] is None and out["timing"]["tech_year"]["n"] == 9
+    assert out["groups"]["importance"]["shown"] == {"company": {"n": 5, "index": 60.0}}
+    assert data["indices"]["importance"]["n"] == 3  # the input is left alone
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised() -> None:
+    for dangerous in ("=1+1", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"):
+        assert exports.csv_cell(dangerous) == "'" + dangerous
+    assert exports.csv_cell(-1.5) == "-1.5" and exports.csv_cell(True) == "TRUE" and exports.csv_cell(None) == ""
+    assert exports.csv_cell("Quantum = fast") == "Quantum = fast"
+    row = exports.byor_row(name="=cmd", ring="Key", quadrant="@x", status="moved_out", description="<p>a</p>")
+    assert exports.write_csv(exports.BYOR_HEADER, [row]).splitlines()[1] == "'=cmd,Key,'@x,FALSE,Moved Out,<p>a</p>"
+    assert exports.byor_description("A < B", "") == "<p>A &lt; B</p>"
+    with pytest.raises(ValueError):
+        exports.byor_row(name="x", ring="Key", quadrant="q", status="sideways", description="")
+
+
+# --- home and topic pages ------------------------------------------------------------------------
+
+
+def test_the_home_page_shows_the_latest_edition(visitor: Client, editions: dict[str, Edition]) -> None:
+    html = text(visitor.get("/"))
+    assert "Latest priority edition" in html
+    assert 'href="/editions/ed-2026b/"' in html and "Priority directions 2026 (corrected)" in html
+    assert 'href="/editions/"' in html  # the Priorities link in the main navigation
+
+
+def test_the_home_page_without_editions_has_no_teaser(visitor: Client, mini_catalog: list[Topic]) -> None:
+    html = text(visitor.get("/"))
+    assert "Latest priority edition" not in html
+
+
+def test_a_topic_page_shows_its_history_across_editions_and_rounds(
+    visitor: Client, mini_catalog: list[Topic], queued: list[int]
+) -> None:
+    study = Study.objects.get(code=study_simulate(experts=16, topics=6, seed=5, rounds=2, timeout=120).study)
+    run = scored(study)
+    first = publish(run, "hist-1", "History one")
+    second = publish(run, "hist-2", "History two", replaces=first, tiers={run.results["ranking"][0]: "watch"})
+    edition_draft_create(run=run, code="hist-draft-zq", title_en="Unpublished zq draft")
+    # A second study on the same topics, never published: none of its rounds may show.
+    hidden = Study.objects.get(code=study_simulate(experts=12, topics=6, seed=4, rounds=1, timeout=120).study)
+    entry = second.entries.select_related("topic").order_by("rank").first()
+    topic = entry.topic
+    html = text(visitor.get(f"/topics/{topic.code}/"))
+    section = html.split('id="history-h"')[1].split('id="sources-h"')[0]
+    # Editions: both published ones, with tier and interval; a chart for editions and one for rounds.
+    assert 'href="/editions/hist-1/"' in section and 'href="/editions/hist-2/"' in section
+    assert "hist-draft-zq" not in html and "Unpublished zq draft" not in html
+    assert f"{entry.rank_low:g}–{entry.rank_high:g}" in section
+    assert section.count('class="chart-svg"') == 2
+    # Rounds: only the published study's rounds, only cells with k answers.
+    k = study.k_threshold
+    shown = RoundStat.objects.filter(
+        round__study=study, topic=topic, group="all", question__key="importance", n__gte=k
+    ).select_related("round")
+    assert shown.exists()
+    for stat in shown:
+        assert f"round {stat.round.number}" in section
+        assert f"{stat.data['median']:g}" in section
+    assert hidden.title_en not in html
+    small = RoundStat.objects.filter(round__study=study, group="all", question__key="importance", n__lt=k)
+    for stat in small.select_related("round", "topic"):
+        page = text(visitor.get(f"/topics/{stat.topic.code}/"))
+        assert f"R{stat.round.number} · {study.title_en}" not in page
+    # A topic in no edition and no published study says so.
+    lonely = TopicFactory(area=topic.area)
+    assert "not in any published priority edition yet" in text(visitor.get(f"/topics/{lonely.code}/"))
+
+
+def test_a_round_after_the_last_published_edition_stays_hidden(
+    visitor: Client, mini_catalog: list[Topic], queued: list[int]
+) -> None:
+    agreed, disputed = mini_catalog[0], mini_catalog[1]
+    study = study_create(title_en="Still running", horizon_year=2050, topics=[agreed, disputed], planned_rounds=2)
+    people = [panelist(study, f"expert{i}@example.org", "university", [agreed.code, disputed.code]) for i in range(6)]
+    spread = [1, 5, 1, 5, 2, 4]
+    run_round(
+        study.rounds.get(number=1),
+        [(p, {agreed.code: answers(5, 5), disputed.code: answers(v, v)}) for p, v in zip(people, spread, strict=True)],
+    )
+    publish(scored(study, top_k=1), "after-round-1", "After round one")  # computed from round 1
+    run_round(study.rounds.get(number=2), [(p, {disputed.code: answers(3, 3)}) for p in people[:5]])
+    assert RoundStat.objects.filter(round__study=study, round__number=2, topic=disputed).exists()
+
+    section = text(visitor.get(f"/topics/{disputed.code}/")).split('id="history-h"')[1]
+    assert "Still running, round 1" in section
+    assert "round 2" not in section and "R2" not in section
+
+
+# --- budgets -------------------------------------------------------------------------------------
+
+
+BUDGETS = [
+    ("/editions/", 3),
+    ("/zh-hans/editions/", 3),
+    ("/editions/ed-2026b/", 6),
+    ("/editions/ed-2026b/?direction=x", 6),
+    ("/editions/ed-2026/", 6),
+    ("/editions/ed-2026b/entries.csv", 4),
+    ("/editions/ed-2026b/radar.csv", 6),
+    ("/editions/ed-2026b/edition.json", 4),
+    ("/api/v1/editions/", 3),
+    ("/api/v1/editions/ed-2026b/", 4),
+    ("/", 4),
+]
+
+
+def test_edition_pages_cost_a_fixed_number_of_queries(
+    visitor: Client, editions: dict[str, Edition], django_assert_max_num_queries: Any
+) -> None:
+    for url, budget in BUDGETS:
+        with django_assert_max_num_queries(budget):
+            response = visitor.get(url)
+        assert response.status_code in (200, 400), url
+    topic = editions["second"].entries.select_related("topic").first().topic
+    with django_assert_max_num_queries(8):  # the catalog's 6 (sources need their content type) + history 2
+        assert visitor.get(f"/topics/{topic.code}/").status_code == 200
