@@ -202,3 +202,32 @@ def test_drafts_are_invisible_to_the_public(run: ScoringRun) -> None:
 
     with pytest.raises(Http404):
         editions.edition_get_public(code="ed-draft")
+
+
+def test_the_reproducibility_package_recomputes_every_published_rank(run: ScoringRun) -> None:
+    import io
+    import json
+    import zipfile
+
+    from foresight.delphi.services.export import round_export_package
+    from foresight.priorities import scoring
+
+    edition = edition_draft_create(run=run, code="ed-1", title_en="E")
+    decide_all(edition)
+    edition_publish(edition=edition)
+    edition.refresh_from_db()
+    package = zipfile.ZipFile(io.BytesIO(round_export_package(rnd=run.round)))
+    scored = json.loads(package.read(f"scoring/{run.code}.json"))
+    published = json.loads(package.read("editions/ed-1.json"))
+    assert (scored["seed"], scored["bootstrap_b"], scored["fingerprint"]) == (11, 200, run.fingerprint)
+    assert published["fingerprint"] == edition.fingerprint and published["scoring_run"] == run.code
+    # From the raw criteria and the weights alone: min–max, weighted score, ranks — as published.
+    topics = scored["results"]["ranking"]
+    criteria = {
+        name: [scored["results"]["topics"][code]["criteria"][name] for code in topics]
+        for name in scored["results"]["topics"][topics[0]]["criteria"]
+    }
+    normalised = {name: scoring.minmax(values) for name, values in criteria.items()}
+    scores = scoring.weighted_score(normalised, scored["weights"])
+    recomputed = dict(zip(topics, scoring.ranks(scores), strict=True))
+    assert {e["topic"]: e["rank"] for e in published["entries"]} == recomputed

@@ -151,6 +151,16 @@ Year items: statistics over numeric years; `share_already`/`share_never` over al
 ## round.json
 Every setting that affects a number: small-cell threshold, expertise weights, consensus and stopping rules,
 the question set with its options and coding, the topics of the round, and the aggregation checksum.
+
+## scoring/<run>.json (when the round was scored)
+Every finished scoring run on this round: its inputs (criterion weights or the AHP matrix with its
+consistency ratio, seed, bootstrap size B, top-k, matrix thresholds, policy lists), the data
+fingerprint, and the results per topic (criterion values including the fixed scenario-pull and
+policy-list inputs, normalised values, score, rank, median rank, 5–95 % rank interval, P(top-k)).
+With `responses.csv` these recompute every rank.
+
+## editions/<code>.json (when an edition was published from such a run)
+The published edition as the public API serves it, with its fingerprint.
 """
 
 
@@ -161,4 +171,59 @@ def round_export_package(*, rnd: Round) -> bytes:
         zf.writestr("stats.csv", _stats_csv(rnd))
         zf.writestr("round.json", json.dumps(round_settings(rnd=rnd), indent=2, sort_keys=True, default=str))
         zf.writestr("codebook.md", CODEBOOK)
+        for name, document in _priorities_documents(rnd):
+            zf.writestr(name, json.dumps(document, indent=2, sort_keys=True, default=str, ensure_ascii=False))
     return buffer.getvalue()
+
+
+def _priorities_documents(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
+    """Scoring runs on this round and the editions published from them (staff package only)."""
+    from foresight.priorities.models import Edition, ScoringRun
+
+    documents: list[tuple[str, dict[str, Any]]] = []
+    runs = ScoringRun.objects.filter(round=rnd, status=ScoringRun.Status.DONE).order_by("created_at")
+    for run in runs:
+        documents.append(
+            (
+                f"scoring/{run.code}.json",
+                {
+                    "run": run.code,
+                    "fingerprint": run.fingerprint,
+                    "weights": run.weights,
+                    "ahp": run.ahp,
+                    "seed": run.seed,
+                    "bootstrap_b": run.bootstrap_b,
+                    "top_k": run.top_k,
+                    "thresholds": run.thresholds,
+                    "policy_clusters": run.policy_clusters,
+                    "results": run.results,
+                },
+            )
+        )
+        for edition in Edition.objects.filter(scoring_run=run, status=Edition.Status.PUBLISHED).order_by("code"):
+            documents.append(
+                (
+                    f"editions/{edition.code}.json",
+                    {
+                        "edition": edition.code,
+                        "fingerprint": edition.fingerprint,
+                        "scoring_run": run.code,
+                        "replaces": edition.replaces.code if edition.replaces_id else None,
+                        "published_at": edition.published_at,
+                        "entries": [
+                            {
+                                "topic": e.topic.code,
+                                "tier": e.tier,
+                                "rank": e.rank,
+                                "rank_low": e.rank_low,
+                                "rank_high": e.rank_high,
+                                "score": e.score,
+                                "rationale_en": e.rationale_en,
+                                "rationale_zh": e.rationale_zh,
+                            }
+                            for e in edition.entries.select_related("topic").order_by("rank", "topic__code")
+                        ],
+                    },
+                )
+            )
+    return documents
