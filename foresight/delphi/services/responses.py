@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from foresight.catalog.models import Topic
@@ -36,6 +36,14 @@ def _check_can_answer(*, participant: Participant, rnd: Round, topic: Topic) -> 
         raise ValidationError({"topic": ["This topic is not part of the round."]})
     if not participant.topics.filter(pk=topic.pk).exists():
         raise ValidationError({"topic": ["This topic is not among the topics you chose or were assigned."]})
+
+
+def _round_locked_shared(pk: int) -> Round:
+    """The round row under ``FOR SHARE`` (PostgreSQL; SQLite serialises writers anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM delphi_round WHERE id = %s FOR SHARE", [pk])
+    return Round.objects.get(pk=pk)
 
 
 def response_save(
@@ -72,8 +80,9 @@ def response_save(
     for attempt in range(2):
         try:
             with transaction.atomic():
-                # The lock serialises saves with round_close: an accepted answer is in the round.
-                locked = Round.objects.select_for_update().get(pk=rnd.pk)
+                # A shared lock: saves run side by side, but round_close (an UPDATE of this row)
+                # waits for them, so an accepted answer is always in the round.
+                locked = _round_locked_shared(rnd.pk)
                 _check_can_answer(participant=participant, rnd=locked, topic=topic)
                 response, _ = Response.objects.get_or_create(round=locked, participant=participant, topic=topic)
                 if rationale is not None and response.rationale != rationale:
