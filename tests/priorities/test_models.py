@@ -47,11 +47,11 @@ def test_a_run_cannot_be_done_without_results_fingerprint_or_full_progress(run: 
 def test_a_published_edition_has_a_date_and_a_fingerprint_and_one_entry_per_topic(run: ScoringRun) -> None:
     edition = Edition.objects.create(code="fp-2026", title_en="Priorities 2026", study=run.study, scoring_run=run)
     _refused(Edition, edition.pk, status="published")
-    Edition.objects.filter(pk=edition.pk).update(status="published", published_at=timezone.now(), fingerprint="a" * 64)
     topic = Topic.objects.get()
     EditionEntry.objects.create(edition=edition, topic=topic, tier="priority", rank=1, rank_low=1, rank_high=2)
     with pytest.raises(IntegrityError), transaction.atomic():
         EditionEntry.objects.create(edition=edition, topic=topic, tier="key")
+    Edition.objects.filter(pk=edition.pk).update(status="published", published_at=timezone.now(), fingerprint="a" * 64)
     other = Edition.objects.create(code="fp-2027", title_en="Priorities 2027", study=run.study, scoring_run=run)
     with pytest.raises(IntegrityError), transaction.atomic():
         EditionEntry.objects.create(edition=other, topic=topic, tier="key", rank_low=5, rank_high=2)
