@@ -155,6 +155,8 @@ def round_open_now(*, rnd: Round, actor: Any, closes_at: datetime | None = None)
 
 def round_extend_checked(*, rnd: Round, actor: Any, closes_at: datetime) -> Round:
     """``round_extend`` from the console: a closing time before the scheduled opening is a clear error."""
+    if closes_at <= timezone.now():
+        raise ValidationError({"closes_at": ["The new closing time must be in the future."]})
     _check_after_scheduled_opening(rnd=rnd, closes_at=closes_at)
     return round_extend(rnd=rnd, closes_at=closes_at, actor=actor)
 
