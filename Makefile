@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/foresight
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: demo test install install-dev lint messages clean
+.PHONY: demo test bench install install-dev lint messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ test: $(VENV)/.installed-dev
 	scripts/ensure-chromium
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) scripts/ensure-services
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Benchmark against baselines on PostgreSQL at national scale, writing BENCHMARKS.md (about an hour);
+## a quicker run: make bench BENCH_ARGS="--scale 0.1 --repeat 2"
+BENCH_ARGS ?=
+bench: $(VENV)/.installed
+	DATABASE_URL=$(DATABASE_URL) REDIS_URL=redis://127.0.0.1:6379/5 scripts/ensure-services
+	$(BIN)/python -m bench.run --scale 1 --repeat 3 $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

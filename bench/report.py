@@ -1,0 +1,453 @@
+"""BENCHMARKS.md from the measurements of one run (every figure: median of the repeats, min–max)."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+AGGREGATION_TARGET = 2.0  # task time ≤ 2 × the SQL query
+MEMORY_TARGET_MB = 500.0
+SUBMIT_TARGET = 0.25  # ≥ 25 % of the baseline's ballots per second
+PUBLIC_TARGET = 0.40  # ≥ 40 % of the constant view's requests per second
+REFERENCE_BALLOTS = 10.0  # an open-source survey platform, 20-item ballots through its web form, same class of machine
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}"
+
+
+def _spread(s: dict[str, float | None], scale: float = 1.0, digits: int = 2, unit: str = "") -> str:
+    if s.get("median") is None:
+        return "–"
+    med = _num(s["median"] * scale, digits)
+    lo, hi = _num(s["min"] * scale, digits), _num(s["max"] * scale, digits)  # type: ignore[operator]
+    return f"{med}{unit} ({lo}–{hi})"
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def _task(p: dict[str, Any], timeout: float, unit: str = " s") -> str:
+    if p["timed_out"] and p["task"]["median"] is None:
+        return f"> {timeout:.0f}{unit or ' s'}, not finished"
+    text = _spread(p["task"], unit=unit)
+    return text + (f"; a later run > {timeout:.0f} s" if p["timed_out"] else "")
+
+
+def _verdict(ok: bool | None) -> str:
+    return "–" if ok is None else ("met" if ok else "**missed**")
+
+
+def render(r: dict[str, Any]) -> str:
+    args = r["args"]
+    info = r["machine"]
+    lines: list[str] = []
+    add = lines.append
+    national = args["scale"] >= 1.0
+    add("# Benchmarks")
+    add("")
+    add(
+        "The product's own benchmark (SPEC §9, issue “National scale and fault tolerance”): one command builds its data "
+        "on PostgreSQL and measures each workload against a baseline measured in the same run, on the same database, "
+        "server settings and machine. Re-run it with `make bench` (national scale, 3 repeats) or "
+        '`make bench BENCH_ARGS="--scale 0.1 --repeat 2"`; this file is written by the harness (`python -m bench.run`).'
+    )
+    add("")
+    add(f"**This run:** `{r['command']}` on {r['date']}, {r['minutes']:.1f} minutes.")
+    if not national:
+        add("")
+        add(
+            f"> **Scale {args['scale']:g} of national, not the national run.** The figures below are for a "
+            f"{args['scale']:g} fraction of the national panel; the full run (`make bench`) is pending. "
+            "Ratios at small scale are dominated by fixed costs and do not predict the national figures."
+        )
+    if max(info.get("load_start") or 0, info.get("load_end") or 0) > 1.5:
+        add("")
+        add(
+            f"> **The machine was busy** (1-minute load average {info['load_start']:.2f} at the start, "
+            f"{info['load_end']:.2f} at the end, on {info['cores']} cores): other work shared the CPUs, so absolute "
+            "figures are pessimistic and noisy; product and baseline were measured alternately to share the noise."
+        )
+    add("")
+
+    # --- summary ---
+    add("## Summary")
+    add("")
+    add("| workload | figure | product | baseline | ratio | target | verdict |")
+    add("|---|---|---|---|---|---|---|")
+    agg = r.get("aggregation")
+    if agg:
+        for p in agg["points"]:
+            ratio = _ratio(p["task"]["median"], p["sql"]["median"])
+            ok = ratio is not None and ratio <= AGGREGATION_TARGET and not p["timed_out"]
+            add(
+                f"| 1. aggregation, {p['label']} scale, round {p['round']} ({p['answers']:,} values) | time | "
+                f"{_task(p, agg['timeout'])} | {_spread(p['sql'], unit=' s')} | {_num(ratio)}× | ≤ 2× | {_verdict(ok)} |"
+            )
+        peak = max((p["peak_mb"]["max"] or 0) for p in agg["points"])
+        add(
+            f"| 1. aggregation | worker peak memory (largest) | {peak:.0f} MB | – | – | < 500 MB | "
+            f"{_verdict(peak < MEMORY_TARGET_MB)} |"
+        )
+        for number in (1, 2):
+            b = agg["growth"].get(str(number))
+            add(
+                f"| 1. aggregation, round {number} | growth exponent of time (1 = linear) | {_num(b)} | "
+                f"{_num(agg['growth_sql'].get(str(number)))} (SQL) | – | ≤ 1 | {_verdict(None if b is None else b <= 1.1)} |"
+            )
+    sub = r.get("submit")
+    if sub:
+        p, b = sub["product"]["ballots_per_second"], sub["baseline"]["ballots_per_second"]
+        ratio = _ratio(p["median"], b["median"])
+        add(
+            f"| 2. submit path | complete {sub['topics']}-topic ballots per second | {_spread(p)} | {_spread(b)} | "
+            f"{_num(ratio)} | ≥ 0.25 | {_verdict(None if ratio is None else ratio >= SUBMIT_TARGET)} |"
+        )
+        add(
+            f"| 2. submit path | autosave p50 / p99 | {_spread(sub['product']['save_p50'], 1000, 0, ' ms')} / "
+            f"{_spread(sub['product']['save_p99'], 1000, 0, ' ms')} | {_spread(sub['baseline']['save_p50'], 1000, 0, ' ms')} / "
+            f"{_spread(sub['baseline']['save_p99'], 1000, 0, ' ms')} | – | report | – |"
+        )
+    pub = r.get("public")
+    if pub:
+        base = pub["rps"][pub["constant"]]["median"]
+        for name, path in pub["pages"]:
+            ratio = _ratio(pub["rps"][path]["median"], base)
+            add(
+                f"| 3. {name} `{path}` | requests per second | {_spread(pub['rps'][path], digits=0)} | "
+                f"{_spread(pub['rps'][pub['constant']], digits=0)} | {_num(ratio)} | ≥ 0.40 | "
+                f"{_verdict(None if ratio is None else ratio >= PUBLIC_TARGET)} |"
+            )
+        for name, note in pub.get("skipped", []):
+            add(f"| 3. {name} | – | skipped | – | – | ≥ 0.40 | {note} |")
+    boot = r.get("bootstrap")
+    if boot:
+        s = boot["seconds"]
+        add(
+            f"| 4. bootstrap, B = {boot['B']}, {boot['respondents']:,} × {boot['topics']} | time | "
+            f"{_spread(s['product'], unit=' s')} | {_spread(s['numpy'], unit=' s')} (numpy) | "
+            f"{_num(_ratio(s['product']['median'], s['numpy']['median']))}× | report | – |"
+        )
+        add(
+            f"| 4. bootstrap | peak memory (process) | {_spread(boot['peak_mb']['product'], digits=0, unit=' MB')} | "
+            f"{_spread(boot['peak_mb']['numpy'], digits=0, unit=' MB')} | – | report | – |"
+        )
+    add("")
+
+    # --- machine ---
+    add("## Machine and settings")
+    add("")
+    add(
+        f"- {info['cores']} cores ({info.get('cpu') or 'unknown CPU'}), {info['memory_gib']} GiB memory, Linux {info.get('kernel')}"
+    )
+    add(
+        f"- 1-minute load average: {info['load_start']:.2f} at the start, {info['load_end']:.2f} at the end "
+        "(the load generators, PostgreSQL, Redis, gunicorn and the worker all share these cores; other users' work may too)"
+    )
+    add(
+        f"- PostgreSQL {info.get('postgresql')} (shared_buffers {info.get('shared_buffers')}, work_mem {info.get('work_mem')}), "
+        f"Redis as broker and cache, Python {info.get('python')}, Django {info.get('django')}, gunicorn {info.get('gunicorn')}, "
+        f"Celery {info.get('celery')}"
+    )
+    add(
+        "- Every process runs `bench.settings` (the product's settings plus the baseline URLs under `/bench/`) with "
+        "`DJANGO_DEBUG=0` (production mode: no SQL logging), a database of its own (`foresight_bench`, created and "
+        "dropped by the run), a Redis database of its own (`/5`) and a queue and cache prefix of its own."
+    )
+    add(f"- Repeats: {args['repeat']}; every figure is the median of the repeats with min–max in brackets.")
+    add("")
+
+    # --- data ---
+    add("## Data")
+    add("")
+    sim = r.get("simulate")
+    if agg:
+        design = r["design"]
+        add(
+            f"National scale is {design['respondents']:,} respondents answering ~40 of 700 topics with the default "
+            "question set of 12 questions, two rounds (80 % of the panel answers round 2, on the topics that did not "
+            f"reach consensus). This run: {args['scale']:g} × the respondents at its largest point (1/1), 1/3 and 1/10 "
+            f"of that at the others, each answering ~{design['per']} of {design['topics']} topics (the topics of "
+            "three areas). The catalog is the curated one "
+            "(`load_catalog`) plus generated topics under its directions. The study, its questions and rounds, "
+            "opening, closing and aggregating go through the product's services; the panel and its answers are "
+            "inserted with `COPY` by `bench/data.py`, drawn by the simulation's own answer generator "
+            "(`simulation._answers`) and coded by the product's `parse_answer`. Each stored answer is one value, so a "
+            "round has 12 values per response (the SPEC's estimate of ≈ 1.6 million values per round counted 8)."
+        )
+        add("")
+        add("| scale | round | respondents | responses | answer values | topics | build (bulk) |")
+        add("|---|---|---|---|---|---|---|")
+        for p in agg["points"]:
+            add(
+                f"| {p['label']} | {p['round']} | {p['respondents']:,} | {p['responses']:,} | {p['answers']:,} | "
+                f"{p['topics']} | {p['build_seconds']:.1f} s |"
+            )
+        add("")
+    if sim:
+        add(
+            f"`simulate_study` itself (every answer through `response_save`, one topic at a time), measured in this "
+            f"run: {sim['experts']} experts, {sim['responses']:,} responses, {sim['answers']:,} values in "
+            f"{sim['seconds']:.1f} s = **{sim['answers_per_second']:,.0f} values/s** (including its round's "
+            f"aggregation). At that rate the national study's {sim['national_values']:,} values (two rounds) would "
+            f"take about **{sim['national_hours']:.1f} hours**, which is why the benchmark inserts them in bulk; "
+            "the aggregation measured is the product's real task either way."
+        )
+        add("")
+
+    # --- 1 ---
+    if agg:
+        add("## 1. Round aggregation")
+        add("")
+        add(
+            "**Product:** the Celery task `delphi.round_aggregate` run by a real worker (`celery -A foresight worker "
+            "--pool solo`, bound to the bench database): the harness closes the round (`round_close`, which queues the "
+            "task after commit) and times until the round's status is `aggregated`. Repeats reset the round to closed "
+            "with no statistics and queue the task again. The task computes every figure of SPEC §5 for every topic × "
+            "question × group (all, high expertise, each sector): distributions, quartiles, top-2/bottom-2 shares, "
+            "r_wg, indices, consensus, round-2 stability (Wilcoxon against round 1) and Kendall's W, and writes them as "
+            "`RoundStat` rows. **Peak memory** is the worker process's `VmHWM`, reset before each task through "
+            "`/proc/<pid>/clear_refs`; *idle* is its resident size before the task."
+        )
+        add("")
+        add(
+            "**Baseline:** one hand-written SQL query over the same answers: per topic × question, n, mean, SD and "
+            "quartiles with `percentile_cont` (numeric questions, can't-judge excluded), fetched by the harness:"
+        )
+        add("")
+        add("```sql")
+        add(agg["sql"].strip())
+        add("```")
+        add("")
+        add(
+            "| scale | round | values | task (s) | SQL (s) | ratio | worker peak (MB) | idle (MB) | s per million values | "
+            "RoundStat rows |"
+        )
+        add("|---|---|---|---|---|---|---|---|---|---|")
+        for p in agg["points"]:
+            ratio = _ratio(p["task"]["median"], p["sql"]["median"])
+            per = p["task"]["median"] / p["answers"] * 1e6 if p["answers"] and p["task"]["median"] else None
+            add(
+                f"| {p['label']} | {p['round']} | {p['answers']:,} | {_task(p, agg['timeout'], '')} | {_spread(p['sql'])} | "
+                f"{_num(ratio)}× | {_spread(p['peak_mb'], digits=0)} | {_spread(p['idle_mb'], digits=0)} | {_num(per)} | "
+                f"{p['stats_rows']:,} |"
+            )
+        add("")
+        add(
+            "Growth: time ∝ values^b between the smallest and the largest point; "
+            + "; ".join(
+                f"round {n}: task b = {_num(agg['growth'].get(str(n)))}, SQL b = {_num(agg['growth_sql'].get(str(n)))}"
+                for n in (1, 2)
+            )
+            + "."
+        )
+        checks = all(p["checksums_identical"] for p in agg["points"])
+        agreed = [p["agreement"] for p in agg["points"] if p["agreement"]]
+        bad = sum(a["mismatched"] for a in agreed)
+        worst = max((a["max_abs_diff"] for a in agreed), default=0.0)
+        if agg.get("wilcoxon"):
+            add("")
+            add(
+                "Round 2's stability figures call `foresight.stats.wilcoxon` once per topic × scale question. Its "
+                "time for one cell, by the number of paired answers (respondents of the topic in both rounds, half of "
+                "them changed), measured in this run in the harness process — a guard against SciPy's 2ⁿ permutation "
+                "path for tied samples of up to 13 pairs, which cost seconds per cell before commit b8da608:"
+            )
+            add("")
+            add("| paired answers | " + " | ".join(str(w["pairs"]) for w in agg["wilcoxon"]) + " |")
+            add("|---|" + "---|" * len(agg["wilcoxon"]))
+            add("| time (ms) | " + " | ".join(_num(w["ms"], 1) for w in agg["wilcoxon"]) + " |")
+        late = [f"{p['label']} round {p['round']}" for p in agg["points"] if p["timed_out"]]
+        if late:
+            add("")
+            add(
+                f"**Not finished within the task's time limit ({agg['timeout']:.0f} s):** {', '.join(late)}. In "
+                "production a prefork worker kills such a task at its hard limit and the broker delivers it again, "
+                "so that round would never be aggregated. The harness stopped the worker and went on."
+            )
+        add("")
+        add(
+            f"Checks: every repeat of a round gave the identical checksum: {'yes' if checks else '**no**'}. The task's "
+            f"stored n, mean, SD and quartiles agree with the SQL query in every numeric cell: "
+            f"{'yes' if bad == 0 else f'**no, {bad} cells differ**'} (largest difference {worst:.1e}). "
+            f"Task runtimes the worker logged: {', '.join(f'{t:.2f}' for t in agg['worker_reported']) or '–'} s."
+        )
+        add("")
+
+    # --- 2 ---
+    if sub:
+        add("## 2. Expert submit path")
+        add("")
+        add(
+            f"**Product:** {sub['clients']} concurrent clients (separate processes) each complete ballots one after "
+            f"another for {sub['seconds']:.0f} s, through gunicorn exactly as the browser does: the magic link "
+            f"(`GET /delphi/<study>/join/?t=…`, a session), the study page (CSRF cookie and token), consent "
+            f"(`POST …/consent/`), then for each of {sub['topics']} topics the topic page (`GET`) and the autosave "
+            "`POST …/round/1/<topic>/save/` with the whole form and `HX-Request: true`, the final "
+            "`POST …/round/1/submit/` and the overview: "
+            f"{4 + 2 * sub['topics'] + 2} requests per ballot. Each ballot is a new panel member with an invitation "
+            "token and its own client address on the loopback network (the magic link is rate-limited per address). "
+            "A real browser autosaves on every change (up to 12 posts per topic); one post of the complete form per "
+            "topic is the least a complete ballot costs."
+        )
+        add("")
+        add(
+            f"**Baseline:** a minimal Django view (`bench/views.py`, csrf-exempt, no session) that upserts the same "
+            f"`Response` and `Answer` rows for one topic in one transaction (two `INSERT … ON CONFLICT` statements) "
+            f"from the same form body; a baseline ballot is its {sub['topics']} posts. Same gunicorn, same settings, "
+            f"same clients."
+        )
+        add("")
+        add(
+            f"gunicorn: `{r['gunicorn']}`. Runs are bounded by time and by a pool of ballots prepared in advance "
+            "(product / baseline alternate in each repeat)."
+        )
+        add("")
+        add("| figure | product | baseline | ratio |")
+        add("|---|---|---|---|")
+        pr, ba = sub["product"], sub["baseline"]
+        add(
+            f"| complete ballots per second | {_spread(pr['ballots_per_second'])} | {_spread(ba['ballots_per_second'])} | "
+            f"{_num(_ratio(pr['ballots_per_second']['median'], ba['ballots_per_second']['median']))} |"
+        )
+        add(
+            f"| requests per second | {_spread(pr['requests_per_second'], digits=0)} | {_spread(ba['requests_per_second'], digits=0)} | – |"
+        )
+        for key, label in (
+            ("save", "autosave / upsert latency"),
+            ("ballot", "complete ballot latency"),
+            ("request", "any request latency"),
+        ):
+            scale = 1000.0 if key != "ballot" else 1.0
+            unit = " ms" if key != "ballot" else " s"
+            digits = 0 if key != "ballot" else 2
+            add(
+                f"| {label} p50 | {_spread(pr[key + '_p50'], scale, digits, unit)} | "
+                f"{_spread(ba[key + '_p50'], scale, digits, unit)} | – |"
+            )
+            add(
+                f"| {label} p99 | {_spread(pr[key + '_p99'], scale, digits, unit)} | "
+                f"{_spread(ba[key + '_p99'], scale, digits, unit)} | – |"
+            )
+        add(
+            f"| ballots completed per run | {_spread(pr['ballots'], digits=0)} | {_spread(ba['ballots'], digits=0)} | – |"
+        )
+        add("")
+        kinds = sorted({k for r_ in sub["runs"]["product"] for k in r_.get("by_kind", {})})
+        if kinds:
+            add("Product requests by kind (median over the repeats of each run's p50 / p99, in ms):")
+            add("")
+            add("| request | " + " | ".join(f"`{k}`" for k in kinds) + " |")
+            add("|---|" + "---|" * len(kinds))
+            for pct in ("p50", "p99"):
+                cells = []
+                for k in kinds:
+                    values = [r_["by_kind"][k][pct] for r_ in sub["runs"]["product"] if k in r_.get("by_kind", {})]
+                    values = [v for v in values if v is not None]
+                    cells.append(_num(statistics.median(values) * 1000, 0) if values else "–")
+                add(f"| {pct} | " + " | ".join(cells) + " |")
+            add("")
+        q = sub.get("queries")
+        if q:
+            add(
+                f"SQL statements per request (Django's test client, in process; transaction statements included): "
+                f"topic page {q['topic_page']}, autosave {q['save']}, baseline upsert {q['baseline']}."
+            )
+            add("")
+        add(
+            f"For scale: a widely used open-source survey platform, measured on this class of machine, took about "
+            f"{REFERENCE_BALLOTS:.0f} complete 20-item ballots per second through its web form (not measured here); "
+            f"the product's median is {_num(_ratio(pr['ballots_per_second']['median'], REFERENCE_BALLOTS))}× that."
+        )
+        add("")
+        add(
+            f"Checks: failed ballots {sub['failed']}"
+            + (f" ({'; '.join(sub['failures'])})" if sub["failures"] else "")
+            + f"; every completed ballot left exactly {sub['topics']} × 12 answers in the database: "
+            f"{'yes' if sub['rows_ok'] else '**no**'}; every product ballot is marked submitted: "
+            f"{'yes' if sub['completions_ok'] else '**no**'}."
+        )
+        add("")
+
+    # --- 3 ---
+    if pub:
+        add("## 3. Public pages and API")
+        add("")
+        add(
+            f"{pub['clients']} concurrent clients `GET` one address for {pub['seconds']:.0f} s each, anonymous, "
+            "`Accept-Language: en`, after three warm-up requests (the public page cache is warm, as it is for every "
+            "visitor after the first). **Baseline:** `/bench/constant/`, a Django view returning a constant, through "
+            f"the same gunicorn (`{r['gunicorn']}`) and middleware."
+        )
+        add("")
+        add("| page | address | requests/s | p50 (ms) | p99 (ms) | ratio to constant | target ≥ 0.40 |")
+        add("|---|---|---|---|---|---|---|")
+        base = pub["rps"][pub["constant"]]["median"]
+        add(
+            f"| constant view (baseline) | `{pub['constant']}` | {_spread(pub['rps'][pub['constant']], digits=0)} | "
+            f"{_spread(pub['p50'][pub['constant']], 1000, 1)} | {_spread(pub['p99'][pub['constant']], 1000, 1)} | 1 | – |"
+        )
+        for name, path in pub["pages"]:
+            ratio = _ratio(pub["rps"][path]["median"], base)
+            add(
+                f"| {name} | `{path}` | {_spread(pub['rps'][path], digits=0)} | {_spread(pub['p50'][path], 1000, 1)} | "
+                f"{_spread(pub['p99'][path], 1000, 1)} | {_num(ratio)} | "
+                f"{_verdict(None if ratio is None else ratio >= PUBLIC_TARGET)} |"
+            )
+        for name, note in pub.get("skipped", []):
+            add(f"| {name} | – | skipped | – | – | – | {note} |")
+        add("")
+        bad = {p: n for p, n in pub["non_200"].items() if n}
+        add(f"Non-200 answers or connection errors during the runs: {bad or 'none'}.")
+        inv = pub.get("invalidation")
+        if inv:
+            add(
+                f"Cache invalidation: after a curator-style change (a topic renamed with `Topic.save()`), the cached "
+                f"`{inv['page']}` showed the new name on the next request: {'yes' if inv['fresh_after_change'] else '**no**'}; "
+                f"and the old one again after the change was undone: {'yes' if inv['fresh_after_revert'] else '**no**'}."
+            )
+        add("")
+
+    # --- 4 ---
+    if boot:
+        add("## 4. Bootstrap of rank intervals")
+        add("")
+        add(
+            f"{boot['respondents']:,} respondents × {boot['topics']} topics, ~{boot['per']} answered topics each "
+            f"({boot['values']:,} values in importance, competitiveness and year), B = {boot['B']}, the default weights "
+            "of a scoring run. Arrays are built in memory first (not timed); each measurement is a fresh process "
+            "(`python -m bench.bootstrap`), its peak is `VmHWM` reset just before the call."
+        )
+        add("")
+        add(
+            "**Product:** `foresight.priorities.scoring.bootstrap_ranks` with the criteria of a scoring run. "
+            "**Baseline:** the same resampling written directly in numpy (long arrays, `bincount` per sample, a "
+            "cumulative-count search for the median year), with the same draws."
+        )
+        add("")
+        add("| implementation | time (s) | process peak (MB) | above the inputs (MB) |")
+        add("|---|---|---|---|")
+        for impl, label in (("product", "product `bootstrap_ranks`"), ("numpy", "plain numpy")):
+            add(
+                f"| {label} | {_spread(boot['seconds'][impl])} | {_spread(boot['peak_mb'][impl], digits=0)} | "
+                f"{_spread(boot['extra_mb'][impl], digits=0)} |"
+            )
+        add("")
+        add(
+            f"Ratio product / numpy: {_num(_ratio(boot['seconds']['product']['median'], boot['seconds']['numpy']['median']))}×. "
+            f"Both give the same rank intervals and P(top-k): largest difference {boot['max_abs_diff']:.1e}."
+        )
+        add("")
+
+    notes = r.get("notes")
+    if notes:
+        add(notes.strip())
+        add("")
+    return "\n".join(lines)
