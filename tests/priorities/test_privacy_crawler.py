@@ -17,14 +17,14 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
 import yaml
+from django.core.management import call_command
 from django.test import Client
 
 from foresight.catalog.models import PublicationStatus, Topic
 from foresight.delphi.models import Answer, Argument, Expert, Participant, Response, Round, Study
 from foresight.delphi.services.simulation import study_simulate
-from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
-from foresight.priorities.models import Edition, ScoringRun
-from foresight.priorities.services import scoring_run_create, scoring_run_execute
+from foresight.priorities.editions import edition_draft_create
+from foresight.priorities.models import Edition
 from scenarios.models import Scenario
 from tests.factories import ScenarioFactory, TopicFactory
 
@@ -212,26 +212,18 @@ def small_counts(node: Any, k: int, path: str = "data") -> Iterator[str]:
 
 @pytest.fixture
 def published_study(catalog: dict[str, Any], queued: list[int]) -> Edition:
-    """What ``simulate_study --experts 40 --topics 8 --seed 7 --rounds 2 --publish`` makes, built
-    through the same services (scoring run, draft, a decision with a rationale per topic, publication),
-    plus what must stay hidden next to it: a draft correction of the edition, a draft topic and
+    """What ``simulate_study --experts 40 --topics 8 --seed 7 --rounds 2 --publish`` makes (run here as
+    the command), plus what must stay hidden next to it: a draft correction of the edition, a draft topic and
     scenario, experts' organisations, answer rationales, arguments, and a second study that was
     never published."""
-    result = study_simulate(experts=40, topics=8, seed=7, rounds=2, timeout=300)
-    study = Study.objects.get(code=result.study)
-    run = scoring_run_create(study=study, seed=7, top_k=3, B=300)
-    scoring_run_execute(run_id=run.pk)
-    run.refresh_from_db()
-    assert run.status == ScoringRun.Status.DONE
-    edition = edition_draft_create(run=run, code="sim-7-priorities", title_en="Simulated priorities (seed 7)")
-    for entry in edition.entries.select_related("topic"):
-        edition_entry_decide(
-            entry=entry,
-            tier=entry.tier,
-            rationale_en=f"Staff decision on {entry.topic.name_en}.",
-            rationale_zh=f"关于{entry.topic.name_zh}的决定。",
-        )
-    edition = edition_publish(edition=edition)
+    out = io.StringIO()
+    call_command(
+        "simulate_study", "--experts", "40", "--topics", "8", "--seed", "7", "--rounds", "2", "--publish", stdout=out
+    )
+    made = json.loads(out.getvalue().strip().splitlines()[-1])
+    study = Study.objects.get(code=made["study"])
+    edition = Edition.objects.get(code=made["edition"], status=Edition.Status.PUBLISHED)
+    run = edition.scoring_run
     edition_draft_create(run=run, code="draft-correction-zq7", title_en="Draft correction zq7", replaces=edition)
 
     # Rounds are closed, so the expert services refuse new text: the planted secrets are written directly.
