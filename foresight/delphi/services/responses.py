@@ -120,7 +120,7 @@ def response_save(
 def round_submit(*, participant: Participant, rnd: Round) -> RoundCompletion:
     """Mark the participant's round as done (answers stay editable while the round is open)."""
     with transaction.atomic():
-        locked = Round.objects.select_for_update().get(pk=rnd.pk)
+        locked = _round_locked_shared(rnd.pk)  # like autosave: side by side, and closing waits for it
         if locked.study_id != participant.study_id:
             raise PermissionDenied("This round belongs to another study.")
         if locked.status != Round.Status.OPEN:
