@@ -56,21 +56,23 @@ def _published_data(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def edition_entry_record(entry: EditionEntry) -> dict[str, Any]:
+    """One decision of an edition by codes, not ids: what its fingerprint covers and the package exports."""
+    return {
+        "topic": entry.topic.code,
+        "tier": entry.tier,
+        "rank": entry.rank,
+        "rank_low": entry.rank_low,
+        "rank_high": entry.rank_high,
+        "score": entry.score,
+        "rationale_en": entry.rationale_en,
+        "rationale_zh": entry.rationale_zh,
+    }
+
+
 def edition_fingerprint(*, edition: Edition) -> str:
     """SHA-256 of the scoring run's data fingerprint and every decision of the edition (codes, not ids)."""
-    entries = [
-        {
-            "topic": e.topic.code,
-            "tier": e.tier,
-            "rank": e.rank,
-            "rank_low": e.rank_low,
-            "rank_high": e.rank_high,
-            "score": e.score,
-            "rationale_en": e.rationale_en,
-            "rationale_zh": e.rationale_zh,
-        }
-        for e in edition.entries.select_related("topic").order_by("topic__code")
-    ]
+    entries = [edition_entry_record(e) for e in edition.entries.select_related("topic").order_by("topic__code")]
     canonical = json.dumps(
         {
             "data": edition.scoring_run.fingerprint,
@@ -95,9 +97,14 @@ def edition_draft_create(
     method_note_en: str = "",
     method_note_zh: str = "",
     replaces: Edition | None = None,
+    copy_decisions: bool = False,
     actor: Any = None,
 ) -> Edition:
-    """A draft edition with one entry per ranked topic of a finished run, at its suggested tier."""
+    """A draft edition with one entry per ranked topic of a finished run, at its suggested tier.
+
+    A correction (``replaces``) may start from the published decisions (``copy_decisions``): the tier
+    and rationale of every topic both editions rank.
+    """
     if run.status != ScoringRun.Status.DONE:
         raise ValidationError({"scoring_run": ["The scoring run has not finished."]})
     if replaces is not None and replaces.status != Edition.Status.PUBLISHED:
@@ -135,6 +142,18 @@ def edition_draft_create(
         )
     EditionEntry.objects.bulk_create(entries)
     audit_log(action="edition_draft_create", actor=actor, study=run.study, edition=edition.code, run=run.code)
+    if replaces is not None and copy_decisions:
+        before = {e.topic_id: e for e in replaces.entries.all()}
+        for entry in edition.entries.all():
+            old = before.get(entry.topic_id)
+            if old is not None and old.rationale_en:
+                edition_entry_decide(
+                    entry=entry,
+                    tier=old.tier,
+                    rationale_en=old.rationale_en,
+                    rationale_zh=old.rationale_zh,
+                    actor=actor,
+                )
     return edition
 
 

@@ -9,7 +9,6 @@ from fractions import Fraction
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
@@ -57,15 +56,6 @@ def ahp_reciprocal(text: str) -> str:
 
 def pair_field_name(row: str, column: str) -> str:
     return f"pair__{row}__{column}"
-
-
-def apply_service_error(form: forms.Form, exc: ValidationError) -> None:
-    """Show a service's ValidationError in the form: field messages on their field, the rest above the form."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 class RunCreateForm(forms.Form):

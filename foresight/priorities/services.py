@@ -455,6 +455,19 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def scoring_run_settings(run: ScoringRun) -> dict[str, Any]:
+    """The settings staff chose for a run (with its data, they determine every number it gives)."""
+    return {
+        "weights": run.weights,
+        "ahp": run.ahp,
+        "seed": run.seed,
+        "bootstrap_b": run.bootstrap_b,
+        "top_k": run.top_k,
+        "thresholds": run.thresholds,
+        "policy_clusters": run.policy_clusters,
+    }
+
+
 def scoring_fingerprint(*, run: ScoringRun, data: CriteriaData) -> str:
     """SHA-256 of every input that affects a number of the run (codes, never database ids)."""
     inputs = {
@@ -465,13 +478,7 @@ def scoring_fingerprint(*, run: ScoringRun, data: CriteriaData) -> str:
         "rounds": data.rounds,
         "topic_rounds": {code: r.code for code, r in data.topic_round.items()},
         "responses": data.responses_digest,
-        "weights": run.weights,
-        "ahp": run.ahp,
-        "seed": run.seed,
-        "bootstrap_b": run.bootstrap_b,
-        "top_k": run.top_k,
-        "thresholds": run.thresholds,
-        "policy_clusters": run.policy_clusters,
+        **scoring_run_settings(run),
         "scenario_pull": dict(zip(data.topics, [float(v) for v in data.scenario_pull], strict=True)),
         "policy_list": dict(zip(data.topics, [float(v) for v in data.policy_list], strict=True)),
     }

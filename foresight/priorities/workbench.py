@@ -11,14 +11,12 @@ Nothing changes in either case. Every write goes through one service, which audi
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
-from functools import wraps
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q
@@ -30,9 +28,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRefresh
 
 from foresight.catalog.models import Topic
+from foresight.core.access import staff_required
+from foresight.core.forms import apply_service_error
 from foresight.core.htmx import wants_partial
 from foresight.delphi.models import Round, Study
 from foresight.priorities import scoring
@@ -54,7 +54,6 @@ from foresight.priorities.forms import (
     PublishForm,
     RunCreateForm,
     RunTableForm,
-    apply_service_error,
 )
 from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun, Tier
 from foresight.priorities.publish import edition_public_path, scored_topic_count
@@ -63,30 +62,8 @@ from foresight.priorities.services import CRITERIA, scoring_run_create
 STUDY_PAGE_SIZE = 25
 TEMPLATES = "priorities/workbench"
 
-_View = Callable[..., HttpResponse]
-
 
 # --- Access --------------------------------------------------------------------------------------------
-
-
-def staff_required(view: _View) -> _View:
-    """Anonymous → the admin login (an htmx request is redirected as a whole page); non-staff → 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
-        if not user.is_authenticated:
-            login = reverse("admin:login")
-            htmx = getattr(request, "htmx", None)
-            if htmx:
-                next_url = htmx.current_url_abs_path or request.get_full_path()
-                return HttpResponseClientRedirect(f"{login}?{urlencode({'next': next_url})}")
-            return redirect_to_login(request.get_full_path(), login_url=login)
-        if not (user.is_active and user.is_staff):
-            raise PermissionDenied("Staff only.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 # --- Fetchers (the decorator has checked access; unknown codes are 404) ----------------------------------
@@ -646,10 +623,9 @@ def edition_create(request: HttpRequest, code: str) -> HttpResponse:
                 method_note_en=data["method_note_en"],
                 method_note_zh=data["method_note_zh"],
                 replaces=replaces,
+                copy_decisions=data["copy_decisions"],
                 actor=request.user,
             )
-            if replaces is not None and data["copy_decisions"]:
-                _copy_decisions(edition=edition, source=replaces, actor=request.user)
     except ValidationError as exc:
         apply_service_error(form, exc)
         return render(
@@ -657,21 +633,6 @@ def edition_create(request: HttpRequest, code: str) -> HttpResponse:
         )
     messages.success(request, _("Draft edition created: decide each topic's tier and write its rationale."))
     return redirect("workbench:edition", code=edition.code)
-
-
-def _copy_decisions(*, edition: Edition, source: Edition, actor: Any) -> None:
-    """A correction starts from the published decisions for the topics both editions rank (via the service)."""
-    before = {e.topic_id: e for e in source.entries.all()}
-    for entry in edition.entries.all():
-        old = before.get(entry.topic_id)
-        if old is not None and old.rationale_en:
-            edition_entry_decide(
-                entry=entry,
-                tier=old.tier,
-                rationale_en=old.rationale_en,
-                rationale_zh=old.rationale_zh,
-                actor=actor,
-            )
 
 
 def _entry_form(entry: EditionEntry, data: Any = None) -> EntryDecideForm:

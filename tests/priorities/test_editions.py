@@ -90,9 +90,17 @@ def test_publishing_needs_every_rationale_then_fingerprints_and_invalidates_the_
     edition.refresh_from_db()
     assert edition.status == Edition.Status.DRAFT
     decide_all(edition)
+    visitor = Client()
+    assert visitor.get("/api/v1/editions/").json()["count"] == 0  # cached for anonymous visitors
+    assert visitor.get("/api/v1/editions/ed-1/").status_code == 404
+    assert "ed-1" not in visitor.get("/editions/").content.decode()
     version = content_version()
     with django_capture_on_commit_callbacks(execute=True):
         edition_publish(edition=edition)
+    # No stale answer from the cache once the edition is published.
+    assert [e["code"] for e in visitor.get("/api/v1/editions/").json()["results"]] == ["ed-1"]
+    assert visitor.get("/api/v1/editions/ed-1/").status_code == 200
+    assert "/editions/ed-1/" in visitor.get("/editions/").content.decode()
     edition.refresh_from_db()
     assert edition.status == Edition.Status.PUBLISHED and edition.published_at is not None
     assert edition.fingerprint == edition_fingerprint(edition=edition)
@@ -162,6 +170,18 @@ def test_a_published_edition_cannot_be_changed_by_any_path(run: ScoringRun, djan
     edition.refresh_from_db()
     assert edition.title_en == "E" and edition.status == Edition.Status.PUBLISHED
     assert list(EditionEntry.objects.values_list("pk", "tier", "rank", "rationale_en")) == snapshot
+
+
+def test_a_correction_can_start_from_the_published_decisions(run: ScoringRun) -> None:
+    first = edition_draft_create(run=run, code="ed-1", title_en="First")
+    decide_all(first, tier="watch")
+    edition_publish(edition=first)
+    copied = edition_draft_create(run=run, code="ed-2", title_en="Second", replaces=first, copy_decisions=True)
+    fresh = edition_draft_create(run=run, code="ed-3", title_en="Third", replaces=first)
+    published = {e.topic_id: (e.tier, e.rationale_en) for e in first.entries.all()}
+    assert {e.topic_id: (e.tier, e.rationale_en) for e in copied.entries.all()} == published
+    assert all(e.decided_at is not None for e in copied.entries.all())
+    assert all(e.rationale_en == "" and e.decided_at is None for e in fresh.entries.all())
 
 
 def test_a_correction_is_a_new_edition_naming_the_one_it_replaces(run: ScoringRun) -> None:

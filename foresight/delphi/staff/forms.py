@@ -33,20 +33,6 @@ def datetime_field(label: str, *, required: bool = True) -> forms.DateTimeField:
     )
 
 
-def apply_service_error(form: forms.Form, exc: ValidationError) -> None:
-    """Show a service's ValidationError in the form: field messages on their field, the rest above the form."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
-def is_field_error(exc: ValidationError) -> bool:
-    """A service error about a submitted value (400) rather than about the object's state (409)."""
-    return hasattr(exc, "error_dict") and any(name != "__all__" for name in exc.error_dict)
-
-
 class StudyCreateForm(forms.Form):
     title_en = forms.CharField(label=_("Title (English)"), max_length=300)
     title_zh = forms.CharField(label=_("Title (Chinese)"), max_length=300, required=False)

@@ -12,12 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,8 +25,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 
+from foresight.core.access import staff_required
+from foresight.core.forms import apply_service_error, is_field_error
 from foresight.core.htmx import wants_partial
 from foresight.delphi.models import Argument, Round, Study
 from foresight.delphi.services import console
@@ -49,8 +48,6 @@ from foresight.delphi.staff.forms import (
     RoundScheduleForm,
     StudyCreateForm,
     StudyRulesForm,
-    apply_service_error,
-    is_field_error,
 )
 
 PANEL_PAGE_SIZE = 100
@@ -62,26 +59,6 @@ _View = Callable[..., HttpResponse]
 
 
 # --- Access ------------------------------------------------------------------------------------------
-
-
-def staff_required(view: _View) -> _View:
-    """Anonymous → the admin login (an htmx request is redirected as a whole page); non-staff → 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
-        if not user.is_authenticated:
-            login = reverse("admin:login")
-            htmx = getattr(request, "htmx", None)
-            if htmx:
-                next_url = htmx.current_url_abs_path or request.get_full_path()
-                return HttpResponseClientRedirect(f"{login}?{urlencode({'next': next_url})}")
-            return redirect_to_login(request.get_full_path(), login_url=login)
-        if not (user.is_active and user.is_staff):
-            raise PermissionDenied("Staff only.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def moderator_required(view: _View) -> _View:
