@@ -27,21 +27,27 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Literal, SupportsFloat, TypedDict
+from typing import Any, Literal, SupportsFloat, TypedDict
 
 import numpy as np
 from scipy import stats as _sps  # type: ignore[import-untyped,unused-ignore]
 
 __all__ = [
     "describe",
+    "Frequencies",
+    "describe_counts",
     "kendall_w",
     "quantile",
     "rand_ucla",
     "rwg",
+    "rwg_counts",
+    "scale_index_counts",
     "share_between",
+    "share_between_counts",
     "wilcoxon",
+    "wilcoxon_many",
 ]
 
 _Value = SupportsFloat | None
@@ -403,6 +409,43 @@ def kendall_w(matrix: Iterable[Iterable[SupportsFloat]]) -> _KendallW:
     return {"w": w, "chi2": chi2, "df": df, "p_value": p_value}
 
 
+def _wilcoxon_differences(before: Iterable[_Value], after: Iterable[_Value]) -> np.ndarray:
+    """The non-zero differences of the complete pairs (validated as :func:`wilcoxon` documents)."""
+    xs = _coerce_all(before, "before")
+    ys = _coerce_all(after, "after")
+    if len(xs) != len(ys):
+        raise ValueError(f"before and after must have the same length, got {len(xs)} and {len(ys)}")
+    return np.array([x - y for x, y in zip(xs, ys, strict=True) if x is not None and y is not None and x != y])
+
+
+def _wilcoxon_method(differences: np.ndarray) -> str:
+    magnitudes = np.abs(differences)
+    untied = len(np.unique(magnitudes)) == len(magnitudes)
+    return "exact" if untied and len(magnitudes) <= 50 else "asymptotic"
+
+
+def _wilcoxon_result(statistic: float, p_value: float) -> _Wilcoxon:
+    statistic = float(statistic)
+    p_value = float(p_value)
+    return {
+        "statistic": None if math.isnan(statistic) else statistic,
+        "p_value": None if math.isnan(p_value) else p_value,
+    }
+
+
+def _scipy_wilcoxon(differences: np.ndarray, method: str) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _sps.wilcoxon(
+            differences,
+            zero_method="wilcox",
+            correction=False,
+            alternative="two-sided",
+            method=method,
+            axis=-1,
+        )
+
+
 def wilcoxon(before: Iterable[_Value], after: Iterable[_Value]) -> _Wilcoxon:
     """Wilcoxon signed-rank test for paired samples, two-sided.
 
@@ -420,35 +463,236 @@ def wilcoxon(before: Iterable[_Value], after: Iterable[_Value]) -> _Wilcoxon:
     if either member is None/NaN.  If no non-zero difference remains, both
     keys are ``None``.  SciPy's small-sample warnings are suppressed.
     """
-    xs = _coerce_all(before, "before")
-    ys = _coerce_all(after, "after")
-    if len(xs) != len(ys):
-        raise ValueError(f"before and after must have the same length, got {len(xs)} and {len(ys)}")
-    pairs = [(x, y) for x, y in zip(xs, ys, strict=True) if x is not None and y is not None]
-    if not any(x != y for x, y in pairs):
+    differences = _wilcoxon_differences(before, after)
+    if len(differences) == 0:
         return {"statistic": None, "p_value": None}
-    nonzero = [(x, y) for x, y in pairs if x != y]
-    x_arr = np.array([x for x, _ in nonzero], dtype=float)
-    y_arr = np.array([y for _, y in nonzero], dtype=float)
-    magnitudes = np.abs(x_arr - y_arr)
-    untied = len(np.unique(magnitudes)) == len(magnitudes)
-    method = "exact" if untied and len(magnitudes) <= 50 else "asymptotic"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = _sps.wilcoxon(
-            x_arr,
-            y_arr,
-            zero_method="wilcox",
-            correction=False,
-            alternative="two-sided",
-            method=method,
-        )
-    statistic = float(res.statistic)
-    p_value = float(res.pvalue)
-    return {
-        "statistic": None if math.isnan(statistic) else statistic,
-        "p_value": None if math.isnan(p_value) else p_value,
-    }
+    res = _scipy_wilcoxon(differences, _wilcoxon_method(differences))
+    return _wilcoxon_result(res.statistic, res.pvalue)
+
+
+def wilcoxon_many(samples: Iterable[tuple[Iterable[_Value], Iterable[_Value]]]) -> list[_Wilcoxon]:
+    """:func:`wilcoxon` of many (before, after) samples at once, with identical results.
+
+    A round has one test per topic × scale question — thousands at national
+    scale — and SciPy's per-call overhead (~1 ms) would dominate.  Samples on
+    the normal approximation are tested in one vectorised SciPy call, each
+    padded with zero differences (which the test drops, as it drops them in a
+    single call); the few small untied samples on the exact path are tested
+    one by one.
+    """
+    differences = [_wilcoxon_differences(before, after) for before, after in samples]
+    results: list[_Wilcoxon] = [{"statistic": None, "p_value": None} for _ in differences]
+    batch: list[int] = []
+    for i, d in enumerate(differences):
+        if len(d) == 0:
+            continue
+        if _wilcoxon_method(d) == "exact":
+            res = _scipy_wilcoxon(d, "exact")
+            results[i] = _wilcoxon_result(res.statistic, res.pvalue)
+        else:
+            batch.append(i)
+    for start in range(0, len(batch), 1000):
+        chunk = batch[start : start + 1000]
+        width = max(len(differences[i]) for i in chunk)
+        padded = np.zeros((len(chunk), width))
+        for row, i in enumerate(chunk):
+            padded[row, : len(differences[i])] = differences[i]
+        res = _scipy_wilcoxon(padded, "asymptotic")
+        for row, i in enumerate(chunk):
+            results[i] = _wilcoxon_result(res.statistic[row], res.pvalue[row])
+    return results
+
+
+# ---------------------------------------------------------------------------
+# Frequency tables
+# ---------------------------------------------------------------------------
+
+
+def _counts(counts: Mapping[object, int], what: str = "counts") -> list[tuple[float, int]]:
+    """Validate a frequency table, returning sorted (value, count) pairs with missing values and zero counts dropped."""
+    if not isinstance(counts, Mapping):
+        raise TypeError(f"{what}: expected a mapping of value -> count, got {type(counts).__name__}")
+    out: dict[float, int] = {}
+    for value, count in counts.items():
+        if type(count) is not int:  # noqa: E721 - the fast path; subclasses (bool) are checked below
+            if isinstance(count, (bool, np.bool_)) or not isinstance(count, numbers.Integral):
+                raise TypeError(f"{what}: counts must be integers, got {count!r} for {value!r}")
+            count = int(count)
+        if count < 0:
+            raise ValueError(f"{what}: counts must not be negative, got {count!r} for {value!r}")
+        if type(value) is float and math.isfinite(value):  # noqa: E721 - the common case, already clean
+            x: float | None = value
+        else:
+            x = _coerce(value, what)
+        if x is None or count == 0:
+            continue
+        out[x] = out.get(x, 0) + count
+    return sorted(out.items())
+
+
+def _exact_sum(terms: Iterable[tuple[float, int]]) -> float:
+    """``sum(count * value)`` computed exactly and rounded once (what ``math.fsum`` gives on the expanded list)."""
+    ratios = [(value.as_integer_ratio(), count) for value, count in terms]
+    if not ratios:
+        return 0.0
+    denominator = max(d for (_, d), _ in ratios)  # powers of two: the largest is a multiple of the others
+    return sum(n * (denominator // d) * c for (n, d), c in ratios) / denominator
+
+
+class Frequencies:
+    """A validated frequency table ``{value: number of answers}`` and its figures.
+
+    A round's answers are codes on a small scale (or calendar years), so such a
+    table holds everything the figures need; the aggregation reads the tables
+    from the database instead of every single answer.  Every figure here is
+    exactly (to the last bit) the figure of the list functions on the expanded
+    values: sums are taken exactly in integer arithmetic and rounded once, as
+    ``math.fsum`` rounds the sum of the expanded list.  ``None``/NaN keys are
+    missing values and are dropped; counts must be non-negative integers.
+    """
+
+    __slots__ = ("_mean", "_variance", "n", "pairs")
+
+    def __init__(self, counts: Mapping[float, int]) -> None:
+        self.pairs = _counts(counts)
+        self.n = sum(c for _, c in self.pairs)
+        self._mean: float | None = None
+        self._variance: float | None = None
+
+    def mean(self) -> float:
+        """Arithmetic mean; needs n >= 1."""
+        if self._mean is None:
+            lo, hi = self.pairs[0][0], self.pairs[-1][0]
+            self._mean = lo if lo == hi else min(max(_exact_sum(self.pairs) / self.n, lo), hi)
+        return self._mean
+
+    def variance(self) -> float:
+        """Sample variance (n - 1 divisor); needs n >= 2."""
+        if self._variance is None:
+            if self.pairs[0][0] == self.pairs[-1][0]:
+                self._variance = 0.0
+            else:
+                m = self.mean()
+                self._variance = _exact_sum(((x - m) ** 2, c) for x, c in self.pairs) / (self.n - 1)
+        return self._variance
+
+    def _order_statistic(self, index: int) -> float:
+        seen = 0
+        for value, count in self.pairs:
+            seen += count
+            if index < seen:
+                return value
+        raise IndexError(index)  # pragma: no cover - callers pass 0 <= index < n
+
+    def quantile(self, p: float, method: str = "type7") -> float | None:
+        """:func:`quantile` of the expanded values (``None`` for an empty table; ``p`` and ``method`` checked)."""
+        p_f = _check_quantile_args(p, method)
+        if self.n == 0:
+            return None
+        if method == "type7":
+            return self._quantile7(p_f)
+        g = min(max(self.n * p_f + p_f - 1.0, 0.0), float(self.n - 1))
+        lo = math.floor(g)
+        return _lerp(self._order_statistic(lo), self._order_statistic(min(lo + 1, self.n - 1)), g - lo)
+
+    def _quantile7(self, p: float) -> float:
+        g = min(max((self.n - 1) * p, 0.0), float(self.n - 1))
+        lo = math.floor(g)
+        hi = min(lo + 1, self.n - 1)
+        return _lerp(self._order_statistic(lo), self._order_statistic(hi), g - lo)
+
+    def describe(self) -> _Description:
+        """:func:`describe` of the expanded values."""
+        if self.n == 0:
+            return describe([])
+        mean = self.mean()
+        sd = math.sqrt(self.variance()) if self.n >= 2 else None
+        q1 = self._quantile7(0.25)
+        q3 = self._quantile7(0.75)
+        return {
+            "n": self.n,
+            "mean": mean,
+            "sd": sd,
+            "median": self._quantile7(0.5),
+            "q1": q1,
+            "q3": q3,
+            "iqr": q3 - q1,
+            "cv": sd / mean if sd is not None and mean != 0.0 else None,
+        }
+
+    def share_between(self, low: float, high: float) -> float | None:
+        """:func:`share_between` of the expanded values."""
+        lo = _scalar(low, "low")
+        hi = _scalar(high, "high")
+        if lo > hi:
+            raise ValueError(f"low ({low!r}) must not exceed high ({high!r})")
+        if self.n == 0:
+            return None
+        return sum(c for x, c in self.pairs if lo <= x <= hi) / self.n
+
+    def rwg(self, options: int) -> float | None:
+        """:func:`rwg` of the expanded values."""
+        if isinstance(options, (bool, np.bool_)) or not isinstance(options, numbers.Integral):
+            raise TypeError(f"options must be an integer, got {options!r}")
+        a = int(options)
+        if a < 2:
+            raise ValueError(f"options must be at least 2, got {a}")
+        if self.n < 2:
+            return None
+        r = 1.0 - self.variance() / ((a * a - 1) / 12.0)
+        return min(max(r, 0.0), 1.0)
+
+
+def describe_counts(counts: Mapping[float, int]) -> _Description:
+    """:func:`describe` of a frequency table ``{value: number of answers}`` (see :class:`Frequencies`)."""
+    return Frequencies(counts).describe()
+
+
+def share_between_counts(counts: Mapping[float, int], low: float, high: float) -> float | None:
+    """:func:`share_between` of a frequency table ``{value: number of answers}``."""
+    return Frequencies(counts).share_between(low, high)
+
+
+def rwg_counts(counts: Mapping[float, int], options: int) -> float | None:
+    """:func:`rwg` of a frequency table ``{value: number of answers}``."""
+    return Frequencies(counts).rwg(options)
+
+
+def scale_index_counts(counts: Mapping[tuple[float, float], int], *, low: float, high: float) -> float | None:
+    """0–100 index of answers on a ``low``…``high`` scale, optionally weighted.
+
+    ``counts`` maps ``(value, weight)`` to the number of answers with that value
+    and weight (weight 1 for the plain index, the expertise weight for the
+    weighted one).  With codes ``c = value - (low + high) / 2`` (−2…+2 on a
+    5-point scale) the index is ``25 · (Σ w·c / Σ w + 2)``: 0 when everyone
+    answered ``low``, 100 when everyone answered ``high``, 50 at the middle.
+    Every sum is exact and rounded once.  ``None`` when there are no answers or
+    the weights sum to 0; negative weights raise ``ValueError``.
+    """
+    lo = _scalar(low, "low")
+    hi = _scalar(high, "high")
+    if not isinstance(counts, Mapping):
+        raise TypeError(f"counts: expected a mapping of (value, weight) -> count, got {type(counts).__name__}")
+    mid = (lo + hi) / 2
+    terms: list[tuple[float, int]] = []
+    weights: list[tuple[float, int]] = []
+    for key, count in counts.items():
+        if not isinstance(key, tuple) or len(key) != 2:
+            raise TypeError(f"counts: keys must be (value, weight) pairs, got {key!r}")
+        if isinstance(count, (bool, np.bool_)) or not isinstance(count, numbers.Integral) or count < 0:
+            raise TypeError(f"counts: counts must be non-negative integers, got {count!r}")
+        value = _coerce(key[0], "value")
+        weight = _coerce(key[1], "weight")
+        if value is None or weight is None or count == 0:
+            continue
+        if weight < 0:
+            raise ValueError(f"weights must not be negative, got {weight!r}")
+        terms.append(((value - mid) * weight, int(count)))
+        weights.append((weight, int(count)))
+    total = _exact_sum(weights)
+    if not terms or total <= 0:
+        return None
+    return 25.0 * (_exact_sum(terms) / total + 2.0)
 
 
 def rand_ucla(values: Iterable[_Value]) -> _RandUcla:

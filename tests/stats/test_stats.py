@@ -788,13 +788,19 @@ class TestRandUclaEdges:
 
 def test_public_api() -> None:
     assert sorted(stats.__all__) == [
+        "Frequencies",
         "describe",
+        "describe_counts",
         "kendall_w",
         "quantile",
         "rand_ucla",
         "rwg",
+        "rwg_counts",
+        "scale_index_counts",
         "share_between",
+        "share_between_counts",
         "wilcoxon",
+        "wilcoxon_many",
     ]
     public = {
         name

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, models, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from foresight import stats
 from foresight.catalog.models import Topic
-from foresight.delphi.models import Answer, Participant, Question, Round, RoundStat, Study
+from foresight.delphi.models import Answer, Expert, Participant, Question, Response, Round, RoundStat, Study
 
 ALL = "all"
 HIGH = "high"
@@ -25,47 +29,60 @@ HIGH = "high"
 
 def _r(value: Any) -> Any:
     """Round floats for storage so that the checksum does not depend on the last bit of a platform's float sum."""
-    if isinstance(value, float):
+    kind = type(value)
+    if kind is float:
         return round(value, 10)
-    if isinstance(value, dict):
-        return {k: _r(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_r(v) for v in value]
+    if kind is dict:
+        return {k: round(v, 10) if type(v) is float else _r(v) for k, v in value.items()}
+    if kind is list:
+        return [round(v, 10) if type(v) is float else _r(v) for v in value]
     return value
 
 
 def scale_index(values: list[float], *, low: float, high: float) -> float | None:
     """0–100 index: the mean answer coded −2…+2 on a 5-point scale, shifted and scaled: 25·(mean code + 2)."""
-    if not values:
-        return None
-    mid = (low + high) / 2
-    mean_code = sum(v - mid for v in values) / len(values)
-    return 25.0 * (mean_code + 2.0)
+    return stats.scale_index_counts(Counter((v, 1.0) for v in values), low=low, high=high)
 
 
 def weighted_index(pairs: list[tuple[float, float]], *, low: float, high: float) -> float | None:
     """Expertise-weighted 0–100 index from (value, weight) pairs."""
-    total = sum(w for _, w in pairs)
-    if not pairs or total <= 0:
-        return None
-    mid = (low + high) / 2
-    mean_code = sum((v - mid) * w for v, w in pairs) / total
-    return 25.0 * (mean_code + 2.0)
+    return stats.scale_index_counts(Counter(pairs), low=low, high=high)
 
 
-def _scale_figures(question: Question, values: list[float], rule: dict[str, Any]) -> dict[str, Any]:
-    codes = [int(o.get("value", o["code"])) for o in question.options]
+@dataclass
+class Tally:
+    """The answers of one group to one question of one topic, as frequency tables (no identities)."""
+
+    rows: int = 0  # answers given (not "can't judge")
+    nums: dict[float, int] = field(default_factory=dict)  # scale codes / years
+    codes: dict[str, int] = field(default_factory=dict)  # single choice, or "already"/"never" for years
+    multi: dict[str, int] = field(default_factory=dict)  # each ticked option of a multi-select answer
+
+    def add(self, num: float | None, code: str, codes: list[str], count: int = 1) -> None:
+        self.rows += count
+        if num is not None:
+            self.nums[num] = self.nums.get(num, 0) + count
+        if code:
+            self.codes[code] = self.codes.get(code, 0) + count
+        for c in codes:
+            self.multi[c] = self.multi.get(c, 0) + count
+
+
+def _scale_codes(question: Question) -> list[int]:
+    return [int(o.get("value", o["code"])) for o in question.options]
+
+
+def _scale_figures(question: Question, counts: dict[float, int], rule: dict[str, Any]) -> dict[str, Any]:
+    codes = _scale_codes(question)
     low, high = min(codes), max(codes)
-    values = sorted(values)
-    figures: dict[str, Any] = dict(stats.describe(values))
-    figures["distribution"] = {str(c): sum(1 for v in values if v == c) for c in codes}
-    top = (high - 1, high)
-    bottom = (low, low + 1)
-    figures["top2"] = stats.share_between(values, *top)
-    figures["bottom2"] = stats.share_between(values, *bottom)
-    figures["rwg"] = stats.rwg(values, len(codes))
+    table = stats.Frequencies(counts)
+    figures: dict[str, Any] = dict(table.describe())
+    figures["distribution"] = {str(c): counts.get(float(c), 0) for c in codes}
+    figures["top2"] = table.share_between(high - 1, high)
+    figures["bottom2"] = table.share_between(low, low + 1)
+    figures["rwg"] = table.rwg(len(codes))
     if question.index:
-        figures["index"] = scale_index(values, low=low, high=high)
+        figures["index"] = stats.scale_index_counts({(v, 1.0): c for v, c in counts.items()}, low=low, high=high)
     if len(codes) == 5 and figures["n"]:
         figures["consensus"] = bool(
             figures["iqr"] is not None
@@ -76,99 +93,259 @@ def _scale_figures(question: Question, values: list[float], rule: dict[str, Any]
     return figures
 
 
-def _year_figures(values: list[float], codes: list[str], rule: dict[str, Any]) -> dict[str, Any]:
-    years = sorted(values)
-    valid = len(years) + len(codes)
-    figures: dict[str, Any] = dict(stats.describe(years))
+def _year_figures(tally: Tally, rule: dict[str, Any]) -> dict[str, Any]:
+    figures: dict[str, Any] = dict(stats.describe_counts(tally.nums))
+    valid = sum(tally.nums.values()) + sum(tally.codes.values())
     figures["n_valid"] = valid
-    figures["share_already"] = codes.count("already") / valid if valid else None
-    figures["share_never"] = codes.count("never") / valid if valid else None
+    figures["share_already"] = tally.codes.get("already", 0) / valid if valid else None
+    figures["share_never"] = tally.codes.get("never", 0) / valid if valid else None
     figures["consensus"] = bool(figures["iqr"] is not None and figures["iqr"] <= float(rule.get("year_iqr_max", 5.0)))
     return figures
 
 
-def _choice_figures(question: Question, chosen: list[list[str]]) -> dict[str, Any]:
-    n = len(chosen)
-    counts = {str(o["code"]): 0 for o in question.options}
-    for codes in chosen:
-        for code in codes:
-            if code in counts:
-                counts[code] += 1
+def _choice_figures(question: Question, n: int, chosen: dict[str, int]) -> dict[str, Any]:
+    counts = {str(o["code"]): chosen.get(str(o["code"]), 0) for o in question.options}
     return {"n": n, "counts": counts, "shares": {c: (k / n if n else None) for c, k in counts.items()}}
 
 
-def question_figures(question: Question, rows: list[tuple[int, Any]], rule: dict[str, Any]) -> dict[str, Any]:
-    """Figures of one question over (participant, answer) rows of one group."""
+def tally_figures(question: Question, tally: Tally, rule: dict[str, Any]) -> dict[str, Any]:
+    """Figures of one question over one group's tally (SPEC §5)."""
     if question.qtype == Question.Type.SCALE:
-        return _scale_figures(question, [a[1] for _, a in rows if a[1] is not None], rule)
+        return _scale_figures(question, tally.nums, rule)
     if question.qtype == Question.Type.YEAR:
-        return _year_figures([a[1] for _, a in rows if a[1] is not None], [a[2] for _, a in rows if a[2]], rule)
+        return _year_figures(tally, rule)
     if question.qtype == Question.Type.SINGLE:
-        return _choice_figures(question, [[a[2]] for _, a in rows if a[2]])
+        return _choice_figures(question, sum(tally.codes.values()), tally.codes)
     if question.qtype == Question.Type.MULTI:
-        return _choice_figures(question, [list(a[3]) for _, a in rows])
-    return {"n": len(rows)}
+        return _choice_figures(question, tally.rows, tally.multi)
+    return {"n": tally.rows}
+
+
+def question_figures(question: Question, rows: list[tuple[int, Any]], rule: dict[str, Any]) -> dict[str, Any]:
+    """Figures of one question over (participant, (cant_judge, num, code, codes)) rows of one group."""
+    tally = Tally()
+    for _, (cant_judge, num, code, codes) in rows:
+        if not cant_judge:
+            tally.add(num, code, codes or [])
+    return tally_figures(question, tally, rule)
+
+
+@dataclass
+class _Cell:
+    """One topic × question: a tally per group, the expertise-weighted pairs and the can't-judge count."""
+
+    groups: dict[str, Tally] = field(default_factory=lambda: {ALL: Tally(), HIGH: Tally()})
+    weighted: Counter[tuple[float, float]] = field(default_factory=Counter)
+    cant: int = 0
+    answers: int = 0
+
+
+def _table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _placeholders(values: list[int]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _topic_cells(
+    *, rnd: Round, questions: dict[int, Question], expertise_q: Question | None, weights: dict[str, float]
+) -> Iterator[tuple[int, dict[tuple[int, int], _Cell]]]:
+    """The round's answers as frequency tables, one topic at a time: (topic id, {(topic, question): cell}).
+
+    The database does the counting (one grouped query per topic × question × value × sector × expertise,
+    streamed in topic order through a server-side cursor), so memory holds one topic's tables at a time
+    and the Python work grows with the number of distinct answers, not with the number of experts.
+    On PostgreSQL the grouping goes through a temporary table (needs the default TEMPORARY privilege).
+    """
+    ids = sorted(questions)
+    multi = sorted(pk for pk, q in questions.items() if q.qtype == Question.Type.MULTI)
+    # Only multi-select answers need their list of codes as a grouping key.
+    codes_key = f"CASE WHEN a.question_id IN ({_placeholders(multi)}) THEN a.value_codes END" if multi else "NULL"
+    grouped = f"""
+        SELECT r.topic_id, a.question_id, a.cant_judge, a.value_num, a.value_code, {codes_key} AS value_codes,
+               e.sector, x.value_code AS level, COUNT(*) AS n
+        FROM {_table(Answer)} a
+        JOIN {_table(Response)} r ON r.id = a.response_id
+        JOIN {_table(Participant)} p ON p.id = r.participant_id
+        JOIN {_table(Expert)} e ON e.id = p.expert_id
+        LEFT JOIN {_table(Answer)} x ON x.response_id = a.response_id AND x.question_id = %s
+        WHERE r.round_id = %s AND a.question_id IN ({_placeholders(ids)})
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    """
+    params = [*multi, expertise_q.pk if expertise_q else None, rnd.pk, *ids]
+    decoded: dict[Any, list[str]] = {None: []}
+    with transaction.atomic():  # a server-side cursor (and the temporary table) live in a transaction
+        scratch = ""
+        if connection.vendor == "postgresql":
+            # Group in parallel into a temporary table with a hash table in memory, then stream it in topic
+            # order: a cursor over the grouped query itself would run it serially and sort every answer.
+            scratch = connection.ops.quote_name(f"round_cells_{uuid.uuid4().hex}")
+            with connection.cursor() as setup:
+                setup.execute("SET LOCAL work_mem = '256MB'")
+                setup.execute(f"CREATE TEMPORARY TABLE {scratch} ON COMMIT DROP AS {grouped}", params)
+            sql, params = f"SELECT * FROM {scratch} ORDER BY topic_id", []
+        else:
+            sql = f"{grouped} ORDER BY 1"
+        cursor = connection.chunked_cursor()
+        try:
+            cursor.execute(sql, params)
+            topic: list[tuple[Any, ...]] = []
+            while batch := cursor.fetchmany(20000):
+                for row in batch:
+                    if topic and row[0] != topic[0][0]:
+                        yield topic[0][0], _tally_topic(topic, weights, decoded)
+                        topic = []
+                    topic.append(row)
+            if topic:
+                yield topic[0][0], _tally_topic(topic, weights, decoded)
+        finally:
+            cursor.close()
+            if scratch:
+                with connection.cursor() as cleanup:
+                    cleanup.execute(f"DROP TABLE IF EXISTS {scratch}")
+
+
+def _tally_topic(
+    rows: list[tuple[Any, ...]], weights: dict[str, float], decoded: dict[Any, list[str]]
+) -> dict[tuple[int, int], _Cell]:
+    """One topic's grouped rows as a cell per question: first added up per group with plain tuple keys
+    (cheap), then a tally built once per key."""
+    answers: Counter[tuple[int, int]] = Counter()
+    cant: Counter[tuple[int, int]] = Counter()
+    grouped: Counter[tuple[tuple[int, int], str, float | None, str, Any]] = Counter()
+    weighted: Counter[tuple[tuple[int, int], float, str]] = Counter()
+    for topic_id, question_id, cant_judge, num, code, codes, sector, level, count in rows:
+        key = (topic_id, question_id)
+        answers[key] += count
+        if cant_judge:
+            cant[key] += count
+            continue
+        grouped[(key, ALL, num, code, codes)] += count
+        if level == "high":
+            grouped[(key, HIGH, num, code, codes)] += count
+        grouped[(key, f"sector:{sector}", num, code, codes)] += count
+        if num is not None:
+            weighted[(key, num, level or "")] += count
+    cells = {key: _Cell(cant=cant[key], answers=count) for key, count in answers.items()}
+    for (key, group, num, code, codes), count in grouped.items():
+        if codes not in decoded:
+            decoded[codes] = _codes(codes)
+        groups = cells[key].groups
+        tally = groups.get(group)
+        if tally is None:
+            tally = groups[group] = Tally()
+        tally.add(None if num is None else float(num), code or "", decoded[codes], count)
+    for (key, num, level), count in weighted.items():
+        cells[key].weighted[(float(num), weights.get(level, 0.0))] += count
+    return cells
+
+
+def _codes(raw: Any) -> list[str]:
+    """A multi-select answer's codes, whether the driver returns JSON text or decoded JSON."""
+    value = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+    return [str(c) for c in value or []]
+
+
+def _stability(
+    *, rnd: Round, previous: Round, scale_ids: list[int]
+) -> dict[tuple[int, int], Counter[tuple[float, float]]]:
+    """(before, after) pairs per topic × scale question, paired on each expert's participant id, as counts."""
+    if not scale_ids:
+        return {}
+    sql = f"""
+        SELECT r.topic_id, a.question_id, pa.value_num, a.value_num, COUNT(*)
+        FROM {_table(Answer)} a
+        JOIN {_table(Response)} r ON r.id = a.response_id
+        JOIN {_table(Response)} pr
+          ON pr.participant_id = r.participant_id AND pr.topic_id = r.topic_id AND pr.round_id = %s
+        JOIN {_table(Answer)} pa ON pa.response_id = pr.id AND pa.question_id = a.question_id
+        WHERE r.round_id = %s AND a.question_id IN ({_placeholders(scale_ids)})
+          AND a.cant_judge = %s AND a.value_num IS NOT NULL AND pa.cant_judge = %s AND pa.value_num IS NOT NULL
+        GROUP BY r.topic_id, a.question_id, pa.value_num, a.value_num
+    """
+    pairs: dict[tuple[int, int], Counter[tuple[float, float]]] = defaultdict(Counter)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [previous.pk, rnd.pk, *scale_ids, False, False])
+        for topic_id, question_id, before, after, count in cursor.fetchall():
+            pairs[(topic_id, question_id)][(float(before), float(after))] += count
+    return pairs
+
+
+def _kendall(*, rnd: Round, importance: Question | None, topic_ids: list[int]) -> dict[str, Any] | None:
+    """Kendall's W of importance across the round's topics, over the experts who rated every one of them."""
+    if importance is None or len(topic_ids) < 2:
+        return None
+    valid = Answer.objects.filter(
+        response__round=rnd,
+        response__topic_id__in=topic_ids,
+        question=importance,
+        cant_judge=False,
+        value_num__isnull=False,
+    )
+    complete = (
+        valid.values("response__participant_id")
+        .annotate(rated=Count("pk"))
+        .filter(rated=len(topic_ids))
+        .values("response__participant_id")
+    )
+    by_expert: dict[int, dict[int, float]] = defaultdict(dict)
+    for participant_id, topic_id, num in valid.filter(response__participant_id__in=complete).values_list(
+        "response__participant_id", "response__topic_id", "value_num"
+    ):
+        by_expert[participant_id][topic_id] = num
+    matrix = [[by_expert[p][t] for t in topic_ids] for p in sorted(by_expert)]
+    if len(matrix) < 2:
+        return None
+    try:
+        return dict(stats.kendall_w(matrix))
+    except ValueError:
+        return None
 
 
 def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Compute (without writing) every RoundStat row and the round summary. Deterministic."""
     study: Study = rnd.study
     questions = {q.pk: q for q in Question.objects.filter(study=study, applies_to=Question.AppliesTo.TOPIC)}
+    if not questions:
+        return [], _r({"kendall_w_importance": None, "topics": {}, "respondents": 0})
     expertise_q = next((q for q in questions.values() if q.key == "expertise"), None)
     weights = {str(k): float(v) for k, v in (study.expertise_weights or {}).items()}
     rule = study.consensus_rule or {}
-    sectors = dict(Participant.objects.filter(study=study).values_list("pk", "expert__sector"))
-
-    # (topic, question) -> [(participant, (cant_judge, num, code, codes))]
-    cells: dict[tuple[int, int], list[tuple[int, tuple[bool, float | None, str, list[str]]]]] = defaultdict(list)
-    expertise: dict[tuple[int, int], str] = {}
-    answers = Answer.objects.filter(response__round=rnd).values_list(
-        "response__topic_id",
-        "question_id",
-        "response__participant_id",
-        "cant_judge",
-        "value_num",
-        "value_code",
-        "value_codes",
+    previous = Round.objects.filter(study=study, number=rnd.number - 1).first() if rnd.number > 1 else None
+    scale_ids = sorted(pk for pk, q in questions.items() if q.qtype == Question.Type.SCALE)
+    pairs = _stability(rnd=rnd, previous=previous, scale_ids=scale_ids) if previous is not None else {}
+    prev_iqr = (
+        {(s.topic_id, s.question_id): s.data.get("iqr") for s in RoundStat.objects.filter(round=previous, group=ALL)}
+        if previous is not None
+        else {}
     )
-    for topic_id, question_id, participant_id, cant_judge, num, code, codes in answers.iterator(chunk_size=20000):
-        if question_id not in questions:
-            continue
-        if expertise_q is not None and question_id == expertise_q.pk and code:
-            expertise[(topic_id, participant_id)] = code
-        cells[(topic_id, question_id)].append((participant_id, (cant_judge, num, code, codes or [])))
+    topic_codes = dict(
+        Topic.objects.filter(pk__in=Response.objects.filter(round=rnd).values("topic_id")).values_list("pk", "code")
+    )
 
-    topic_codes = dict(Topic.objects.filter(pk__in={t for t, _ in cells}).values_list("pk", "code"))
     rows: list[dict[str, Any]] = []
     topic_summary: dict[int, dict[str, Any]] = {}
     medians: dict[tuple[int, str], float | None] = {}
-    for topic_id, question_id in sorted(
-        cells, key=lambda c: (topic_codes[c[0]], questions[c[1]].order, questions[c[1]].key)
-    ):
-        question = questions[question_id]
-        entries = sorted(cells[(topic_id, question_id)], key=lambda e: e[0])
-        valid = [(p, a) for p, a in entries if not a[0]]
-        cant = len(entries) - len(valid)
-        groups: dict[str, list[tuple[int, Any]]] = {ALL: valid}
-        groups[HIGH] = [(p, a) for p, a in valid if expertise.get((topic_id, p)) == "high"]
-        for p, a in valid:
-            groups.setdefault(f"sector:{sectors.get(p, 'other')}", []).append((p, a))
-        for group, members in sorted(groups.items()):
-            figures = question_figures(question, members, rule)
-            if group == ALL:
-                figures["n_cant_judge"] = cant
-                if question.qtype == Question.Type.SCALE and question.index:
-                    codes = [int(o.get("value", o["code"])) for o in question.options]
-                    pairs = [
-                        (a[1], weights.get(expertise.get((topic_id, p), ""), 0.0))
-                        for p, a in members
-                        if a[1] is not None
-                    ]
-                    figures["index_weighted"] = weighted_index(sorted(pairs), low=min(codes), high=max(codes))
-                if question.qtype in (Question.Type.SCALE, Question.Type.YEAR):
-                    medians[(topic_id, question.key)] = figures.get("median")
-            rows.append(
-                {
+    unstable: list[tuple[tuple[int, int], dict[str, Any]]] = []  # scale cells whose stability comes below
+    for topic_id, cells in _topic_cells(rnd=rnd, questions=questions, expertise_q=expertise_q, weights=weights):
+        for (_, question_id), cell in sorted(cells.items(), key=lambda c: (questions[c[0][1]].order, c[0][1])):
+            question = questions[question_id]
+            for group, tally in sorted(cell.groups.items()):
+                figures = tally_figures(question, tally, rule)
+                if group == ALL:
+                    figures["n_cant_judge"] = cell.cant
+                    if question.qtype == Question.Type.SCALE and question.index:
+                        codes = _scale_codes(question)
+                        figures["index_weighted"] = stats.scale_index_counts(
+                            cell.weighted, low=min(codes), high=max(codes)
+                        )
+                    if question.qtype in (Question.Type.SCALE, Question.Type.YEAR):
+                        medians[(topic_id, question.key)] = figures.get("median")
+                    if question.qtype == Question.Type.SCALE and question.index:
+                        summary = topic_summary.setdefault(topic_id, {"consensus_items": {}, "n": 0})
+                        summary["consensus_items"][question.key] = bool(figures.get("consensus"))
+                row = {
                     "topic_id": topic_id,
                     "question_id": question_id,
                     "topic": topic_codes[topic_id],
@@ -177,73 +354,22 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
                     "n": int(figures.get("n") or 0),
                     "data": _r(figures),
                 }
-            )
-        if question.qtype == Question.Type.SCALE and question.index:
-            summary = topic_summary.setdefault(topic_id, {"consensus_items": {}, "n": 0})
-            all_row = next(r for r in reversed(rows) if r["group"] == ALL and r["question_id"] == question_id)
-            summary["consensus_items"][question.key] = bool(all_row["data"].get("consensus"))
-        if expertise_q is not None and question_id == expertise_q.pk:
-            topic_summary.setdefault(topic_id, {"consensus_items": {}, "n": 0})["n"] = len(entries)
+                rows.append(row)
+                if group == ALL and previous is not None and question.qtype == Question.Type.SCALE:
+                    unstable.append(((topic_id, question_id), row["data"]))
+            if expertise_q is not None and question_id == expertise_q.pk:
+                topic_summary.setdefault(topic_id, {"consensus_items": {}, "n": 0})["n"] = cell.answers
 
-    # Stability against the previous round (paired on each expert's pseudonymous participant id).
-    previous = Round.objects.filter(study=study, number=rnd.number - 1).first() if rnd.number > 1 else None
-    if previous is not None:
-        prev_values: dict[tuple[int, int, int], float] = {}
-        for topic_id, question_id, participant_id, num in Answer.objects.filter(
-            response__round=previous, cant_judge=False, value_num__isnull=False, question__qtype=Question.Type.SCALE
-        ).values_list("response__topic_id", "question_id", "response__participant_id", "value_num"):
-            prev_values[(topic_id, question_id, participant_id)] = num
-        prev_iqr = {
-            (s.topic_id, s.question_id): s.data.get("iqr") for s in RoundStat.objects.filter(round=previous, group=ALL)
-        }
-        for row in rows:
-            question = questions[row["question_id"]]
-            if row["group"] != ALL or question.qtype != Question.Type.SCALE:
-                continue
-            now_vals = {
-                p: a[1] for p, a in cells[(row["topic_id"], row["question_id"])] if not a[0] and a[1] is not None
-            }
-            paired = sorted(
-                (p, prev_values[(row["topic_id"], row["question_id"], p)], v)
-                for p, v in now_vals.items()
-                if (row["topic_id"], row["question_id"], p) in prev_values
-            )
-            before = [b for _, b, _ in paired]
-            after = [a for _, _, a in paired]
-            test = stats.wilcoxon(before, after) if paired else {"statistic": None, "p_value": None}
-            old_iqr = prev_iqr.get((row["topic_id"], row["question_id"]))
-            row["data"]["stability"] = _r(
-                {
-                    "n_paired": len(paired),
-                    "wilcoxon_statistic": test["statistic"],
-                    "wilcoxon_p": test["p_value"],
-                    "share_changed": (sum(1 for b, a in zip(before, after, strict=True) if b != a) / len(paired))
-                    if paired
-                    else None,
-                    "delta_iqr": (row["data"]["iqr"] - old_iqr)
-                    if old_iqr is not None and row["data"].get("iqr") is not None
-                    else None,
-                }
-            )
+    # Stability against the previous round (paired on each expert's participant id), all tests in one go.
+    tests = stats.wilcoxon_many(_expand(pairs.get(key, Counter())) for key, _ in unstable)
+    for (key, data), test in zip(unstable, tests, strict=True):
+        data["stability"] = _r(
+            _stability_figures(pairs.get(key, Counter()), test, iqr=data.get("iqr"), old_iqr=prev_iqr.get(key))
+        )
+    rows.sort(key=lambda r: (r["topic"], questions[r["question_id"]].order, r["question"], r["group"]))
 
-    # Kendall's W of importance across topics, over experts who rated every topic of the round.
-    kendall = None
     importance = next((q for q in questions.values() if q.key == "importance"), None)
-    topic_ids = sorted({t for t, _ in cells})
-    if importance is not None and len(topic_ids) >= 2:
-        by_expert: dict[int, dict[int, float]] = defaultdict(dict)
-        for topic_id in topic_ids:
-            for p, a in cells.get((topic_id, importance.pk), []):
-                if not a[0] and a[1] is not None:
-                    by_expert[p][topic_id] = a[1]
-        matrix = [
-            [by_expert[p][t] for t in topic_ids] for p in sorted(by_expert) if len(by_expert[p]) == len(topic_ids)
-        ]
-        if len(matrix) >= 2:
-            try:
-                kendall = stats.kendall_w(matrix)
-            except ValueError:
-                kendall = None
+    kendall = _kendall(rnd=rnd, importance=importance, topic_ids=sorted({r["topic_id"] for r in rows}))
 
     topics_out = {}
     for topic_id, summary in sorted(topic_summary.items()):
@@ -260,10 +386,40 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
         {
             "kendall_w_importance": kendall,
             "topics": topics_out,
-            "respondents": len({p for v in cells.values() for p, _ in v}),
+            "respondents": _respondents(rnd=rnd, question_ids=sorted(questions)),
         }
     )
     return rows, summary_out
+
+
+def _expand(pairs: Counter[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    """A table of (before, after) → count as the two paired lists."""
+    ordered = sorted(pairs.items())
+    return [b for (b, _), c in ordered for _ in range(c)], [a for (_, a), c in ordered for _ in range(c)]
+
+
+def _stability_figures(
+    pairs: Counter[tuple[float, float]], test: dict[str, Any], *, iqr: float | None, old_iqr: float | None
+) -> dict[str, Any]:
+    """Round-to-round stability of one topic × scale question: Wilcoxon, share changed, ΔIQR (SPEC §5)."""
+    n = sum(pairs.values())
+    changed = sum(c for (b, a), c in pairs.items() if b != a)
+    return {
+        "n_paired": n,
+        "wilcoxon_statistic": test["statistic"],
+        "wilcoxon_p": test["p_value"],
+        "share_changed": changed / n if n else None,
+        "delta_iqr": (iqr - old_iqr) if old_iqr is not None and iqr is not None else None,
+    }
+
+
+def _respondents(*, rnd: Round, question_ids: list[int]) -> int:
+    return (
+        Response.objects.filter(round=rnd, answers__question_id__in=question_ids)
+        .values("participant_id")
+        .distinct()
+        .count()
+    )
 
 
 def results_checksum(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
@@ -297,20 +453,7 @@ def round_aggregate(*, round_id: int) -> bool:
         if locked.status != Round.Status.CLOSED:
             return False
         RoundStat.objects.filter(round=locked).delete()
-        RoundStat.objects.bulk_create(
-            [
-                RoundStat(
-                    round=locked,
-                    topic_id=r["topic_id"],
-                    question_id=r["question_id"],
-                    group=r["group"],
-                    n=r["n"],
-                    data=r["data"],
-                )
-                for r in rows
-            ],
-            batch_size=2000,
-        )
+        _stats_store(rnd=locked, rows=rows)
         Round.objects.filter(pk=locked.pk).update(
             status=Round.Status.AGGREGATED,
             aggregated_at=timezone.now(),
@@ -323,6 +466,39 @@ def round_aggregate(*, round_id: int) -> bool:
 
         audit_log(action="round_aggregate", round=locked, checksum=checksum)
     return True
+
+
+def _stats_store(*, rnd: Round, rows: list[dict[str, Any]]) -> None:
+    """Insert the round's RoundStat rows (inside the caller's transaction).
+
+    On PostgreSQL with ``COPY``: tens of thousands of JSON rows at national scale, which an ``INSERT``
+    with every value quoted by the driver takes several times longer to send.
+    """
+    if connection.vendor != "postgresql":
+        RoundStat.objects.bulk_create(
+            [
+                RoundStat(
+                    round=rnd,
+                    topic_id=r["topic_id"],
+                    question_id=r["question_id"],
+                    group=r["group"],
+                    n=r["n"],
+                    data=r["data"],
+                )
+                for r in rows
+            ],
+            batch_size=2000,
+        )
+        return
+    columns = ", ".join(
+        connection.ops.quote_name(RoundStat._meta.get_field(f).column)
+        for f in ("round", "topic", "question", "group", "n", "data")
+    )
+    with connection.cursor() as cursor, cursor.copy(f"COPY {_table(RoundStat)} ({columns}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row(
+                (rnd.pk, r["topic_id"], r["question_id"], r["group"], r["n"], json.dumps(r["data"], allow_nan=False))
+            )
 
 
 def _next_round_topics(*, rnd: Round, summary: dict[str, Any]) -> None:

@@ -91,17 +91,7 @@ def study_simulate(
     by_area: dict[int, list[Topic]] = {}
     for t in chosen:
         by_area.setdefault(t.area_id, []).append(t)
-    # Latent "truth" per topic; experts see it with noise.
-    truth = {
-        t.pk: {
-            "importance": rng.uniform(2.2, 4.8),
-            "competitiveness": rng.uniform(1.5, 4.5),
-            "tech_year": rng.randint(2027, 2040),
-            "lag": rng.randint(2, 8),
-            "leader": rng.choice(LEADERS),
-        }
-        for t in chosen
-    }
+    truth = topic_truth(rng, chosen)
     participants: list[Participant] = []
     area_objs = {a.pk: a for a in Area.objects.filter(pk__in=areas)}
     for i in range(experts):
@@ -152,6 +142,20 @@ def study_simulate(
         result.rounds.append(rnd.code)
     Study.objects.filter(pk=study.pk).update(status=Study.Status.FINISHED)
     return result
+
+
+def topic_truth(rng: random.Random, topics: list[Topic]) -> dict[int, dict[str, Any]]:
+    """The latent "truth" per topic that simulated experts see with noise (one draw per topic, in order)."""
+    return {
+        t.pk: {
+            "importance": rng.uniform(2.2, 4.8),
+            "competitiveness": rng.uniform(1.5, 4.5),
+            "tech_year": rng.randint(2027, 2040),
+            "lag": rng.randint(2, 8),
+            "leader": rng.choice(LEADERS),
+        }
+        for t in topics
+    }
 
 
 def _previous_medians(study: Study, number: int) -> dict[int, dict[str, float]]:
