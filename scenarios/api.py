@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
 from foresight.catalog.api import SourceSerializer
-from foresight.core.api import StrictFilterSet
+from foresight.core.api import CachedPublicRead, StrictFilterSet
 from scenarios import selectors
 from scenarios.models import Scenario, ScenarioTopic
 from scenarios.selectors import ScenarioFilters
@@ -104,7 +104,7 @@ class ScenarioFilter(StrictFilterSet):
         return selectors.scenario_list(filters=ScenarioFilters(**data))
 
 
-class ScenarioViewSet(viewsets.ReadOnlyModelViewSet[Scenario]):
+class ScenarioViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Scenario]):
     """Published application scenarios, addressed by code, with the topics they need."""
 
     lookup_field = "code"

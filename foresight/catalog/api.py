@@ -11,7 +11,7 @@ from rest_framework import serializers, viewsets
 from foresight.catalog import selectors
 from foresight.catalog.models import Area, Direction, SourceReference, Topic
 from foresight.catalog.selectors import TopicFilters
-from foresight.core.api import StrictFilterSet
+from foresight.core.api import CachedPublicRead, StrictFilterSet
 from scenarios.models import Scenario
 
 
@@ -117,7 +117,7 @@ class TopicFilter(StrictFilterSet):
         return selectors.topic_list(filters=TopicFilters(**data))
 
 
-class DirectionViewSet(viewsets.ReadOnlyModelViewSet[Direction]):
+class DirectionViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Direction]):
     """The six future-industry directions with their areas."""
 
     serializer_class = DirectionSerializer
@@ -137,7 +137,7 @@ class AreaFilter(StrictFilterSet):
         fields: list[str] = []
 
 
-class AreaViewSet(viewsets.ReadOnlyModelViewSet[Area]):
+class AreaViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Area]):
     """Technology areas (level 2)."""
 
     serializer_class = AreaSerializer
@@ -149,7 +149,7 @@ class AreaViewSet(viewsets.ReadOnlyModelViewSet[Area]):
         return selectors.area_list()
 
 
-class TopicViewSet(viewsets.ReadOnlyModelViewSet[Topic]):
+class TopicViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Topic]):
     """Topics (level 3), addressed by code; searchable with `q` and filterable."""
 
     lookup_field = "code"

@@ -11,6 +11,17 @@ from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from foresight.core.cache import cached_public_api
+
+
+class CachedPublicRead:
+    """Mixin for the public read-only viewsets: anonymous GETs are served from the page cache, keyed by
+    the content version (bumped when curators change the catalog or an edition is published)."""
+
+    @classmethod
+    def as_view(cls, *args: Any, **kwargs: Any) -> Any:
+        return cached_public_api(super().as_view(*args, **kwargs))  # type: ignore[misc]
+
 
 class Pagination(pagination.PageNumberPagination):
     page_size = 50

@@ -82,9 +82,7 @@ def connect_invalidation() -> None:
                 m2m_changed.connect(_on_change, sender=field.remote_field.through, dispatch_uid=f"{uid}-{field.name}")
 
 
-def cached_public_page(view: View) -> View:
-    """Cache a GET page for anonymous visitors, per language, URL and htmx-ness."""
-
+def _cached(view: View, *, api: bool) -> View:
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method != "GET" or request.user.is_authenticated:
@@ -92,9 +90,11 @@ def cached_public_page(view: View) -> View:
             patch_vary_headers(response, ("HX-Request",))
             return response
         is_htmx = wants_partial(request)
+        # The API negotiates its format from the Accept header (JSON or the browsable HTML).
+        accept = request.headers.get("Accept", "") if api else ""
         try:
-            raw = f"{content_version()}|{get_language()}|{int(is_htmx)}|{request.get_full_path()}"
-            key = "page:" + hashlib.sha256(raw.encode()).hexdigest()
+            raw = f"{content_version()}|{get_language()}|{int(is_htmx)}|{accept}|{request.get_full_path()}"
+            key = ("api:" if api else "page:") + hashlib.sha256(raw.encode()).hexdigest()
             cached = cache.get(key)
         except Exception:  # the cache is unreachable: serve from the database
             logger.warning("public page cache unreachable", exc_info=True)
@@ -104,6 +104,9 @@ def cached_public_page(view: View) -> View:
             response = HttpResponse(content, status=status, content_type=content_type)
         else:
             response = view(request, *args, **kwargs)
+            render = getattr(response, "render", None)
+            if render is not None and not getattr(response, "is_rendered", True):
+                response = render() or response
             if key and response.status_code == 200 and not response.streaming:
                 try:
                     cache.set(
@@ -113,7 +116,21 @@ def cached_public_page(view: View) -> View:
                     )
                 except Exception:
                     logger.warning("public page cache unreachable", exc_info=True)
-        patch_vary_headers(response, ("HX-Request", "Accept-Language", "Cookie"))
+        patch_vary_headers(response, ("HX-Request", "Accept-Language", "Cookie", *(("Accept",) if api else ())))
         return response
 
     return wrapper
+
+
+def cached_public_page(view: View) -> View:
+    """Cache a GET page for anonymous visitors, per language, URL and htmx-ness."""
+    return _cached(view, api=False)
+
+
+def cached_public_api(view: View) -> View:
+    """Cache a public API GET for anonymous visitors, per language, URL and ``Accept`` header.
+
+    Only for the public, read-only catalog and edition endpoints: never for the expert API, whose
+    sessions are not Django logins.
+    """
+    return _cached(view, api=True)

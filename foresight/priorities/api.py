@@ -16,6 +16,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foresight.core.api import CachedPublicRead
 from foresight.priorities import selectors
 from foresight.priorities.models import Edition, Tier
 
@@ -175,7 +176,7 @@ class EditionDetailSerializer(serializers.Serializer[Any]):
         return {"total": len(obj.entries), **obj.tier_counts()}
 
 
-class EditionViewSet(viewsets.ReadOnlyModelViewSet[Edition]):
+class EditionViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Edition]):
     """Published priority editions, newest first; each with its ranked entries and published aggregates."""
 
     lookup_field = "code"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from foresight.catalog.models import Topic
 
@@ -38,3 +40,38 @@ def test_a_relation_change_also_invalidates(transactional_catalog: Any) -> None:
     assert "/scenarios/smart-factory/" in html
     topic.scenario_links.filter(scenario__code="smart-factory").delete()
     assert "/scenarios/smart-factory/" not in visitor.get("/topics/humanoid-robots/").content.decode()
+
+
+def test_public_api_is_cached_per_format_and_never_stale(
+    transactional_catalog: Any, django_assert_num_queries: Any
+) -> None:
+    visitor = Client()
+    first = visitor.get("/api/v1/topics/humanoid-robots/")
+    assert first.status_code == 200 and first["Content-Type"] == "application/json"
+    assert "Accept" in first["Vary"]
+    with django_assert_num_queries(0):
+        again = visitor.get("/api/v1/topics/humanoid-robots/")
+        assert again.content == first.content and again["Content-Type"] == "application/json"
+    # The browsable API is a different representation of the same URL: not served from the JSON entry.
+    html = visitor.get("/api/v1/topics/humanoid-robots/", HTTP_ACCEPT="text/html")
+    assert html["Content-Type"].startswith("text/html")
+    assert visitor.get("/api/v1/topics/humanoid-robots/")["Content-Type"] == "application/json"
+    listed = visitor.get("/api/v1/topics/?q=humanoid").json()
+    assert "humanoid-robots" in [t["code"] for t in listed["results"]]
+
+    topic = Topic.objects.get(code="humanoid-robots")
+    topic.name_en = "General-purpose humanoid robots"
+    topic.save()
+    assert visitor.get("/api/v1/topics/humanoid-robots/").json()["name_en"] == "General-purpose humanoid robots"
+    topic.status = Topic.Status.DRAFT
+    topic.save()
+    assert visitor.get("/api/v1/topics/humanoid-robots/").status_code == 404
+    assert "humanoid-robots" not in [t["code"] for t in visitor.get("/api/v1/topics/?q=humanoid").json()["results"]]
+
+
+def test_errors_are_not_cached(transactional_catalog: Any) -> None:
+    visitor = Client()
+    assert visitor.get("/api/v1/topics/?page=999").status_code == 404
+    with CaptureQueriesContext(connection) as queries:
+        assert visitor.get("/api/v1/topics/?page=999").status_code == 404
+    assert len(queries) > 0  # computed afresh, not served from the cache
