@@ -65,25 +65,60 @@ def participant_round_topics(*, participant: Participant, rnd: Round) -> list[To
     )
 
 
-def answered_topic_ids(*, participant: Participant, rnd: Round) -> set[int]:
-    """Topics with at least the (required) expertise answer: what counts as answered for progress."""
-    qs = Answer.objects.filter(response__round=rnd, response__participant=participant)
-    if Question.objects.filter(study_id=participant.study_id, key="expertise").exists():
-        qs = qs.filter(question__key="expertise")
-    return set(qs.values_list("response__topic_id", flat=True))
+def topics_with_answer(*, participant: Participant, rnd: Round, question_id: int | None = None) -> set[int]:
+    """Topics of ``rnd`` on which the participant has an answer (to ``question_id``, if given).
+
+    Goes through the participant's own responses first (the unique index on round × participant × topic),
+    then their answers (the unique index on response × question): a join the planner could start from
+    the answers of a question would scan a whole round's answers while the statistics of a new round's
+    rows are not yet analysed — seconds to minutes per call on a database holding a national study.
+    """
+    responses = dict(Response.objects.filter(round=rnd, participant=participant).values_list("pk", "topic_id"))
+    if not responses:
+        return set()
+    answers = Answer.objects.filter(response_id__in=list(responses))
+    if question_id is not None:
+        answers = answers.filter(question_id=question_id)
+    return {responses[pk] for pk in answers.values_list("response_id", flat=True)}
 
 
-def response_values(*, participant: Participant, rnd: Round, topic: Topic) -> tuple[dict[str, Any], str]:
-    """The expert's stored answers on a topic as form values (the inverse of the form parsing), and her rationale."""
-    response = (
-        Response.objects.filter(round=rnd, participant=participant, topic=topic)
-        .prefetch_related("answers__question")
-        .first()
-    )
+def answered_topic_ids(*, participant: Participant, rnd: Round, questions: list[Question] | None = None) -> set[int]:
+    """Topics with at least the (required) expertise answer: what counts as answered for progress.
+
+    ``questions``: the study's topic questions when the caller already has them (saves a query).
+    """
+    if questions is not None:
+        expertise = next((q.pk for q in questions if q.key == "expertise"), None)
+    else:
+        expertise = (
+            Question.objects.filter(study_id=participant.study_id, key="expertise").values_list("pk", flat=True).first()
+        )
+    return topics_with_answer(participant=participant, rnd=rnd, question_id=expertise)
+
+
+def own_answers(*, participant: Participant, rnd: Round, topic: Topic) -> list[Answer]:
+    """The participant's answers on one topic of one round (through the response: see ``topics_with_answer``)."""
+    response = Response.objects.filter(round=rnd, participant=participant, topic=topic).first()
+    return list(response.answers.all()) if response is not None else []
+
+
+def response_values(
+    *, participant: Participant, rnd: Round, topic: Topic, questions: list[Question] | None = None
+) -> tuple[dict[str, Any], str]:
+    """The expert's stored answers on a topic as form values (the inverse of the form parsing), and her rationale.
+
+    ``questions``: the study's topic questions when the caller already has them (saves a query).
+    """
+    response = Response.objects.filter(round=rnd, participant=participant, topic=topic).first()
     if response is None:
         return {}, ""
+    answers = list(response.answers.all())
+    by_id = {q.pk: q for q in questions or []}
+    if any(a.question_id not in by_id for a in answers):
+        by_id.update(Question.objects.in_bulk({a.question_id for a in answers}))
     values: dict[str, Any] = {}
-    for answer in response.answers.all():
+    for answer in answers:
+        answer.question = by_id[answer.question_id]
         values[answer.question.key] = answer_form_value(answer)
     return values, response.rationale
 

@@ -183,12 +183,14 @@ def choose_topics(request: HttpRequest, study_code: str) -> HttpResponse:
 # --- The questionnaire ------------------------------------------------------------------------------
 
 
-def _topic_context(participant: Participant, rnd: Round, topic_code: str) -> dict[str, Any]:
+def _topic_context(
+    participant: Participant, rnd: Round, topic_code: str, questions: list[Question] | None = None
+) -> dict[str, Any]:
     topics = participant_round_topics(participant=participant, rnd=rnd)
     index = next((i for i, t in enumerate(topics) if t.code == topic_code), None)
     if index is None:
         raise Http404("This topic is not among yours in this round.")
-    answered = answered_topic_ids(participant=participant, rnd=rnd)
+    answered = answered_topic_ids(participant=participant, rnd=rnd, questions=questions)
     return {
         "participant": participant,
         "study": participant.study,
@@ -218,7 +220,7 @@ def _fields(
         questions=questions,
         values=values,
         errors=errors,
-        feedback=topic_feedback(participant=participant, rnd=rnd, topic=topic),
+        feedback=topic_feedback(participant=participant, rnd=rnd, topic=topic, questions=questions),
         current_year=timezone.now().year,
         horizon_year=participant.study.horizon_year,
     )
@@ -230,10 +232,10 @@ def topic_page(request: HttpRequest, study_code: str, number: int, topic_code: s
     """One topic: the statement, its questions (with the group's feedback from round 2), rationale, arguments."""
     participant = _consented(request, study_code)
     rnd = round_get_for_participant(participant=participant, number=number)
-    context = _topic_context(participant, rnd, topic_code)
-    topic = context["topic"]
-    values, rationale = response_values(participant=participant, rnd=rnd, topic=topic)
     questions = _questions(participant.study)
+    context = _topic_context(participant, rnd, topic_code, questions)
+    topic = context["topic"]
+    values, rationale = response_values(participant=participant, rnd=rnd, topic=topic, questions=questions)
     context.update(
         {
             "fields": _fields(participant, rnd, topic, questions, values, {}),
@@ -259,10 +261,10 @@ def topic_save(request: HttpRequest, study_code: str, number: int, topic_code: s
     """
     participant = _consented(request, study_code)
     rnd = round_get_for_participant(participant=participant, number=number)
-    context = _topic_context(participant, rnd, topic_code)
-    topic = context["topic"]
     study = participant.study
     questions = _questions(study)
+    context = _topic_context(participant, rnd, topic_code, questions)
+    topic = context["topic"]
     answers, errors = answers_from_post(
         questions=questions, data=request.POST, current_year=timezone.now().year, horizon_year=study.horizon_year
     )
@@ -270,7 +272,9 @@ def topic_save(request: HttpRequest, study_code: str, number: int, topic_code: s
     status = 200
     message = ""
     try:
-        response_save(participant=participant, rnd=rnd, topic=topic, answers=answers, rationale=rationale)
+        response_save(
+            participant=participant, rnd=rnd, topic=topic, answers=answers, rationale=rationale, questions=questions
+        )
     except RoundClosed as exc:
         status, message = 409, str(exc)
     except PermissionDenied as exc:
@@ -279,7 +283,7 @@ def topic_save(request: HttpRequest, study_code: str, number: int, topic_code: s
         status, message = 400, " ".join(exc.messages)
     if status == 200 and (errors or rationale_error):
         status = 400
-    values, stored_rationale = response_values(participant=participant, rnd=rnd, topic=topic)
+    values, stored_rationale = response_values(participant=participant, rnd=rnd, topic=topic, questions=questions)
     # What the expert typed stays in the form, valid or not: nothing typed is lost on a re-render.
     shown = {**values, **{q.key: _posted(q, request.POST) for q in questions if q.key in errors}}
     context.update(
@@ -292,13 +296,13 @@ def topic_save(request: HttpRequest, study_code: str, number: int, topic_code: s
             "partly_saved": status == 400 and not message,
             "saved_at": timezone.now(),
             "editable": rnd.is_open and status != 409,
-            "arguments": arguments_visible(rnd=rnd, topic=topic),
             "stances": Argument.Stance.choices,
         }
     )
     if wants_partial(request):
         context["oob"] = True
         return render(request, "delphi/expert/topic.html#save-result", context, status=status)
+    context["arguments"] = arguments_visible(rnd=rnd, topic=topic)
     if status == 200:
         nxt = context["next_topic"]
         if request.POST.get("go") == "next" and nxt is not None:

@@ -345,3 +345,19 @@ def test_realtime_feedback_refreshes_without_touching_the_form(catalog: Any) -> 
     # Saving in real-time mode refreshes the feedback too.
     saved = browser.post(url(study, "bci", "save"), {"importance": "2"}, **HTMX).content.decode()
     assert 'id="feedback-importance" hx-swap-oob="true"' in saved
+
+
+def test_an_autosave_and_a_topic_page_stay_within_their_statement_budget(
+    study: Study, open_round: Round, django_assert_max_num_queries: Any
+) -> None:
+    """The autosave is the busiest request of a round (BENCHMARKS.md, submit path): a guard against creep."""
+    alice = make_participant(study, "alice@example.org")
+    browser = login(alice)
+    data = {"expertise": "high", "importance": "4", "competitiveness": "3", "rationale": ""}
+    assert browser.post(url(study, "humanoid-robots", "save"), data, **HTMX).status_code == 200
+    data["importance"] = "5"
+    with django_assert_max_num_queries(17):
+        assert browser.post(url(study, "humanoid-robots", "save"), data, **HTMX).status_code == 200
+    with django_assert_max_num_queries(10):
+        assert browser.get(url(study, "humanoid-robots")).status_code == 200
+    assert answers_of(alice, open_round, "humanoid-robots")["importance"] == "5"

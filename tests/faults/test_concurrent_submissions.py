@@ -172,3 +172,74 @@ def test_a_round_closed_under_load_keeps_every_accepted_answer_and_refuses_the_r
         stat = RoundStat.objects.get(round=rnd, topic__code=code, question__key="importance", group="all")
         assert stat.n == len(values)
         assert stat.data["distribution"] == {str(k): values.count(k) for k in range(1, 6)}
+
+
+def test_a_close_is_not_starved_by_a_stream_of_saves(study: Any) -> None:
+    """A save in flight holds the close back; a save that starts while the close waits queues behind it
+    (and then finds the round closed) instead of joining the first one and starving the close."""
+    from django.db import close_old_connections, transaction
+
+    from foresight.delphi.services.rounds import ANSWERS_LOCK, round_answers_lock_shared
+
+    rnd = study.rounds.get(number=1)
+    round_open(rnd=rnd)
+    first_holds, release_first = threading.Event(), threading.Event()
+    events: list[str] = []
+
+    def first_save() -> None:
+        try:
+            with transaction.atomic():
+                round_answers_lock_shared(rnd.pk)
+                first_holds.set()
+                release_first.wait(20)
+                events.append("first save done")
+        finally:
+            close_old_connections()
+
+    def close() -> None:
+        try:
+            assert round_close(rnd=Round.objects.get(pk=rnd.pk)) is True
+            events.append("closed")
+        finally:
+            close_old_connections()
+
+    def later_save() -> None:
+        try:
+            with transaction.atomic():
+                seen = round_answers_lock_shared(rnd.pk).status
+                events.append(f"later save saw {seen}")
+        finally:
+            close_old_connections()
+
+    def waiting(kind: str) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND mode = %s"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND classid = %s AND objid = %s AND objsubid = 2",
+                [kind, ANSWERS_LOCK, rnd.pk],
+            )
+            return int(cursor.fetchone()[0])
+
+    threads = [threading.Thread(target=first_save)]
+    threads[0].start()
+    assert first_holds.wait(10)
+    threads.append(threading.Thread(target=close))
+    threads[1].start()
+    deadline = time.monotonic() + 10
+    while waiting("ExclusiveLock") != 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert waiting("ExclusiveLock") == 1  # the close waits for the save in flight
+    threads.append(threading.Thread(target=later_save))
+    threads[2].start()
+    while waiting("ShareLock") != 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert waiting("ShareLock") == 1  # the later save queues behind the waiting close
+    assert events == []
+    release_first.set()
+    for thread in threads:
+        thread.join(20)
+    # The close commits before the later save can read the round, so that save sees it closed; the two
+    # threads record their events after the lock is released, so their order in the list is not fixed.
+    assert events[0] == "first save done"
+    assert sorted(events[1:]) == ["closed", "later save saw closed"]

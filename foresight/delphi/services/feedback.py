@@ -14,6 +14,7 @@ from typing import Any
 
 from foresight.catalog.models import Topic
 from foresight.delphi.models import Answer, Participant, Question, Round, RoundStat, Study
+from foresight.delphi.selectors import own_answers
 from foresight.delphi.services.aggregation import ALL, question_figures
 
 
@@ -44,10 +45,17 @@ def _rows(answers: Any) -> dict[int, list[tuple[int, tuple[bool, float | None, s
     return by_question
 
 
-def topic_feedback(*, participant: Participant, rnd: Round, topic: Topic) -> dict[str, Feedback]:
-    """Feedback per question key for one expert on one topic of ``rnd`` (empty in round 1 of fixed rounds)."""
+def topic_feedback(
+    *, participant: Participant, rnd: Round, topic: Topic, questions: list[Question] | None = None
+) -> dict[str, Feedback]:
+    """Feedback per question key for one expert on one topic of ``rnd`` (empty in round 1 of fixed rounds).
+
+    ``questions``: the study's topic questions when the caller already has them (saves a query).
+    """
     study: Study = rnd.study
-    questions = list(Question.objects.filter(study=study, applies_to=Question.AppliesTo.TOPIC).exclude(qtype="text"))
+    if questions is None:
+        questions = list(Question.objects.filter(study=study, applies_to=Question.AppliesTo.TOPIC))
+    questions = [q for q in questions if q.qtype != Question.Type.TEXT]
     k = study.k_threshold
     out: dict[str, Feedback] = {}
     if study.mode == Study.Mode.REALTIME:
@@ -55,12 +63,7 @@ def topic_feedback(*, participant: Participant, rnd: Round, topic: Topic) -> dic
             "question_id", "response__participant_id", "cant_judge", "value_num", "value_code", "value_codes"
         )
         rows = _rows(values)
-        own = {
-            a.question_id: a
-            for a in Answer.objects.filter(
-                response__round=rnd, response__topic=topic, response__participant=participant
-            )
-        }
+        own = {a.question_id: a for a in own_answers(participant=participant, rnd=rnd, topic=topic)}
         for question in questions:
             members = sorted(rows.get(question.pk, []), key=lambda r: r[0])
             fb = Feedback(n=len(members), live=True)
@@ -78,12 +81,7 @@ def topic_feedback(*, participant: Participant, rnd: Round, topic: Topic) -> dic
     if previous is None:
         return out
     stats = {s.question_id: s for s in RoundStat.objects.filter(round=previous, topic=topic, group=ALL)}
-    own_prev = {
-        a.question_id: a
-        for a in Answer.objects.filter(
-            response__round=previous, response__topic=topic, response__participant=participant
-        )
-    }
+    own_prev = {a.question_id: a for a in own_answers(participant=participant, rnd=previous, topic=topic)}
     for question in questions:
         stat = stats.get(question.pk)
         fb = Feedback(n=stat.n if stat else 0, own_previous=own_prev.get(question.pk))

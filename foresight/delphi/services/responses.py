@@ -9,12 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from foresight.catalog.models import Topic
 from foresight.delphi.answers import parse_answer
 from foresight.delphi.models import Answer, Participant, Question, Response, Round, RoundCompletion
+from foresight.delphi.selectors import topics_with_answer
+from foresight.delphi.services.rounds import round_answers_lock_shared
 
 MAX_RATIONALE = 1000
 
@@ -32,18 +35,12 @@ def _check_can_answer(*, participant: Participant, rnd: Round, topic: Topic) -> 
         raise PermissionDenied("Please give your consent before answering.")
     if rnd.status != Round.Status.OPEN:
         raise RoundClosed("This round is closed; answers can no longer be changed.")
+    chosen = Participant.topics.through.objects.filter(participant_id=participant.pk, topic_id=OuterRef("pk"))
+    if rnd.topics.filter(pk=topic.pk).filter(Exists(chosen)).exists():
+        return  # one query for the common case; the two below only to say which condition failed
     if not rnd.topics.filter(pk=topic.pk).exists():
         raise ValidationError({"topic": ["This topic is not part of the round."]})
-    if not participant.topics.filter(pk=topic.pk).exists():
-        raise ValidationError({"topic": ["This topic is not among the topics you chose or were assigned."]})
-
-
-def _round_locked_shared(pk: int) -> Round:
-    """The round row under ``FOR SHARE`` (PostgreSQL; SQLite serialises writers anyway)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM delphi_round WHERE id = %s FOR SHARE", [pk])
-    return Round.objects.get(pk=pk)
+    raise ValidationError({"topic": ["This topic is not among the topics you chose or were assigned."]})
 
 
 def response_save(
@@ -53,6 +50,7 @@ def response_save(
     topic: Topic,
     answers: dict[str, Any],
     rationale: str | None = None,
+    questions: list[Question] | None = None,
 ) -> Response:
     """Validate and store answers for one topic (a partial set is fine: autosave sends one field at a time).
 
@@ -60,11 +58,13 @@ def response_save(
     2. every value is checked first, so one bad value stores nothing;
     3. upsert one ``Answer`` per question under the round row's lock (the round cannot close mid-save);
        an answer set back to empty is deleted.
+
+    ``questions``: the study's topic questions when the caller already has them (saves a query).
     """
-    questions = {
-        q.key: q for q in Question.objects.filter(study_id=participant.study_id, applies_to=Question.AppliesTo.TOPIC)
-    }
-    unknown = sorted(set(answers) - set(questions))
+    if questions is None:
+        questions = list(Question.objects.filter(study_id=participant.study_id, applies_to=Question.AppliesTo.TOPIC))
+    by_key = {q.key: q for q in questions if q.study_id == participant.study_id}
+    unknown = sorted(set(answers) - set(by_key))
     if unknown:
         raise ValidationError({"answers": [f"Unknown question: {', '.join(unknown)}"]})
     if rationale is not None:
@@ -74,15 +74,15 @@ def response_save(
     study = participant.study
     current_year = timezone.now().year
     coded = {
-        key: parse_answer(questions[key], raw, current_year=current_year, horizon_year=study.horizon_year)
+        key: parse_answer(by_key[key], raw, current_year=current_year, horizon_year=study.horizon_year)
         for key, raw in answers.items()
     }
     for attempt in range(2):
         try:
             with transaction.atomic():
-                # A shared lock: saves run side by side, but round_close (an UPDATE of this row)
-                # waits for them, so an accepted answer is always in the round.
-                locked = _round_locked_shared(rnd.pk)
+                # A shared lock: saves run side by side, but round_close waits for them,
+                # so an accepted answer is always in the round.
+                locked = round_answers_lock_shared(rnd.pk)
                 _check_can_answer(participant=participant, rnd=locked, topic=topic)
                 response, _ = Response.objects.get_or_create(round=locked, participant=participant, topic=topic)
                 if rationale is not None and response.rationale != rationale:
@@ -90,7 +90,7 @@ def response_save(
                     response.save(update_fields=["rationale", "updated_at"])
                 existing = {a.question_id: a for a in response.answers.all()}
                 for key, value in coded.items():
-                    question = questions[key]
+                    question = by_key[key]
                     current = existing.get(question.pk)
                     if value is None:
                         if current is not None:
@@ -120,7 +120,7 @@ def response_save(
 def round_submit(*, participant: Participant, rnd: Round) -> RoundCompletion:
     """Mark the participant's round as done (answers stay editable while the round is open)."""
     with transaction.atomic():
-        locked = _round_locked_shared(rnd.pk)  # like autosave: side by side, and closing waits for it
+        locked = round_answers_lock_shared(rnd.pk)  # like autosave: side by side, and closing waits for it
         if locked.study_id != participant.study_id:
             raise PermissionDenied("This round belongs to another study.")
         if locked.status != Round.Status.OPEN:
@@ -128,11 +128,7 @@ def round_submit(*, participant: Participant, rnd: Round) -> RoundCompletion:
         expertise = Question.objects.filter(study_id=participant.study_id, key="expertise").first()
         if expertise is not None:
             chosen = set(participant.topics.filter(pk__in=locked.topics.all()).values_list("pk", flat=True))
-            answered = set(
-                Answer.objects.filter(
-                    response__round=locked, response__participant=participant, question=expertise
-                ).values_list("response__topic_id", flat=True)
-            )
+            answered = topics_with_answer(participant=participant, rnd=locked, question_id=expertise.pk)
             missing = chosen - answered
             if missing:
                 names = ", ".join(sorted(Topic.objects.filter(pk__in=missing).values_list("name_en", flat=True))[:5])

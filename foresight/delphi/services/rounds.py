@@ -11,13 +11,37 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from foresight.core import queue
 from foresight.delphi.models import Round, Study
 from foresight.delphi.services.audit import audit_log
+
+# Namespace of the PostgreSQL advisory locks that order answer writes against closing (key: round id).
+ANSWERS_LOCK = 0x466F7265  # "Fore"
+
+
+def round_answers_lock_shared(pk: int) -> Round:
+    """Inside a transaction: hold the round open for a write of answers, and return its current state.
+
+    Saves take a *shared* advisory lock on the round, so they run side by side; closing takes it
+    *exclusively* (:func:`round_close`), so it waits for the saves in flight and an accepted answer is
+    always in the round. PostgreSQL queues a new shared request behind a waiting exclusive one, so a
+    steady stream of autosaves cannot starve the close (a row lock ``FOR SHARE`` could). SQLite runs
+    one writer at a time anyway.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [ANSWERS_LOCK, pk])
+    return Round.objects.get(pk=pk)
+
+
+def _round_answers_lock_exclusive(pk: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ANSWERS_LOCK, pk])
 
 
 def _transition(*, rnd: Round, from_states: tuple[str, ...], to_state: str, **fields: Any) -> bool:
@@ -87,6 +111,7 @@ def round_close(*, rnd: Round, actor: Any = None) -> bool:
     from foresight.delphi import tasks
 
     with transaction.atomic():
+        _round_answers_lock_exclusive(rnd.pk)  # waits for the saves in flight; later ones see it closed
         if not _transition(
             rnd=rnd, from_states=(Round.Status.OPEN,), to_state=Round.Status.CLOSED, closed_at=timezone.now()
         ):

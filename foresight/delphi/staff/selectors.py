@@ -24,6 +24,7 @@ from foresight.delphi.models import (
     Invitation,
     Participant,
     Question,
+    Response,
     Round,
     RoundCompletion,
     RoundStat,
@@ -205,9 +206,11 @@ def study_participation(*, study: Study, rounds: Sequence[Round]) -> list[RoundP
     }
     for rnd in started:
         done = Exists(RoundCompletion.objects.filter(round=rnd, participant=OuterRef("pk")))
-        aggregates[f"r{rnd.number}_answered"] = Count(
-            "pk", filter=Exists(Answer.objects.filter(response__round=rnd, response__participant=OuterRef("pk")))
+        # Through the participant's responses (unique index round × participant × topic), then their answers.
+        answered = Response.objects.filter(round=rnd, participant=OuterRef("pk")).filter(
+            Exists(Answer.objects.filter(response=OuterRef("pk")))
         )
+        aggregates[f"r{rnd.number}_answered"] = Count("pk", filter=Exists(answered))
         aggregates[f"r{rnd.number}_submitted"] = Count("pk", filter=done)
         previous = by_number.get(rnd.number - 1)
         if previous is not None:
