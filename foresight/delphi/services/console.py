@@ -10,7 +10,7 @@ without a field (HTTP 409 in the console).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -161,63 +161,79 @@ def round_extend_checked(*, rnd: Round, actor: Any, closes_at: datetime) -> Roun
     return round_extend(rnd=rnd, closes_at=closes_at, actor=actor)
 
 
+def _mail_batch(
+    *,
+    key: str,
+    seconds: int,
+    busy: str,
+    select: Callable[[], list[int]],
+    kind: str,
+    action: str,
+    actor: Any,
+    base_url: str,
+    **audit: Any,
+) -> int:
+    """Queue one e-mail of ``kind`` per selected participant after commit, audited, under a short-lived lock
+    (``busy`` is the refusal while it holds) that is released at once if nothing was queued or on error."""
+    from foresight.delphi import tasks
+
+    _lock(key, seconds, busy)
+    try:
+        with transaction.atomic():
+            ids = select()
+            if ids:
+                audit_log(action=action, actor=actor, count=len(ids), **audit)
+            for pk in ids:
+                queue.send_on_commit(tasks.invitation_send, pk, base_url, kind)
+    except BaseException:
+        _unlock(key)
+        raise
+    if not ids:
+        _unlock(key)
+    return len(ids)
+
+
 def invitations_queue(*, study: Study, actor: Any, base_url: str) -> int:
     """Queue an invitation e-mail for every panel member never sent one (dropped-out members excepted).
 
     Returns how many were queued. Refused for a few minutes after a previous run, so a double click
     does not e-mail the panel twice while the first batch is still going out.
     """
-    from foresight.delphi import tasks
-
-    key = f"delphi:console:invitations:{study.pk}"
-    _lock(
-        key,
-        INVITATIONS_LOCK_SECONDS,
-        "Invitations for this study were queued less than five minutes ago; wait for them to go out.",
+    return _mail_batch(
+        key=f"delphi:console:invitations:{study.pk}",
+        seconds=INVITATIONS_LOCK_SECONDS,
+        busy="Invitations for this study were queued less than five minutes ago; wait for them to go out.",
+        select=lambda: list(
+            Participant.objects.filter(study=study)
+            .exclude(status=Participant.Status.DROPPED)
+            .exclude(invitations__sent_at__isnull=False)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ),
+        kind="invite",
+        action="invitations_queue",
+        actor=actor,
+        base_url=base_url,
+        study=study,
     )
-    try:
-        with transaction.atomic():
-            ids = list(
-                Participant.objects.filter(study=study)
-                .exclude(status=Participant.Status.DROPPED)
-                .exclude(invitations__sent_at__isnull=False)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
-            if ids:
-                audit_log(action="invitations_queue", actor=actor, study=study, count=len(ids))
-            for pk in ids:
-                queue.send_on_commit(tasks.invitation_send, pk, base_url, "invite")
-    except BaseException:
-        _unlock(key)
-        raise
-    if not ids:
-        _unlock(key)
-    return len(ids)
 
 
 def reminders_queue(*, rnd: Round, actor: Any, base_url: str) -> int:
     """Queue a reminder for everyone on the panel who has not submitted this open round."""
-    from foresight.delphi import tasks
-
     current = Round.objects.filter(pk=rnd.pk).values_list("status", flat=True).first()
     if current != Round.Status.OPEN:
         raise ValidationError(f"Reminders go out only while a round is open; round {rnd.number} is {current}.")
-    key = f"delphi:console:reminders:{rnd.pk}"
-    _lock(key, REMINDERS_LOCK_SECONDS, "Reminders for this round were sent less than an hour ago.")
-    try:
-        with transaction.atomic():
-            ids = [p.pk for p in participants_to_remind(rnd=rnd)]
-            if ids:
-                audit_log(action="reminders_queue", actor=actor, round=rnd, count=len(ids))
-            for pk in ids:
-                queue.send_on_commit(tasks.invitation_send, pk, base_url, "reminder")
-    except BaseException:
-        _unlock(key)
-        raise
-    if not ids:
-        _unlock(key)
-    return len(ids)
+    return _mail_batch(
+        key=f"delphi:console:reminders:{rnd.pk}",
+        seconds=REMINDERS_LOCK_SECONDS,
+        busy="Reminders for this round were sent less than an hour ago.",
+        select=lambda: [p.pk for p in participants_to_remind(rnd=rnd)],
+        kind="reminder",
+        action="reminders_queue",
+        actor=actor,
+        base_url=base_url,
+        round=rnd,
+    )
 
 
 def round_aggregate_queue(*, rnd: Round, actor: Any) -> None:

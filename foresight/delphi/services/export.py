@@ -178,7 +178,9 @@ def round_export_package(*, rnd: Round) -> bytes:
 
 def _priorities_documents(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
     """Scoring runs on this round and the editions published from them (staff package only)."""
+    from foresight.priorities.editions import edition_entry_record
     from foresight.priorities.models import Edition, ScoringRun
+    from foresight.priorities.services import scoring_run_settings
 
     documents: list[tuple[str, dict[str, Any]]] = []
     runs = ScoringRun.objects.filter(round=rnd, status=ScoringRun.Status.DONE).order_by("created_at")
@@ -189,13 +191,7 @@ def _priorities_documents(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
                 {
                     "run": run.code,
                     "fingerprint": run.fingerprint,
-                    "weights": run.weights,
-                    "ahp": run.ahp,
-                    "seed": run.seed,
-                    "bootstrap_b": run.bootstrap_b,
-                    "top_k": run.top_k,
-                    "thresholds": run.thresholds,
-                    "policy_clusters": run.policy_clusters,
+                    **scoring_run_settings(run),
                     "results": run.results,
                 },
             )
@@ -211,16 +207,7 @@ def _priorities_documents(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
                         "replaces": edition.replaces.code if edition.replaces_id else None,
                         "published_at": edition.published_at,
                         "entries": [
-                            {
-                                "topic": e.topic.code,
-                                "tier": e.tier,
-                                "rank": e.rank,
-                                "rank_low": e.rank_low,
-                                "rank_high": e.rank_high,
-                                "score": e.score,
-                                "rationale_en": e.rationale_en,
-                                "rationale_zh": e.rationale_zh,
-                            }
+                            edition_entry_record(e)
                             for e in edition.entries.select_related("topic").order_by("rank", "topic__code")
                         ],
                     },
