@@ -38,7 +38,7 @@ test: $(VENV)/.installed-dev
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) scripts/ensure-services
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Benchmark against baselines on PostgreSQL at national scale, writing BENCHMARKS.md (about an hour);
+## Benchmark against baselines on PostgreSQL at national scale, writing BENCHMARKS.md (about 15 minutes);
 ## a quicker run: make bench BENCH_ARGS="--scale 0.1 --repeat 2"
 BENCH_ARGS ?=
 bench: $(VENV)/.installed

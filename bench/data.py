@@ -44,7 +44,7 @@ from foresight.delphi.models import (
 )
 from foresight.delphi.services.panel import token_hash
 from foresight.delphi.services.rounds import round_open
-from foresight.delphi.services.simulation import LEADERS, SECTORS, _answers, _pick, _previous_medians
+from foresight.delphi.services.simulation import SECTORS, _answers, _pick, _previous_medians, topic_truth
 from foresight.delphi.services.studies import study_create
 
 HORIZON = 2050
@@ -118,20 +118,6 @@ def _vacuum(*tables: str) -> None:
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"VACUUM (ANALYZE) {table}")
-
-
-def _truth(rng: random.Random, topics: list[Topic]) -> dict[int, dict[str, Any]]:
-    # The simulation's latent "truth" per topic (study_simulate draws the same fields).
-    return {
-        t.pk: {
-            "importance": rng.uniform(2.2, 4.8),
-            "competitiveness": rng.uniform(1.5, 4.5),
-            "tech_year": rng.randint(2027, 2040),
-            "lag": rng.randint(2, 8),
-            "leader": rng.choice(LEADERS),
-        }
-        for t in topics
-    }
 
 
 def _experts(study: Study, count: int, rng: random.Random, *, offset: int = 0) -> list[Expert]:
@@ -213,7 +199,7 @@ class AggregationStudy:
         for t in topics:
             by_area[t.area_id].append(t)
         area_ids = sorted(by_area)
-        truth = _truth(rng, topics)
+        truth = topic_truth(rng, topics)
         participants = _participants(study, _experts(study, respondents, rng), consented=True)
         own_areas: dict[int, set[int]] = {}
         topics_of: dict[int, list[Topic]] = {}
@@ -345,7 +331,7 @@ class BallotStudy:
             .select_related("area__direction")
             .order_by("area__direction__order", "area__order", "code")
         )
-        return cls(study=study, rnd=rnd, topics=ordered, rng=rng, truth=_truth(rng, ordered))
+        return cls(study=study, rnd=rnd, topics=ordered, rng=rng, truth=topic_truth(rng, ordered))
 
     def _source_ip(self) -> str:
         # One client address per ballot, as real experts have: the magic-link rate limit is per address.
