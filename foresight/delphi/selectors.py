@@ -88,12 +88,22 @@ def answered_topic_ids(*, participant: Participant, rnd: Round, questions: list[
     ``questions``: the study's topic questions when the caller already has them (saves a query).
     """
     if questions is not None:
-        expertise = next((q.pk for q in questions if q.key == "expertise"), None)
+        expertise = _expertise_id(questions)
     else:
         expertise = (
             Question.objects.filter(study_id=participant.study_id, key="expertise").values_list("pk", flat=True).first()
         )
     return topics_with_answer(participant=participant, rnd=rnd, question_id=expertise)
+
+
+def _expertise_id(questions: list[Question]) -> int | None:
+    return next((q.pk for q in questions if q.key == "expertise"), None)
+
+
+def topic_counts_as_answered(answers: list[Answer], questions: list[Question]) -> bool:
+    """Whether a topic with these answers counts as answered (as ``answered_topic_ids`` decides)."""
+    expertise = _expertise_id(questions)
+    return any(expertise is None or a.question_id == expertise for a in answers)
 
 
 def own_answers(*, participant: Participant, rnd: Round, topic: Topic) -> list[Answer]:
@@ -112,7 +122,11 @@ def response_values(
     response = Response.objects.filter(round=rnd, participant=participant, topic=topic).first()
     if response is None:
         return {}, ""
-    answers = list(response.answers.all())
+    return answers_form_values(list(response.answers.all()), questions), response.rationale
+
+
+def answers_form_values(answers: list[Answer], questions: list[Question] | None = None) -> dict[str, Any]:
+    """Stored answers as form values, by question key."""
     by_id = {q.pk: q for q in questions or []}
     if any(a.question_id not in by_id for a in answers):
         by_id.update(Question.objects.in_bulk({a.question_id for a in answers}))
@@ -120,7 +134,7 @@ def response_values(
     for answer in answers:
         answer.question = by_id[answer.question_id]
         values[answer.question.key] = answer_form_value(answer)
-    return values, response.rationale
+    return values
 
 
 def answer_form_value(answer: Answer) -> Any:

@@ -24,11 +24,13 @@ from foresight.delphi.models import Argument, Participant, Question, Round, Roun
 from foresight.delphi.selectors import (
     SESSION_KEY,
     answered_topic_ids,
+    answers_form_values,
     participant_get_for_session,
     participant_round_topics,
     response_values,
     round_current,
     round_get_for_participant,
+    topic_counts_as_answered,
 )
 from foresight.delphi.services.arguments import argument_add, arguments_visible
 from foresight.delphi.services.feedback import topic_feedback
@@ -190,7 +192,7 @@ def _topic_context(
     index = next((i for i, t in enumerate(topics) if t.code == topic_code), None)
     if index is None:
         raise Http404("This topic is not among yours in this round.")
-    answered = answered_topic_ids(participant=participant, rnd=rnd, questions=questions)
+    answered = answered_topic_ids(participant=participant, rnd=rnd, questions=questions) & {t.pk for t in topics}
     return {
         "participant": participant,
         "study": participant.study,
@@ -198,7 +200,8 @@ def _topic_context(
         "topic": topics[index],
         "position": index + 1,
         "total": len(topics),
-        "answered_count": len(answered & {t.pk for t in topics}),
+        "answered": answered,
+        "answered_count": len(answered),
         "previous_topic": topics[index - 1] if index > 0 else None,
         "next_topic": topics[index + 1] if index + 1 < len(topics) else None,
     }
@@ -271,8 +274,9 @@ def topic_save(request: HttpRequest, study_code: str, number: int, topic_code: s
     rationale, rationale_error = rationale_from_post(request.POST)
     status = 200
     message = ""
+    saved = None
     try:
-        response_save(
+        saved = response_save(
             participant=participant, rnd=rnd, topic=topic, answers=answers, rationale=rationale, questions=questions
         )
     except RoundClosed as exc:
@@ -283,7 +287,15 @@ def topic_save(request: HttpRequest, study_code: str, number: int, topic_code: s
         status, message = 400, " ".join(exc.messages)
     if status == 200 and (errors or rationale_error):
         status = 400
-    values, stored_rationale = response_values(participant=participant, rnd=rnd, topic=topic, questions=questions)
+    if saved is not None:
+        # The answers as this save left them; progress counts this topic as it is now.
+        values, stored_rationale = answers_form_values(saved.saved_answers, questions), saved.rationale
+        answered = context["answered"] - {topic.pk}
+        if topic_counts_as_answered(saved.saved_answers, questions):
+            answered.add(topic.pk)
+        context["answered_count"] = len(answered)
+    else:
+        values, stored_rationale = response_values(participant=participant, rnd=rnd, topic=topic, questions=questions)
     # What the expert typed stays in the form, valid or not: nothing typed is lost on a re-render.
     shown = {**values, **{q.key: _posted(q, request.POST) for q in questions if q.key in errors}}
     context.update(

@@ -60,6 +60,8 @@ def response_save(
        an answer set back to empty is deleted.
 
     ``questions``: the study's topic questions when the caller already has them (saves a query).
+    The returned response carries ``saved_answers``: its answers as stored by this call, so the caller
+    can show them without reading them back.
     """
     if questions is None:
         questions = list(Question.objects.filter(study_id=participant.study_id, applies_to=Question.AppliesTo.TOPIC))
@@ -95,6 +97,7 @@ def response_save(
                     if value is None:
                         if current is not None:
                             current.delete()
+                            del existing[question.pk]
                         continue
                     fields = {
                         "cant_judge": value.cant_judge,
@@ -104,11 +107,12 @@ def response_save(
                         "value_text": value.value_text,
                     }
                     if current is None:
-                        Answer.objects.create(response=response, question=question, **fields)
+                        existing[question.pk] = Answer.objects.create(response=response, question=question, **fields)
                     elif any(getattr(current, k) != v for k, v in fields.items()):
                         for k, v in fields.items():
                             setattr(current, k, v)
                         current.save(update_fields=list(fields))
+                response.saved_answers = list(existing.values())
                 return response
         except IntegrityError:
             # Two identical submissions raced to create the same row: the second pass updates it.
