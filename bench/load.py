@@ -55,7 +55,12 @@ def get_client(job: dict[str, Any]) -> dict[str, Any]:
     """GET one path again and again until ``duration`` seconds have passed or ``max_requests`` are done."""
     _wait(job["start_at"])
     deadline = job["start_at"] + job["duration"]
-    headers = {"Host": f"{TARGET}:{job['port']}", "Accept": "text/html,application/json", "Accept-Language": "en"}
+    headers = {
+        "Host": f"{TARGET}:{job['port']}",
+        "Accept": "text/html,application/json",
+        "Accept-Language": "en",
+        "Accept-Encoding": "gzip",  # as every browser sends it
+    }
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     errors: Counter[str] = Counter()

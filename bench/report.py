@@ -383,27 +383,33 @@ def render(r: dict[str, Any]) -> str:
         add("")
         add(
             f"{pub['clients']} concurrent clients `GET` one address for {pub['seconds']:.0f} s each, anonymous, "
-            "`Accept-Language: en`, after three warm-up requests (the public page cache is warm, as it is for every "
+            "`Accept-Language: en` and `Accept-Encoding: gzip` (as browsers send them), after three warm-up requests (the public page cache is warm, as it is for every "
             "visitor after the first). **Baseline:** `/bench/constant/`, a Django view returning a constant, through "
             f"the same gunicorn (`{r['gunicorn']}`) and middleware."
         )
         add("")
-        add("| page | address | requests/s | p50 (ms) | p99 (ms) | ratio to constant | target ≥ 0.40 |")
-        add("|---|---|---|---|---|---|---|")
+        add("| page | address | requests/s | p50 (ms) | p99 (ms) | bytes sent | ratio to constant | target ≥ 0.40 |")
+        add("|---|---|---|---|---|---|---|---|")
         base = pub["rps"][pub["constant"]]["median"]
+        sizes = pub.get("bytes", {})
+
+        def size(path: str) -> str:
+            return f"{sizes[path]:,}" if path in sizes else "–"
+
         add(
             f"| constant view (baseline) | `{pub['constant']}` | {_spread(pub['rps'][pub['constant']], digits=0)} | "
-            f"{_spread(pub['p50'][pub['constant']], 1000, 1)} | {_spread(pub['p99'][pub['constant']], 1000, 1)} | 1 | – |"
+            f"{_spread(pub['p50'][pub['constant']], 1000, 1)} | {_spread(pub['p99'][pub['constant']], 1000, 1)} | "
+            f"{size(pub['constant'])} | 1 | – |"
         )
         for name, path in pub["pages"]:
             ratio = _ratio(pub["rps"][path]["median"], base)
             add(
                 f"| {name} | `{path}` | {_spread(pub['rps'][path], digits=0)} | {_spread(pub['p50'][path], 1000, 1)} | "
-                f"{_spread(pub['p99'][path], 1000, 1)} | {_num(ratio)} | "
+                f"{_spread(pub['p99'][path], 1000, 1)} | {size(path)} | {_num(ratio)} | "
                 f"{_verdict(None if ratio is None else ratio >= PUBLIC_TARGET)} |"
             )
         for name, note in pub.get("skipped", []):
-            add(f"| {name} | – | skipped | – | – | – | {note} |")
+            add(f"| {name} | – | skipped | – | – | – | – | {note} |")
         add("")
         bad = {p: n for p, n in pub["non_200"].items() if n}
         add(f"Non-200 answers or connection errors during the runs: {bad or 'none'}.")

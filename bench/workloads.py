@@ -446,6 +446,7 @@ def public_pages(
         "rps": {path: summary([r["rps"] for r in rs]) for path, rs in runs.items()},
         "p50": {path: summary([r["p50"] for r in rs if r["p50"] is not None]) for path, rs in runs.items()},
         "p99": {path: summary([r["p99"] for r in rs if r["p99"] is not None]) for path, rs in runs.items()},
+        "bytes": {path: max((r["bytes"] for r in rs), default=0) for path, rs in runs.items()},
         "non_200": {
             path: sum(v for r in rs for k, v in r["statuses"].items() if k != 200)
             + sum(sum(r["errors"].values()) for r in rs)

@@ -1,8 +1,12 @@
 """Public page cache, invalidated as a whole whenever curated content changes.
 
 Every cached public response is keyed by a content *version*; any save, delete or relation
-change on a catalog or scenario model bumps the version, so the next request renders afresh.
-(Later work publishes editions through the same ``content_version_bump``.)
+change on a catalog or scenario model, and every edition published, bumps the version
+(``content_version_bump``), so the next request renders afresh.
+
+A cached page is stored with its gzip form (served to clients that accept it) and answered with a
+weak ``ETag`` naming its key and ``Cache-Control: no-cache``: a browser revalidates each time and
+gets a bodiless 304 until the content changes.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpRequest, HttpResponse
-from django.utils.cache import patch_vary_headers
+from django.middleware.gzip import re_accepts_gzip as accepts_gzip
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.text import compress_string
 from django.utils.translation import get_language
 
 from foresight.core.htmx import wants_partial
@@ -27,6 +33,8 @@ from foresight.core.htmx import wants_partial
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "public-content-version"
+# Smaller pages are not worth compressing (the gzip header and the extra header cost about as much).
+COMPRESS_MIN_BYTES = 1024
 
 View = Callable[..., HttpResponse]
 
@@ -100,26 +108,40 @@ def _cached(view: View, *, api: bool) -> View:
             logger.warning("public page cache unreachable", exc_info=True)
             key, cached = "", None
         if cached is not None:
-            status, content, content_type = cached
+            status, content, content_type, compressed = cached
             response = HttpResponse(content, status=status, content_type=content_type)
         else:
             response = view(request, *args, **kwargs)
             render = getattr(response, "render", None)
             if render is not None and not getattr(response, "is_rendered", True):
                 response = render() or response
-            if key and response.status_code == 200 and not response.streaming:
-                try:
-                    cache.set(
-                        key,
-                        (response.status_code, response.content, response["Content-Type"]),
-                        timeout=settings.PUBLIC_CACHE_SECONDS,
-                    )
-                except Exception:
-                    logger.warning("public page cache unreachable", exc_info=True)
-        patch_vary_headers(response, ("HX-Request", "Accept-Language", "Cookie", *(("Accept",) if api else ())))
-        return response
+            if not key or response.status_code != 200 or response.streaming:
+                patch_vary_headers(response, _vary(api))
+                return response
+            content = response.content
+            # Compressed once here rather than on every request; pages for anonymous visitors hold no secret.
+            compressed = compress_string(content) if len(content) >= COMPRESS_MIN_BYTES else None
+            try:
+                entry = (response.status_code, content, response["Content-Type"], compressed)
+                cache.set(key, entry, timeout=settings.PUBLIC_CACHE_SECONDS)
+            except Exception:
+                logger.warning("public page cache unreachable", exc_info=True)
+        if compressed is not None and accepts_gzip.search(request.headers.get("Accept-Encoding", "")):
+            response.content = compressed
+            response["Content-Length"] = str(len(compressed))
+            response["Content-Encoding"] = "gzip"
+        # The key names the content version: browsers and proxies revalidate every time (a 304 costs no
+        # rendering) and see a change to the catalog or a new edition at once.
+        response["ETag"] = f'W/"{key[-32:]}"'
+        patch_cache_control(response, no_cache=True)
+        patch_vary_headers(response, (*_vary(api), "Accept-Encoding"))
+        return get_conditional_response(request, etag=response["ETag"], response=response)
 
     return wrapper
+
+
+def _vary(api: bool) -> tuple[str, ...]:
+    return ("HX-Request", "Accept-Language", "Cookie", *(("Accept",) if api else ()))
 
 
 def cached_public_page(view: View) -> View:

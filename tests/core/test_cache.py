@@ -75,3 +75,36 @@ def test_errors_are_not_cached(transactional_catalog: Any) -> None:
     with CaptureQueriesContext(connection) as queries:
         assert visitor.get("/api/v1/topics/?page=999").status_code == 404
     assert len(queries) > 0  # computed afresh, not served from the cache
+
+
+def test_a_cached_page_is_served_compressed_to_browsers_that_accept_it(transactional_catalog: Any) -> None:
+    import gzip
+
+    visitor = Client()
+    plain = visitor.get("/topics/humanoid-robots/")  # rendered and stored
+    assert "Content-Encoding" not in plain
+    for _ in range(2):  # the render that stored it, then the stored entry
+        packed = visitor.get("/topics/humanoid-robots/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+        assert packed["Content-Encoding"] == "gzip"
+        assert int(packed["Content-Length"]) == len(packed.content) < len(plain.content)
+        assert gzip.decompress(packed.content) == plain.content
+        assert "Accept-Encoding" in packed["Vary"]
+    api = visitor.get("/api/v1/topics/", HTTP_ACCEPT_ENCODING="gzip")
+    assert api["Content-Encoding"] == "gzip"
+    assert gzip.decompress(api.content) == visitor.get("/api/v1/topics/").content
+
+
+def test_a_browser_revalidates_with_the_etag_until_the_catalog_changes(transactional_catalog: Any) -> None:
+    visitor = Client()
+    first = visitor.get("/topics/humanoid-robots/")
+    etag = first["ETag"]
+    assert etag.startswith('W/"') and "no-cache" in first["Cache-Control"]
+    same = visitor.get("/topics/humanoid-robots/", HTTP_IF_NONE_MATCH=etag)
+    assert same.status_code == 304 and same.content == b""
+    assert visitor.get("/topics/quantum-computing/", HTTP_IF_NONE_MATCH=etag).status_code == 200  # per URL
+    topic = Topic.objects.get(code="humanoid-robots")
+    topic.name_en = "General-purpose humanoid robots"
+    topic.save()
+    changed = visitor.get("/topics/humanoid-robots/", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    assert "General-purpose humanoid robots" in changed.content.decode()

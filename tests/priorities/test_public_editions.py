@@ -417,9 +417,12 @@ def test_the_api_responses_conform_to_the_published_schema(editions: dict[str, E
     signals.request_finished.disconnect(close_old_connections)
     try:
         schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
-        schema["/api/v1/editions/"]["GET"].Case(query={"page_size": 1}).call_and_validate()
+        # Uncompressed: schemathesis's WSGI transport does not decompress a gzip answer.
+        plain = {"Accept-Encoding": "identity"}
+        schema["/api/v1/editions/"]["GET"].Case(query={"page_size": 1}).call_and_validate(headers=plain)
         for code in ("ed-2026", "ed-2026b"):
-            schema["/api/v1/editions/{code}/"]["GET"].Case(path_parameters={"code": code}).call_and_validate()
+            case = schema["/api/v1/editions/{code}/"]["GET"].Case(path_parameters={"code": code})
+            case.call_and_validate(headers=plain)
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
