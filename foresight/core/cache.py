@@ -4,7 +4,7 @@ Every cached public response is keyed by a content *version*; any save, delete o
 change on a catalog or scenario model, and every edition published, bumps the version
 (``content_version_bump``), so the next request renders afresh.
 
-A cached page is stored with its gzip form (served to clients that accept it) and answered with a
+A cached page is stored gzip-compressed (served so to clients that accept it) and answered with a
 weak ``ETag`` naming its key and ``Cache-Control: no-cache``: a browser revalidates each time and
 gets a bodiless 304 until the content changes.
 """
@@ -12,6 +12,7 @@ gets a bodiless 304 until the content changes.
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import logging
 import time
@@ -33,6 +34,8 @@ from foresight.core.htmx import wants_partial
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "public-content-version"
+# Part of every key: entries stored in an earlier layout by an older release are never read.
+ENTRY_FORMAT = 2
 # Smaller pages are not worth compressing (the gzip header and the extra header cost about as much).
 COMPRESS_MIN_BYTES = 1024
 
@@ -101,15 +104,22 @@ def _cached(view: View, *, api: bool) -> View:
         # The API negotiates its format from the Accept header (JSON or the browsable HTML).
         accept = request.headers.get("Accept", "") if api else ""
         try:
-            raw = f"{content_version()}|{get_language()}|{int(is_htmx)}|{accept}|{request.get_full_path()}"
+            raw = (
+                f"{ENTRY_FORMAT}|{content_version()}|{get_language()}|{int(is_htmx)}|{accept}|{request.get_full_path()}"
+            )
             key = ("api:" if api else "page:") + hashlib.sha256(raw.encode()).hexdigest()
             cached = cache.get(key)
         except Exception:  # the cache is unreachable: serve from the database
             logger.warning("public page cache unreachable", exc_info=True)
             key, cached = "", None
+        gzip_ok = bool(accepts_gzip.search(request.headers.get("Accept-Encoding", "")))
         if cached is not None:
-            status, content, content_type, compressed = cached
-            response = HttpResponse(content, status=status, content_type=content_type)
+            status, content_type, body, compressed = cached
+            if compressed and not gzip_ok:
+                body = gzip.decompress(body)
+            response = HttpResponse(body, status=status, content_type=content_type)
+            if compressed and gzip_ok:
+                response["Content-Encoding"] = "gzip"
         else:
             response = view(request, *args, **kwargs)
             render = getattr(response, "render", None)
@@ -118,18 +128,23 @@ def _cached(view: View, *, api: bool) -> View:
             if not key or response.status_code != 200 or response.streaming:
                 patch_vary_headers(response, _vary(api))
                 return response
-            content = response.content
-            # Compressed once here rather than on every request; pages for anonymous visitors hold no secret.
-            compressed = compress_string(content) if len(content) >= COMPRESS_MIN_BYTES else None
+            # Stored compressed (once, here: not on every request), so a hit moves a tenth of the bytes
+            # through the cache; the rare client that does not accept gzip gets it decompressed.
+            # Pages for anonymous visitors hold no secret to leak through compression.
+            compressed = len(response.content) >= COMPRESS_MIN_BYTES
+            body = compress_string(response.content) if compressed else response.content
             try:
-                entry = (response.status_code, content, response["Content-Type"], compressed)
-                cache.set(key, entry, timeout=settings.PUBLIC_CACHE_SECONDS)
+                cache.set(
+                    key,
+                    (response.status_code, response["Content-Type"], body, compressed),
+                    timeout=settings.PUBLIC_CACHE_SECONDS,
+                )
             except Exception:
                 logger.warning("public page cache unreachable", exc_info=True)
-        if compressed is not None and accepts_gzip.search(request.headers.get("Accept-Encoding", "")):
-            response.content = compressed
-            response["Content-Length"] = str(len(compressed))
-            response["Content-Encoding"] = "gzip"
+            if compressed and gzip_ok:
+                response.content = body
+                response["Content-Length"] = str(len(body))
+                response["Content-Encoding"] = "gzip"
         # The key names the content version: browsers and proxies revalidate every time (a 304 costs no
         # rendering) and see a change to the catalog or a new edition at once.
         response["ETag"] = f'W/"{key[-32:]}"'

@@ -89,6 +89,8 @@ def test_a_cached_page_is_served_compressed_to_browsers_that_accept_it(transacti
         assert int(packed["Content-Length"]) == len(packed.content) < len(plain.content)
         assert gzip.decompress(packed.content) == plain.content
         assert "Accept-Encoding" in packed["Vary"]
+    # A client that does not accept gzip gets the stored page decompressed.
+    assert visitor.get("/topics/humanoid-robots/").content == plain.content
     api = visitor.get("/api/v1/topics/", HTTP_ACCEPT_ENCODING="gzip")
     assert api["Content-Encoding"] == "gzip"
     assert gzip.decompress(api.content) == visitor.get("/api/v1/topics/").content
