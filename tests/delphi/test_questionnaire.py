@@ -155,6 +155,11 @@ def test_the_progress_after_an_autosave_counts_the_topic_just_answered(
     other = browser.post(url(study, "6g", "save"), {"expertise": "medium"}, **HTMX)
     assert "2 answered" in progress(other)
     assert "2 answered" in progress(browser.get(url(study, "bci")))
+    cleared = browser.post(url(study, "bci", "save"), {"expertise": ""}, **HTMX)  # the answer taken back
+    assert "1 answered" in progress(cleared)
+    assert "expertise" not in answers_of(alice, open_round, "bci")
+    assert 'name="expertise" value="low" checked' not in cleared.content.decode()
+    assert "1 answered" in progress(browser.get(url(study, "bci")))
 
 
 def test_a_bad_value_is_refused_with_a_message_and_the_good_ones_are_kept(

@@ -141,8 +141,9 @@ CODEBOOK = """# Codebook
 - `value`: scale items as their numeric code (1-5 or 1-4); single choice as the option code;
   multiple choice as option codes joined by `|`; years as the year, `already` (already realised)
   or `never` (not by the horizon); free text as typed, except that text starting with `=`, `+`, `-`,
-  `@`, tab or carriage return is written with a leading `'` so that spreadsheets show it as text;
-  an empty value means "can't judge".
+  `@`, tab, carriage return or `'` is written with one more leading `'` (spreadsheets then show it
+  as text; remove exactly one leading `'` to recover what was typed); an empty value means
+  "can't judge".
   One row per answered question.
 
 ## stats.csv

@@ -90,7 +90,9 @@ def response_save(
                 if rationale is not None and response.rationale != rationale:
                     response.rationale = rationale
                     response.save(update_fields=["rationale", "updated_at"])
-                existing = {a.question_id: a for a in response.answers.all()}
+                # Locked, in one order: a concurrent save of the same topic (another tab, the API) waits,
+                # so the comparison below and the answers handed back are what is stored.
+                existing = {a.question_id: a for a in response.answers.select_for_update().order_by("question_id")}
                 for key, value in coded.items():
                     question = by_key[key]
                     current = existing.get(question.pk)
