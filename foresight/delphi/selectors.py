@@ -100,15 +100,22 @@ def _expertise_id(questions: list[Question]) -> int | None:
     return next((q.pk for q in questions if q.key == "expertise"), None)
 
 
-def topic_counts_as_answered(answers: list[Answer], questions: list[Question]) -> bool:
-    """Whether a topic with these answers counts as answered (as ``answered_topic_ids`` decides)."""
+def answered_after_save(
+    *, answered: set[int], topic_id: int, answers: list[Answer], questions: list[Question]
+) -> set[int]:
+    """``answered`` (from ``answered_topic_ids``) with one topic counted as its stored ``answers`` now decide."""
     expertise = _expertise_id(questions)
-    return any(expertise is None or a.question_id == expertise for a in answers)
+    now = any(expertise is None or a.question_id == expertise for a in answers)
+    return (answered - {topic_id}) | ({topic_id} if now else set())
+
+
+def _own_response(*, participant: Participant, rnd: Round, topic: Topic) -> Response | None:
+    return Response.objects.filter(round=rnd, participant=participant, topic=topic).first()
 
 
 def own_answers(*, participant: Participant, rnd: Round, topic: Topic) -> list[Answer]:
     """The participant's answers on one topic of one round (through the response: see ``topics_with_answer``)."""
-    response = Response.objects.filter(round=rnd, participant=participant, topic=topic).first()
+    response = _own_response(participant=participant, rnd=rnd, topic=topic)
     return list(response.answers.all()) if response is not None else []
 
 
@@ -119,7 +126,7 @@ def response_values(
 
     ``questions``: the study's topic questions when the caller already has them (saves a query).
     """
-    response = Response.objects.filter(round=rnd, participant=participant, topic=topic).first()
+    response = _own_response(participant=participant, rnd=rnd, topic=topic)
     if response is None:
         return {}, ""
     return answers_form_values(list(response.answers.all()), questions), response.rationale

@@ -23,6 +23,7 @@ from foresight.delphi.forms import answers_from_post, build_fields, rationale_fr
 from foresight.delphi.models import Argument, Participant, Question, Round, RoundCompletion, Study
 from foresight.delphi.selectors import (
     SESSION_KEY,
+    answered_after_save,
     answered_topic_ids,
     answers_form_values,
     participant_get_for_session,
@@ -30,7 +31,6 @@ from foresight.delphi.selectors import (
     response_values,
     round_current,
     round_get_for_participant,
-    topic_counts_as_answered,
 )
 from foresight.delphi.services.arguments import argument_add, arguments_visible
 from foresight.delphi.services.feedback import topic_feedback
@@ -290,9 +290,9 @@ def topic_save(request: HttpRequest, study_code: str, number: int, topic_code: s
     if saved is not None:
         # The answers as this save left them; progress counts this topic as it is now.
         values, stored_rationale = answers_form_values(saved.saved_answers, questions), saved.rationale
-        answered = context["answered"] - {topic.pk}
-        if topic_counts_as_answered(saved.saved_answers, questions):
-            answered.add(topic.pk)
+        answered = answered_after_save(
+            answered=context["answered"], topic_id=topic.pk, answers=saved.saved_answers, questions=questions
+        )
         context["answered_count"] = len(answered)
     else:
         values, stored_rationale = response_values(participant=participant, rnd=rnd, topic=topic, questions=questions)

@@ -72,6 +72,8 @@ def test_expert_journey(
         expect(page.get_by_text(f"Topic {position + 1} of 3")).to_be_visible()
         page.locator("#q-expertise").get_by_label("High", exact=True).check()
         expect(page.locator("#save-result")).to_contain_text("Saved at")
+        # The very save that answered the topic counts it.
+        expect(page.locator("#progress-line")).to_contain_text(f"{position + 1} answered")
         page.locator("#q-importance").get_by_text("Very high").click()
         page.locator("#input-tech_year").select_option("2032")
         expect(page.locator("#progress-line")).to_contain_text(f"{position + 1} answered")
