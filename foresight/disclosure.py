@@ -1,0 +1,355 @@
+"""Disclosure control: the one rule set that decides which figures of the answers leave the statistics.
+
+Every person who sees a figure of the answers — the public (edition pages, topic pages, API,
+downloads), an expert (round feedback, real-time feedback), staff (console, workbench, the
+reproducibility package's ``stats.csv``) — sees it through this module.  Pure Python, no Django
+import, so the rules can be checked with plain data (``tests/disclosure/`` does so with an
+exhaustive search over every split of a panel that the released figures allow).
+
+The rules (README, "Disclosure control")
+----------------------------------------
+A *group* is a set of respondents defined by what the viewer may know about them: everyone who
+answered an item, those who stated high expertise, those of one sector, one expertise weight class,
+those who answered in both rounds, those who left or joined between rounds, those who answered
+since the last real-time refresh.  ``k`` is the study's small-cell threshold.
+
+1. **Smallest group.**  A figure is released only over a group of at least ``t = k + 1``
+   respondents, so that any one of them who subtracts her own answer still faces at least ``k``
+   others (the viewer's own answer is part of what she knows).
+2. **Complements.**  A subgroup figure (high expertise, a sector) shown next to the figure of the
+   whole lets anyone subtract one from the other, so it is released only while the respondents it
+   leaves out number 0 or at least ``t``; for a partition (sectors) the smallest shown group is
+   withheld until the hidden remainder is 0 or at least ``t`` (complementary suppression).
+3. **Weighted figures.**  The expertise-weighted index is a linear combination of the sums of the
+   expertise weight classes (levels with the same weight form one class; a respondent without an
+   expertise answer counts with the medium weight).  Together with the unweighted index and the
+   high-expertise index it can pin down each class's sum, so it is released only when every class
+   present has at least ``t`` respondents.
+4. **Rounds.**  The figures of two rounds of one topic differ by the answers of those who left,
+   those who joined and the changes of those who stayed.  The round-to-round change (computed on
+   the paired respondents) removes the last unknown, so it is released only when the paired
+   respondents number at least ``t`` and those who left and those who joined each number 0 or at
+   least ``t``.  Without it, the stayers' unknown changes keep the leavers' answers undetermined.
+5. **Real-time feedback** is a stored snapshot that is refreshed only when at least ``t``
+   respondents have answered or changed their answer since the last snapshot (and is first shown
+   at ``t`` answers), so two successive views never differ by fewer than ``t`` respondents.
+
+The figures released are exact (stored to 10 decimals); safety rests on which groups are released,
+never on rounding.  Counts of the answer categories of a released group (an item's distribution,
+including the expertise item's) are figures of that group and are released with it.
+
+Minimum evidence (a separate rule, SPEC §12): a topic needs ``min_respondents`` respondents for a
+tier, and a figure labelled high-expertise needs ``min_high`` high-expertise respondents; below
+them the figure is replaced by the all-respondent one and the replacement is recorded, never silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# Expertise levels of the default question set, and the key for "no expertise answer".
+LEVELS = ("high", "medium", "low")
+NO_LEVEL = "none"
+# A respondent without an expertise answer is weighted like this level (README, statistics).
+NO_LEVEL_WEIGHT_OF = "medium"
+# Stakeholder sectors shown on their own; "other" is never shown alone (it only counts as hidden).
+SECTOR_GROUPS = ("company", "university", "public_research", "government")
+
+# Why a figure is not shown (codes; the pages translate them, the exports write them as they are).
+SMALL_GROUP = "small_group"  # fewer than t respondents
+SMALL_COMPLEMENT = "small_complement"  # the respondents left out would number 1 … t−1
+SMALL_WEIGHT_CLASS = "small_weight_class"  # an expertise weight class has 1 … t−1 respondents
+ATTRITION = "attrition"  # 1 … t−1 respondents left or joined between rounds
+MIN_EVIDENCE = "min_evidence"  # fewer respondents than the study's minimum evidence
+NOT_ASKED = "not_asked"  # the item was not asked (e.g. no earlier round)
+
+REASONS = (SMALL_GROUP, SMALL_COMPLEMENT, SMALL_WEIGHT_CLASS, ATTRITION, MIN_EVIDENCE, NOT_ASKED)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A study's disclosure and evidence rules (fixed before round 1 opens)."""
+
+    k: int
+    weights: Mapping[str, float] = field(default_factory=lambda: {"high": 1.0, "medium": 0.6, "low": 0.3})
+    min_respondents: int = 10
+    min_high: int = 5
+
+    def __post_init__(self) -> None:
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+            raise ValueError(f"k must be a positive whole number, got {self.k!r}")
+
+    @property
+    def t(self) -> int:
+        """The smallest group any figure is released over: k others besides any one viewer."""
+        return self.k + 1
+
+    def weight_of(self, level: str) -> float:
+        """The expertise weight of a level; no expertise answer weighs like ``NO_LEVEL_WEIGHT_OF``."""
+        if level == NO_LEVEL or level not in self.weights:
+            level = NO_LEVEL_WEIGHT_OF
+        return float(self.weights.get(level, 0.0))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "k": self.k,
+            "min_group": self.t,
+            "expertise_weights": dict(self.weights),
+            "no_expertise_weight_of": NO_LEVEL_WEIGHT_OF,
+            "min_respondents": self.min_respondents,
+            "min_high": self.min_high,
+        }
+
+
+def big_enough(n: int, t: int) -> bool:
+    """A group of ``n`` may be released (or left out of a released figure): empty or at least ``t``."""
+    return n == 0 or n >= t
+
+
+def partition_shown(
+    counts: Mapping[str, int], *, t: int, total: int, publishable: Sequence[str] | None = None
+) -> list[str]:
+    """Groups of a partition of ``total`` respondents whose figures may be shown next to the total.
+
+    A group is shown only if it is publishable and has at least ``t`` respondents.  What is hidden
+    can be recovered as a block by subtracting the shown groups from the total, so while the hidden
+    respondents number 1 … t−1 the smallest shown group (ties: by name) is hidden too.  Sorted.
+    """
+    if t < 1:
+        raise ValueError(f"t must be positive, got {t}")
+    allowed = set(counts) if publishable is None else set(publishable)
+    shown = {g for g, n in counts.items() if g in allowed and n >= t}
+    hidden = total - sum(counts[g] for g in shown)
+    while shown and 0 < hidden < t:
+        smallest = min(shown, key=lambda g: (counts[g], g))
+        shown.remove(smallest)
+        hidden += counts[smallest]
+    return sorted(shown)
+
+
+def weight_classes(levels: Mapping[str, int], rules: Rules) -> dict[float, int]:
+    """Respondents per distinct expertise weight (levels of equal weight are one class)."""
+    out: dict[float, int] = {}
+    for level, count in levels.items():
+        if count:
+            w = rules.weight_of(level)
+            out[w] = out.get(w, 0) + int(count)
+    return out
+
+
+@dataclass(frozen=True)
+class ItemRelease:
+    """Which figures of one item (question) of one topic in one round may leave, and why not."""
+
+    all: bool
+    high: bool
+    weighted: bool
+    sectors: tuple[str, ...]
+    suppressed: dict[str, str]
+
+
+def item_release(
+    *, n: int, n_high: int, levels: Mapping[str, int], sectors: Mapping[str, int], rules: Rules
+) -> ItemRelease:
+    """Decide which figures of an item may be released (rules 1–3 and the high-expertise evidence rule).
+
+    ``n``: valid answers to the item; ``n_high``: of them, stated high expertise; ``levels``: valid
+    answers per expertise level (``NO_LEVEL`` for no expertise answer); ``sectors``: valid answers
+    per sector (every sector, "other" included).
+    """
+    t = rules.t
+    suppressed: dict[str, str] = {}
+    if n < t:
+        return ItemRelease(all=False, high=False, weighted=False, sectors=(), suppressed={"all": SMALL_GROUP})
+    rest = n - n_high
+    if n_high < t:
+        high = False
+        suppressed["high"] = SMALL_GROUP
+    elif not big_enough(rest, t):
+        high = False
+        suppressed["high"] = SMALL_COMPLEMENT
+    elif n_high < rules.min_high:
+        high = False
+        suppressed["high"] = MIN_EVIDENCE
+    else:
+        high = True
+    classes = weight_classes(levels, rules)
+    weighted = all(big_enough(c, t) for c in classes.values())
+    if not weighted:
+        suppressed["weighted"] = SMALL_WEIGHT_CLASS
+    shown = partition_shown(dict(sectors), t=t, total=n, publishable=SECTOR_GROUPS)
+    if any(sectors.get(g) for g in SECTOR_GROUPS if g not in shown):
+        suppressed["sectors"] = SMALL_GROUP if not shown else SMALL_COMPLEMENT
+    return ItemRelease(all=True, high=high, weighted=weighted, sectors=tuple(shown), suppressed=suppressed)
+
+
+def stability_release(*, n_before: int, n_after: int, n_paired: int, rules: Rules) -> str | None:
+    """None if the round-to-round change of an item may be released (rule 4), else the reason."""
+    t = rules.t
+    if n_paired < t:
+        return SMALL_GROUP
+    if not big_enough(n_before - n_paired, t) or not big_enough(n_after - n_paired, t):
+        return ATTRITION
+    return None
+
+
+def snapshot_due(*, previous: Mapping[Any, str] | None, current: Mapping[Any, str], rules: Rules) -> bool:
+    """Whether real-time feedback may be refreshed from ``current`` (rule 5).
+
+    ``previous`` / ``current``: respondent → a key of her answer, at the last snapshot and now.  The
+    first snapshot needs ``t`` answers; a later one needs ``t`` respondents whose answer is new,
+    changed or withdrawn since the last.
+    """
+    t = rules.t
+    if len(current) < t:
+        return False
+    if previous is None:
+        return True
+    changed = sum(1 for r in set(previous) | set(current) if previous.get(r) != current.get(r))
+    return changed >= t
+
+
+def topic_released(n: int, rules: Rules) -> bool:
+    return n >= rules.t
+
+
+def evidence_sufficient(n: int, rules: Rules) -> bool:
+    """A topic with fewer respondents is published only as "insufficient evidence" (SPEC §12)."""
+    return n >= max(rules.min_respondents, rules.t)
+
+
+def shown_counts(counts: Mapping[str, int], keys: Iterable[str]) -> dict[str, int]:
+    return {key: int(counts.get(key, 0)) for key in keys}
+
+
+# ---------------------------------------------------------------------------
+# Released figures of an item and of a topic
+# ---------------------------------------------------------------------------
+
+ALL = "all"
+HIGH = "high"
+SECTOR_PREFIX = "sector:"
+
+# Figures of the all-respondent group, by question type (keys of the stored round statistics).
+SCALE_FIGURES = ("distribution", "mean", "sd", "median", "q1", "q3", "iqr", "top2", "bottom2", "rwg", "consensus")
+YEAR_FIGURES = ("median", "q1", "q3", "iqr", "consensus")
+YEAR_SHARES = ("share_already", "share_never")
+CHOICE_FIGURES = ("counts", "shares")
+# Round-to-round change of a scale item, computed on the paired respondents (aggregation stores them).
+CHANGE_FIGURES = (
+    "from_round",
+    "n_paired",
+    "median_before",
+    "q1_before",
+    "q3_before",
+    "iqr_before",
+    "median_after",
+    "q1_after",
+    "q3_after",
+    "iqr_after",
+    "delta_iqr",
+    "share_changed",
+    "n_nonzero",
+    "wilcoxon_statistic",
+    "wilcoxon_p",
+    "wilcoxon_method",
+)
+
+
+def _group_counts(groups: Mapping[str, Mapping[str, Any]]) -> tuple[int, int, dict[str, int], dict[str, int]]:
+    whole = groups.get(ALL) or {}
+    n = int(whole.get("n") or 0)
+    n_high = int((groups.get(HIGH) or {}).get("n") or 0)
+    levels = {str(k): int(v) for k, v in (whole.get("levels") or {}).items()}
+    sectors = {
+        name[len(SECTOR_PREFIX) :]: int(data.get("n") or 0)
+        for name, data in groups.items()
+        if name.startswith(SECTOR_PREFIX)
+    }
+    return n, n_high, levels, sectors
+
+
+def release_item(
+    *, qtype: str, index: bool, groups: Mapping[str, Mapping[str, Any]], rules: Rules
+) -> dict[str, Any]:
+    """The figures of one item of one topic in one round that may leave, from its stored group figures.
+
+    ``groups``: group name (``all``, ``high``, ``sector:<name>``) → the figures aggregation stored
+    (``RoundStat.data``).  Returns the all-respondent figures of the question type; for index items
+    also the high-expertise, expertise-weighted and sector indices; for scale items the change from
+    the previous round; ``suppressed`` maps every figure left out to its reason.  ``n`` is the number
+    of respondents to the item (valid answers, "can't judge" excluded); ``None`` when suppressed.
+    """
+    n, n_high, levels, sectors = _group_counts(groups)
+    decision = item_release(n=n, n_high=n_high, levels=levels, sectors=sectors, rules=rules)
+    if not decision.all:
+        return {"n": None, "suppressed": dict(decision.suppressed)}
+    whole = groups.get(ALL) or {}
+    suppressed: dict[str, str] = {}
+    out: dict[str, Any] = {"n": n, "n_cant_judge": int(whole.get("n_cant_judge") or 0)}
+    if qtype == "scale":
+        out.update({key: whole.get(key) for key in SCALE_FIGURES if key in whole})
+        if index:
+            out["index"] = whole.get("index")
+            out["n_high"] = n_high if decision.high else None
+            out["index_high"] = (groups.get(HIGH) or {}).get("index") if decision.high else None
+            out["index_weighted"] = whole.get("index_weighted") if decision.weighted else None
+            out["sectors"] = {
+                g: {"n": sectors[g], "index": (groups.get(SECTOR_PREFIX + g) or {}).get("index")}
+                for g in decision.sectors
+            }
+            for figure, reason in decision.suppressed.items():
+                suppressed[{"high": "index_high", "weighted": "index_weighted"}.get(figure, figure)] = reason
+        change = whole.get("stability")
+        if isinstance(change, Mapping):
+            reason = stability_release(
+                n_before=int(change.get("n_before") or 0),
+                n_after=n,
+                n_paired=int(change.get("n_paired") or 0),
+                rules=rules,
+            )
+            if reason is None:
+                out["change"] = {key: change.get(key) for key in CHANGE_FIGURES}
+            else:
+                out["change"] = None
+                suppressed["change"] = reason
+    elif qtype == "year":
+        n_years = int(whole.get("n_years") or 0)
+        out.update({key: whole.get(key) for key in YEAR_SHARES})
+        if n_years >= rules.t:
+            out["n_years"] = n_years
+            out.update({key: whole.get(key) for key in YEAR_FIGURES})
+        else:
+            out["n_years"] = None
+            suppressed["years"] = SMALL_GROUP
+    elif qtype in ("single", "multi"):
+        out.update({key: whole.get(key) for key in CHOICE_FIGURES})
+    out["suppressed"] = suppressed
+    return out
+
+
+def release_topic(*, summary: Mapping[str, Any], rules: Rules) -> dict[str, Any]:
+    """Respondents to a topic in one round, by expertise level and by sector, as far as they may leave.
+
+    ``summary``: ``n`` (respondents to the topic), ``levels`` (per expertise level, ``none`` for no
+    expertise answer) and ``sectors`` (per sector).  The expertise counts are the expertise item's
+    own distribution over a released group; sectors follow complementary suppression.
+    """
+    n = int(summary.get("n") or 0)
+    if not topic_released(n, rules):
+        return {"n": None, "suppressed": {"all": SMALL_GROUP}}
+    levels = {str(k): int(v) for k, v in (summary.get("levels") or {}).items()}
+    sectors = {str(k): int(v) for k, v in (summary.get("sectors") or {}).items()}
+    shown = partition_shown(sectors, t=rules.t, total=n, publishable=SECTOR_GROUPS)
+    out: dict[str, Any] = {
+        "n": n,
+        "by_expertise": {level: levels.get(level, 0) for level in (*LEVELS, NO_LEVEL)},
+        "by_sector": {g: sectors[g] for g in shown},
+        "other_sectors": n - sum(sectors[g] for g in shown),
+        "suppressed": {},
+    }
+    if any(sectors.get(g) for g in SECTOR_GROUPS if g not in shown):
+        out["suppressed"]["by_sector"] = SMALL_GROUP if not shown else SMALL_COMPLEMENT
+    return out
