@@ -271,9 +271,7 @@ def _group_counts(groups: Mapping[str, Mapping[str, Any]]) -> tuple[int, int, di
     return n, n_high, levels, sectors
 
 
-def release_item(
-    *, qtype: str, index: bool, groups: Mapping[str, Mapping[str, Any]], rules: Rules
-) -> dict[str, Any]:
+def release_item(*, qtype: str, index: bool, groups: Mapping[str, Mapping[str, Any]], rules: Rules) -> dict[str, Any]:
     """The figures of one item of one topic in one round that may leave, from its stored group figures.
 
     ``groups``: group name (``all``, ``high``, ``sector:<name>``) → the figures aggregation stored
@@ -353,3 +351,7 @@ def release_topic(*, summary: Mapping[str, Any], rules: Rules) -> dict[str, Any]
     if any(sectors.get(g) for g in SECTOR_GROUPS if g not in shown):
         out["suppressed"]["by_sector"] = SMALL_GROUP if not shown else SMALL_COMPLEMENT
     return out
+
+
+# The tier of a topic below the minimum evidence (``priorities.models.Tier.INSUFFICIENT``).
+INSUFFICIENT_TIER = "insufficient"

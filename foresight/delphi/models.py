@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from foresight import disclosure
 from foresight.catalog.models import Area, Bilingual, Topic
 
 
@@ -60,6 +61,16 @@ class Study(Bilingual):
         help_text=_("Small-cell threshold: no statistic from fewer respondents is public."),
     )
     expertise_weights = models.JSONField(default=default_expertise_weights)
+    min_respondents = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        help_text=_("Minimum evidence: a topic with fewer respondents is published as “insufficient evidence”."),
+    )
+    min_high_respondents = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        help_text=_("Minimum evidence: a figure labelled high-expertise needs this many high-expertise respondents."),
+    )
     consensus_rule = models.JSONField(default=default_consensus_rule)
     stopping_rule = models.JSONField(default=default_stopping_rule)
     drop_consensus_topics = models.BooleanField(
@@ -88,6 +99,15 @@ class Study(Bilingual):
     @property
     def is_frozen(self) -> bool:
         return self.frozen_at is not None
+
+    def disclosure_rules(self) -> disclosure.Rules:
+        """The study's disclosure and minimum-evidence rules, for ``foresight.disclosure``."""
+        return disclosure.Rules(
+            k=int(self.k_threshold),
+            weights={str(k): float(v) for k, v in (self.expertise_weights or {}).items()},
+            min_respondents=int(self.min_respondents),
+            min_high=int(self.min_high_respondents),
+        )
 
 
 class Question(Bilingual):
@@ -366,3 +386,24 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class FeedbackSnapshot(models.Model):
+    """The real-time feedback last released for one topic × question of a round (``foresight.disclosure``,
+    rule 5): experts see these figures until at least k + 1 respondents have answered or changed their
+    answer since, so two successive views never differ by a smaller group.  ``members`` (respondent →
+    a key of her answer at the snapshot) is kept only to count those changes; it is never shown."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="feedback_snapshots")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    members = models.JSONField(null=True, blank=True)
+    n = models.PositiveIntegerField(default=0)
+    figures = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "topic", "question"], name="feedback_snapshot_unique")]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.round_id}:{self.topic_id}:{self.question_id}"

@@ -155,3 +155,54 @@ def answer_form_value(answer: Answer) -> Any:
     if qtype == Question.Type.TEXT:
         return answer.value_text
     return answer.value_code
+
+
+# --- Released results of a round (through the disclosure layer) -------------------------------------
+
+
+def round_topic_reports(
+    *, rnd: Round, topic_ids: list[int] | None = None, questions: list[Question] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Per topic of an aggregated round, everything of its results that may leave the statistics.
+
+    One report per topic: ``respondents`` (``disclosure.release_topic``), ``items`` (question key →
+    ``disclosure.release_item``, in question order; the expertise item is part of ``respondents``,
+    free text is never summarised) and ``social_lag`` when both median years are released.  Two
+    queries (plus one for the questions when not given); used by scoring, the topic page, the staff
+    console and the exports, so all of them show the same figures and hide the same ones.
+    """
+    from foresight import disclosure
+    from foresight.delphi.models import RoundStat
+
+    study = rnd.study
+    rules = study.disclosure_rules()
+    if questions is None:
+        questions = list(Question.objects.filter(study=study, applies_to=Question.AppliesTo.TOPIC))
+    items = [q for q in questions if q.qtype != Question.Type.TEXT and q.key != "expertise"]
+    by_id = {q.pk: q for q in items}
+    stats = RoundStat.objects.filter(round=rnd, question_id__in=list(by_id)).values_list(
+        "topic_id", "question_id", "group", "data"
+    )
+    if topic_ids is not None:
+        stats = stats.filter(topic_id__in=topic_ids)
+    groups: dict[int, dict[int, dict[str, dict[str, Any]]]] = {}
+    for topic_id, question_id, group, data in stats:
+        groups.setdefault(topic_id, {}).setdefault(question_id, {})[group] = data or {}
+    codes = dict(Topic.objects.filter(pk__in=list(groups)).values_list("pk", "code"))
+    summaries = (rnd.summary or {}).get("topics", {})
+    reports: dict[int, dict[str, Any]] = {}
+    for topic_id, cells in groups.items():
+        released = {
+            q.key: disclosure.release_item(qtype=q.qtype, index=q.index, groups=cells[q.pk], rules=rules)
+            for q in items
+            if q.pk in cells
+        }
+        tech = (released.get("tech_year") or {}).get("median")
+        social = (released.get("social_year") or {}).get("median")
+        reports[topic_id] = {
+            "round": rnd.number,
+            "respondents": disclosure.release_topic(summary=summaries.get(codes[topic_id], {}), rules=rules),
+            "items": released,
+            "social_lag": (social - tech) if tech is not None and social is not None else None,
+        }
+    return reports

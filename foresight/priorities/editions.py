@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -25,33 +25,32 @@ from foresight.delphi.services.audit import audit_log
 from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun, Tier
 
 MAX_RATIONALE = 4000
-TIER_ORDER = {Tier.PRIORITY: 0, Tier.KEY: 1, Tier.WATCH: 2}
+TIER_ORDER = {Tier.PRIORITY: 0, Tier.KEY: 1, Tier.WATCH: 2, Tier.INSUFFICIENT: 3}
 
 
 def _published_data(result: dict[str, Any]) -> dict[str, Any]:
-    """What of a topic's scoring result is published: suppressed groups and numbers are left out."""
-    groups = {
-        key: {"shown": value.get("shown", {}), "gap": value.get("gap"), "divergent": value.get("divergent", False)}
-        for key, value in (result.get("groups") or {}).items()
-        if isinstance(value, dict)
-    }
-    indices = {}
-    for key, value in (result.get("indices") or {}).items():
-        value = dict(value or {})
-        if value.get("index") is None:  # suppressed: not even the size of the small cell is published
-            value.pop("n", None)
-        if value.get("index_high") is None:
-            value.pop("n_high", None)
-        indices[key] = value
+    """What of a topic's scoring result is published: only figures the disclosure layer released
+    (the run computed them through ``foresight.disclosure``), the score's inputs and every stand-in."""
     return {
         "n": result.get("n"),
+        "round": result.get("round"),
+        "ranked": bool(result.get("ranked")),
+        "evidence": result.get("evidence") or {},
         "median_rank": result.get("median_rank"),
         "p_top_k": result.get("p_top_k"),
         "suggested_tier": result.get("tier"),
-        "indices": indices,
-        "timing": result.get("timing", {}),
-        "quadrant": result.get("quadrant", {}),
-        "groups": groups,
+        "criteria": result.get("criteria") or {},
+        "normalised": result.get("normalised") or {},
+        "fallbacks": result.get("fallbacks") or [],
+        "report": result.get("report") or {},
+        "indices": result.get("indices") or {},
+        "timing": result.get("timing") or {},
+        "quadrant": result.get("quadrant") or {},
+        "groups": {
+            key: {"shown": value.get("shown", {}), "gap": value.get("gap"), "divergent": value.get("divergent", False)}
+            for key, value in (result.get("groups") or {}).items()
+            if isinstance(value, dict)
+        },
         "divergent": bool((result.get("groups") or {}).get("divergent")),
     }
 
@@ -100,7 +99,10 @@ def edition_draft_create(
     copy_decisions: bool = False,
     actor: Any = None,
 ) -> Edition:
-    """A draft edition with one entry per ranked topic of a finished run, at its suggested tier.
+    """A draft edition with one entry per topic of a finished run, at its suggested tier.
+
+    Ranked topics come first, in rank order; topics below the study's minimum evidence follow with
+    the tier "insufficient evidence", no rank and no score (their released figures are still shown).
 
     A correction (``replaces``) may start from the published decisions (``copy_decisions``): the tier
     and rationale of every topic both editions rank.
@@ -124,19 +126,20 @@ def edition_draft_create(
     topics = run.results.get("topics", {})
     by_code = {t.code: t for t in Topic.objects.filter(code__in=list(topics))}
     entries = []
-    for topic_code in run.results.get("ranking", []):
+    ranking = list(run.results.get("ranking", []))
+    unranked = sorted(code for code in topics if code not in set(ranking))
+    for topic_code in ranking + unranked:
         result = topics[topic_code]
-        if result.get("suppressed"):
-            continue  # never ranked publicly
+        ranked = topic_code in ranking
         entries.append(
             EditionEntry(
                 edition=edition,
                 topic=by_code[topic_code],
-                tier=result["tier"],
-                rank=int(result["rank"]),
-                rank_low=result["rank_low"],
-                rank_high=result["rank_high"],
-                score=result["score"],
+                tier=result["tier"] if ranked else Tier.INSUFFICIENT,
+                rank=int(result["rank"]) if ranked else None,
+                rank_low=result["rank_low"] if ranked else None,
+                rank_high=result["rank_high"] if ranked else None,
+                score=result["score"] if ranked else None,
                 data=_published_data(result),
             )
         )
@@ -168,12 +171,23 @@ def _refuse_if_published(edition: Edition) -> None:
 def edition_entry_decide(
     *, entry: EditionEntry, tier: str, rationale_en: str, rationale_zh: str = "", actor: Any = None
 ) -> EditionEntry:
-    """Set a topic's final tier with its written rationale (required)."""
+    """Set a topic's final tier with its written rationale (required).
+
+    A topic below the study's minimum evidence (no rank) can only be "insufficient evidence"; any
+    ranked topic may also be put there by staff judgement.
+    """
     edition = Edition.objects.select_for_update().get(pk=entry.edition_id)
     _refuse_if_published(edition)
     errors: dict[str, list[str]] = {}
     if tier not in Tier.values:
-        errors["tier"] = ["Choose priority, key or watch."]
+        errors["tier"] = ["Choose priority, key, watch or insufficient evidence."]
+    elif entry.rank is None and tier != Tier.INSUFFICIENT:
+        minimum = ((entry.data or {}).get("evidence") or {}).get("min_respondents")
+        errors["tier"] = [
+            "This topic has fewer respondents than the study's minimum evidence"
+            + (f" ({minimum})" if minimum else "")
+            + ", so it can only be published as insufficient evidence."
+        ]
     rationale_en = (rationale_en or "").replace("\x00", "").strip()
     rationale_zh = (rationale_zh or "").replace("\x00", "").strip()
     if not rationale_en:
@@ -209,7 +223,7 @@ def edition_publish(*, edition: Edition, actor: Any = None) -> Edition:
         missing = list(
             locked.entries.filter(rationale_en="")
             .select_related("topic")
-            .order_by("rank")
+            .order_by(F("rank").asc(nulls_last=True))
             .values_list("topic__code", flat=True)
         )
         if missing:
@@ -256,7 +270,9 @@ def edition_list_public() -> QuerySet[Edition]:
 
 
 def edition_get_public(*, code: str) -> Edition:
-    entries = EditionEntry.objects.select_related("topic__area__direction").order_by("rank", "topic__code")
+    entries = EditionEntry.objects.select_related("topic__area__direction").order_by(
+        F("rank").asc(nulls_last=True), "topic__code"
+    )
     edition = (
         Edition.objects.filter(status=Edition.Status.PUBLISHED, code=code)
         .select_related("replaces", "study", "scoring_run")

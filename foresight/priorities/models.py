@@ -37,6 +37,8 @@ class Tier(models.TextChoices):
     PRIORITY = "priority", _("Priority")
     KEY = "key", _("Key")
     WATCH = "watch", _("Watch")
+    # Below the study's minimum evidence (SPEC §12): published, never ranked, explained on the page.
+    INSUFFICIENT = "insufficient", _("Insufficient evidence")
 
 
 class ScoringRun(models.Model):
@@ -168,7 +170,7 @@ class EditionEntry(models.Model):
 
     edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="entries")
     topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="edition_entries")
-    tier = models.CharField(max_length=10, choices=Tier.choices)
+    tier = models.CharField(max_length=12, choices=Tier.choices)
     # Empty for a topic below the small-cell threshold: such topics are never ranked publicly.
     rank = models.PositiveIntegerField(null=True, blank=True)
     rank_low = models.FloatField(null=True, blank=True)

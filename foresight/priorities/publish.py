@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.urls import NoReverseMatch, reverse
 
 from foresight.delphi.models import Round, Study
@@ -24,8 +25,27 @@ from foresight.priorities.services import scoring_run_create, scoring_run_execut
 DEFAULT_SEED = 2026
 
 TIER_TEXT = {
-    "en": {"priority": "Priority", "key": "Key", "watch": "Watch"},
-    "zh": {"priority": "优先", "key": "重点", "watch": "关注"},
+    "en": {"priority": "Priority", "key": "Key", "watch": "Watch", "insufficient": "Insufficient evidence"},
+    "zh": {"priority": "优先", "key": "重点", "watch": "关注", "insufficient": "证据不足"},
+}
+# Why a figure is not shown (foresight.disclosure reason codes), as the rationale words it.
+REASON_TEXT = {
+    "en": {
+        "small_group": "too few respondents",
+        "small_complement": "the other respondents would form too small a group",
+        "small_weight_class": "an expertise group is too small",
+        "attrition": "too few respondents left or joined between rounds",
+        "min_evidence": "fewer high-expertise respondents than the study's minimum",
+        "not_asked": "not asked",
+    },
+    "zh": {
+        "small_group": "作答人数过少",
+        "small_complement": "其余受访者人数过少",
+        "small_weight_class": "某一熟悉度组人数过少",
+        "attrition": "两轮之间退出或新加入的人数过少",
+        "min_evidence": "高熟悉度受访者少于本调查的最低要求",
+        "not_asked": "未询问",
+    },
 }
 CRITERION_TEXT = {
     "en": {
@@ -33,7 +53,7 @@ CRITERION_TEXT = {
         "importance_index_high": "importance among high-expertise respondents",
         "importance_index_weighted": "expertise-weighted importance",
         "competitiveness_gap": "competitiveness gap",
-        "timing": "timing within the plan period",
+        "timing": "earliness of realisation within the horizon",
         "scenario_pull": "scenario pull",
         "policy_list": "policy-list membership",
     },
@@ -42,7 +62,7 @@ CRITERION_TEXT = {
         "importance_index_high": "高熟悉度专家的重要性指数",
         "importance_index_weighted": "按熟悉度加权的重要性指数",
         "competitiveness_gap": "竞争力差距",
-        "timing": "规划期内实现程度",
+        "timing": "展望期内实现的早晚",
         "scenario_pull": "场景牵引",
         "policy_list": "列入政策清单",
     },
@@ -79,10 +99,50 @@ def _num(value: float | None, decimals: int = 1) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _index(value: float | None, lang: str) -> str:
+def _index(value: float | None, lang: str, reason: str | None = None) -> str:
     if value is None:
-        return "not shown (fewer than k answers)" if lang == "en" else "未显示（作答不足 k 人）"
-    return f"{value:.1f}"
+        why = REASON_TEXT[lang].get(reason or "small_group", reason or "")
+        return f"not shown ({why})" if lang == "en" else f"未显示（{why}）"
+    return _num(value)
+
+
+def _fallback_sentences(result: dict[str, Any], lang: str) -> list[str]:
+    """One sentence per criterion of the score that used a stand-in (never silent)."""
+    names = CRITERION_TEXT[lang]
+    out = []
+    for fallback in result.get("fallbacks") or []:
+        if not fallback.get("in_score"):
+            continue
+        name = names.get(fallback["criterion"], fallback["criterion"])
+        why = REASON_TEXT[lang].get(fallback["reason"], fallback["reason"])
+        if lang == "en":
+            used = (
+                "the all-respondent importance index stands in"
+                if fallback["used"] == "importance_index"
+                else "it counts as the lowest value"
+            )
+            out.append(f"For {name}, {used} ({why}).")
+        else:
+            used = "以全体受访者的重要性指数代替" if fallback["used"] == "importance_index" else "按最低值计"
+            out.append(f"{name}{used}（{why}）。")
+    return out
+
+
+def _insufficient_rationale(result: dict[str, Any], run: ScoringRun, lang: str) -> str:
+    evidence = result.get("evidence") or {}
+    minimum = evidence.get("min_respondents", run.study.min_respondents)
+    n = result.get("n")
+    t = run.study.disclosure_rules().t
+    if lang == "en":
+        base = f"Based on {n} respondents" if n is not None else f"Fewer than {t} respondents answered"
+        return (
+            f"Insufficient evidence: {base}, below the study's minimum of {minimum} respondents for a tier. "
+            "The topic is not ranked; its figures are shown where enough experts answered."
+        )
+    base = f"受访者 {n} 人" if n is not None else f"作答不足 {t} 人"
+    return (
+        f"证据不足：{base}，低于本调查列入层级所需的最少 {minimum} 人。该主题不参与排名；作答人数足够的数据仍予展示。"
+    )
 
 
 def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -> str:
@@ -92,9 +152,15 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
     and competitiveness indices with their quadrant, the median year of realisation with its quadrant,
     and the number of respondents. English (``lang="en"``) or Simplified Chinese (``"zh"``).
     """
+    if not result.get("ranked", True):
+        return _insufficient_rationale(result, run, lang)
     indices = result.get("indices") or {}
     importance = (indices.get("importance") or {}).get("index")
     competitiveness = (indices.get("competitiveness") or {}).get("index")
+    items = (result.get("report") or {}).get("items") or {}
+    reasons = {
+        key: ((items.get(key) or {}).get("suppressed") or {}).get("all") for key in ("importance", "competitiveness")
+    }
     tech = (result.get("timing") or {}).get("tech_year") or {}
     year = tech.get("median")
     quadrants = result.get("quadrant") or {}
@@ -110,7 +176,8 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
             f"{TIER_TEXT['en'][tier]}, as the numbers suggest: in the top {run.top_k} in {_num(share)} % of "
             f"{run.bootstrap_b:,} bootstrap resamples of the respondents (rank {result['rank']} of {ranked}, "
             f"5–95 % rank interval {low}–{high}).",
-            f"Importance index {_index(importance, 'en')}, competitiveness index {_index(competitiveness, 'en')}"
+            f"Importance index {_index(importance, 'en', reasons['importance'])}, "
+            f"competitiveness index {_index(competitiveness, 'en', reasons['competitiveness'])}"
             + (f": {words[matrix]}." if matrix else "."),
         ]
         if year is not None:
@@ -118,17 +185,20 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
                 f"Median expected year of technical realisation {_num(year)}"
                 + (f": {words[timing]}." if timing else ".")
             )
+        parts.extend(_fallback_sentences(result, "en"))
         parts.append(f"Based on {result['n']} respondents.")
         return " ".join(parts)
     parts = [
         f"依据数据建议列为“{TIER_TEXT['zh'][tier]}”：在对受访者的 {run.bootstrap_b} 次自助重抽样中，"
         f"有 {_num(share)}% 进入前 {run.top_k} 名（在 {ranked} 项中排名第 {result['rank']}，"
         f"5–95% 排名区间 {low}–{high}）。",
-        f"重要性指数 {_index(importance, 'zh')}，竞争力指数 {_index(competitiveness, 'zh')}"
+        f"重要性指数 {_index(importance, 'zh', reasons['importance'])}，"
+        f"竞争力指数 {_index(competitiveness, 'zh', reasons['competitiveness'])}"
         + (f"，属于“{words[matrix]}”象限。" if matrix else "。"),
     ]
     if year is not None:
         parts.append(f"技术实现年份中位数 {_num(year)}" + (f"，属于“{words[timing]}”。" if timing else "。"))
+    parts.extend(_fallback_sentences(result, "zh"))
     parts.append(f"受访者 {result['n']} 人。")
     return "".join(parts)
 
@@ -144,13 +214,52 @@ def _method_note(run: ScoringRun, lang: str) -> str:
             f"P(top-{run.top_k}) from {run.bootstrap_b:,} bootstrap resamples of the respondents (seed {run.seed}). "
             f"Suggested tier: priority when P(top-k) ≥ {TIER_PRIORITY_MIN:g}, key when ≥ {TIER_KEY_MIN:g}, "
             "otherwise watch. Every topic was published at its suggested tier with a rationale written from its "
-            "numbers; topics with fewer than k respondents are not ranked."
+            f"numbers. {_rules_note(run, 'en')}"
         )
     return (
         f"对最小–最大归一化后的各项指标加权评分（{listed}）；排名区间与进入前 {run.top_k} 名的概率来自对受访者的 "
         f"{run.bootstrap_b} 次自助重抽样（随机种子 {run.seed}）。建议层级：概率 ≥ {TIER_PRIORITY_MIN:g} 为优先，"
-        f"≥ {TIER_KEY_MIN:g} 为重点，其余为关注。各主题均按建议层级发布，理由依据其数据生成；受访者不足 k 人的主题不参与排名。"
+        f"≥ {TIER_KEY_MIN:g} 为重点，其余为关注。各主题均按建议层级发布，理由依据其数据生成。{_rules_note(run, 'zh')}"
     )
+
+
+def _rules_note(run: ScoringRun, lang: str) -> str:
+    """The disclosure and minimum-evidence rules of the run, and how many topics used a stand-in."""
+    rules = run.study.disclosure_rules()
+    summary = run.results.get("summary", {})
+    insufficient = len(summary.get("insufficient", []))
+    fallbacks = summary.get("fallbacks", {})
+    names = CRITERION_TEXT[lang]
+    weights = summary.get("weights", {})
+    used = [(names.get(c, c), len(codes)) for c, codes in sorted(fallbacks.items()) if codes and weights.get(c)]
+    if lang == "en":
+        text = (
+            f"No figure rests on fewer than {rules.t} respondents (k = {rules.k}), and none that, combined with "
+            f"others, would single out a smaller group. Topics with fewer than {rules.min_respondents} respondents "
+            f"are published as insufficient evidence ({insufficient} here); a high-expertise figure needs "
+            f"{rules.min_high} high-expertise respondents."
+        )
+        if used:
+            text += (
+                " Stand-ins in the score: "
+                + "; ".join(
+                    f"{name}: the all-respondent index or the lowest value for {count} topics" for name, count in used
+                )
+                + " (each named in its entry)."
+            )
+        return text
+    text = (
+        f"任何数据均不基于少于 {rules.t} 名受访者（k = {rules.k}），也不公布与其他数据组合后可识别更小群体的数据。"
+        f"受访者少于 {rules.min_respondents} 人的主题以“证据不足”发布（本次 {insufficient} 项）；"
+        f"标注为高熟悉度的数据需至少 {rules.min_high} 名高熟悉度受访者。"
+    )
+    if used:
+        text += (
+            "评分中的替代："
+            + "；".join(f"{name}：{count} 项以全体受访者指数或最低值代替" for name, count in used)
+            + "（各项条目中均有说明）。"
+        )
+    return text
 
 
 def scored_topic_count(*, study: Study) -> int:
@@ -221,7 +330,11 @@ def edition_publish_suggested(
             actor=actor,
         )
         topics = run.results["topics"]
-        entries = EditionEntry.objects.filter(edition=edition).select_related("topic").order_by("rank", "topic__code")
+        entries = (
+            EditionEntry.objects.filter(edition=edition)
+            .select_related("topic")
+            .order_by(F("rank").asc(nulls_last=True), "topic__code")
+        )
         for entry in entries:
             result = topics[entry.topic.code]
             edition_entry_decide(
@@ -231,7 +344,7 @@ def edition_publish_suggested(
                 rationale_zh=suggested_rationale(result=result, run=run, lang="zh"),
                 actor=actor,
             )
-        if not entries:
+        if not run.results.get("ranking"):
             raise ValidationError("No topic has enough respondents to be ranked: nothing to publish.")
         return edition_publish(edition=edition, actor=actor)
 

@@ -1,28 +1,33 @@
 """Scoring runs: criteria from an aggregated Delphi study, weighted scores and bootstrap rank intervals.
 
 Numbers come from ``foresight.stats`` / ``foresight.delphi.services.aggregation`` (the round
-statistics) and from ``foresight.priorities.scoring`` (the matrix form of the same index formulas,
-resampled).  Nothing here renders or publishes: editions are built on finished runs elsewhere.
+statistics, released through ``foresight.disclosure`` by ``delphi.selectors.round_topic_reports``)
+and from ``foresight.priorities.scoring`` (the matrix form of the same index formulas, resampled).
+Nothing here renders or publishes: editions are built on finished runs elsewhere.
 
-Criteria (SPEC §6), each min–max normalised across the ranked topics before weighting:
+Criteria (SPEC §6; README "Priority scoring"), each min–max normalised across the ranked topics:
 
 * ``importance_index`` — importance index 0–100 over all respondents.
-* ``importance_index_high`` — over high-expertise respondents; where that index may not be shown
-  (fewer than k high-expertise answers, or a non-high remainder of 1 … k−1 answers that subtraction
-  from the all-respondent index would expose) the all-respondent index stands in for it, so no topic
-  is penalised for a small cell and no small cell leaks into a score.
-* ``importance_index_weighted`` — expertise-weighted (the study's weights, default 1.0/0.6/0.3).
+* ``importance_index_high`` — over high-expertise respondents, where the disclosure layer releases
+  it (at least k + 1 of them, a complement of 0 or k + 1, and the study's minimum of high-expertise
+  respondents); elsewhere the all-respondent index stands in, and the entry records that fallback.
+* ``importance_index_weighted`` — expertise-weighted (the study's weights, default 1.0/0.6/0.3; no
+  expertise answer weighs like medium) where released; elsewhere the all-respondent index, recorded.
 * ``competitiveness_gap`` — 100 − competitiveness index: the weaker the country's current
   position, the greater the need for public effort, so the higher the score.
-* ``timing`` — ``max(0, plan end year − median tech_year)``: realised earlier within the plan
-  period scores higher; a median after the plan period scores 0.
+* ``timing`` — how early in the study's horizon the topic is expected to be realised technically:
+  100 × the mean over the valid ``tech_year`` answers of u, with u(already realised) = 1,
+  u(not by the horizon) = 0 and u(year y) = (H − y) / (H − Y0) clipped to [0, 1], H the study's
+  horizon year and Y0 the year its round 1 opened.  Every answer counts, "already" and "never"
+  explicitly, and topics are separated across the whole horizon (not only within a plan period).
 * ``scenario_pull`` — Σ role weight (core 1.0, enabling 0.6, complementary 0.3) over published
   scenarios that need the topic.
 * ``policy_list`` — 1 if the topic is on one of the run's policy-list clusters, else 0.
 
-Topics with fewer than ``study.k_threshold`` respondents are suppressed: no figure, no rank, and
-they take no part in the normalisation of the others.  A criterion statistic itself derived from
-fewer than k answers is missing (worst value, see ``scoring``).
+A criterion whose figure the layer does not release for a topic (fewer than k + 1 answers) is
+missing: it counts as the worst value, and the entry records that too.  Only topics with the
+study's minimum evidence (``min_respondents``, and at least k + 1) are ranked; the others get the
+tier "insufficient evidence", no rank and no score, and take no part in the normalisation.
 """
 
 from __future__ import annotations
@@ -42,9 +47,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from foresight import disclosure
 from foresight.catalog.models import Cluster, PublicationStatus, Topic
-from foresight.delphi.models import Answer, Question, Round, RoundStat, Study
-from foresight.delphi.services.aggregation import ALL, HIGH
+from foresight.delphi.models import Answer, Question, Round, Study
+from foresight.delphi.selectors import round_topic_reports
 from foresight.delphi.services.audit import audit_log
 from foresight.priorities import scoring
 from foresight.priorities.models import BOOTSTRAP_MAX, BOOTSTRAP_MIN, ScoringRun
@@ -53,7 +59,7 @@ from scenarios.models import ScenarioTopic
 logger = logging.getLogger(__name__)
 
 # Bump when a change to this module or to ``scoring`` changes any number for the same inputs.
-METHOD_VERSION = "priorities-1"
+METHOD_VERSION = "priorities-2"
 
 CRITERIA = (
     "importance_index",
@@ -75,7 +81,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 DEFAULT_IMPORTANCE_CUT = 50.0
 DEFAULT_COMPETITIVENESS_CUT = 50.0
 # Stakeholder groups compared for divergence; "other" is never shown on its own (but counts as hidden).
-SECTOR_GROUPS = ("company", "university", "public_research", "government")
+SECTOR_GROUPS = disclosure.SECTOR_GROUPS
 # A run left "running" this long (longer than the task's hard time limit) was lost with its worker.
 RUN_STALE_AFTER = timedelta(seconds=3600 + 120)
 
@@ -101,15 +107,16 @@ class CriteriaData:
     topic_round: dict[str, Round]
     importance: np.ndarray  # coded −2…+2, NaN = no answer / can't judge
     competitiveness: np.ndarray
-    expertise_weight: np.ndarray  # the study's weight of the respondent's stated expertise, 0 if none
+    expertise_weight: np.ndarray  # the study's weight of the respondent's stated expertise (none: medium's)
     high: np.ndarray  # 1.0 where the respondent stated high expertise on the topic
-    tech_year: np.ndarray  # NaN unless a year was given
-    n: np.ndarray  # respondents per topic
+    timing: np.ndarray  # u of the tech_year answer in [0, 1] (see the module docstring), NaN if none
+    n: np.ndarray  # respondents per topic (anyone who answered one of its items)
     scenario_pull: np.ndarray
     policy_list: np.ndarray
-    stats: dict[tuple[str, str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # topic code -> released results
     rounds: dict[str, str] = field(default_factory=dict)  # round code -> checksum
     responses_digest: str = ""
+    timing_years: tuple[int, int] = (0, 0)  # (Y0, H) of the timing criterion
 
     @property
     def respondents(self) -> int:
@@ -143,12 +150,31 @@ def _topic_rounds(rounds: Sequence[Round]) -> dict[int, Round]:
     return out
 
 
+def timing_years(study: Study) -> tuple[int, int]:
+    """(Y0, H) of the timing criterion: the year round 1 opened (the rules froze) and the horizon year."""
+    opened = study.frozen_at or timezone.now()
+    return opened.year, int(study.horizon_year)
+
+
+def timing_value(*, year: float | None, code: str, start: int, horizon: int) -> float | None:
+    """u of one tech_year answer: already 1, never 0, a year (H − y) / (H − Y0) clipped to [0, 1]."""
+    if code == "already":
+        return 1.0
+    if code == "never":
+        return 0.0
+    if year is None:
+        return None
+    if horizon <= start:
+        return 1.0 if year <= horizon else 0.0
+    return min(1.0, max(0.0, (horizon - float(year)) / (horizon - start)))
+
+
 def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaData:
     """Read the answers behind every criterion, once, up to and including the aggregated round ``rnd``.
 
     1. each topic's final round = its last aggregated round; respondents = participants with answers there;
     2. one query for the expertise / importance / competitiveness / tech_year answers of those cells;
-    3. the RoundStat rows of those cells (indices, year medians, sector groups) for display and divergence;
+    3. the released results of those cells (``round_topic_reports``: indices, years, sectors, change);
     4. scenario pull and policy-list membership from the catalog as it is now.
     """
     rounds = _aggregated_rounds(rnd)
@@ -160,7 +186,8 @@ def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaD
     questions = {q.key: q for q in Question.objects.filter(study=rnd.study_id, key__in=_KEYS)}
     mids = {key: _scale_mid(questions.get(key)) for key in ("importance", "competitiveness")}
     study: Study = rnd.study
-    weights = {str(k): float(v) for k, v in (study.expertise_weights or {}).items()}
+    rules = study.disclosure_rules()
+    start, horizon = timing_years(study)
 
     cells: Q = Q(pk__in=[])
     for r in rounds:
@@ -176,8 +203,9 @@ def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaD
     importance = np.full((r_count, t_count), np.nan)
     competitiveness = np.full((r_count, t_count), np.nan)
     expertise_weight = np.zeros((r_count, t_count))
+    stated = np.zeros((r_count, t_count), dtype=bool)
     high = np.zeros((r_count, t_count))
-    tech_year = np.full((r_count, t_count), np.nan)
+    timing = np.full((r_count, t_count), np.nan)
     answered = np.zeros((r_count, t_count), dtype=bool)
     values = answers.values_list(
         "response__participant_id", "response__topic_id", "question__key", "cant_judge", "value_num", "value_code"
@@ -187,22 +215,26 @@ def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaD
         answered[i, j] = True
         if key == "expertise":
             if code:
-                expertise_weight[i, j] = weights.get(code, 0.0)
+                stated[i, j] = True
+                expertise_weight[i, j] = rules.weight_of(code)
                 high[i, j] = 1.0 if code == "high" else 0.0
-        elif cant_judge or num is None:
+        elif cant_judge:
             continue
         elif key == "tech_year":
-            if code not in _YEAR_CODES:
-                tech_year[i, j] = num
-        else:
+            u = timing_value(year=num, code=code or "", start=start, horizon=horizon)
+            if u is not None:
+                timing[i, j] = u
+        elif num is not None:
             target = importance if key == "importance" else competitiveness
             target[i, j] = num - mids[key]
+    # No expertise answer: weighted like the medium level (README, statistics).
+    expertise_weight = np.where(stated, expertise_weight, rules.weight_of(disclosure.NO_LEVEL))
 
     # Canonical respondent order: by a digest of each respondent's own row of every array.
-    arrays = (importance, competitiveness, expertise_weight, high, tech_year)
+    arrays = (importance, competitiveness, expertise_weight, high, timing)
     digests = [hashlib.sha256(b"".join(a[i].tobytes() for a in arrays)).digest() for i in range(r_count)]
     perm = np.array(sorted(range(r_count), key=lambda i: digests[i]), dtype=np.int64)
-    importance, competitiveness, expertise_weight, high, tech_year, answered = (
+    importance, competitiveness, expertise_weight, high, timing, answered = (
         a[perm] if r_count else a for a in (*arrays, answered)
     )
     responses_digest = hashlib.sha256(
@@ -218,16 +250,20 @@ def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaD
     for topic_id in members.values_list("topic_id", flat=True):
         policy[column[topic_id]] = 1.0
 
-    stats: dict[tuple[str, str, str], tuple[int, dict[str, Any]]] = {}
-    stat_cells: Q = Q(pk__in=[])
+    reports: dict[str, dict[str, Any]] = {}
+    all_questions = list(Question.objects.filter(study=rnd.study_id, applies_to=Question.AppliesTo.TOPIC))
     for r in rounds:
         mine = [t for t, tr in topic_round_ids.items() if tr.pk == r.pk]
         if mine:
-            stat_cells |= Q(round=r, topic_id__in=mine)
-    for topic_id, key, group, n, data in RoundStat.objects.filter(
-        stat_cells, question__key__in=("importance", "competitiveness", "tech_year", "social_year")
-    ).values_list("topic_id", "question__key", "group", "n", "data"):
-        stats[(topic_codes[topic_id], key, group)] = (n, data)
+            for topic_id, report in round_topic_reports(rnd=r, topic_ids=mine, questions=all_questions).items():
+                reports[topic_codes[topic_id]] = report
+    topic_n = np.array(
+        [
+            int(((topic_round_ids[t].summary or {}).get("topics", {}).get(topic_codes[t]) or {}).get("n") or 0)
+            for t in order
+        ],
+        dtype=np.int64,
+    )
 
     return CriteriaData(
         topics=topics,
@@ -237,13 +273,14 @@ def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaD
         competitiveness=competitiveness,
         expertise_weight=expertise_weight,
         high=high,
-        tech_year=tech_year,
-        n=answered.sum(axis=0) if r_count else np.zeros(t_count, dtype=int),
+        timing=timing,
+        n=topic_n,
         scenario_pull=np.round(pull, scoring.INDEX_DECIMALS),
         policy_list=policy,
-        stats=stats,
+        reports=reports,
         rounds={r.code: r.checksum for r in rounds if r.pk in {tr.pk for tr in topic_round_ids.values()}},
         responses_digest=responses_digest,
+        timing_years=(start, horizon),
     )
 
 
@@ -473,8 +510,8 @@ def scoring_fingerprint(*, run: ScoringRun, data: CriteriaData) -> str:
     inputs = {
         "method": METHOD_VERSION,
         "study": run.study.code,
-        "k": run.study.k_threshold,
-        "expertise_weights": run.study.expertise_weights,
+        "rules": run.study.disclosure_rules().as_dict(),
+        "timing_years": list(data.timing_years),
         "rounds": data.rounds,
         "topic_rounds": {code: r.code for code, r in data.topic_round.items()},
         "responses": data.responses_digest,
@@ -485,114 +522,138 @@ def scoring_fingerprint(*, run: ScoringRun, data: CriteriaData) -> str:
     return hashlib.sha256(_canonical(_r(inputs)).encode()).hexdigest()
 
 
-def _stat(data: CriteriaData, code: str, key: str, group: str) -> tuple[int, dict[str, Any]]:
-    return data.stats.get((code, key, group), (0, {}))
+def _item(data: CriteriaData, code: str, key: str) -> dict[str, Any]:
+    return ((data.reports.get(code) or {}).get("items") or {}).get(key) or {}
 
 
-def _high_shown(n_all: int, n_high: int, k: int) -> bool:
-    """The high-expertise index may be shown iff it and its complement are not small cells."""
-    rest = n_all - n_high
-    return n_high >= k and (rest == 0 or rest >= k)
+def _released(item: Mapping[str, Any]) -> bool:
+    return item.get("n") is not None
 
 
-def _index_summary(data: CriteriaData, code: str, key: str, k: int) -> dict[str, Any]:
-    n, all_data = _stat(data, code, key, ALL)
-    n_high, high_data = _stat(data, code, key, HIGH)
-    if n < k:
-        return {"n": n, "index": None, "index_weighted": None, "n_high": None, "index_high": None}
-    shown = _high_shown(n, n_high, k)
-    return {
-        "n": n,
-        "index": all_data.get("index"),
-        "index_weighted": all_data.get("index_weighted"),
-        "n_high": n_high if shown else None,
-        "index_high": high_data.get("index") if shown else None,
-    }
+def indices_view(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The importance and competitiveness indices of a released report (all / high / weighted, with n)."""
+    items = report.get("items") or {}
+    out = {}
+    for key in ("importance", "competitiveness"):
+        item = items.get(key) or {}
+        out[key] = {
+            "n": item.get("n"),
+            "index": item.get("index"),
+            "n_high": item.get("n_high"),
+            "index_high": item.get("index_high"),
+            "index_weighted": item.get("index_weighted"),
+        }
+    return out
 
 
-def _groups(data: CriteriaData, code: str, k: int) -> dict[str, Any]:
-    """Sector groups with at least k answers, after complementary suppression, and their divergence."""
+def timing_view(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The realisation years of a released report (None where the item is not released)."""
+    items = report.get("items") or {}
+    out: dict[str, Any] = {}
+    for key in ("tech_year", "social_year"):
+        item = items.get(key) or {}
+        out[key] = (
+            {name: item.get(name) for name in ("n", "n_years", "median", "q1", "q3", "share_already", "share_never")}
+            if _released(item)
+            else None
+        )
+    return out
+
+
+def groups_view(report: Mapping[str, Any]) -> dict[str, Any]:
+    """Sector indices the layer releases for importance and competitiveness, and their divergence."""
+    items = report.get("items") or {}
     out: dict[str, Any] = {}
     divergent = False
     for key in ("importance", "competitiveness"):
-        total, _ = _stat(data, code, key, ALL)
-        counts = {
-            group.split(":", 1)[1]: n
-            for (c, q, group), (n, _) in data.stats.items()
-            if c == code and q == key and group.startswith("sector:")
-        }
-        shown = scoring.visible_groups(counts, k=k, total=total, publishable=SECTOR_GROUPS) if total >= k else []
-        indices = {g: _stat(data, code, key, f"sector:{g}")[1].get("index") for g in shown}
-        spread = scoring.divergence(indices)
+        item = items.get(key) or {}
+        shown = dict(item.get("sectors") or {})
+        spread = scoring.divergence({g: v.get("index") for g, v in shown.items()})
         divergent = divergent or spread["divergent"]
-        out[key] = {
-            "shown": {g: {"n": counts[g], "index": indices[g]} for g in shown},
-            "suppressed": sorted(g for g in SECTOR_GROUPS if counts.get(g) and g not in shown),
-            **spread,
-        }
+        out[key] = {"shown": shown, "reason": (item.get("suppressed") or {}).get("sectors"), **spread}
     out["divergent"] = divergent
     return out
 
 
-def _timing_summary(data: CriteriaData, code: str, k: int) -> dict[str, Any]:
-    """Year figures of the round, each shown only if its own base has k answers: the median and quartiles
-    come from the years given (without "already"/"never"), the shares from every valid answer."""
-    out: dict[str, Any] = {}
-    for key in ("tech_year", "social_year"):
-        _, figures = _stat(data, code, key, ALL)
-        valid = figures.get("n_valid") or 0
-        years = figures.get("n") or 0
-        if valid < k:
-            out[key] = None
-            continue
-        enough = years >= k
-        out[key] = {
-            "n": valid,
-            "n_years": years if enough else None,
-            "median": figures.get("median") if enough else None,
-            "q1": figures.get("q1") if enough else None,
-            "q3": figures.get("q3") if enough else None,
-            "share_already": figures.get("share_already"),
-            "share_never": figures.get("share_never"),
-        }
+# Criteria that may stand in for another, and the figure that stands in (module docstring).
+FALLBACK_TO_ALL = {"importance_index_high": "index_high", "importance_index_weighted": "index_weighted"}
+# Criterion -> (item whose release it needs).
+CRITERION_ITEM = {
+    "importance_index": "importance",
+    "importance_index_high": "importance",
+    "importance_index_weighted": "importance",
+    "competitiveness_gap": "competitiveness",
+    "timing": "tech_year",
+}
+
+
+def criterion_fallbacks(report: Mapping[str, Any], weights: Mapping[str, float]) -> list[dict[str, Any]]:
+    """Every criterion of a topic computed from something other than its own figure, and why.
+
+    ``used`` is ``importance_index`` (the all-respondent index stood in) or ``worst`` (the figure is
+    missing and counts as the lowest value); ``in_score`` says whether the criterion weighs in the run.
+    """
+    out = []
+    items = report.get("items") or {}
+    for criterion, key in CRITERION_ITEM.items():
+        item = items.get(key) or {}
+        reason: str | None = None
+        used = ""
+        if not _released(item):
+            used, reason = "worst", (item.get("suppressed") or {}).get("all", disclosure.SMALL_GROUP)
+        elif criterion in FALLBACK_TO_ALL and item.get(FALLBACK_TO_ALL[criterion]) is None:
+            used = "importance_index"
+            reason = (item.get("suppressed") or {}).get(FALLBACK_TO_ALL[criterion], disclosure.SMALL_GROUP)
+        if reason is not None:
+            out.append(
+                {
+                    "criterion": criterion,
+                    "used": used,
+                    "reason": reason,
+                    "in_score": float(weights.get(criterion, 0.0)) > 0,
+                }
+            )
     return out
 
 
 def scoring_results_compute(*, run: ScoringRun, data: CriteriaData, progress: Any = None) -> dict[str, Any]:
-    """The results JSON of a run (no writes). Deterministic for the same data, settings and seed."""
-    k = run.study.k_threshold
+    """The results JSON of a run (no writes). Deterministic for the same data, settings and seed.
+
+    Topics with the study's minimum evidence are ranked; every criterion uses only figures the
+    disclosure layer releases (``data.reports``), with each stand-in recorded in ``fallbacks``.
+    """
+    rules = run.study.disclosure_rules()
     thresholds = run.thresholds
-    ranked = [j for j, n in enumerate(data.n) if n >= k]
+    ranked = [j for j, n in enumerate(data.n) if disclosure.evidence_sufficient(int(n), rules)]
     cols = np.array(ranked, dtype=np.int64)
+    codes = [data.topics[j] for j in ranked]
 
     def sub(a: np.ndarray) -> np.ndarray:
         return a[:, cols]
 
-    def drop_small(a: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        # A criterion statistic from fewer than k answers is missing, never computed from a small cell.
-        out = a.copy()
-        out[:, counts < k] = np.nan
-        return out
+    def released(key: str, figure: str = "n") -> np.ndarray:
+        return np.array([_item(data, c, key).get(figure) is not None for c in codes], dtype=bool)
 
-    imp = sub(data.importance)
-    comp = sub(data.competitiveness)
-    imp_answered = ~np.isnan(imp)
-    n_imp = imp_answered.sum(axis=0)
-    n_comp = (~np.isnan(comp)).sum(axis=0)
-    high = sub(data.high) * imp_answered
-    n_high = high.sum(axis=0).astype(int)
-    # Where the high-expertise index may not be shown, all respondents stand in (see module docstring).
-    fallback = np.array([not _high_shown(int(a), int(h), k) for a, h in zip(n_imp, n_high, strict=True)], dtype=bool)
-    high_weights = np.where(fallback[None, :], imp_answered.astype(float), high)
-    years = sub(data.tech_year)
-    n_years = (~np.isnan(years)).sum(axis=0)
-    imp_ok = drop_small(imp, n_imp)
+    def keep(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        # A figure the layer does not release is missing: never computed from a small group.
+        return np.where(mask[None, :], a, np.nan)
+
+    imp = keep(sub(data.importance), released("importance"))
+    imp_answered = (~np.isnan(imp)).astype(float)
+    high_ok = released("importance", "index_high")
+    weighted_ok = released("importance", "index_weighted")
+    # Where the high-expertise or weighted index is not released, all respondents stand in (recorded).
+    high_weights = np.where(high_ok[None, :], sub(data.high) * imp_answered, imp_answered)
+    expertise_weights = np.where(weighted_ok[None, :], sub(data.expertise_weight) * imp_answered, imp_answered)
+    timing_codes = keep(4.0 * sub(data.timing) - 2.0, released("tech_year"))
     criteria: dict[str, scoring.Criterion] = {
-        "importance_index": scoring.IndexCriterion(imp_ok),
-        "importance_index_high": scoring.IndexCriterion(imp_ok, high_weights),
-        "importance_index_weighted": scoring.IndexCriterion(imp_ok, sub(data.expertise_weight)),
-        "competitiveness_gap": scoring.IndexCriterion(drop_small(comp, n_comp), reverse=True),
-        "timing": scoring.YearCriterion(drop_small(years, n_years), cut=float(thresholds["plan_end_year"])),
+        "importance_index": scoring.IndexCriterion(imp),
+        "importance_index_high": scoring.IndexCriterion(imp, high_weights),
+        "importance_index_weighted": scoring.IndexCriterion(imp, expertise_weights),
+        "competitiveness_gap": scoring.IndexCriterion(
+            keep(sub(data.competitiveness), released("competitiveness")), reverse=True
+        ),
+        "timing": scoring.IndexCriterion(timing_codes),
         "scenario_pull": data.scenario_pull[cols],
         "policy_list": data.policy_list[cols],
     }
@@ -604,48 +665,68 @@ def scoring_results_compute(*, run: ScoringRun, data: CriteriaData, progress: An
     position = {j: i for i, j in enumerate(ranked)}
     for j, code in enumerate(data.topics):
         rnd = data.topic_round[code]
-        n = int(data.n[j])
-        if j not in position:
-            topics[code] = {"n": n, "round": rnd.number, "suppressed": True}
-            continue
-        i = position[j]
-        importance = _index_summary(data, code, "importance", k)
-        competitiveness = _index_summary(data, code, "competitiveness", k)
-        timing = _timing_summary(data, code, k)
-        tech_median = timing["tech_year"]["median"] if timing["tech_year"] else None
-        topics[code] = {
-            "n": n,
+        report = data.reports.get(code) or {
             "round": rnd.number,
-            "suppressed": False,
-            "criteria": {name: result.criteria[name][i] for name in CRITERIA},
-            "normalised": {name: result.normalised[name][i] for name in CRITERIA},
-            "high_fallback": bool(fallback[i]),
-            "score": result.score[i],
-            "rank": result.rank[i],
-            "median_rank": result.median_rank[i],
-            "rank_low": result.rank_low[i],
-            "rank_high": result.rank_high[i],
-            "p_top_k": result.p_top_k[i],
-            "tier": result.tier[i],
-            "indices": {"importance": importance, "competitiveness": competitiveness},
+            "respondents": {"n": None, "suppressed": {"all": disclosure.SMALL_GROUP}},
+            "items": {},
+            "social_lag": None,
+        }
+        n = int(data.n[j])
+        shown_n = report["respondents"].get("n")
+        indices = indices_view(report)
+        timing = timing_view(report)
+        tech_median = timing["tech_year"]["median"] if timing["tech_year"] else None
+        entry: dict[str, Any] = {
+            "n": shown_n,
+            "round": rnd.number,
+            "suppressed": not disclosure.topic_released(n, rules),
+            "ranked": j in position,
+            "evidence": {
+                "sufficient": j in position,
+                "min_respondents": rules.min_respondents,
+                "min_high": rules.min_high,
+            },
+            "report": report,
+            "indices": indices,
             "timing": timing,
             "quadrant": {
                 "importance_competitiveness": scoring.quadrant_competitiveness(
-                    importance["index"],
-                    competitiveness["index"],
+                    indices["importance"]["index"],
+                    indices["competitiveness"]["index"],
                     importance_cut=float(thresholds["importance"]),
                     competitiveness_cut=float(thresholds["competitiveness"]),
                 ),
                 "importance_timing": scoring.quadrant_timing(
-                    importance["index"],
+                    indices["importance"]["index"],
                     tech_median,
                     importance_cut=float(thresholds["importance"]),
                     year_cut=float(thresholds["plan_end_year"]),
                 ),
             },
-            "groups": _groups(data, code, k),
+            "groups": groups_view(report),
         }
-    ranking = sorted((c for c in topics if not topics[c]["suppressed"]), key=lambda c: (topics[c]["rank"], c))
+        if j not in position:
+            entry["tier"] = disclosure.INSUFFICIENT_TIER
+            topics[code] = entry
+            continue
+        i = position[j]
+        entry.update(
+            {
+                "criteria": {name: result.criteria[name][i] for name in CRITERIA},
+                "normalised": {name: result.normalised[name][i] for name in CRITERIA},
+                "fallbacks": criterion_fallbacks(report, result.weights),
+                "high_fallback": not bool(high_ok[i]),
+                "score": result.score[i],
+                "rank": result.rank[i],
+                "median_rank": result.median_rank[i],
+                "rank_low": result.rank_low[i],
+                "rank_high": result.rank_high[i],
+                "p_top_k": result.p_top_k[i],
+                "tier": result.tier[i],
+            }
+        )
+        topics[code] = entry
+    ranking = sorted((c for c in topics if topics[c]["ranked"]), key=lambda c: (topics[c]["rank"], c))
     return _r(
         {
             "topics": topics,
@@ -655,13 +736,24 @@ def scoring_results_compute(*, run: ScoringRun, data: CriteriaData, progress: An
                 "topics": len(data.topics),
                 "ranked": len(ranking),
                 "suppressed": sorted(c for c in topics if topics[c]["suppressed"]),
+                "insufficient": sorted(c for c in topics if not topics[c]["ranked"]),
                 "divergent": sorted(c for c in ranking if topics[c]["groups"]["divergent"]),
+                "fallbacks": {
+                    name: sorted(
+                        c
+                        for c in ranking
+                        if any(f["criterion"] == name and f["in_score"] for f in topics[c]["fallbacks"])
+                    )
+                    for name in CRITERION_ITEM
+                },
                 "weights": result.weights,
             },
             "inputs": {
                 "method": METHOD_VERSION,
                 "rounds": data.rounds,
-                "k": k,
+                "rules": rules.as_dict(),
+                "k": rules.k,
+                "timing_years": list(data.timing_years),
                 "responses": data.responses_digest,
             },
         }

@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, F, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -93,7 +93,9 @@ def _edition(code: str, *, entries: bool = False) -> Edition:
         editions = editions.prefetch_related(
             Prefetch(
                 "entries",
-                queryset=EditionEntry.objects.select_related("topic__area__direction").order_by("rank", "topic__code"),
+                queryset=EditionEntry.objects.select_related("topic__area__direction").order_by(
+                    F("rank").asc(nulls_last=True), "topic__code"
+                ),
             )
         )
     edition = editions.filter(code=code).first()

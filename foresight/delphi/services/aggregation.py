@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import Count
 from django.utils import timezone
 
-from foresight import stats
-from foresight.catalog.models import Topic
+from foresight import disclosure, stats
+from foresight.catalog.models import Area, Topic
 from foresight.delphi.models import Answer, Expert, Participant, Question, Response, Round, RoundStat, Study
 
 ALL = "all"
@@ -76,7 +75,7 @@ def _scale_figures(question: Question, counts: dict[float, int], rule: dict[str,
     codes = _scale_codes(question)
     low, high = min(codes), max(codes)
     table = stats.Frequencies(counts)
-    figures: dict[str, Any] = dict(table.describe())
+    figures: dict[str, Any] = _describe(table)
     figures["distribution"] = {str(c): counts.get(float(c), 0) for c in codes}
     figures["top2"] = table.share_between(high - 1, high)
     figures["bottom2"] = table.share_between(low, low + 1)
@@ -94,12 +93,23 @@ def _scale_figures(question: Question, counts: dict[float, int], rule: dict[str,
 
 
 def _year_figures(tally: Tally, rule: dict[str, Any]) -> dict[str, Any]:
-    figures: dict[str, Any] = dict(stats.describe_counts(tally.nums))
-    valid = sum(tally.nums.values()) + sum(tally.codes.values())
-    figures["n_valid"] = valid
+    """Year items: ``n`` counts every valid answer (years, "already", "never"); the quartiles are over the
+    ``n_years`` numeric years; the shares of "already" and "never" are over ``n``."""
+    years = _describe(stats.Frequencies(tally.nums))
+    n_years = years.pop("n")
+    valid = n_years + sum(tally.codes.values())
+    figures: dict[str, Any] = {"n": valid, "n_years": n_years, **years}
     figures["share_already"] = tally.codes.get("already", 0) / valid if valid else None
     figures["share_never"] = tally.codes.get("never", 0) / valid if valid else None
     figures["consensus"] = bool(figures["iqr"] is not None and figures["iqr"] <= float(rule.get("year_iqr_max", 5.0)))
+    return figures
+
+
+def _describe(table: stats.Frequencies) -> dict[str, Any]:
+    """``describe`` without the CV: on 1–5 codes and calendar years, scales with an arbitrary origin,
+    SD / mean means nothing (README, statistics)."""
+    figures: dict[str, Any] = dict(table.describe())
+    figures.pop("cv", None)
     return figures
 
 
@@ -136,6 +146,7 @@ class _Cell:
 
     groups: dict[str, Tally] = field(default_factory=lambda: {ALL: Tally(), HIGH: Tally()})
     weighted: Counter[tuple[float, float]] = field(default_factory=Counter)
+    levels: Counter[str] = field(default_factory=Counter)  # valid answers per expertise level ("none": no answer)
     cant: int = 0
     answers: int = 0
 
@@ -149,7 +160,7 @@ def _placeholders(values: list[int]) -> str:
 
 
 def _topic_cells(
-    *, rnd: Round, questions: dict[int, Question], expertise_q: Question | None, weights: dict[str, float]
+    *, rnd: Round, questions: dict[int, Question], expertise_q: Question | None, rules: disclosure.Rules
 ) -> Iterator[tuple[int, dict[tuple[int, int], _Cell]]]:
     """The round's answers as frequency tables, one topic at a time: (topic id, {(topic, question): cell}).
 
@@ -194,11 +205,11 @@ def _topic_cells(
             while batch := cursor.fetchmany(20000):
                 for row in batch:
                     if topic and row[0] != topic[0][0]:
-                        yield topic[0][0], _tally_topic(topic, weights, decoded)
+                        yield topic[0][0], _tally_topic(topic, rules, decoded)
                         topic = []
                     topic.append(row)
             if topic:
-                yield topic[0][0], _tally_topic(topic, weights, decoded)
+                yield topic[0][0], _tally_topic(topic, rules, decoded)
         finally:
             cursor.close()
             if scratch:
@@ -207,7 +218,7 @@ def _topic_cells(
 
 
 def _tally_topic(
-    rows: list[tuple[Any, ...]], weights: dict[str, float], decoded: dict[Any, list[str]]
+    rows: list[tuple[Any, ...]], rules: disclosure.Rules, decoded: dict[Any, list[str]]
 ) -> dict[tuple[int, int], _Cell]:
     """One topic's grouped rows as a cell per question: first added up per group with plain tuple keys
     (cheap), then a tally built once per key."""
@@ -215,6 +226,7 @@ def _tally_topic(
     cant: Counter[tuple[int, int]] = Counter()
     grouped: Counter[tuple[tuple[int, int], str, float | None, str, Any]] = Counter()
     weighted: Counter[tuple[tuple[int, int], float, str]] = Counter()
+    levels: Counter[tuple[tuple[int, int], str]] = Counter()
     for topic_id, question_id, cant_judge, num, code, codes, sector, level, count in rows:
         key = (topic_id, question_id)
         answers[key] += count
@@ -225,8 +237,9 @@ def _tally_topic(
         if level == "high":
             grouped[(key, HIGH, num, code, codes)] += count
         grouped[(key, f"sector:{sector}", num, code, codes)] += count
+        levels[(key, level or disclosure.NO_LEVEL)] += count
         if num is not None:
-            weighted[(key, num, level or "")] += count
+            weighted[(key, num, level or disclosure.NO_LEVEL)] += count
     cells = {key: _Cell(cant=cant[key], answers=count) for key, count in answers.items()}
     for (key, group, num, code, codes), count in grouped.items():
         if codes not in decoded:
@@ -237,7 +250,9 @@ def _tally_topic(
             tally = groups[group] = Tally()
         tally.add(None if num is None else float(num), code or "", decoded[codes], count)
     for (key, num, level), count in weighted.items():
-        cells[key].weighted[(float(num), weights.get(level, 0.0))] += count
+        cells[key].weighted[(float(num), rules.weight_of(level))] += count
+    for (key, level), count in levels.items():
+        cells[key].levels[level] += count
     return cells
 
 
@@ -272,35 +287,63 @@ def _stability(
     return pairs
 
 
-def _kendall(*, rnd: Round, importance: Question | None, topic_ids: list[int]) -> dict[str, Any] | None:
-    """Kendall's W of importance across the round's topics, over the experts who rated every one of them."""
+def _kendall_by_area(*, rnd: Round, importance: Question | None, topic_ids: list[int]) -> dict[str, Any]:
+    """Kendall's W of importance within each area with at least two topics in the round, over the experts
+    who rated every one of that area's topics (experts choose their areas, so such complete blocks exist
+    where a W over all topics would have no rater at all).  ``raters`` and ``topics`` give its base."""
     if importance is None or len(topic_ids) < 2:
-        return None
+        return {}
+    area_of = dict(Topic.objects.filter(pk__in=topic_ids).values_list("pk", "area_id"))
+    area_codes = dict(Area.objects.filter(pk__in=set(area_of.values())).values_list("pk", "slug"))
+    by_area: dict[int, list[int]] = defaultdict(list)
+    for topic_id in sorted(area_of):
+        by_area[area_of[topic_id]].append(topic_id)
+    ratings: dict[int, dict[int, float]] = defaultdict(dict)
     valid = Answer.objects.filter(
-        response__round=rnd,
-        response__topic_id__in=topic_ids,
-        question=importance,
-        cant_judge=False,
-        value_num__isnull=False,
+        response__round=rnd, question=importance, cant_judge=False, value_num__isnull=False
+    ).values_list("response__participant_id", "response__topic_id", "value_num")
+    for participant_id, topic_id, num in valid.iterator(chunk_size=20000):
+        ratings[participant_id][topic_id] = float(num)
+    out: dict[str, Any] = {}
+    for area_id, topics in sorted(by_area.items(), key=lambda a: area_codes[a[0]]):
+        if len(topics) < 2:
+            continue
+        matrix = [[ratings[p][t] for t in topics] for p in sorted(ratings) if all(t in ratings[p] for t in topics)]
+        if len(matrix) < 2:
+            continue
+        try:
+            result = dict(stats.kendall_w(matrix))
+        except ValueError:
+            continue
+        out[area_codes[area_id]] = {**result, "raters": len(matrix), "topics": len(topics)}
+    return out
+
+
+def _topic_respondents(*, rnd: Round, expertise_q: Question | None) -> dict[int, dict[str, Any]]:
+    """Respondents to each topic (anyone with at least one answer to it), by sector and expertise level."""
+    level = (
+        f"(SELECT x.value_code FROM {_table(Answer)} x WHERE x.response_id = r.id AND x.question_id = %s)"
+        if expertise_q is not None
+        else "NULL"
     )
-    complete = (
-        valid.values("response__participant_id")
-        .annotate(rated=Count("pk"))
-        .filter(rated=len(topic_ids))
-        .values("response__participant_id")
-    )
-    by_expert: dict[int, dict[int, float]] = defaultdict(dict)
-    for participant_id, topic_id, num in valid.filter(response__participant_id__in=complete).values_list(
-        "response__participant_id", "response__topic_id", "value_num"
-    ):
-        by_expert[participant_id][topic_id] = num
-    matrix = [[by_expert[p][t] for t in topic_ids] for p in sorted(by_expert)]
-    if len(matrix) < 2:
-        return None
-    try:
-        return dict(stats.kendall_w(matrix))
-    except ValueError:
-        return None
+    sql = f"""
+        SELECT r.topic_id, e.sector, {level} AS level, COUNT(*)
+        FROM {_table(Response)} r
+        JOIN {_table(Participant)} p ON p.id = r.participant_id
+        JOIN {_table(Expert)} e ON e.id = p.expert_id
+        WHERE r.round_id = %s AND EXISTS (SELECT 1 FROM {_table(Answer)} a WHERE a.response_id = r.id)
+        GROUP BY 1, 2, 3
+    """
+    params = ([expertise_q.pk] if expertise_q is not None else []) + [rnd.pk]
+    out: dict[int, dict[str, Any]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for topic_id, sector, lvl, count in cursor.fetchall():
+            entry = out.setdefault(topic_id, {"n": 0, "levels": Counter(), "sectors": Counter()})
+            entry["n"] += count
+            entry["levels"][lvl or disclosure.NO_LEVEL] += count
+            entry["sectors"][sector] += count
+    return out
 
 
 def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -308,15 +351,18 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
     study: Study = rnd.study
     questions = {q.pk: q for q in Question.objects.filter(study=study, applies_to=Question.AppliesTo.TOPIC)}
     if not questions:
-        return [], _r({"kendall_w_importance": None, "topics": {}, "respondents": 0})
+        return [], _r({"kendall_importance_by_area": {}, "topics": {}, "respondents": 0})
     expertise_q = next((q for q in questions.values() if q.key == "expertise"), None)
-    weights = {str(k): float(v) for k, v in (study.expertise_weights or {}).items()}
+    rules = study.disclosure_rules()
     rule = study.consensus_rule or {}
     previous = Round.objects.filter(study=study, number=rnd.number - 1).first() if rnd.number > 1 else None
     scale_ids = sorted(pk for pk, q in questions.items() if q.qtype == Question.Type.SCALE)
     pairs = _stability(rnd=rnd, previous=previous, scale_ids=scale_ids) if previous is not None else {}
-    prev_iqr = (
-        {(s.topic_id, s.question_id): s.data.get("iqr") for s in RoundStat.objects.filter(round=previous, group=ALL)}
+    before = (
+        {
+            (s.topic_id, s.question_id): (s.n, s.data.get("iqr"))
+            for s in RoundStat.objects.filter(round=previous, group=ALL, question_id__in=scale_ids)
+        }
         if previous is not None
         else {}
     )
@@ -325,16 +371,17 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
     )
 
     rows: list[dict[str, Any]] = []
-    topic_summary: dict[int, dict[str, Any]] = {}
+    consensus_items: dict[int, dict[str, bool]] = defaultdict(dict)
     medians: dict[tuple[int, str], float | None] = {}
     unstable: list[tuple[tuple[int, int], dict[str, Any]]] = []  # scale cells whose stability comes below
-    for topic_id, cells in _topic_cells(rnd=rnd, questions=questions, expertise_q=expertise_q, weights=weights):
+    for topic_id, cells in _topic_cells(rnd=rnd, questions=questions, expertise_q=expertise_q, rules=rules):
         for (_, question_id), cell in sorted(cells.items(), key=lambda c: (questions[c[0][1]].order, c[0][1])):
             question = questions[question_id]
             for group, tally in sorted(cell.groups.items()):
                 figures = tally_figures(question, tally, rule)
                 if group == ALL:
                     figures["n_cant_judge"] = cell.cant
+                    figures["levels"] = {level: cell.levels[level] for level in sorted(cell.levels)}
                     if question.qtype == Question.Type.SCALE and question.index:
                         codes = _scale_codes(question)
                         figures["index_weighted"] = stats.scale_index_counts(
@@ -343,8 +390,7 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
                     if question.qtype in (Question.Type.SCALE, Question.Type.YEAR):
                         medians[(topic_id, question.key)] = figures.get("median")
                     if question.qtype == Question.Type.SCALE and question.index:
-                        summary = topic_summary.setdefault(topic_id, {"consensus_items": {}, "n": 0})
-                        summary["consensus_items"][question.key] = bool(figures.get("consensus"))
+                        consensus_items[topic_id][question.key] = bool(figures.get("consensus"))
                 row = {
                     "topic_id": topic_id,
                     "question_id": question_id,
@@ -357,34 +403,45 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
                 rows.append(row)
                 if group == ALL and previous is not None and question.qtype == Question.Type.SCALE:
                     unstable.append(((topic_id, question_id), row["data"]))
-            if expertise_q is not None and question_id == expertise_q.pk:
-                topic_summary.setdefault(topic_id, {"consensus_items": {}, "n": 0})["n"] = cell.answers
 
-    # Stability against the previous round (paired on each expert's participant id), all tests in one go.
+    # Change against the previous round, on the respondents who answered in both (paired on each
+    # expert's participant id); all Wilcoxon tests in one go.
     tests = stats.wilcoxon_many(_expand(pairs.get(key, Counter())) for key, _ in unstable)
     for (key, data), test in zip(unstable, tests, strict=True):
+        n_before, iqr_before_all = before.get(key, (0, None))
         data["stability"] = _r(
-            _stability_figures(pairs.get(key, Counter()), test, iqr=data.get("iqr"), old_iqr=prev_iqr.get(key))
+            _stability_figures(
+                pairs.get(key, Counter()),
+                test,
+                from_round=rnd.number - 1,
+                n_before=n_before,
+                iqr_all=data.get("iqr"),
+                iqr_before_all=iqr_before_all,
+            )
         )
     rows.sort(key=lambda r: (r["topic"], questions[r["question_id"]].order, r["question"], r["group"]))
 
     importance = next((q for q in questions.values() if q.key == "importance"), None)
-    kendall = _kendall(rnd=rnd, importance=importance, topic_ids=sorted({r["topic_id"] for r in rows}))
+    kendall = _kendall_by_area(rnd=rnd, importance=importance, topic_ids=sorted(topic_codes))
 
+    respondents = _topic_respondents(rnd=rnd, expertise_q=expertise_q)
     topics_out = {}
-    for topic_id, summary in sorted(topic_summary.items()):
-        items = summary["consensus_items"]
+    for topic_id in sorted(respondents, key=lambda t: topic_codes[t]):
+        items = consensus_items.get(topic_id, {})
         tech = medians.get((topic_id, "tech_year"))
         social = medians.get((topic_id, "social_year"))
+        who = respondents[topic_id]
         topics_out[topic_codes[topic_id]] = {
-            "n": summary["n"],
+            "n": who["n"],
+            "levels": dict(sorted(who["levels"].items())),
+            "sectors": dict(sorted(who["sectors"].items())),
             "consensus": bool(items) and all(items.values()),
             "consensus_items": items,
             "social_lag": (social - tech) if tech is not None and social is not None else None,
         }
     summary_out = _r(
         {
-            "kendall_w_importance": kendall,
+            "kendall_importance_by_area": kendall,
             "topics": topics_out,
             "respondents": _respondents(rnd=rnd, question_ids=sorted(questions)),
         }
@@ -399,18 +456,39 @@ def _expand(pairs: Counter[tuple[float, float]]) -> tuple[list[float], list[floa
 
 
 def _stability_figures(
-    pairs: Counter[tuple[float, float]], test: dict[str, Any], *, iqr: float | None, old_iqr: float | None
+    pairs: Counter[tuple[float, float]],
+    test: dict[str, Any],
+    *,
+    from_round: int,
+    n_before: int,
+    iqr_all: float | None,
+    iqr_before_all: float | None,
 ) -> dict[str, Any]:
-    """Round-to-round stability of one topic × scale question: Wilcoxon, share changed, ΔIQR (SPEC §5)."""
+    """Round-to-round change of one topic × scale question (SPEC §5), on the paired respondents: the
+    quartiles before and after, ΔIQR, the share who changed and the Wilcoxon signed-rank test.  The
+    change of the all-respondent IQR (attrition and new respondents mixed in) is kept apart as
+    ``delta_iqr_all``; ``n_before`` (valid answers in the previous round) lets the disclosure layer
+    see how many left (``foresight.disclosure.stability_release``)."""
     n = sum(pairs.values())
     changed = sum(c for (b, a), c in pairs.items() if b != a)
-    return {
-        "n_paired": n,
-        "wilcoxon_statistic": test["statistic"],
-        "wilcoxon_p": test["p_value"],
-        "share_changed": changed / n if n else None,
-        "delta_iqr": (iqr - old_iqr) if old_iqr is not None and iqr is not None else None,
-    }
+    out: dict[str, Any] = {"from_round": from_round, "n_before": n_before, "n_paired": n}
+    for side, index in (("before", 0), ("after", 1)):
+        counts: Counter[float] = Counter()
+        for pair, count in pairs.items():
+            counts[pair[index]] += count
+        figures = stats.Frequencies(counts).describe()
+        for key in ("median", "q1", "q3", "iqr"):
+            out[f"{key}_{side}"] = figures[key]  # type: ignore[literal-required]
+    out["delta_iqr"] = (
+        out["iqr_after"] - out["iqr_before"] if out["iqr_after"] is not None and out["iqr_before"] is not None else None
+    )
+    out["delta_iqr_all"] = iqr_all - iqr_before_all if iqr_all is not None and iqr_before_all is not None else None
+    out["share_changed"] = changed / n if n else None
+    out["n_nonzero"] = test.get("n_nonzero", changed)
+    out["wilcoxon_statistic"] = test["statistic"]
+    out["wilcoxon_p"] = test["p_value"]
+    out["wilcoxon_method"] = test.get("method")
+    return out
 
 
 def _respondents(*, rnd: Round, question_ids: list[int]) -> int:

@@ -12,6 +12,8 @@ import json
 import zipfile
 from typing import Any
 
+from django.db.models import F
+
 from foresight.core.spreadsheet import spreadsheet_text
 from foresight.delphi.answers import export_value
 from foresight.delphi.models import Answer, Question, Round, RoundStat
@@ -214,7 +216,9 @@ def _priorities_documents(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
                         "published_at": edition.published_at,
                         "entries": [
                             edition_entry_record(e)
-                            for e in edition.entries.select_related("topic").order_by("rank", "topic__code")
+                            for e in edition.entries.select_related("topic").order_by(
+                                F("rank").asc(nulls_last=True), "topic__code"
+                            )
                         ],
                     },
                 )

@@ -1,9 +1,12 @@
-"""The anonymous group feedback an expert sees next to a question.
+"""The anonymous group feedback an expert sees next to a question, through the disclosure layer.
 
-Fixed rounds: the previous round's stored statistics (``RoundStat``, written by aggregation) next to
-the expert's own previous answer. Real-time mode: the same figures computed live from the current
-round's answers, by the same ``question_figures`` the aggregation uses, optionally only once the
-expert has answered. Either way nothing from fewer than the study's k respondents is shown.
+Fixed rounds: the previous round's stored statistics (``RoundStat``, written by aggregation) as
+``foresight.disclosure.release_item`` releases them, next to the expert's own previous answer.
+Real-time mode: figures computed from the current round's answers by the same ``question_figures``
+the aggregation uses, but released only as a stored snapshot that is refreshed when at least k + 1
+respondents have answered or changed their answer since the last one (``disclosure.snapshot_due``),
+and optionally shown only once the expert has answered.  Nothing from fewer than k + 1 respondents
+is shown, so an expert who subtracts her own answer still faces at least k others.
 """
 
 from __future__ import annotations
@@ -12,10 +15,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
+
+from foresight import disclosure
 from foresight.catalog.models import Topic
-from foresight.delphi.models import Answer, Participant, Question, Round, RoundStat, Study
+from foresight.delphi.models import Answer, FeedbackSnapshot, Participant, Question, Round, RoundStat, Study
 from foresight.delphi.selectors import own_answers
 from foresight.delphi.services.aggregation import ALL, question_figures
+
+_Row = tuple[int, tuple[bool, float | None, str, list[str]]]
 
 
 @dataclass
@@ -37,12 +45,47 @@ class Feedback:
         return value < q1 or value > q3
 
 
-def _rows(answers: Any) -> dict[int, list[tuple[int, tuple[bool, float | None, str, list[str]]]]]:
-    by_question: dict[int, list[tuple[int, tuple[bool, float | None, str, list[str]]]]] = defaultdict(list)
+def _rows(answers: Any) -> dict[int, list[_Row]]:
+    by_question: dict[int, list[_Row]] = defaultdict(list)
     for question_id, participant_id, cant_judge, num, code, codes in answers:
         if not cant_judge:
             by_question[question_id].append((participant_id, (cant_judge, num, code, codes or [])))
     return by_question
+
+
+def _answer_key(value: tuple[bool, float | None, str, list[str]]) -> str:
+    _, num, code, codes = value
+    return f"{num!r}|{code}|{','.join(sorted(str(c) for c in codes))}"
+
+
+def _released(question: Question, figures: dict[str, Any], rules: disclosure.Rules) -> dict[str, Any]:
+    """The all-respondent figures of one question as the layer releases them (empty when suppressed)."""
+    out = disclosure.release_item(qtype=question.qtype, index=question.index, groups={ALL: figures}, rules=rules)
+    return out if out.get("n") is not None else {}
+
+
+def realtime_snapshot(*, rnd: Round, topic: Topic, question: Question, rules: disclosure.Rules) -> FeedbackSnapshot:
+    """Refresh the released real-time figures of one topic × question if rule 5 allows (after a save).
+
+    The snapshot row is locked while the current answers are read and compared with it, so two
+    requests cannot release two snapshots that differ by fewer than k + 1 respondents.
+    """
+    with transaction.atomic():
+        snapshot, _ = FeedbackSnapshot.objects.select_for_update().get_or_create(
+            round=rnd, topic=topic, question=question
+        )
+        values = Answer.objects.filter(response__round=rnd, response__topic=topic, question=question).values_list(
+            "question_id", "response__participant_id", "cant_judge", "value_num", "value_code", "value_codes"
+        )
+        members = sorted(_rows(values).get(question.pk, []), key=lambda r: r[0])
+        current = {str(pid): _answer_key(value) for pid, value in members}
+        if disclosure.snapshot_due(previous=snapshot.members, current=current, rules=rules):
+            figures = question_figures(question, members, rnd.study.consensus_rule or {})
+            snapshot.members = current
+            snapshot.n = len(current)
+            snapshot.figures = _released(question, figures, rules)
+            snapshot.save(update_fields=["members", "n", "figures", "updated_at"])
+    return snapshot
 
 
 def topic_feedback(
@@ -56,23 +99,20 @@ def topic_feedback(
     if questions is None:
         questions = list(Question.objects.filter(study=study, applies_to=Question.AppliesTo.TOPIC))
     questions = [q for q in questions if q.qtype != Question.Type.TEXT]
-    k = study.k_threshold
+    rules = study.disclosure_rules()
     out: dict[str, Feedback] = {}
     if study.mode == Study.Mode.REALTIME:
-        values = Answer.objects.filter(response__round=rnd, response__topic=topic).values_list(
-            "question_id", "response__participant_id", "cant_judge", "value_num", "value_code", "value_codes"
-        )
-        rows = _rows(values)
-        own = {a.question_id: a for a in own_answers(participant=participant, rnd=rnd, topic=topic)}
+        own = {a.question_id for a in own_answers(participant=participant, rnd=rnd, topic=topic)}
+        snapshots = {s.question_id: s for s in FeedbackSnapshot.objects.filter(round=rnd, topic=topic)}
         for question in questions:
-            members = sorted(rows.get(question.pk, []), key=lambda r: r[0])
-            fb = Feedback(n=len(members), live=True)
+            fb = Feedback(live=True)
             if study.realtime_feedback_after_own_answer and question.pk not in own:
                 fb.hidden_until_answered = True
-            elif fb.n < k:
-                fb.suppressed = True
             else:
-                fb.figures = question_figures(question, members, study.consensus_rule or {})
+                snapshot = snapshots.get(question.pk)
+                fb.figures = dict(snapshot.figures or {}) if snapshot is not None else {}
+                fb.n = snapshot.n if snapshot is not None and fb.figures else 0
+                fb.suppressed = not fb.figures
             out[question.key] = fb
         return out
     if rnd.number <= 1:
@@ -84,10 +124,8 @@ def topic_feedback(
     own_prev = {a.question_id: a for a in own_answers(participant=participant, rnd=previous, topic=topic)}
     for question in questions:
         stat = stats.get(question.pk)
-        fb = Feedback(n=stat.n if stat else 0, own_previous=own_prev.get(question.pk))
-        if stat is None or stat.n < k:
-            fb.suppressed = True
-        else:
-            fb.figures = dict(stat.data)
+        figures = _released(question, dict(stat.data), rules) if stat is not None else {}
+        fb = Feedback(n=int(figures.get("n") or 0), own_previous=own_prev.get(question.pk), figures=figures)
+        fb.suppressed = not figures
         out[question.key] = fb
     return out

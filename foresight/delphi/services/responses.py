@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from foresight.catalog.models import Topic
 from foresight.delphi.answers import parse_answer
-from foresight.delphi.models import Answer, Participant, Question, Response, Round, RoundCompletion
+from foresight.delphi.models import Answer, Participant, Question, Response, Round, RoundCompletion, Study
 from foresight.delphi.selectors import topics_with_answer
 from foresight.delphi.services.rounds import round_answers_lock_shared
 
@@ -115,12 +115,22 @@ def response_save(
                             setattr(current, k, v)
                         current.save(update_fields=list(fields))
                 response.saved_answers = list(existing.values())
-                return response
+            break
         except IntegrityError:
             # Two identical submissions raced to create the same row: the second pass updates it.
             if attempt:
                 raise
-    raise AssertionError("unreachable")
+    else:
+        raise AssertionError("unreachable")
+    if study.mode == Study.Mode.REALTIME:
+        # Real-time feedback is refreshed here, on a write, never on a page view (GET stays safe).
+        from foresight.delphi.services.feedback import realtime_snapshot
+
+        rules = study.disclosure_rules()
+        for key in sorted(coded):
+            if by_key[key].qtype != Question.Type.TEXT:
+                realtime_snapshot(rnd=rnd, topic=topic, question=by_key[key], rules=rules)
+    return response
 
 
 def round_submit(*, participant: Participant, rnd: Round) -> RoundCompletion:

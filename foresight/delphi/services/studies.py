@@ -17,6 +17,8 @@ from foresight.delphi.services.audit import audit_log
 # Study settings that affect a number; frozen once round 1 opens (written to round.json too).
 RULE_FIELDS = (
     "k_threshold",
+    "min_respondents",
+    "min_high_respondents",
     "expertise_weights",
     "consensus_rule",
     "stopping_rule",
