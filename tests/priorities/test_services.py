@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from foresight.catalog.models import Topic
-from foresight.delphi.models import AuditLog, Round, RoundStat, Study
+from foresight.delphi.models import Answer, AuditLog, Round, RoundStat, Study
 from foresight.delphi.services.simulation import study_simulate
 from foresight.delphi.services.studies import study_create
 from foresight.priorities import services
@@ -61,32 +61,61 @@ def test_a_run_scores_every_topic_with_the_round_statistics(catalog: Any, queued
     codes = set(study.topics.values_list("code", flat=True))
     assert set(results["topics"]) == codes
     final = study.rounds.get(number=2)
-    k = study.k_threshold
+    t = study.k_threshold + 1
     ranked = [c for c in results["ranking"]]
     assert ranked and len(ranked) == results["summary"]["ranked"]
     assert sum(results["topics"][c]["p_top_k"] for c in ranked) == pytest.approx(2.0)
+    start, horizon = (study.frozen_at.year, study.horizon_year)
+    fallbacks_seen = set()
     for code, topic in results["topics"].items():
         rnd = study.rounds.get(number=topic["round"])
-        assert topic["suppressed"] is (topic["n"] < k)
-        if topic["suppressed"]:
-            assert "rank" not in topic and "criteria" not in topic
+        respondents = rnd.summary["topics"][code]["n"]
+        assert topic["suppressed"] is (respondents < t)
+        assert topic["ranked"] is (respondents >= max(t, study.min_respondents)), code
+        if not topic["ranked"]:
+            assert topic["tier"] == "insufficient" and "rank" not in topic and "criteria" not in topic
             continue
+        assert topic["n"] == respondents
         assert topic["rank_low"] <= topic["rank"] <= topic["rank_high"], code
         assert 0 <= topic["p_top_k"] <= 1 and topic["tier"] in {"priority", "key", "watch"}
         assert set(topic["criteria"]) == set(CRITERIA)
-        # The criteria are the round's own statistics (aggregation.scale_index / weighted_index).
+        # The criteria are the round's own statistics where the disclosure layer releases them, and the
+        # all-respondent index (recorded as a fallback) where it does not.
         importance = _stat(rnd, code, "importance")
         competitiveness = _stat(rnd, code, "competitiveness")
-        assert topic["criteria"]["importance_index"] == pytest.approx(importance.data["index"], abs=1e-9)
-        assert topic["criteria"]["importance_index_weighted"] == pytest.approx(
-            importance.data["index_weighted"], abs=1e-9
-        )
-        assert topic["criteria"]["competitiveness_gap"] == pytest.approx(100 - competitiveness.data["index"], abs=1e-9)
         high = _stat(rnd, code, "importance", "high")
-        expected_high = importance.data["index"] if topic["high_fallback"] else high.data["index"]
-        assert topic["criteria"]["importance_index_high"] == pytest.approx(expected_high, abs=1e-9)
-        median = _stat(rnd, code, "tech_year").data["median"]
-        assert topic["criteria"]["timing"] == max(0.0, run.thresholds["plan_end_year"] - median)
+        levels = importance.data["levels"]
+        weights = study.expertise_weights
+        assert topic["criteria"]["importance_index"] == pytest.approx(importance.data["index"], abs=1e-9)
+        classes: dict[float, int] = {}
+        for level, count in levels.items():
+            w = weights.get(level, weights["medium"])
+            classes[w] = classes.get(w, 0) + count
+        weighted_shown = all(c == 0 or c >= t for c in classes.values())
+        expected_weighted = importance.data["index_weighted"] if weighted_shown else importance.data["index"]
+        assert topic["criteria"]["importance_index_weighted"] == pytest.approx(expected_weighted, abs=1e-9), code
+        rest = importance.n - high.n
+        high_shown = high.n >= max(t, study.min_high_respondents) and (rest == 0 or rest >= t)
+        expected_high = high.data["index"] if high_shown else importance.data["index"]
+        assert topic["criteria"]["importance_index_high"] == pytest.approx(expected_high, abs=1e-9), code
+        assert topic["high_fallback"] is (not high_shown)
+        recorded = {f["criterion"] for f in topic["fallbacks"] if f["used"] == "importance_index"}
+        assert ("importance_index_high" in recorded) is (not high_shown)
+        assert ("importance_index_weighted" in recorded) is (not weighted_shown)
+        fallbacks_seen |= recorded
+        assert topic["criteria"]["competitiveness_gap"] == pytest.approx(100 - competitiveness.data["index"], abs=1e-9)
+        # Timing: 100 × mean u over the valid tech_year answers, computed here from the answers themselves.
+        us = []
+        for answer in Answer.objects.filter(
+            response__round=rnd, response__topic__code=code, question__key="tech_year", cant_judge=False
+        ):
+            if answer.value_code == "already":
+                us.append(1.0)
+            elif answer.value_code == "never":
+                us.append(0.0)
+            else:
+                us.append(min(1.0, max(0.0, (horizon - answer.value_num) / (horizon - start))))
+        assert topic["criteria"]["timing"] == pytest.approx(100 * sum(us) / len(us), abs=1e-9)
         assert topic["indices"]["importance"]["index"] == importance.data["index"]
         pull = sum(
             ScenarioTopic.ROLE_WEIGHTS[role]
@@ -103,6 +132,9 @@ def test_a_run_scores_every_topic_with_the_round_statistics(catalog: Any, queued
             "watch",
             "deprioritise",
         }
+    # The simulation is chosen so that stand-ins happen: the test would pass vacuously otherwise.
+    assert fallbacks_seen
+    assert results["summary"]["insufficient"] == sorted(c for c in codes if not results["topics"][c]["ranked"])
     assert results["inputs"]["rounds"][final.code] == final.checksum
     assert AuditLog.objects.filter(action="scoring_run_done", details__run=run.code).count() == 1
 
@@ -155,24 +187,25 @@ def test_topics_dropped_after_consensus_are_scored_on_their_last_round(
 ) -> None:
     agreed, disputed = mini_catalog[0], mini_catalog[1]
     study = study_create(title_en="Two rounds", horizon_year=2050, topics=[agreed, disputed], planned_rounds=2)
-    people = [panelist(study, f"expert{i}@example.org", "university", [agreed.code, disputed.code]) for i in range(6)]
-    spread = [1, 5, 1, 5, 2, 4]
+    Study.objects.filter(pk=study.pk).update(min_respondents=6)  # a small panel's own minimum evidence
+    people = [panelist(study, f"expert{i}@example.org", "university", [agreed.code, disputed.code]) for i in range(7)]
+    spread = [1, 5, 1, 5, 2, 4, 3]
     run_round(
         study.rounds.get(number=1),
         [(p, {agreed.code: answers(5, 5), disputed.code: answers(v, v)}) for p, v in zip(people, spread, strict=True)],
     )
     second = study.rounds.get(number=2)
     assert list(second.topics.all()) == [disputed]  # the agreed topic reached consensus and was dropped
-    run_round(second, [(p, {disputed.code: answers(3, 3)}) for p in people[:5]])
+    run_round(second, [(p, {disputed.code: answers(3, 3)}) for p in people[:6]])
 
     run = scoring_run_create(study=study, seed=1, top_k=1, B=50)
     assert run.round == second
     scoring_run_execute(run_id=run.pk)
     run.refresh_from_db()
     topics = run.results["topics"]
-    assert topics[agreed.code]["round"] == 1 and topics[agreed.code]["n"] == 6
+    assert topics[agreed.code]["round"] == 1 and topics[agreed.code]["n"] == 7
     assert topics[agreed.code]["criteria"]["importance_index"] == 100.0
-    assert topics[disputed.code]["round"] == 2 and topics[disputed.code]["n"] == 5
+    assert topics[disputed.code]["round"] == 2 and topics[disputed.code]["n"] == 6
     assert topics[disputed.code]["criteria"]["importance_index"] == 50.0
     first = study.rounds.get(number=1)
     assert run.results["inputs"]["rounds"] == {first.code: first.checksum, second.code: second.checksum}
@@ -183,26 +216,26 @@ def test_topics_dropped_after_consensus_are_scored_on_their_last_round(
 
 @pytest.fixture
 def small_cells_study(mini_catalog: list[Topic], queued: list[int]) -> Study:
-    """Three topics answered by a hand-built panel, k = 5.
+    """Four topics answered by a hand-built panel, k = 5, so no group of fewer than t = 6 is shown.
 
-    humanoid-robots: 5 company, 5 university, 5 government, 2 public research (4 of them medium expertise),
+    humanoid-robots: 6 company, 6 university, 6 government, 2 public research (4 of them medium expertise),
     only the 2 public-research experts give a year (the others: "already" or "never");
-    quantum-computing: 6 company (all 5), 6 university (all 2), 5 other — high expertise throughout;
-    bci: 3 university experts only.
+    quantum-computing: 6 company (all 5), 6 university (all 2), 6 other — high expertise throughout;
+    bci: 3 university experts only; edge-ai: 8 university experts (released figures, below the minimum
+    evidence of 10 respondents).
     """
-    for topic, code in zip(mini_catalog, ["humanoid-robots", "quantum-computing", "bci"], strict=False):
+    for topic, code in zip(mini_catalog, ["humanoid-robots", "quantum-computing", "bci", "edge-ai"], strict=False):
         Topic.objects.filter(pk=topic.pk).update(code=code)
-    codes = ["humanoid-robots", "quantum-computing", "bci"]
+    codes = ["humanoid-robots", "quantum-computing", "bci", "edge-ai"]
     study = study_create(
         title_en="Small cells", horizon_year=2050, topics=Topic.objects.filter(code__in=codes), planned_rounds=1
     )
     panel = []
     for i in range(6):
-        topics = {"quantum-computing": answers(5, 2)} | ({"humanoid-robots": answers(4, 2, "never")} if i < 5 else {})
+        topics = {"quantum-computing": answers(5, 2), "humanoid-robots": answers(4, 2, "never")}
         panel.append((panelist(study, f"company{i}@example.org", "company", list(topics)), topics))
-        topics = {"quantum-computing": answers(2, 2)} | ({"humanoid-robots": answers(4, 3, "already")} if i < 5 else {})
+        topics = {"quantum-computing": answers(2, 2), "humanoid-robots": answers(4, 3, "already")}
         panel.append((panelist(study, f"university{i}@example.org", "university", list(topics)), topics))
-    for i in range(5):
         level = "medium" if i < 2 else "high"
         topics = {"humanoid-robots": answers(4, 3, "never", expertise=level)}
         panel.append((panelist(study, f"government{i}@example.org", "government", list(topics)), topics))
@@ -214,24 +247,33 @@ def small_cells_study(mini_catalog: list[Topic], queued: list[int]) -> Study:
     for i in range(3):
         topics = {"bci": answers(5, 1, 2027)}
         panel.append((panelist(study, f"lone{i}@example.org", "university", list(topics)), topics))
+    for i in range(8):
+        topics = {"edge-ai": answers(5 if i % 2 else 4, 3, 2030)}
+        panel.append((panelist(study, f"edge{i}@example.org", "university", list(topics)), topics))
     run_round(study.rounds.get(number=1), panel)
     return study
 
 
-def test_topics_below_k_are_suppressed_and_never_ranked(small_cells_study: Study) -> None:
+def test_topics_below_the_minimum_evidence_are_never_ranked(small_cells_study: Study) -> None:
     run = scoring_run_create(study=small_cells_study, seed=3, top_k=1, B=100)
     assert scoring_run_execute(run_id=run.pk)
     run.refresh_from_db()
     topics = run.results["topics"]
-    assert topics["bci"] == {"n": 3, "round": 1, "suppressed": True}
-    assert run.results["ranking"] == ["quantum-computing", "humanoid-robots"] or run.results["ranking"] == [
-        "humanoid-robots",
-        "quantum-computing",
-    ]
+    bci, edge = topics["bci"], topics["edge-ai"]
+    # 3 respondents: nothing is released, not even the count.
+    assert bci["suppressed"] is True and bci["ranked"] is False and bci["tier"] == "insufficient"
+    assert bci["n"] is None and "3" not in json.dumps(bci["report"])
+    assert "rank" not in bci and "criteria" not in bci and "score" not in bci
+    # 8 respondents: the figures are released (8 ≥ t) but the topic is below the minimum evidence of 10.
+    assert edge["suppressed"] is False and edge["ranked"] is False and edge["tier"] == "insufficient"
+    assert edge["n"] == 8 and edge["indices"]["importance"]["index"] == 87.5
+    assert edge["evidence"] == {"sufficient": False, "min_respondents": 10, "min_high": 5}
+    assert sorted(run.results["ranking"]) == ["humanoid-robots", "quantum-computing"]
     assert run.results["summary"]["suppressed"] == ["bci"]
+    assert run.results["summary"]["insufficient"] == ["bci", "edge-ai"]
     assert {topics[c]["rank"] for c in run.results["ranking"]} == {1, 2}
-    # bci's answers took no part in anybody's normalisation: its importance index would be the maximum.
-    assert max(topics[c]["criteria"]["importance_index"] for c in run.results["ranking"]) < 100
+    # Neither took part in anybody's normalisation: their importance indices would be the maximum.
+    assert max(topics[c]["criteria"]["importance_index"] for c in run.results["ranking"]) < 87.5
 
 
 def test_one_suppressed_group_suppresses_the_smallest_shown_group_too(small_cells_study: Study) -> None:
@@ -239,13 +281,13 @@ def test_one_suppressed_group_suppresses_the_smallest_shown_group_too(small_cell
     scoring_run_execute(run_id=run.pk)
     run.refresh_from_db()
     humanoid = run.results["topics"]["humanoid-robots"]["groups"]["importance"]
-    # public_research (2) is below k; company, tied smallest with 5, goes with it.
+    # public_research (2) is below t; company, tied smallest with 6, goes with it.
     assert set(humanoid["shown"]) == {"government", "university"}
-    assert humanoid["suppressed"] == ["company", "public_research"]
-    assert humanoid["shown"]["university"] == {"n": 5, "index": 75.0}
+    assert humanoid["reason"] == "small_complement"
+    assert humanoid["shown"]["university"] == {"n": 6, "index": 75.0}
     assert "company" not in json.dumps(humanoid["shown"])
     quantum = run.results["topics"]["quantum-computing"]["groups"]
-    # "other" (5 ≥ k) is hidden by rule but is not a small cell: both big groups stay, and they diverge.
+    # "other" (6 ≥ t) is hidden by rule but is not a small cell: both big groups stay, and they diverge.
     assert set(quantum["importance"]["shown"]) == {"company", "university"}
     assert quantum["importance"]["gap"] == 75.0 and quantum["divergent"] is True
     assert run.results["summary"]["divergent"] == ["quantum-computing"]
@@ -256,25 +298,38 @@ def test_a_high_expertise_index_with_a_small_remainder_is_hidden_and_replaced(sm
     scoring_run_execute(run_id=run.pk)
     run.refresh_from_db()
     humanoid = run.results["topics"]["humanoid-robots"]
-    # 13 high-expertise answers next to 4 others: showing both would expose the 4 by subtraction.
-    assert (
-        humanoid["indices"]["importance"]["index_high"] is None and humanoid["indices"]["importance"]["n_high"] is None
-    )
+    # 16 high-expertise answers next to 4 others: showing both would expose the 4 by subtraction.
+    importance = humanoid["indices"]["importance"]
+    assert importance["index_high"] is None and importance["n_high"] is None
+    assert humanoid["report"]["items"]["importance"]["suppressed"]["index_high"] == "small_complement"
     assert humanoid["high_fallback"] is True
     assert humanoid["criteria"]["importance_index_high"] == humanoid["criteria"]["importance_index"]
+    # The 4 medium answers are one weight class of 1 … t−1: the weighted index would pin them down too.
+    assert importance["index_weighted"] is None
+    assert humanoid["criteria"]["importance_index_weighted"] == humanoid["criteria"]["importance_index"]
+    assert {(f["criterion"], f["used"], f["reason"]) for f in humanoid["fallbacks"]} == {
+        ("importance_index_high", "importance_index", "small_complement"),
+        ("importance_index_weighted", "importance_index", "small_weight_class"),
+    }
     quantum = run.results["topics"]["quantum-computing"]
-    assert quantum["high_fallback"] is False and quantum["indices"]["importance"]["n_high"] == 17
+    assert quantum["high_fallback"] is False and quantum["indices"]["importance"]["n_high"] == 18
+    assert quantum["indices"]["importance"]["index_weighted"] == quantum["indices"]["importance"]["index"]
+    assert quantum["fallbacks"] == []
 
 
-def test_a_year_median_from_fewer_than_k_years_is_hidden(small_cells_study: Study) -> None:
+def test_a_year_median_from_fewer_than_t_years_is_hidden(small_cells_study: Study) -> None:
     run = scoring_run_create(study=small_cells_study, seed=3, top_k=1, B=100)
     scoring_run_execute(run_id=run.pk)
     run.refresh_from_db()
     humanoid = run.results["topics"]["humanoid-robots"]
     tech = humanoid["timing"]["tech_year"]
-    assert tech["n"] == 17 and tech["share_never"] == pytest.approx(10 / 17)  # shares rest on 17 answers
+    assert tech["n"] == 20 and tech["share_never"] == pytest.approx(12 / 20)  # shares rest on 20 answers
     assert tech["median"] is None and tech["n_years"] is None  # the median would rest on 2 years
-    assert humanoid["criteria"]["timing"] is None and humanoid["normalised"]["timing"] is None
+    assert humanoid["report"]["items"]["tech_year"]["suppressed"] == {"years": "small_group"}
+    # Timing counts every answer: 6 "already" (u = 1), 12 "never" (u = 0), 2 × 2029.
+    study = Study.objects.get(pk=small_cells_study.pk)
+    u = (study.horizon_year - 2029) / (study.horizon_year - study.frozen_at.year)
+    assert humanoid["criteria"]["timing"] == pytest.approx(100 * (6 + 2 * u) / 20, abs=1e-9)
     assert humanoid["quadrant"]["importance_timing"] is None
     assert run.results["topics"]["quantum-computing"]["timing"]["tech_year"]["median"] == 2029.0
 
