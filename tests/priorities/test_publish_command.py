@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F
 
 from foresight.delphi.models import AuditLog
 from foresight.priorities.editions import edition_fingerprint
@@ -21,7 +22,7 @@ from foresight.priorities.models import Edition
 from foresight.priorities.publish import suggested_rationale
 
 ROOT = Path(__file__).resolve().parents[2]
-ARGS = ["--experts", "40", "--topics", "8", "--seed", "7"]
+ARGS = ["--experts", "80", "--topics", "8", "--seed", "7"]
 
 PROBE = """
 import json
@@ -51,15 +52,26 @@ def test_simulate_study_publish_gives_the_same_edition_on_the_worker_and_in_the_
     assert edition.status == Edition.Status.PUBLISHED and edition.fingerprint == edition_fingerprint(edition=edition)
     run = edition.scoring_run
     assert run.status == "done" and run.seed == 7
-    entries = list(edition.entries.select_related("topic").order_by("rank"))
-    assert [e.topic.code for e in entries] == run.results["ranking"] and entries
+    entries = list(edition.entries.select_related("topic").order_by(F("rank").asc(nulls_last=True), "topic__code"))
+    ranked = [e for e in entries if e.rank is not None]
+    assert [e.topic.code for e in ranked] == run.results["ranking"] and ranked
+    # Every topic of the study is in the edition: those below the minimum evidence in their own tier.
+    assert {e.topic.code for e in entries} == set(run.results["topics"])
+    assert {e.topic.code for e in entries if e.rank is None} == set(run.results["summary"]["insufficient"])
     for entry in entries:
         result = run.results["topics"][entry.topic.code]
         assert entry.tier == result["tier"]
         assert entry.rationale_en == suggested_rationale(result=result, run=run, lang="en")
         assert entry.rationale_zh == suggested_rationale(result=result, run=run, lang="zh")
-        assert f"rank {entry.rank} of {len(entries)}" in entry.rationale_en
+        if entry.rank is None:
+            assert entry.tier == "insufficient" and entry.rationale_en.startswith("Insufficient evidence")
+            assert f"minimum of {edition.study.min_respondents} respondents" in entry.rationale_en
+            continue
+        assert f"rank {entry.rank} of {len(ranked)}" in entry.rationale_en
         assert "重要性指数" in entry.rationale_zh
+        for fallback in result["fallbacks"]:
+            if fallback["in_score"] and fallback["used"] == "importance_index":
+                assert "the all-respondent importance index stands in" in entry.rationale_en
     assert edition.method_note_en and edition.method_note_zh
     assert AuditLog.objects.filter(action="edition_publish", details__edition=edition.code).exists()
 
