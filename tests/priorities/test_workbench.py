@@ -51,12 +51,12 @@ def olivia(django_user_model: type[User]) -> Client:
 
 @pytest.fixture
 def study(mini_catalog: list[Topic], queued: list[int]) -> Study:
-    """Five topics answered by eight experts (answers spread around each topic's profile), and a sixth
-    topic answered by two experts only: below k = 5, so it is never ranked."""
+    """Five topics answered by ten experts (answers spread around each topic's profile: the study's minimum
+    evidence), and a sixth topic answered by two experts only: below k + 1 = 6, so nothing of it is shown."""
     study = study_create(title_en="Future industries 2050", horizon_year=2050, topics=mini_catalog, planned_rounds=1)
     codes = [t.code for t in mini_catalog]
     panel = []
-    for i in range(8):
+    for i in range(10):
         spread = (i % 3) - 1
         mine = {
             code: answers(max(1, min(5, imp + spread)), max(1, min(5, comp - spread)), year + spread)
