@@ -54,6 +54,7 @@ _Value = SupportsFloat | None
 """One observation: a real number, or ``None`` for a missing value."""
 
 _Classification = Literal["appropriate", "uncertain", "inappropriate"]
+_WilcoxonMethod = Literal["exact", "normal"]
 
 # RAND/UCLA Appropriateness Method constants (Fitch et al. 2001, ch. 8).
 _RAND_IPRR = 2.35  # IPR required for disagreement when perfectly symmetric
@@ -88,6 +89,8 @@ class _KendallW(TypedDict):
 class _Wilcoxon(TypedDict):
     statistic: float | None
     p_value: float | None
+    method: _WilcoxonMethod | None
+    n_nonzero: int
 
 
 class _RandUcla(TypedDict):
@@ -424,13 +427,19 @@ def _wilcoxon_method(differences: np.ndarray) -> str:
     return "exact" if untied and len(magnitudes) <= 50 else "asymptotic"
 
 
-def _wilcoxon_result(statistic: float, p_value: float) -> _Wilcoxon:
+def _wilcoxon_result(statistic: float, p_value: float, method: str, n_nonzero: int) -> _Wilcoxon:
     statistic = float(statistic)
     p_value = float(p_value)
     return {
         "statistic": None if math.isnan(statistic) else statistic,
         "p_value": None if math.isnan(p_value) else p_value,
+        "method": "exact" if method == "exact" else "normal",
+        "n_nonzero": n_nonzero,
     }
+
+
+def _wilcoxon_empty() -> _Wilcoxon:
+    return {"statistic": None, "p_value": None, "method": None, "n_nonzero": 0}
 
 
 def _scipy_wilcoxon(differences: np.ndarray, method: str) -> Any:
@@ -458,16 +467,22 @@ def wilcoxon(before: Iterable[_Value], after: Iterable[_Value]) -> _Wilcoxon:
     where ties are the rule.)  ``statistic`` is ``min(W+, W-)``, the smaller of
     the rank sums of positive and negative differences.
 
+    ``method`` says which p-value it is, ``"exact"`` or ``"normal"``, and
+    ``n_nonzero`` on how many non-zero differences it rests, so that a report
+    can qualify a p-value from a handful of changed answers.
+
     ``before`` and ``after`` must have the same length (``ValueError``
     otherwise, counted *before* dropping missing values); a pair is dropped
-    if either member is None/NaN.  If no non-zero difference remains, both
-    keys are ``None``.  SciPy's small-sample warnings are suppressed.
+    if either member is None/NaN.  If no non-zero difference remains,
+    ``statistic``, ``p_value`` and ``method`` are ``None`` and ``n_nonzero``
+    is 0.  SciPy's small-sample warnings are suppressed.
     """
     differences = _wilcoxon_differences(before, after)
     if len(differences) == 0:
-        return {"statistic": None, "p_value": None}
-    res = _scipy_wilcoxon(differences, _wilcoxon_method(differences))
-    return _wilcoxon_result(res.statistic, res.pvalue)
+        return _wilcoxon_empty()
+    method = _wilcoxon_method(differences)
+    res = _scipy_wilcoxon(differences, method)
+    return _wilcoxon_result(res.statistic, res.pvalue, method, len(differences))
 
 
 def wilcoxon_many(samples: Iterable[tuple[Iterable[_Value], Iterable[_Value]]]) -> list[_Wilcoxon]:
@@ -481,14 +496,14 @@ def wilcoxon_many(samples: Iterable[tuple[Iterable[_Value], Iterable[_Value]]]) 
     one by one.
     """
     differences = [_wilcoxon_differences(before, after) for before, after in samples]
-    results: list[_Wilcoxon] = [{"statistic": None, "p_value": None} for _ in differences]
+    results = [_wilcoxon_empty() for _ in differences]
     batch: list[int] = []
     for i, d in enumerate(differences):
         if len(d) == 0:
             continue
         if _wilcoxon_method(d) == "exact":
             res = _scipy_wilcoxon(d, "exact")
-            results[i] = _wilcoxon_result(res.statistic, res.pvalue)
+            results[i] = _wilcoxon_result(res.statistic, res.pvalue, "exact", len(d))
         else:
             batch.append(i)
     for start in range(0, len(batch), 1000):
@@ -499,7 +514,7 @@ def wilcoxon_many(samples: Iterable[tuple[Iterable[_Value], Iterable[_Value]]]) 
             padded[row, : len(differences[i])] = differences[i]
         res = _scipy_wilcoxon(padded, "asymptotic")
         for row, i in enumerate(chunk):
-            results[i] = _wilcoxon_result(res.statistic[row], res.pvalue[row])
+            results[i] = _wilcoxon_result(res.statistic[row], res.pvalue[row], "asymptotic", len(differences[i]))
     return results
 
 

@@ -465,13 +465,14 @@ def test_wilcoxon_matches_scipy(pair: tuple[list[float], list[float]]) -> None:
     before, after = pair
     res = stats.wilcoxon(before, after)
     if all(b == a for b, a in zip(before, after, strict=True)):
-        assert res == {"statistic": None, "p_value": None}
+        assert res == {"statistic": None, "p_value": None, "method": None, "n_nonzero": 0}
         return
     statistic, p_value = scipy_wilcoxon(before, after)
     assert res["statistic"] == pytest.approx(statistic)
     assert res["p_value"] == pytest.approx(p_value)
     assert type(res["statistic"]) is float
     assert type(res["p_value"]) is float
+    assert res["n_nonzero"] == sum(b != a for b, a in zip(before, after, strict=True))
 
 
 @FAST
@@ -748,11 +749,16 @@ class TestWilcoxonEdges:
         [([], []), ([1, 2, 3], [1, 2, 3]), ([None, 1], [5, 1]), ([NAN], [NAN])],
     )
     def test_no_nonzero_difference(self, before: list[float], after: list[float]) -> None:
-        assert stats.wilcoxon(before, after) == {"statistic": None, "p_value": None}
+        assert stats.wilcoxon(before, after) == {"statistic": None, "p_value": None, "method": None, "n_nonzero": 0}
 
     def test_single_nonzero_pair(self) -> None:
         # One non-zero difference: W+ = 1 or W- = 1, min = 0; exact two-sided P = 1.
-        assert stats.wilcoxon([1, 2, 3], [1, 2, 4]) == {"statistic": 0.0, "p_value": 1.0}
+        assert stats.wilcoxon([1, 2, 3], [1, 2, 4]) == {
+            "statistic": 0.0,
+            "p_value": 1.0,
+            "method": "exact",
+            "n_nonzero": 1,
+        }
 
     def test_small_samples_do_not_warn(self) -> None:
         with warnings.catch_warnings():
@@ -824,5 +830,6 @@ def test_wilcoxon_on_tied_scale_answers_uses_the_normal_approximation() -> None:
         method="asymptotic",
     )
     assert len(d) == 9
+    assert (res["method"], res["n_nonzero"]) == ("normal", 9)
     assert res["statistic"] == float(expected.statistic)
     assert res["p_value"] == pytest.approx(float(expected.pvalue))
