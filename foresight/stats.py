@@ -24,6 +24,7 @@ Conventions shared by every public function
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
@@ -54,6 +55,7 @@ _Value = SupportsFloat | None
 """One observation: a real number, or ``None`` for a missing value."""
 
 _Classification = Literal["appropriate", "uncertain", "inappropriate"]
+_WilcoxonMethod = Literal["exact", "exact_conditional", "normal"]
 
 # RAND/UCLA Appropriateness Method constants (Fitch et al. 2001, ch. 8).
 _RAND_IPRR = 2.35  # IPR required for disagreement when perfectly symmetric
@@ -65,6 +67,11 @@ _RAND_MAX = 9.0
 # noise in interpolated percentiles cannot flip a mathematically exact tie
 # (IPR == IPRAS, which is *not* disagreement) into disagreement.
 _RAND_TOLERANCE = 1e-9
+# Largest number of non-zero differences for the exact Wilcoxon signed-rank
+# test (normal approximation above): 2^50 sign patterns still count exactly
+# in int64 and in a float's 53 bits, and the null distribution takes at most
+# 1,276 integers.
+_WILCOXON_EXACT_MAX = 50
 
 
 class _Description(TypedDict):
@@ -88,6 +95,8 @@ class _KendallW(TypedDict):
 class _Wilcoxon(TypedDict):
     statistic: float | None
     p_value: float | None
+    method: _WilcoxonMethod | None
+    n_nonzero: int
 
 
 class _RandUcla(TypedDict):
@@ -418,22 +427,103 @@ def _wilcoxon_differences(before: Iterable[_Value], after: Iterable[_Value]) -> 
     return np.array([x - y for x, y in zip(xs, ys, strict=True) if x is not None and y is not None and x != y])
 
 
-def _wilcoxon_method(differences: np.ndarray) -> str:
+def _signed_ranks(samples: list[np.ndarray]) -> list[tuple[tuple[int, ...], int]]:
+    """The tie pattern of ``|d|`` and the observed ``2·W+`` of each non-empty sample, in integers.
+
+    The tie pattern is the sizes of the groups of equal ``|d|`` by increasing
+    ``|d|``; it fixes every mid-rank, so it is all the null distribution
+    depends on (and a compact key to cache it by).  A group of ``t`` equal
+    magnitudes after ``s`` smaller ones holds ranks ``s+1 … s+t``: mid-rank
+    ``s + (t+1)/2``, doubled ``2s + t + 1`` — always an integer, so sums of
+    doubled ranks are exact.  All samples are ranked in one sort (by sample,
+    then ``|d|``): per-sample NumPy calls would cost more than the test.
+    """
+    lengths = np.array([len(d) for d in samples])
+    first = np.cumsum(lengths) - lengths  # where each sample starts, in the sorted order too
+    differences = np.concatenate(samples)
+    owner = np.repeat(np.arange(len(samples)), lengths)
+    order = np.lexsort((np.abs(differences), owner))
+    differences, owner = differences[order], owner[order]
     magnitudes = np.abs(differences)
-    untied = len(np.unique(magnitudes)) == len(magnitudes)
-    return "exact" if untied and len(magnitudes) <= 50 else "asymptotic"
+    opens_group = np.ones(len(order), dtype=bool)
+    opens_group[1:] = (magnitudes[1:] != magnitudes[:-1]) | (owner[1:] != owner[:-1])
+    group_start = np.flatnonzero(opens_group)
+    sizes = np.diff(group_start, append=len(order))
+    group_rank2 = 2 * (group_start - first[owner[group_start]]) + sizes + 1
+    rank2 = group_rank2[np.cumsum(opens_group) - 1]
+    w_plus2 = np.bincount(owner, weights=rank2 * (differences > 0), minlength=len(samples))
+    groups = np.bincount(owner[group_start], minlength=len(samples))
+    sizes_list = sizes.tolist()
+    bounds = np.cumsum(groups).tolist()
+    return [
+        (tuple(sizes_list[end - count : end]), int(w))
+        for end, count, w in zip(bounds, groups.tolist(), w_plus2.tolist(), strict=True)
+    ]
 
 
-def _wilcoxon_result(statistic: float, p_value: float) -> _Wilcoxon:
+@functools.lru_cache(maxsize=1024)
+def _signed_rank_lower_tail(pattern: tuple[int, ...]) -> np.ndarray:
+    """``tail[k]``: how many of the 2ⁿ sign patterns give ``2·W+ ≤ k``, for ``k = 0 … n(n+1)/2``.
+
+    Dynamic programming over the doubled mid-ranks of ``pattern`` (see
+    :func:`_signed_ranks`): ``counts[j]`` is the number of sign patterns of
+    the ranks seen so far with ``2·W+ = j``, and one more rank ``r`` (either
+    sign) makes it ``counts[j] + counts[j - r]`` — ``O(n × n(n+1))`` integer
+    additions in NumPy instead of enumerating 2ⁿ patterns.  Only the lower
+    half of the support is kept: the null distribution is symmetric (flipping
+    every sign swaps ``W+`` and ``W-``), which is all the two-sided p-value
+    needs, and the lower half of ``counts`` never reads the upper half.
+    Counts are exact in int64 (at most 2⁵⁰ for 50 pairs).
+
+    Cached by tie pattern, because cells on a 4- or 5-point scale (at most
+    four distinct ``|d|``) often share one: at most 1,024 patterns × 1,276
+    int64 ≈ 10 MB.
+    """
+    n = sum(pattern)
+    half = n * (n + 1) // 2
+    counts = np.zeros(half + 1, dtype=np.int64)
+    counts[0] = 1
+    smaller = 0
+    for size in pattern:
+        rank2 = 2 * smaller + size + 1
+        if rank2 <= half:  # a larger rank only moves patterns into the upper half
+            for _ in range(size):
+                counts[rank2:] = counts[rank2:] + counts[: half + 1 - rank2]
+        smaller += size
+    tail = np.cumsum(counts)
+    tail.setflags(write=False)
+    return tail
+
+
+def _wilcoxon_exact(pattern: tuple[int, ...], w_plus2: int, tail: np.ndarray) -> _Wilcoxon:
+    """The exact (conditional, if tied) test from the tie pattern, ``2·W+`` and the pattern's null tail."""
+    n = sum(pattern)
+    lower2 = min(w_plus2, n * (n + 1) - w_plus2)  # 2·min(W+, W-)
+    return {
+        "statistic": lower2 / 2,
+        "p_value": min(2 * int(tail[lower2]), 2**n) / 2**n,
+        "method": "exact" if len(pattern) == n else "exact_conditional",
+        "n_nonzero": n,
+    }
+
+
+def _wilcoxon_normal(statistic: float, p_value: float, n_nonzero: int) -> _Wilcoxon:
     statistic = float(statistic)
     p_value = float(p_value)
     return {
         "statistic": None if math.isnan(statistic) else statistic,
         "p_value": None if math.isnan(p_value) else p_value,
+        "method": "normal",
+        "n_nonzero": n_nonzero,
     }
 
 
-def _scipy_wilcoxon(differences: np.ndarray, method: str) -> Any:
+def _wilcoxon_empty() -> _Wilcoxon:
+    return {"statistic": None, "p_value": None, "method": None, "n_nonzero": 0}
+
+
+def _scipy_wilcoxon_normal(differences: np.ndarray) -> Any:
+    """The normal approximation without continuity correction, along the last axis (zeros dropped)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return _sps.wilcoxon(
@@ -441,7 +531,7 @@ def _scipy_wilcoxon(differences: np.ndarray, method: str) -> Any:
             zero_method="wilcox",
             correction=False,
             alternative="two-sided",
-            method=method,
+            method="asymptotic",
             axis=-1,
         )
 
@@ -449,57 +539,81 @@ def _scipy_wilcoxon(differences: np.ndarray, method: str) -> Any:
 def wilcoxon(before: Iterable[_Value], after: Iterable[_Value]) -> _Wilcoxon:
     """Wilcoxon signed-rank test for paired samples, two-sided.
 
-    SPEC §5: zero differences are dropped; the exact null distribution is used
-    for up to 50 remaining pairs without ties, the normal approximation (no
-    continuity correction) otherwise — ``scipy.stats.wilcoxon`` with
-    ``method="exact"`` or ``"asymptotic"`` chosen by that rule.  (SciPy's own
-    ``method="auto"`` instead enumerates all 2ⁿ sign patterns for tied samples
-    of up to 13 pairs, which costs seconds per cell on 4- and 5-point scales
-    where ties are the rule.)  ``statistic`` is ``min(W+, W-)``, the smaller of
-    the rank sums of positive and negative differences.
+    Zero differences are dropped and the ``n`` remaining ones ranked by
+    ``|d|``, tied magnitudes sharing their mid-rank; ``W+`` and ``W-`` are
+    the rank sums of the positive and negative differences, and
+    ``statistic`` is ``min(W+, W-)``.
+
+    The p-value is exact for ``1 ≤ n ≤ 50``.  Under the null hypothesis each
+    difference is positive or negative with probability 1/2 independently,
+    *given* the observed ranks, so the 2ⁿ sign patterns are equally likely.
+    With ``w`` the observed ``W+``::
+
+        p = min(1, 2 · min(P(W+ ≤ w), P(W+ ≥ w)))
+
+    which, the null being symmetric, is ``min(1, 2 · P(W+ ≤ statistic))``.
+    Without ties this is the classical exact test, equal to
+    ``scipy.stats.wilcoxon(method="exact")``; with ties — the rule on 4- and
+    5-point scales, where most cells have fewer than ten changed answers and
+    the normal approximation is rough — it is the exact *conditional* test on
+    the mid-ranks, computed by dynamic programming over the doubled
+    mid-ranks (SciPy's ``method="auto"`` would enumerate all 2ⁿ patterns for
+    up to 13 tied pairs, seconds per cell, and approximate above).  Above 50
+    pairs the normal approximation (tie-corrected variance, no continuity
+    correction) is used, as ``scipy.stats.wilcoxon(method="asymptotic")``.
+
+    ``method`` says which: ``"exact"`` (no ties), ``"exact_conditional"``
+    (ties) or ``"normal"``; ``n_nonzero`` is ``n``.
 
     ``before`` and ``after`` must have the same length (``ValueError``
     otherwise, counted *before* dropping missing values); a pair is dropped
-    if either member is None/NaN.  If no non-zero difference remains, both
-    keys are ``None``.  SciPy's small-sample warnings are suppressed.
+    if either member is None/NaN.  If no non-zero difference remains,
+    ``statistic``, ``p_value`` and ``method`` are ``None`` and ``n_nonzero``
+    is 0.
     """
     differences = _wilcoxon_differences(before, after)
-    if len(differences) == 0:
-        return {"statistic": None, "p_value": None}
-    res = _scipy_wilcoxon(differences, _wilcoxon_method(differences))
-    return _wilcoxon_result(res.statistic, res.pvalue)
+    n = len(differences)
+    if n == 0:
+        return _wilcoxon_empty()
+    if n > _WILCOXON_EXACT_MAX:
+        res = _scipy_wilcoxon_normal(differences)
+        return _wilcoxon_normal(res.statistic, res.pvalue, n)
+    [(pattern, w_plus2)] = _signed_ranks([differences])
+    return _wilcoxon_exact(pattern, w_plus2, _signed_rank_lower_tail(pattern))
 
 
 def wilcoxon_many(samples: Iterable[tuple[Iterable[_Value], Iterable[_Value]]]) -> list[_Wilcoxon]:
     """:func:`wilcoxon` of many (before, after) samples at once, with identical results.
 
     A round has one test per topic × scale question — thousands at national
-    scale — and SciPy's per-call overhead (~1 ms) would dominate.  Samples on
+    scale.  Exact samples are grouped by tie pattern, so each pattern's null
+    distribution is looked up once per call (and a batch with more patterns
+    than the cache holds cannot evict a pattern it still needs).  Samples on
     the normal approximation are tested in one vectorised SciPy call, each
     padded with zero differences (which the test drops, as it drops them in a
-    single call); the few small untied samples on the exact path are tested
-    one by one.
+    single call), since SciPy's per-call overhead (~1 ms) would dominate.
     """
     differences = [_wilcoxon_differences(before, after) for before, after in samples]
-    results: list[_Wilcoxon] = [{"statistic": None, "p_value": None} for _ in differences]
-    batch: list[int] = []
-    for i, d in enumerate(differences):
-        if len(d) == 0:
-            continue
-        if _wilcoxon_method(d) == "exact":
-            res = _scipy_wilcoxon(d, "exact")
-            results[i] = _wilcoxon_result(res.statistic, res.pvalue)
-        else:
-            batch.append(i)
-    for start in range(0, len(batch), 1000):
-        chunk = batch[start : start + 1000]
+    results = [_wilcoxon_empty() for _ in differences]
+    exact = [i for i, d in enumerate(differences) if 0 < len(d) <= _WILCOXON_EXACT_MAX]
+    normal = [i for i, d in enumerate(differences) if len(d) > _WILCOXON_EXACT_MAX]
+    by_pattern: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+    if exact:
+        for i, (pattern, w_plus2) in zip(exact, _signed_ranks([differences[i] for i in exact]), strict=True):
+            by_pattern.setdefault(pattern, []).append((i, w_plus2))
+    for pattern, observed in by_pattern.items():
+        tail = _signed_rank_lower_tail(pattern)
+        for i, w_plus2 in observed:
+            results[i] = _wilcoxon_exact(pattern, w_plus2, tail)
+    for start in range(0, len(normal), 1000):
+        chunk = normal[start : start + 1000]
         width = max(len(differences[i]) for i in chunk)
         padded = np.zeros((len(chunk), width))
         for row, i in enumerate(chunk):
             padded[row, : len(differences[i])] = differences[i]
-        res = _scipy_wilcoxon(padded, "asymptotic")
+        res = _scipy_wilcoxon_normal(padded)
         for row, i in enumerate(chunk):
-            results[i] = _wilcoxon_result(res.statistic[row], res.pvalue[row])
+            results[i] = _wilcoxon_normal(res.statistic[row], res.pvalue[row], len(differences[i]))
     return results
 
 

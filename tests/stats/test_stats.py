@@ -1,14 +1,17 @@
 """Tests for foresight.stats (pure Python; no Django needed).
 
-Three layers:
+Four layers:
 1. published / hand-verified worked examples (with citations),
 2. hypothesis property tests against independent computations
    (NumPy, the ``statistics`` module, SciPy, exact ``Fraction`` arithmetic),
-3. edge cases and input validation.
+3. edge cases and input validation,
+4. the exact (conditional) Wilcoxon signed-rank test against enumeration of
+   every sign pattern.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import statistics
@@ -433,7 +436,13 @@ def test_kendall_w_friedman_relation_with_ties(matrix: list[list[int]]) -> None:
 
 
 def scipy_wilcoxon(x: list[float], y: list[float]) -> tuple[float, float]:
-    """The SPEC §5 rule on SciPy: drop zero differences; exact up to 50 untied pairs, else normal."""
+    """The rule on SciPy: drop zero differences; exact up to 50 pairs, else normal.
+
+    Untied samples use SciPy's exact test; tied samples have no SciPy counterpart fast
+    enough for a property test (its permutation method evaluates the statistic once per
+    sign pattern), so their p is ``reference_conditional_p`` (section 4), itself checked
+    against SciPy's permutation method on small samples.
+    """
     d = [a - b for a, b in zip(x, y, strict=True) if a != b]
     xs = [a for a, b in zip(x, y, strict=True) if a != b]
     ys = [b for a, b in zip(x, y, strict=True) if a != b]
@@ -442,6 +451,8 @@ def scipy_wilcoxon(x: list[float], y: list[float]) -> tuple[float, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = scipy.stats.wilcoxon(xs, ys, correction=False, method=method)
+    if method == "asymptotic" and len(d) <= 50:
+        return float(res.statistic), reference_conditional_p(d)
     return float(res.statistic), float(res.pvalue)
 
 
@@ -465,13 +476,14 @@ def test_wilcoxon_matches_scipy(pair: tuple[list[float], list[float]]) -> None:
     before, after = pair
     res = stats.wilcoxon(before, after)
     if all(b == a for b, a in zip(before, after, strict=True)):
-        assert res == {"statistic": None, "p_value": None}
+        assert res == {"statistic": None, "p_value": None, "method": None, "n_nonzero": 0}
         return
     statistic, p_value = scipy_wilcoxon(before, after)
     assert res["statistic"] == pytest.approx(statistic)
     assert res["p_value"] == pytest.approx(p_value)
     assert type(res["statistic"]) is float
     assert type(res["p_value"]) is float
+    assert res["n_nonzero"] == sum(b != a for b, a in zip(before, after, strict=True))
 
 
 @FAST
@@ -748,11 +760,16 @@ class TestWilcoxonEdges:
         [([], []), ([1, 2, 3], [1, 2, 3]), ([None, 1], [5, 1]), ([NAN], [NAN])],
     )
     def test_no_nonzero_difference(self, before: list[float], after: list[float]) -> None:
-        assert stats.wilcoxon(before, after) == {"statistic": None, "p_value": None}
+        assert stats.wilcoxon(before, after) == {"statistic": None, "p_value": None, "method": None, "n_nonzero": 0}
 
     def test_single_nonzero_pair(self) -> None:
         # One non-zero difference: W+ = 1 or W- = 1, min = 0; exact two-sided P = 1.
-        assert stats.wilcoxon([1, 2, 3], [1, 2, 4]) == {"statistic": 0.0, "p_value": 1.0}
+        assert stats.wilcoxon([1, 2, 3], [1, 2, 4]) == {
+            "statistic": 0.0,
+            "p_value": 1.0,
+            "method": "exact",
+            "n_nonzero": 1,
+        }
 
     def test_small_samples_do_not_warn(self) -> None:
         with warnings.catch_warnings():
@@ -810,19 +827,276 @@ def test_public_api() -> None:
     assert public == set(stats.__all__)
 
 
-def test_wilcoxon_on_tied_scale_answers_uses_the_normal_approximation() -> None:
-    """Thirteen experts on a 5-point scale (ties everywhere): SPEC §5 says normal approximation
-    (SciPy's own default would enumerate all 2^n sign patterns, seconds per cell)."""
-    before = [3, 4, 2, 5, 3, 3, 4, 2, 1, 4, 5, 3, 2]
-    after = [4, 4, 3, 4, 3, 4, 4, 3, 2, 4, 4, 4, 3]
-    res = stats.wilcoxon(before, after)
-    d = [b - a for b, a in zip(before, after, strict=True) if b != a]
-    expected = scipy.stats.wilcoxon(
-        [b for b, a in zip(before, after, strict=True) if b != a],
-        [a for b, a in zip(before, after, strict=True) if b != a],
-        correction=False,
-        method="asymptotic",
+# ===========================================================================
+# 4. Wilcoxon signed-rank: exact conditional null distribution for ties
+# ===========================================================================
+
+
+def brute_force_w_plus2(differences: Sequence[float]) -> np.ndarray:
+    """2·W+ of each of the 2^n sign patterns of ``|differences|``, enumerated outright.
+
+    Ranks come from SciPy's ``rankdata`` (mid-ranks for ties), doubled to exact integers;
+    row ``k`` makes difference ``j`` positive when bit ``j`` of ``k`` is set.
+    """
+    rank2 = np.rint(2 * scipy.stats.rankdata(np.abs(differences))).astype(np.int64)
+    n = len(rank2)
+    positive = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+    return np.asarray(positive @ rank2)
+
+
+def brute_force_p(all_w_plus2: np.ndarray, observed: int) -> Fraction:
+    """The definition itself, over equally likely sign patterns: min(1, 2·min(P(W+ ≤ w), P(W+ ≥ w)))."""
+    below = int(np.count_nonzero(all_w_plus2 <= observed))
+    above = int(np.count_nonzero(all_w_plus2 >= observed))
+    return min(Fraction(1), Fraction(2 * min(below, above), len(all_w_plus2)))
+
+
+def observed_w_plus2(differences: Sequence[float]) -> int:
+    rank2 = np.rint(2 * scipy.stats.rankdata(np.abs(differences))).astype(np.int64)
+    return int(rank2[np.asarray(differences) > 0].sum())
+
+
+def reference_conditional_p(differences: Sequence[float]) -> float:
+    """The exact conditional p for any n: W+'s null distribution convolved one rank at a time
+    in a dict of exact integer counts (no symmetry shortcut, no tie groups), then the definition."""
+    rank2 = np.rint(2 * scipy.stats.rankdata(np.abs(differences))).astype(np.int64).tolist()
+    counts: Counter[int] = Counter({0: 1})
+    for r in rank2:
+        with_r = Counter(counts)
+        for w, c in counts.items():
+            with_r[w + r] += c
+        counts = with_r
+    w = observed_w_plus2(differences)
+    below = sum(c for v, c in counts.items() if v <= w)
+    above = sum(c for v, c in counts.items() if v >= w)
+    return float(min(Fraction(1), Fraction(2 * min(below, above), 2 ** len(rank2))))
+
+
+def tie_patterns(n: int) -> list[tuple[int, ...]]:
+    """Every tie pattern of n magnitudes (group sizes, smallest |d| first): the 2^(n-1) compositions of n."""
+    patterns = []
+    for cuts in itertools.product([False, True], repeat=n - 1):
+        sizes = [1]
+        for cut in cuts:
+            if cut:
+                sizes.append(1)
+            else:
+                sizes[-1] += 1
+        patterns.append(tuple(sizes))
+    return patterns
+
+
+@pytest.mark.parametrize("n", range(1, 13))
+def test_exact_p_equals_brute_force_for_every_tie_pattern(n: int) -> None:
+    """All 2^(n-1) tie patterns of n non-zero differences (untied, all tied and everything
+    between), each at up to 8 attainable values of W+ from the smallest to the largest, in
+    shuffled order, through ``wilcoxon_many`` (and one per pattern through ``wilcoxon``)."""
+    rng = np.random.default_rng(n)
+    batch: list[tuple[list[float], list[float]]] = []
+    expected: list[tuple[float, Fraction, str]] = []
+    for pattern in tie_patterns(n):
+        magnitudes = np.repeat(0.75 * np.arange(1, len(pattern) + 1), pattern)
+        all_w_plus2 = brute_force_w_plus2(magnitudes)
+        values, first_row = np.unique(all_w_plus2, return_index=True)
+        picks = np.unique(np.linspace(0, len(values) - 1, min(len(values), 8)).round().astype(int))
+        for w_plus2, row in zip(values[picks].tolist(), first_row[picks].tolist(), strict=True):
+            positive = (row >> np.arange(n)) & 1
+            order = rng.permutation(n)
+            batch.append(((magnitudes * np.where(positive, 1, -1))[order].tolist(), [0.0] * n))
+            expected.append(
+                (
+                    min(w_plus2, n * (n + 1) - w_plus2) / 2,
+                    brute_force_p(all_w_plus2, w_plus2),
+                    "exact" if len(pattern) == n else "exact_conditional",
+                )
+            )
+        assert observed_w_plus2(batch[-1][0]) == w_plus2  # the sample is the pattern it stands for
+        assert stats.wilcoxon(*batch[-1])["p_value"] == pytest.approx(float(expected[-1][1]), abs=1e-12)
+    results = stats.wilcoxon_many(batch)
+    for res, (statistic, p_value, method) in zip(results, expected, strict=True):
+        assert res["statistic"] == statistic
+        assert res["p_value"] == pytest.approx(float(p_value), abs=1e-12)
+        assert res["method"] == method
+        assert res["n_nonzero"] == n
+
+
+tied_pairs = st.integers(1, 12).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.sampled_from([1, 2, 3, 4, 5, 2.5, 0.1, 0.2, 0.30000000000000004]), min_size=n, max_size=n),
+        st.lists(st.sampled_from([1, 2, 3, 4, 5, 0.3, 0.0]), min_size=n, max_size=n),
     )
-    assert len(d) == 9
-    assert res["statistic"] == float(expected.statistic)
-    assert res["p_value"] == pytest.approx(float(expected.pvalue))
+)
+
+
+@FAST
+@given(pair=tied_pairs)
+def test_exact_p_equals_brute_force_on_scale_answers(pair: tuple[list[float], list[float]]) -> None:
+    before, after = pair
+    d = [b - a for b, a in zip(before, after, strict=True) if b != a]
+    res = stats.wilcoxon(before, after)
+    assume(d)
+    assert res["p_value"] == pytest.approx(float(brute_force_p(brute_force_w_plus2(d), observed_w_plus2(d))), abs=1e-12)
+    assert res["n_nonzero"] == len(d)
+
+
+@pytest.mark.parametrize("n", range(1, 51))
+def test_untied_exact_p_equals_scipy(n: int) -> None:
+    """Without ties the conditional null is the classical one: SciPy's exact p, including both extremes."""
+    rng = np.random.default_rng(100 + n)
+    signs = [np.ones(n), -np.ones(n)] + [rng.choice([-1.0, 1.0], n) for _ in range(20)]
+    for sign in signs:
+        d = sign * rng.permutation(rng.uniform(0.01, 9.0, n))
+        res = stats.wilcoxon(d, np.zeros(n))
+        expected = scipy.stats.wilcoxon(d, method="exact")
+        assert res["method"] == "exact"
+        assert res["statistic"] == float(expected.statistic)
+        assert res["p_value"] == pytest.approx(float(expected.pvalue), abs=1e-12)
+
+
+@FAST
+@given(pair=paired_untied)
+def test_untied_exact_p_equals_scipy_property(pair: tuple[list[float], list[float]]) -> None:
+    before, after = pair
+    d = [b - a for b, a in zip(before, after, strict=True) if b != a]
+    assume(d and len({abs(v) for v in d}) == len(d))
+    res = stats.wilcoxon(before, after)
+    assert res["method"] == "exact"
+    assert res["p_value"] == pytest.approx(float(scipy.stats.wilcoxon(d, method="exact").pvalue), abs=1e-12)
+
+
+@FAST
+@given(n=st.integers(13, 50), data=st.data())
+def test_tied_exact_p_equals_reference_up_to_50_pairs(n: int, data: st.DataObject) -> None:
+    """Beyond brute force: the tied samples of a 5-point scale (|d| ≤ 4) up to the 50-pair limit."""
+    d = data.draw(st.lists(st.sampled_from([-4, -3, -2, -1, 1, 2, 3, 4]), min_size=n, max_size=n))
+    res = stats.wilcoxon(d, [0] * n)
+    assert res["method"] == "exact_conditional"
+    assert res["p_value"] == pytest.approx(reference_conditional_p(d), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "d",
+    [
+        [1, 1, 2],
+        [1, -1, 2, 2, -3],
+        [0.5, 0.5, -0.5, 1.5, 1.5, -1.5, 2.5],
+        [-1, -1, -1, -1, 2, 2, 3, 4, -4, 1],
+        [2, 2, 2, 2, 2, 2, -2, -2],
+    ],
+)
+def test_tied_p_equals_scipy_permutation_method(d: list[float]) -> None:
+    """SciPy's permutation method enumerates all 2^n sign patterns of a small sample (too slow for
+    a property test): the reference helpers above and the module agree with it."""
+    expected = float(scipy.stats.wilcoxon(d, method=scipy.stats.PermutationMethod()).pvalue)
+    assert stats.wilcoxon(d, [0] * len(d))["p_value"] == pytest.approx(expected, abs=1e-12)
+    assert reference_conditional_p(d) == pytest.approx(expected, abs=1e-12)
+    assert float(brute_force_p(brute_force_w_plus2(d), observed_w_plus2(d))) == pytest.approx(expected, abs=1e-12)
+
+
+class TestWilcoxonExactConditionalWorkedExamples:
+    def test_four_ties_and_one(self) -> None:
+        # d = [1, 1, 1, 2, -1]: |d| = 1 four times (ranks 1-4, mid-rank 2.5), |d| = 2 once (rank 5).
+        # W+ = 2.5 + 2.5 + 2.5 + 5 = 12.5, W- = 2.5, statistic = 2.5.
+        # Under H0 the 2^5 = 32 sign patterns are equally likely; with k of the four tied
+        # differences positive (C(4, k) ways) and the 2 positive (s = 1) or not (s = 0):
+        #   W+ = 2.5 k + 5 s
+        #   k: 0    1    2    3    4
+        #   s=0: 0  2.5  5   7.5  10     patterns: 1 4 6 4 1
+        #   s=1: 5  7.5 10  12.5  15     patterns: 1 4 6 4 1
+        # P(W+ >= 12.5) = (4 + 1) / 32 (k = 3, 4 with s = 1);
+        # P(W+ <= 12.5) = 1 - 1/32 = 31/32 (all but W+ = 15);
+        # p = min(1, 2 * min(5/32, 31/32)) = 10/32 = 0.3125.
+        res = stats.wilcoxon([1, 1, 1, 2, -1], [0, 0, 0, 0, 0])
+        assert res == {"statistic": 2.5, "p_value": 0.3125, "method": "exact_conditional", "n_nonzero": 5}
+
+    def test_all_tied_is_the_sign_test(self) -> None:
+        # Thirteen experts on a 5-point scale, nine changed by one step: two up, seven down.
+        # All |d| tie (mid-rank 5), so W+ = 5 k with k ~ Binomial(9, 1/2) under H0: the
+        # conditional test is the two-sided sign test, p = 2 (1 + 9 + 36) / 512 = 92/512.
+        before = [3, 4, 2, 5, 3, 3, 4, 2, 1, 4, 5, 3, 2]
+        after = [4, 4, 3, 4, 3, 4, 4, 3, 2, 4, 4, 4, 3]
+        res = stats.wilcoxon(before, after)
+        assert res == {"statistic": 10.0, "p_value": 92 / 512, "method": "exact_conditional", "n_nonzero": 9}
+        assert res["p_value"] == pytest.approx(scipy.stats.binomtest(2, 9).pvalue, abs=1e-12)
+
+
+class TestWilcoxonMethod:
+    def test_exact_without_ties(self) -> None:
+        res = stats.wilcoxon([1, 2, 3, None, 5], [2, 4, 6, 1, 5])
+        assert (res["method"], res["n_nonzero"]) == ("exact", 3)
+
+    def test_exact_conditional_with_ties(self) -> None:
+        res = stats.wilcoxon([1, 2, 3, NAN, 5], [2, 3, 5, 1, 5])
+        assert (res["method"], res["n_nonzero"]) == ("exact_conditional", 3)
+
+    @pytest.mark.parametrize(("n", "method"), [(50, "exact_conditional"), (51, "normal"), (120, "normal")])
+    def test_normal_above_50_nonzero_differences(self, n: int, method: str) -> None:
+        # Zero differences do not count towards the limit.
+        before = [1, 2, 3, 4, 5] * 30
+        after = [b + (1 if i < n else 0) for i, b in enumerate(before)]
+        res = stats.wilcoxon(before, after)
+        assert (res["method"], res["n_nonzero"]) == (method, n)
+
+    def test_normal_matches_scipy_asymptotic(self) -> None:
+        d = [1.0, -2.0, 3.0] * 20
+        res = stats.wilcoxon(d, [0.0] * 60)
+        expected = scipy.stats.wilcoxon(d, correction=False, method="asymptotic")
+        assert res["statistic"] == float(expected.statistic)
+        assert res["p_value"] == pytest.approx(float(expected.pvalue))
+
+    def test_untied_above_50_is_normal(self) -> None:
+        d = list(range(1, 52))
+        res = stats.wilcoxon(d, [0] * 51)
+        assert (res["method"], res["n_nonzero"]) == ("normal", 51)
+
+    def test_built_in_types(self) -> None:
+        for before, after in [([1, 2, 3], [2, 4, 6]), ([1, 2, 3], [2, 3, 5]), (list(range(60)), [0] * 60)]:
+            for res in [stats.wilcoxon(before, after), *stats.wilcoxon_many([(before, after)])]:
+                assert type(res["statistic"]) is float
+                assert type(res["p_value"]) is float
+                assert type(res["method"]) is str
+                assert type(res["n_nonzero"]) is int
+                assert json.loads(json.dumps(res)) == res
+
+
+def mixed_batch() -> list[tuple[list[float | None], list[float | None]]]:
+    rng = np.random.default_rng(7)
+    batch: list[tuple[list[float | None], list[float | None]]] = [
+        ([], []),
+        ([1, 2, 3], [1, 2, 3]),
+        ([None, 1], [5, 1]),
+        ([1, 2, 3], [2, 4, 6]),  # exact
+        ([1, 1, 1, 2, -1], [0, 0, 0, 0, 0]),  # exact conditional
+        (list(range(1, 61)), [0] * 60),  # normal, untied
+        ([1, 2, 3, 4, 5] * 14, [2, 2, 2, 2, 2] * 14),  # normal, tied
+    ]
+    for _ in range(300):
+        n = int(rng.integers(0, 70))
+        before: list[float | None] = rng.integers(1, 6, n).tolist()
+        after: list[float | None] = np.clip(np.array(before) + rng.integers(-2, 3, n), 1, 5).tolist()
+        if n and rng.random() < 0.3:
+            before[int(rng.integers(n))] = None
+        batch.append((before, after))
+    return batch
+
+
+def test_wilcoxon_many_equals_wilcoxon_on_a_mixed_batch() -> None:
+    batch = mixed_batch()
+    results = stats.wilcoxon_many(batch)
+    assert results == [stats.wilcoxon(before, after) for before, after in batch]
+    assert {res["method"] for res in results} == {None, "exact", "exact_conditional", "normal"}
+    assert stats.wilcoxon_many([]) == []
+
+
+scale_pairs = st.integers(0, 60).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.sampled_from([1, 2, 3, 4, 5, None]), min_size=n, max_size=n),
+        st.lists(st.sampled_from([1, 2, 3, 4, 5, None]), min_size=n, max_size=n),
+    )
+)
+
+
+@FAST
+@given(batch=st.lists(st.one_of(scale_pairs, paired), max_size=6))
+def test_wilcoxon_many_equals_wilcoxon_property(batch: list[tuple[list[float], list[float]]]) -> None:
+    assert stats.wilcoxon_many(batch) == [stats.wilcoxon(before, after) for before, after in batch]
