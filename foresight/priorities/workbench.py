@@ -34,6 +34,7 @@ from foresight.catalog.models import Topic
 from foresight.core.access import staff_required
 from foresight.core.forms import apply_service_error
 from foresight.core.htmx import wants_partial
+from foresight.core.reasons import fallback_label
 from foresight.delphi.models import Round, Study
 from foresight.priorities import scoring
 from foresight.priorities.editions import (
@@ -364,7 +365,7 @@ def _topic_rows(run: ScoringRun, topics: Mapping[str, Topic], previous: ScoringR
         tech = (result.get("timing") or {}).get("tech_year") or {}
         was = before.get(code)
         movement: int | None = None
-        if previous is not None and was is not None and not was.get("suppressed"):
+        if previous is not None and was is not None and was.get("rank") is not None:
             movement = int(was["rank"]) - int(result["rank"])
         rows.append(
             {
@@ -394,7 +395,7 @@ def _topic_rows(run: ScoringRun, topics: Mapping[str, Topic], previous: ScoringR
                 ),
                 "timing_label": QUADRANT_LABELS.get((result.get("quadrant") or {}).get("importance_timing") or ""),
                 "was_rank": was.get("rank") if was else None,
-                "is_new": previous is not None and (was is None or bool(was.get("suppressed"))),
+                "is_new": previous is not None and (was is None or was.get("rank") is None),
                 "divergent": bool((result.get("groups") or {}).get("divergent")),
             }
         )
@@ -527,7 +528,9 @@ def _render_run(
             "moved_down": sum(1 for r in rows if (r["movement"] or 0) < 0),
             "matrices": _matrices(rows, run.thresholds),
             "suppressed": [
-                {"topic": topics[c], "n": results[c]["n"]} for c in sorted(results) if results[c].get("suppressed")
+                {"topic": topics[c], "n": results[c]["n"]}
+                for c in sorted(results)
+                if not results[c].get("ranked", not results[c].get("suppressed"))
             ],
             "other_runs": list(
                 ScoringRun.objects.filter(study=run.study, status=ScoringRun.Status.DONE)
@@ -661,6 +664,9 @@ def _entry_context(entry: EditionEntry, form: EntryDecideForm | None = None, **e
         "quadrant": QUADRANT_LABELS.get(quadrant.get("importance_competitiveness") or ""),
         "timing_quadrant": QUADRANT_LABELS.get(quadrant.get("importance_timing") or ""),
         "p_top_k": data.get("p_top_k"),
+        "fallbacks": [fallback_label(f) for f in data.get("fallbacks") or [] if f.get("in_score")],
+        "insufficient": entry.rank is None,
+        "min_respondents": (data.get("evidence") or {}).get("min_respondents"),
         "decided": bool(entry.rationale_en),
         **extra,
     }

@@ -398,15 +398,27 @@ def test_a_draft_needs_a_finished_run(sam: Client, study: Study, queued: list[in
     assert response.status_code == 409 and not Edition.objects.exists()
 
 
-def test_a_draft_holds_every_ranked_topic_and_a_taken_code_is_a_400(sam: Client, draft: Edition) -> None:
+def test_a_draft_holds_every_topic_and_a_taken_code_is_a_400(sam: Client, draft: Edition) -> None:
     run = draft.scoring_run
-    assert list(draft.entries.order_by("rank").values_list("topic__code", flat=True)) == run.results["ranking"]
+    ranked = draft.entries.filter(rank__isnull=False).order_by("rank").values_list("topic__code", flat=True)
+    assert list(ranked) == run.results["ranking"]
+    # The topic below the minimum evidence is there too, in its own tier, without a rank.
+    unranked = draft.entries.select_related("topic").get(rank__isnull=True)
+    assert unranked.topic.code == run.results["summary"]["insufficient"][0] and unranked.tier == "insufficient"
+    assert unranked.score is None and unranked.data["n"] is None  # 2 respondents: not even the count
     assert AuditLog.objects.filter(action="edition_draft_create", actor__username="sam").exists()
     page = sam.get(reverse("workbench:edition", args=[draft.code])).content.decode()
-    assert f"0 of {len(run.results['ranking'])} decided" in page
+    assert f"0 of {len(run.results['ranking']) + 1} decided" in page
     for entry in draft.entries.select_related("topic"):
         assert f'id="entry-{entry.topic.code}"' in page
         assert f'id="{entry.topic.code}-rationale_en"' in page
+    assert "Below the study's minimum evidence of 10 respondents" in page
+    # A topic below the minimum evidence cannot be given a ranked tier.
+    url = reverse("workbench:entry-decide", args=[draft.code, unranked.topic.code])
+    refused = sam.post(url, {"tier": "priority", "rationale_en": "We like it."}, headers={"HX-Request": "true"})
+    assert refused.status_code == 400 and "can only be published as insufficient evidence" in refused.content.decode()
+    unranked.refresh_from_db()
+    assert unranked.rationale_en == ""
     again = sam.post(reverse("workbench:edition-create", args=[run.code]), {"code": draft.code, "title_en": "Again"})
     assert again.status_code == 400 and "already exists" in again.content.decode()
     assert Edition.objects.count() == 1
@@ -532,7 +544,7 @@ def _section(html: str, pattern: str) -> str:
 def test_the_preview_is_the_public_page_of_the_draft(sam: Client, draft: Edition) -> None:
     entries = list(draft.entries.select_related("topic").order_by("rank"))
     for i, entry in enumerate(entries):
-        tier = ("watch", "key", "priority")[i % 3]
+        tier = ("watch", "key", "priority")[i % 3] if entry.rank is not None else "insufficient"
         edition_entry_decide(entry=entry, tier=tier, rationale_en=f"Because {entry.topic.code} scored so.")
     preview = sam.get(reverse("workbench:edition-preview", args=[draft.code]))
     assert preview.status_code == 200
