@@ -3,9 +3,9 @@
 Plain Python, no Django import: the views hand in plain rows (see ``selectors.edition_export_rows``)
 and serve what comes back.  Two guards apply to everything written here:
 
-* small cells: ``published_aggregates`` removes any count below the study's k (and the figures
-  computed from it) from an entry's published data, whatever the scoring run stored — defence in
-  depth on top of the suppression done when the edition was drafted;
+* small cells: ``published_aggregates`` removes any count below the smallest group the disclosure
+  layer releases (k + 1, ``foresight.disclosure``) and the figures computed from it from an entry's
+  published data, whatever the scoring run stored — defence in depth on top of the layer itself;
 * spreadsheets: every text cell that a spreadsheet would read as a formula (starting with
   ``=``, ``+``, ``-``, ``@``, tab or carriage return), or that starts with a single quote itself,
   is prefixed with a single quote (``foresight.core.spreadsheet``).
@@ -30,14 +30,15 @@ from foresight.core.spreadsheet import spreadsheet_text
 
 BYOR_HEADER = ("name", "ring", "quadrant", "isNew", "status", "description")
 BYOR_STATUS = {"new": "New", "moved_in": "Moved In", "moved_out": "Moved Out", "unchanged": "No Change"}
-# Keys of published data that count respondents: each must be ≥ k or absent.
-COUNT_KEYS = frozenset({"n", "n_high", "n_years"})
-# Figures that go with a count (``n_high`` goes with ``index_high``, ``n_years`` with the year quartiles).
+# Keys of published data that count the respondents of a released group: each must be ≥ k + 1 or absent.
+COUNT_KEYS = frozenset({"n", "n_high", "n_years", "n_paired"})
+# Figures that go with a count (``n`` with every figure of its group, ``n_high`` with ``index_high``,
+# ``n_years`` with the year quartiles, ``n_paired`` with the change between rounds).
 DEPENDENT = {
-    "n": ("index", "index_weighted", "median", "q1", "q3", "share_already", "share_never"),
     "n_high": ("index_high",),
-    "n_years": ("median", "q1", "q3"),
+    "n_years": ("median", "q1", "q3", "iqr", "consensus"),
 }
+KEEP = frozenset({"suppressed", "from_round", "round"})
 
 ENTRY_COLUMNS = (
     "edition",
@@ -90,34 +91,37 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
-def _suppress(node: Any, k: int) -> Any:
+def _suppress(node: Any, t: int) -> Any:
     if isinstance(node, list):
-        return [_suppress(v, k) for v in node]
+        return [_suppress(v, t) for v in node]
     if not isinstance(node, Mapping):
         return node
-    out = {key: _suppress(value, k) for key, value in node.items()}
+    out = {key: _suppress(value, t) for key, value in node.items()}
     for key in COUNT_KEYS:
         count = out.get(key)
-        if isinstance(count, int) and not isinstance(count, bool) and count < k:
-            out[key] = None
-            for figure in DEPENDENT[key]:
-                if figure in out:
-                    out[figure] = None
+        if isinstance(count, int) and not isinstance(count, bool) and count < t:
+            if key in DEPENDENT:
+                out[key] = None
+                for figure in DEPENDENT[key]:
+                    if figure in out:
+                        out[figure] = None
+            else:  # the whole group is too small: nothing of it stays
+                out = {name: (value if name in KEEP else None) for name, value in out.items()}
     if "shown" in out and isinstance(out["shown"], Mapping):
         # A sector group is shown only with k answers (complementary suppression is the scoring's job).
         out["shown"] = {
             group: cell
             for group, cell in out["shown"].items()
-            if isinstance(cell, Mapping) and isinstance(cell.get("n"), int) and cell["n"] >= k
+            if isinstance(cell, Mapping) and isinstance(cell.get("n"), int) and cell["n"] >= t
         }
     return out
 
 
 def published_aggregates(data: Mapping[str, Any], *, k: int) -> dict[str, Any]:
-    """An entry's published data with every count below ``k`` (and what was computed from it) removed."""
+    """An entry's published data with every group count below k + 1 (and what was computed from it) removed."""
     if k < 1:
         raise ValueError(f"k must be positive, got {k}")
-    return dict(_suppress(dict(data), k))
+    return dict(_suppress(dict(data), k + 1))
 
 
 def _get(data: Mapping[str, Any], *path: str) -> Any:

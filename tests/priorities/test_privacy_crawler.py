@@ -35,7 +35,7 @@ START = ("/", "/zh-hans/", "/api/v1/", "/api/schema/")
 # Static files, the admin and the interactive API docs (a static shell that loads /api/schema/) hold no data.
 SKIP = ("/static/", "/admin/", "/api/docs/")
 LINK = re.compile(r"""(?:href|hx-get|action)\s*=\s*["']([^"']*)["']""")
-COUNT_KEYS = ("n", "n_high", "n_years")
+COUNT_KEYS = ("n", "n_high", "n_years", "n_paired")
 MIN_SECRET = 6  # shorter strings would match ordinary text by chance
 
 
@@ -212,13 +212,13 @@ def small_counts(node: Any, k: int, path: str = "data") -> Iterator[str]:
 
 @pytest.fixture
 def published_study(catalog: dict[str, Any], queued: list[int]) -> Edition:
-    """What ``simulate_study --experts 40 --topics 8 --seed 7 --rounds 2 --publish`` makes (run here as
+    """What ``simulate_study --experts 80 --topics 8 --seed 7 --rounds 2 --publish`` makes (run here as
     the command), plus what must stay hidden next to it: a draft correction of the edition, a draft topic and
     scenario, experts' organisations, answer rationales, arguments, and a second study that was
     never published."""
     out = io.StringIO()
     call_command(
-        "simulate_study", "--experts", "40", "--topics", "8", "--seed", "7", "--rounds", "2", "--publish", stdout=out
+        "simulate_study", "--experts", "80", "--topics", "8", "--seed", "7", "--rounds", "2", "--publish", stdout=out
     )
     made = json.loads(out.getvalue().strip().splitlines()[-1])
     study = Study.objects.get(code=made["study"])
@@ -291,16 +291,19 @@ def test_an_anonymous_crawler_finds_no_identity_answer_or_draft(published_study:
     found = leaks(pages, secret)
     assert not found, "\n".join(found[:20])
 
-    # Every published count is at least k: in the API, in the JSON download and in the CSV.
+    # Every published group has at least k + 1 respondents (k others besides any one reader who answered):
+    # in the API, in the JSON download and in the CSV.
     k = study.k_threshold
+    t = k + 1
     for url in (f"/api/v1/editions/{edition.code}/", f"/editions/{edition.code}/edition.json"):
         document = json.loads(pages[url].body)
         assert document["method"]["k_threshold"] == k
         assert document["entries"], url
-        small = [s for entry in document["entries"] for s in small_counts(entry["data"], k)]
+        small = [s for entry in document["entries"] for s in small_counts(entry["data"], t)]
         assert not small, (url, small)
     # ... and in what the edition stores as its published aggregates.
-    stored = [s for entry in edition.entries.all() for s in small_counts(entry.data, k, f"entry {entry.pk}")]
+    stored = [s for entry in edition.entries.all() for s in small_counts(entry.data, t, f"entry {entry.pk}")]
     assert not stored, stored
     rows = list(csv.DictReader(io.StringIO(pages[f"/editions/{edition.code}/entries.csv"].body)))
-    assert rows and all(int(row["n"]) >= k for row in rows)
+    assert rows and all(row["n"] == "" or int(row["n"]) >= t for row in rows)
+    assert any(row["n"] == "" for row in rows) or all(e.data["n"] is not None for e in edition.entries.all())

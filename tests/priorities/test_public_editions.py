@@ -431,29 +431,56 @@ def test_the_api_responses_conform_to_the_published_schema(editions: dict[str, E
 # --- published aggregates ------------------------------------------------------------------------
 
 
-def test_published_aggregates_never_carry_a_count_below_k() -> None:
+def test_published_aggregates_never_carry_a_group_below_k_plus_one() -> None:
     data = {
         "n": 9,
         "p_top_k": 0.4,
         "indices": {
-            "importance": {"n": 3, "index": None, "index_weighted": None, "n_high": None, "index_high": None},
+            "importance": {"n": 5, "index": 40.0, "index_weighted": None, "n_high": None, "index_high": None},
             "competitiveness": {"n": 9, "index": 55.0, "index_weighted": 54.0, "n_high": 2, "index_high": 70.0},
         },
         "timing": {
             "tech_year": {"n": 9, "n_years": 4, "median": 2031, "q1": 2030, "q3": 2033, "share_already": 0.1},
             "social_year": None,
         },
-        "groups": {"importance": {"shown": {"company": {"n": 5, "index": 60.0}, "government": {"n": 2, "index": 1.0}}}},
+        "report": {
+            "items": {
+                "importance": {
+                    "n": 9,
+                    "index": 50.0,
+                    "change": {"from_round": 1, "n_paired": 5, "share_changed": 0.2, "median_before": 3.0},
+                    "suppressed": {},
+                }
+            }
+        },
+        "groups": {
+            "importance": {
+                "shown": {
+                    "company": {"n": 6, "index": 60.0},
+                    "university": {"n": 5, "index": 20.0},
+                    "government": {"n": 2, "index": 1.0},
+                }
+            }
+        },
     }
-    out = exports.published_aggregates(data, k=5)
-    assert out["indices"]["importance"]["n"] is None
+    out = exports.published_aggregates(data, k=5)  # the smallest released group is k + 1 = 6
+    assert out["indices"]["importance"] == {
+        "n": None,
+        "index": None,
+        "index_weighted": None,
+        "n_high": None,
+        "index_high": None,
+    }
     assert (
         out["indices"]["competitiveness"]["n_high"] is None and out["indices"]["competitiveness"]["index_high"] is None
     )
     assert out["indices"]["competitiveness"]["index"] == 55.0
     assert out["timing"]["tech_year"]["median"] is None and out["timing"]["tech_year"]["n"] == 9
-    assert out["groups"]["importance"]["shown"] == {"company": {"n": 5, "index": 60.0}}
-    assert data["indices"]["importance"]["n"] == 3  # the input is left alone
+    change = out["report"]["items"]["importance"]["change"]
+    assert change == {"from_round": 1, "n_paired": None, "share_changed": None, "median_before": None}
+    assert out["report"]["items"]["importance"]["index"] == 50.0
+    assert out["groups"]["importance"]["shown"] == {"company": {"n": 6, "index": 60.0}}
+    assert data["indices"]["importance"]["n"] == 5  # the input is left alone
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised() -> None:
