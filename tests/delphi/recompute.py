@@ -7,8 +7,9 @@ codebook and ``round.json`` alone.  From the responses of each round in the pack
   disclosure rules of the codebook to figures computed with exact fractions;
 * the released ``report`` of every entry of ``editions/*.json`` (from the responses of the topic's last
   round), the criteria of the score (importance indices with their stand-ins, competitiveness gap,
-  timing), their min–max normalisation, the recorded stand-ins and the score; scenario pull and
-  policy-list membership are fixed inputs read from the run (``scoring/<run>.json``).
+  timing), their min–max normalisation, the recorded stand-ins and the score, and the figures shown
+  beside them (indices, years, matrix quadrants, sector spread); scenario pull and policy-list
+  membership are fixed inputs read from the run (``scoring/<run>.json``).
 
 The bootstrap rank intervals and P(top-k) are resampling results, recomputed by the plain loop in
 ``tests/priorities/test_bootstrap.py``, not here.
@@ -591,6 +592,49 @@ def scoring(pkg: Package, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for topic in ranked:
         out[topic]["score"] = sum(weights[c] * (out[topic]["normalised"][c] or 0.0) for c in CRITERIA)
     return out
+
+
+def views(report: dict[str, Any], thresholds: dict[str, Any]) -> dict[str, Any]:
+    """The figures an entry shows beside its report: indices, realisation years, matrix quadrants and the
+    spread of the shown sectors' indices (divergent at 15 index points or more)."""
+    items = report["items"]
+    indices = {
+        key: {f: (items.get(key) or {}).get(f) for f in ("n", "index", "n_high", "index_high", "index_weighted")}
+        for key in ("importance", "competitiveness")
+    }
+    timing = {}
+    for key in ("tech_year", "social_year"):
+        item = items.get(key) or {}
+        figures = ("n", "n_years", "median", "q1", "q3", "share_already", "share_never")
+        timing[key] = {f: item.get(f) for f in figures} if item.get("n") is not None else None
+    importance = indices["importance"]["index"]
+    competitiveness = indices["competitiveness"]["index"]
+    year = timing["tech_year"]["median"] if timing["tech_year"] else None
+    quadrant: dict[str, str | None] = {"importance_competitiveness": None, "importance_timing": None}
+    important = importance is not None and importance >= thresholds["importance"]
+    if importance is not None and competitiveness is not None:
+        strong = competitiveness >= thresholds["competitiveness"]
+        quadrant["importance_competitiveness"] = (
+            ("lead_maintain" if strong else "strengthen") if important else ("watch" if strong else "deprioritise")
+        )
+    if importance is not None and year is not None:
+        soon = year <= thresholds["plan_end_year"]
+        quadrant["importance_timing"] = (
+            ("act_now" if soon else "build_up") if important else ("adopt" if soon else "monitor")
+        )
+    groups = {}
+    for key in ("importance", "competitiveness"):
+        shown = (items.get(key) or {}).get("sectors") or {}
+        present = [v["index"] for v in shown.values() if v["index"] is not None]
+        gap = max(present) - min(present) if len(present) >= 2 else None
+        groups[key] = {"shown": shown, "gap": gap, "divergent": gap is not None and gap >= 15}
+    return {
+        "indices": indices,
+        "timing": timing,
+        "quadrant": quadrant,
+        "groups": groups,
+        "divergent": any(g["divergent"] for g in groups.values()),
+    }
 
 
 def _fallbacks(items: dict[str, Any], weights: dict[str, float]) -> list[dict[str, Any]]:

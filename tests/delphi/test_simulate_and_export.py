@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import scipy.stats
 from django.core.management import call_command
 
 from foresight.catalog.models import Topic
@@ -29,6 +30,8 @@ from tests.delphi.recompute import (
     published_stats,
     scoring,
     stats_figures,
+    views,
+    wilcoxon,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,6 +155,8 @@ def test_every_published_figure_is_recomputed_from_the_responses(
             assert data["evidence"]["sufficient"] == mine["ranked"], where
             report = _without_unrecorded_method(mine["report"], data["report"])
             assert differences(report, data["report"]) == [], where
+            shown = views(report, run["thresholds"])
+            assert differences(shown, {name: data[name] for name in shown}) == [], where
             checked[f"round{data['round']}"] += 1
             items = data["report"]["items"]
             checked["change"] += any(item.get("change") for item in items.values())
@@ -226,6 +231,27 @@ def test_a_sector_with_fewer_than_t_respondents_is_written_as_other(
     # "other", the responses cannot show that a publishable sector is withheld (codebook).
     mismatched = {line.split(")")[0] for line in _stats_mismatches(pkg)}
     assert mismatched and all(("by_sector:*" in m or "sector:*" in m) for m in mismatched), mismatched
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param([1, 2, 3, 4, 5, 6, 7], [3, 5, 2, 9, 11, 0, 15], id="exact: untied, few"),
+        pytest.param([3, 4, 2, 5, 3, 3, 4, 2, 1, 4, 5, 3], [4, 4, 3, 4, 3, 4, 4, 3, 2, 4, 4, 4], id="normal: ties"),
+        pytest.param(list(range(60)), [x + (x % 7) - 3 + x / 100 for x in range(60)], id="normal: over 50"),
+    ],
+)
+def test_the_recomputed_wilcoxon_test_is_scipys(before: list[float], after: list[float]) -> None:
+    """recompute.py tests by the rule in round.json with the standard library; SciPy, which the product
+    calls, agrees (the simulated rounds, ties everywhere, only take the normal branch)."""
+    from fractions import Fraction
+
+    mine = wilcoxon([Fraction(x) for x in before], [Fraction(x) for x in after])
+    d = [b - a for b, a in zip(before, after, strict=True) if b != a]
+    theirs = scipy.stats.wilcoxon(d, correction=False, method=mine["method"])
+    assert mine["method"] == ("exact" if len(d) <= 50 and len(set(map(abs, d))) == len(d) else "asymptotic")
+    assert mine["statistic"] == pytest.approx(float(theirs.statistic), abs=1e-9)
+    assert mine["p"] == pytest.approx(float(theirs.pvalue), abs=1e-12)
 
 
 def test_the_package_is_the_same_bytes_when_exported_twice(study: Study) -> None:
