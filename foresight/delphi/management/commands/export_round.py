@@ -10,7 +10,10 @@ from foresight.delphi.services.export import round_export_package
 
 
 class Command(BaseCommand):
-    help = "Write a round's reproducibility package (responses.csv, stats.csv, round.json, codebook.md) as a zip."
+    help = (
+        "Write a round's reproducibility package as a zip: responses (this round's and earlier rounds'), "
+        "stats.csv, round.json, codebook.md, and the round's scoring runs and published editions."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("round_code")
