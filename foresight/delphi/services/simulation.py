@@ -57,15 +57,28 @@ def _wait_aggregated(rnd: Round, timeout: float) -> None:
 
 
 def study_simulate(
-    *, experts: int, topics: int, seed: int, rounds: int = 2, timeout: float = 600.0, leave_open: bool = False
+    *,
+    experts: int,
+    topics: int,
+    seed: int,
+    rounds: int = 2,
+    timeout: float = 600.0,
+    leave_open: bool = False,
+    mode: str = Study.Mode.ROUNDS,
 ) -> SimulationResult:
     """Build a study over ``topics`` catalog topics with ``experts`` synthetic experts and run its rounds.
 
     ``leave_open``: the last round is opened and answered by everyone but one panel member, then left
     open (the demo gives that member a magic link to try the questionnaire with real feedback).
+    ``mode="realtime"``: one round with live feedback; experts answer one after another and about a
+    third of them later revise their importance answer towards the released feedback's median.
     """
     if experts < 1 or topics < 1 or rounds < 1:
         raise ValidationError("experts, topics and rounds must be positive")
+    if mode not in Study.Mode.values:
+        raise ValidationError(f"mode must be one of {', '.join(Study.Mode.values)}")
+    if mode == Study.Mode.REALTIME:
+        rounds = 1
     rng = random.Random(seed)
     pool = list(
         Topic.objects.filter(
@@ -86,6 +99,7 @@ def study_simulate(
         planned_rounds=rounds,
         topics=chosen,
         code=f"sim-{seed}-{rng.getrandbits(32):08x}",
+        mode=mode,
     )
     areas = sorted({t.area_id for t in chosen})
     by_area: dict[int, list[Topic]] = {}
@@ -126,6 +140,7 @@ def study_simulate(
             result.open_participant = next(
                 (p.pk for p in active if p.topics.filter(pk__in=round_topics).count() >= 2), None
             )
+        revisions: list[tuple[Participant, Topic]] = []
         for participant in active:
             if last_open and participant.pk == result.open_participant:
                 continue
@@ -133,6 +148,10 @@ def study_simulate(
             for topic in participant.topics.filter(pk__in=round_topics).order_by("code"):
                 answers = _answers(rng, truth[topic.pk], topic, own_areas, medians.get(topic.pk), study.horizon_year)
                 response_save(participant=participant, rnd=rnd, topic=topic, answers=answers)
+                if mode == Study.Mode.REALTIME and rng.random() < 0.35:
+                    revisions.append((participant, topic))
+            if mode == Study.Mode.REALTIME:
+                _revise(rng, rnd, revisions)
             round_submit(participant=participant, rnd=rnd)
         if last_open:
             result.rounds.append(rnd.code)
@@ -142,6 +161,24 @@ def study_simulate(
         result.rounds.append(rnd.code)
     Study.objects.filter(pk=study.pk).update(status=Study.Status.FINISHED)
     return result
+
+
+def _revise(rng: random.Random, rnd: Round, pending: list[tuple[Participant, Topic]]) -> None:
+    """Real-time mode: some earlier answers move towards the median the live feedback shows now."""
+    from foresight.delphi.models import FeedbackSnapshot
+
+    keep = []
+    for participant, topic in pending:
+        if rng.random() < 0.5:
+            keep.append((participant, topic))
+            continue
+        snapshot = FeedbackSnapshot.objects.filter(round=rnd, topic=topic, question__key="importance").first()
+        median = (snapshot.figures or {}).get("median") if snapshot is not None else None
+        if median is None:
+            keep.append((participant, topic))
+            continue
+        response_save(participant=participant, rnd=rnd, topic=topic, answers={"importance": str(_clamp(median, 1, 5))})
+    pending[:] = keep
 
 
 def topic_truth(rng: random.Random, topics: list[Topic]) -> dict[int, dict[str, Any]]:

@@ -22,6 +22,12 @@ class Command(BaseCommand):
         parser.add_argument("--topics", type=int, required=True)
         parser.add_argument("--seed", type=int, required=True)
         parser.add_argument("--rounds", type=int, default=2)
+        parser.add_argument(
+            "--mode",
+            choices=["rounds", "realtime"],
+            default="rounds",
+            help="realtime: one round with live feedback that experts see and revise towards",
+        )
         parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for each aggregation")
         parser.add_argument(
             "--publish",
@@ -37,6 +43,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 rounds=options["rounds"],
                 timeout=options["timeout"],
+                mode=options["mode"],
             )
             line: dict[str, Any] = {"study": result.study, "rounds": result.rounds}
             if options["publish"]:
