@@ -316,7 +316,7 @@ def release_item(*, qtype: str, index: bool, groups: Mapping[str, Mapping[str, A
     elif qtype == "year":
         n_years = int(whole.get("n_years") or 0)
         out.update({key: whole.get(key) for key in YEAR_SHARES})
-        if n_years >= rules.t:
+        if big_enough(n_years, rules.t):  # 0 years: nothing to summarise, nothing hidden
             out["n_years"] = n_years
             out.update({key: whole.get(key) for key in YEAR_FIGURES})
         else:

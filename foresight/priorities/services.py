@@ -601,6 +601,8 @@ def criterion_fallbacks(report: Mapping[str, Any], weights: Mapping[str, float])
         used = ""
         if not _released(item):
             used, reason = "worst", (item.get("suppressed") or {}).get("all", disclosure.SMALL_GROUP)
+        elif criterion == "timing" and item.get("n_years") is None:
+            used, reason = "worst", (item.get("suppressed") or {}).get("years", disclosure.SMALL_GROUP)
         elif criterion in FALLBACK_TO_ALL and item.get(FALLBACK_TO_ALL[criterion]) is None:
             used = "importance_index"
             reason = (item.get("suppressed") or {}).get(FALLBACK_TO_ALL[criterion], disclosure.SMALL_GROUP)
@@ -645,7 +647,9 @@ def scoring_results_compute(*, run: ScoringRun, data: CriteriaData, progress: An
     # Where the high-expertise or weighted index is not released, all respondents stand in (recorded).
     high_weights = np.where(high_ok[None, :], sub(data.high) * imp_answered, imp_answered)
     expertise_weights = np.where(weighted_ok[None, :], sub(data.expertise_weight) * imp_answered, imp_answered)
-    timing_codes = keep(4.0 * sub(data.timing) - 2.0, released("tech_year"))
+    # Timing is a mean over every valid answer; with "already" and "never" released as shares, it would
+    # pin down the mean year of the respondents who gave a year, so it needs that group released too.
+    timing_codes = keep(4.0 * sub(data.timing) - 2.0, released("tech_year") & released("tech_year", "n_years"))
     criteria: dict[str, scoring.Criterion] = {
         "importance_index": scoring.IndexCriterion(imp),
         "importance_index_high": scoring.IndexCriterion(imp, high_weights),

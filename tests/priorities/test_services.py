@@ -115,7 +115,11 @@ def test_a_run_scores_every_topic_with_the_round_statistics(catalog: Any, queued
                 us.append(0.0)
             else:
                 us.append(min(1.0, max(0.0, (horizon - answer.value_num) / (horizon - start))))
-        assert topic["criteria"]["timing"] == pytest.approx(100 * sum(us) / len(us), abs=1e-9)
+        tech = _stat(rnd, code, "tech_year")
+        if tech.data["n_years"] == 0 or tech.data["n_years"] >= t:
+            assert topic["criteria"]["timing"] == pytest.approx(100 * sum(us) / len(us), abs=1e-9)
+        else:
+            assert topic["criteria"]["timing"] is None, code
         assert topic["indices"]["importance"]["index"] == importance.data["index"]
         pull = sum(
             ScenarioTopic.ROLE_WEIGHTS[role]
@@ -310,6 +314,7 @@ def test_a_high_expertise_index_with_a_small_remainder_is_hidden_and_replaced(sm
     assert {(f["criterion"], f["used"], f["reason"]) for f in humanoid["fallbacks"]} == {
         ("importance_index_high", "importance_index", "small_complement"),
         ("importance_index_weighted", "importance_index", "small_weight_class"),
+        ("timing", "worst", "small_group"),
     }
     quantum = run.results["topics"]["quantum-computing"]
     assert quantum["high_fallback"] is False and quantum["indices"]["importance"]["n_high"] == 18
@@ -326,10 +331,12 @@ def test_a_year_median_from_fewer_than_t_years_is_hidden(small_cells_study: Stud
     assert tech["n"] == 20 and tech["share_never"] == pytest.approx(12 / 20)  # shares rest on 20 answers
     assert tech["median"] is None and tech["n_years"] is None  # the median would rest on 2 years
     assert humanoid["report"]["items"]["tech_year"]["suppressed"] == {"years": "small_group"}
-    # Timing counts every answer: 6 "already" (u = 1), 12 "never" (u = 0), 2 × 2029.
-    study = Study.objects.get(pk=small_cells_study.pk)
-    u = (study.horizon_year - 2029) / (study.horizon_year - study.frozen_at.year)
-    assert humanoid["criteria"]["timing"] == pytest.approx(100 * (6 + 2 * u) / 20, abs=1e-9)
+    # Timing would count every answer (6 "already", 12 "never", 2 × 2029) and with the released shares
+    # pin down the two years: it is missing (the lowest value), and the entry says so.
+    assert humanoid["criteria"]["timing"] is None and humanoid["normalised"]["timing"] is None
+    assert ("timing", "worst", "small_group") in {
+        (f["criterion"], f["used"], f["reason"]) for f in humanoid["fallbacks"]
+    }
     assert humanoid["quadrant"]["importance_timing"] is None
     assert run.results["topics"]["quantum-computing"]["timing"]["tech_year"]["median"] == 2029.0
 
