@@ -7,7 +7,9 @@ coordinates are returned as short strings, so no template locale can reformat a 
 
 Every chart must be readable without colour: tiers and radar statuses each have their own symbol
 (shape, not only fill), points carry a text label, and each chart is shown next to a table with
-the same numbers (the templates' job).  Labels are passed in already translated.
+the same numbers (the templates' job).  Labels are passed in already translated; figures in
+titles and labels are printed by ``foresight.numbers`` (``display``), axis ticks by ``numbers.plain``;
+positions keep full precision.
 
 Used by ``foresight.priorities.views`` (matrix, rank intervals, radar) and
 ``foresight.priorities.selectors.topic_history`` (a topic across editions and rounds).
@@ -19,6 +21,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from foresight import numbers
 
 # Inner → outer ring of the radar; also the order of tiers everywhere.
 TIERS = ("priority", "key", "watch")
@@ -189,8 +193,8 @@ def matrix_chart(
     sx = scale((0, 100), (left, left + plot_w))
     sy = scale((0, 100), (top + plot_h, top))
     ticks = nice_ticks(0, 100, max_ticks=5)
-    x_ticks = [{"x": num(sx(t)), "y": num(top + plot_h + 16), "label": f"{t:g}"} for t in ticks]
-    y_ticks = [{"x": num(left - 6), "y": num(sy(t) + 4), "label": f"{t:g}"} for t in ticks]
+    x_ticks = [{"x": num(sx(t)), "y": num(top + plot_h + 16), "label": numbers.plain(t)} for t in ticks]
+    y_ticks = [{"x": num(left - 6), "y": num(sy(t) + 4), "label": numbers.plain(t)} for t in ticks]
     grid_x = [num(sx(t)) for t in ticks]
     grid_y = [num(sy(t)) for t in ticks]
     xc, yc = sx(min(max(x_cut, 0), 100)), sy(min(max(y_cut, 0), 100))
@@ -296,7 +300,7 @@ def rank_axis(domain_max: float) -> dict[str, Any]:
     return {
         "view_box": f"0 0 {num(BAR_WIDTH)} 20",
         "width": num(BAR_WIDTH),
-        "ticks": [{"x": num(s(t)), "label": f"{t:g}"} for t in ticks],
+        "ticks": [{"x": num(s(t)), "label": numbers.plain(t)} for t in ticks],
         "x1": num(BAR_PAD),
         "x2": num(BAR_WIDTH - BAR_PAD),
     }
@@ -505,7 +509,7 @@ def interval_series(
         "plot_right": num(left + plot_w),
         "plot_top": num(top),
         "plot_bottom": num(top + plot_h),
-        "y_ticks": [{"y": num(sy(t)), "label_y": num(sy(t) + 4), "label": f"{t:g}"} for t in ticks],
+        "y_ticks": [{"y": num(sy(t)), "label_y": num(sy(t) + 4), "label": numbers.plain(t)} for t in ticks],
         "tick_x": num(left - 6),
         "points": drawn,
         "line": line if line.count(",") > 1 else "",
