@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRefresh
 
+from foresight import numbers
 from foresight.catalog.models import Topic
 from foresight.core.access import staff_required
 from foresight.core.forms import apply_service_error
@@ -61,6 +62,17 @@ from foresight.priorities.services import CRITERIA, scoring_run_create
 
 STUDY_PAGE_SIZE = 25
 TEMPLATES = "priorities/workbench"
+# The kind of figure (``foresight.numbers``) of each criterion's value in the run table: an index there
+# prints as it does on the public page.
+CRITERION_KINDS = {
+    "importance_index": "index",
+    "importance_index_high": "index",
+    "importance_index_weighted": "index",
+    "competitiveness_gap": "index",
+    "timing": "year",
+    "scenario_pull": "value",
+    "policy_list": "value",
+}
 
 
 # --- Access --------------------------------------------------------------------------------------------
@@ -294,8 +306,8 @@ def _matrix_chart(
         "cut_y": _c(sy(y_cut)),
         "x_cut": x_cut,
         "y_cut": y_cut,
-        "x_ticks": [{"at": _c(sx(t)), "label": f"{t:g}"} for t in x_ticks],
-        "y_ticks": [{"at": _c(sy(t)), "ty": _c(sy(t) + 4), "label": f"{t:g}"} for t in _tick_values(0, 100)],
+        "x_ticks": [{"at": _c(sx(t)), "label": numbers.plain(t)} for t in x_ticks],
+        "y_ticks": [{"at": _c(sy(t)), "ty": _c(sy(t) + 4), "label": numbers.plain(t)} for t in _tick_values(0, 100)],
         "tick_label_y": bottom + 16,
         "x_label": x_label,
         "x_label_x": _c(left + plot_w / 2),
@@ -382,7 +394,7 @@ def _topic_rows(run: ScoringRun, topics: Mapping[str, Topic], previous: ScoringR
                 "importance": (indices.get("importance") or {}).get("index"),
                 "competitiveness": (indices.get("competitiveness") or {}).get("index"),
                 "year": tech.get("median"),
-                "criteria": [result["criteria"][name] for name in CRITERIA],
+                "criteria": [{"value": result["criteria"][name], "kind": CRITERION_KINDS[name]} for name in CRITERIA],
                 "criterion": result["criteria"],
                 "movement": movement,
                 "movement_abs": abs(movement) if movement is not None else None,
