@@ -3,7 +3,9 @@
 Entries carry only published aggregates: ``data`` is an entry's published data after small-cell
 suppression (``exports.published_aggregates``) — never a pseudonym, a single answer or the size of
 a suppressed group.  The JSON download of an edition (``edition.json``) is this API's detail
-document, so the two never disagree.
+document, so the two never disagree.  Every figure of an entry is published at the precision the
+pages print it with (``foresight.numbers``; ``exports.published_figures`` for ``data``) and stays a
+JSON number: counts integers, the others floats.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foresight import numbers
 from foresight.core.api import CachedPublicRead
-from foresight.priorities import selectors
+from foresight.priorities import exports, selectors
 from foresight.priorities.models import Edition, Tier
 
 INDEX_SCHEMA: dict[str, Any] = {
@@ -120,7 +123,19 @@ class EditionListSerializer(serializers.ModelSerializer[Edition]):
 
 @extend_schema_field(DATA_SCHEMA)
 class PublishedDataField(serializers.DictField):
-    pass
+    def to_representation(self, value: Any) -> dict[str, Any]:
+        return exports.published_figures(value)
+
+
+class FigureField(serializers.FloatField):
+    """A float published at the precision of its kind of figure (``foresight.numbers.PRECISION``)."""
+
+    def __init__(self, *, kind: str, **kwargs: Any) -> None:
+        self.kind = kind
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return numbers.publish(value, self.kind)
 
 
 class EntrySerializer(serializers.Serializer[Any]):
@@ -130,9 +145,9 @@ class EntrySerializer(serializers.Serializer[Any]):
     direction = serializers.CharField(source="direction.slug")
     tier = serializers.ChoiceField(source="entry.tier", choices=Tier.choices)
     rank = serializers.IntegerField(source="entry.rank", allow_null=True)
-    rank_low = serializers.FloatField(source="entry.rank_low", allow_null=True, help_text="5 % bootstrap rank.")
-    rank_high = serializers.FloatField(source="entry.rank_high", allow_null=True, help_text="95 % bootstrap rank.")
-    score = serializers.FloatField(source="entry.score", allow_null=True)
+    rank_low = FigureField(kind="rank", source="entry.rank_low", allow_null=True, help_text="5 % bootstrap rank.")
+    rank_high = FigureField(kind="rank", source="entry.rank_high", allow_null=True, help_text="95 % bootstrap rank.")
+    score = FigureField(kind="score", source="entry.score", allow_null=True)
     rationale_en = serializers.CharField(source="entry.rationale_en")
     rationale_zh = serializers.CharField(source="entry.rationale_zh")
     data = PublishedDataField()

@@ -7,7 +7,20 @@ coordinates are returned as short strings, so no template locale can reformat a 
 
 Every chart must be readable without colour: tiers and radar statuses each have their own symbol
 (shape, not only fill), points carry a text label, and each chart is shown next to a table with
-the same numbers (the templates' job).  Labels are passed in already translated.
+the same numbers (the templates' job).  Labels are passed in already translated; figures in
+titles and labels are printed by ``foresight.numbers`` (``display``), axis ticks by ``numbers.plain``;
+positions keep full precision.
+
+Matrix labels never overlap (``place_labels``): each point's label (its rank) is tried at eight
+positions around its symbol — right, left, above, below, then the four diagonals — in the order
+the points are given (rank order), and takes the first position whose box stays inside the plot
+and touches no label placed before it, no other point's symbol and no quadrant name.  Box sizes are
+estimated from the text (``text_width``: 0.65 em per character, 1 em per CJK character, at the font
+size the stylesheet gives the label, ``LABEL_FONT``), and the chart's viewBox scales text and
+positions alike, so what does not overlap here does not overlap at phone width either.  A point
+with no free position is drawn without a number and listed in ``crowded``, grouped by the nearest
+labelled point, for the template to print under the chart ("Also at point 3: …").  The same inputs
+always give the same placement.
 
 Used by ``foresight.priorities.views`` (matrix, rank intervals, radar) and
 ``foresight.priorities.selectors.topic_history`` (a topic across editions and rounds).
@@ -16,9 +29,12 @@ Used by ``foresight.priorities.views`` (matrix, rank intervals, radar) and
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from foresight import numbers
 
 # Inner → outer ring of the radar; also the order of tiers everywhere.
 TIERS = ("priority", "key", "watch")
@@ -87,6 +103,11 @@ def _polygon(points: Sequence[tuple[float, float]]) -> str:
     return f"M{num(head[0])} {num(head[1])}" + "".join(f"L{num(x)} {num(y)}" for x, y in rest) + "Z"
 
 
+def symbol_extent(tier: str, r: float = SYMBOL_SIZE) -> float:
+    """Half the width (and height) of a tier symbol of size ``r`` (``tier_symbol``)."""
+    return r * 1.25 if tier == "priority" else r * 0.85 if tier == "key" else r
+
+
 def tier_symbol(tier: str, cx: float, cy: float, r: float = SYMBOL_SIZE) -> str:
     """Path of a tier's symbol: priority a diamond, key a square, watch a circle (drawn hollow by CSS)."""
     if tier == "priority":
@@ -147,6 +168,127 @@ def symbol_legend(kind: str, labels: Mapping[str, str], *, size: float = 22) -> 
 
 
 # ---------------------------------------------------------------------------
+# Label placement
+# ---------------------------------------------------------------------------
+
+LABEL_FONT = 10.0  # font size of ``.point-label`` in static/css/editions.css (user units of the viewBox)
+QUADRANT_FONT = 12.0  # ``.quadrant-label``
+# Measured in Chromium at 390 px: a digit of the site's sans-serif is 0.636 em wide and a line box spans
+# 0.93 em above the baseline and 0.27 em below; browsers snap boxes to whole pixels, hence the margins.
+CHAR_EM = 0.65  # width of a Latin character or digit, in em
+WIDE_CHAR_EM = 1.0  # a CJK character
+ASCENT, DESCENT = 0.95, 0.3  # of a line of text around its baseline, in em
+LABEL_GAP = 2.0  # between a symbol's edge and its label
+LABEL_PAD = 1.0  # kept free around every label
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned rectangle in chart coordinates (y down)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def intersects(self, other: Box) -> bool:
+        return self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
+
+    def within(self, other: Box) -> bool:
+        return self.x0 >= other.x0 and self.y0 >= other.y0 and self.x1 <= other.x1 and self.y1 <= other.y1
+
+
+def text_width(text: str, font_size: float) -> float:
+    """Estimated width of ``text`` at ``font_size``: CJK characters 1 em, others ``CHAR_EM``."""
+    ems = sum(WIDE_CHAR_EM if unicodedata.east_asian_width(ch) in ("W", "F") else CHAR_EM for ch in text)
+    return ems * font_size
+
+
+def text_box(text: str, x: float, y: float, *, anchor: str, font_size: float, pad: float = LABEL_PAD) -> Box:
+    """The box of ``text`` drawn at (x, baseline y) with SVG ``text-anchor`` ``anchor``, padded by ``pad``."""
+    width = text_width(text, font_size)
+    x0 = x if anchor == "start" else x - width if anchor == "end" else x - width / 2
+    return Box(x0 - pad, y - ASCENT * font_size - pad, x0 + width + pad, y + DESCENT * font_size + pad)
+
+
+@dataclass(frozen=True)
+class LabelSpot:
+    """Where a point's label goes: the text's anchor point and ``text-anchor``."""
+
+    x: float
+    y: float
+    anchor: str
+    box: Box
+
+
+def _candidates(cx: float, cy: float, extent: float, font_size: float) -> list[tuple[float, float, str]]:
+    """(x, baseline y, text-anchor) around a symbol: right, left, above, below, then the diagonals."""
+    side = extent + LABEL_GAP
+    diagonal = extent * 0.75 + LABEL_GAP
+    middle = cy + (ASCENT - DESCENT) / 2 * font_size  # baseline that centres the text on the point
+    above = cy - side - DESCENT * font_size
+    below = cy + side + ASCENT * font_size
+    return [
+        (cx + side, middle, "start"),
+        (cx - side, middle, "end"),
+        (cx, above, "middle"),
+        (cx, below, "middle"),
+        (cx + diagonal, cy - diagonal - DESCENT * font_size, "start"),
+        (cx + diagonal, cy + diagonal + ASCENT * font_size, "start"),
+        (cx - diagonal, cy - diagonal - DESCENT * font_size, "end"),
+        (cx - diagonal, cy + diagonal + ASCENT * font_size, "end"),
+    ]
+
+
+def place_labels(
+    points: Sequence[tuple[float, float, float, str]],
+    *,
+    bounds: Box,
+    font_size: float = LABEL_FONT,
+    obstacles: Sequence[Box] = (),
+) -> list[LabelSpot | None]:
+    """A label position for each point ``(cx, cy, symbol half-extent, text)``, in the order given.
+
+    Each label takes the first candidate (``_candidates``) whose box lies within ``bounds`` and meets
+    no label placed before it, no other point's symbol and none of ``obstacles``; ``None`` when no
+    candidate is free (or the text is empty).  Deterministic: the same points give the same spots.
+    """
+    symbols = [Box(cx - e - 1, cy - e - 1, cx + e + 1, cy + e + 1) for cx, cy, e, _ in points]
+    taken: list[Box] = list(obstacles)
+    spots: list[LabelSpot | None] = []
+    for i, (cx, cy, extent, text) in enumerate(points):
+        spot = None
+        if text:
+            for x, y, anchor in _candidates(cx, cy, extent, font_size):
+                box = text_box(text, x, y, anchor=anchor, font_size=font_size)
+                if not box.within(bounds) or any(box.intersects(b) for b in taken):
+                    continue
+                if any(box.intersects(b) for j, b in enumerate(symbols) if j != i):
+                    continue
+                spot = LabelSpot(x=x, y=y, anchor=anchor, box=box)
+                taken.append(box)
+                break
+        spots.append(spot)
+    return spots
+
+
+def crowded_groups(
+    points: Sequence[tuple[float, float]], spots: Sequence[LabelSpot | None], labels: Sequence[str]
+) -> list[tuple[int | None, list[int]]]:
+    """The unlabelled points (indices), grouped by the nearest labelled point (its index; ``None`` if
+    there is none), groups in the order of that point, members in the order given."""
+    labelled = [i for i, spot in enumerate(spots) if spot is not None]
+    groups: dict[int | None, list[int]] = {}
+    for i, spot in enumerate(spots):
+        if spot is not None or not labels[i]:
+            continue
+        x, y = points[i]
+        near = min(labelled, key=lambda j: (math.dist((x, y), points[j]), j), default=None)
+        groups.setdefault(near, []).append(i)
+    return sorted(groups.items(), key=lambda item: (item[0] is None, item[0] or 0))
+
+
+# ---------------------------------------------------------------------------
 # Importance × competitiveness matrix
 # ---------------------------------------------------------------------------
 
@@ -182,15 +324,18 @@ def matrix_chart(
     """Geometry of the importance (y) × competitiveness (x) matrix, both indices 0–100.
 
     ``labels`` holds the translated texts: ``x_axis``, ``y_axis`` and one per quadrant key.
-    Points without both indices are not drawn; their keys are returned in ``missing``.
+    Points without both indices are not drawn; their keys are returned in ``missing``.  Pass the
+    points in rank order: labels are placed in that order (``place_labels``), so the best-ranked
+    keep theirs; a drawn point whose label found no room has an empty ``label`` and is listed in
+    ``crowded`` (``[{"near": label of the nearest labelled point, "points": [{key, label, title}]}]``).
     """
     left, right, top, bottom = 56.0, 16.0, 16.0, 52.0
     plot_w, plot_h = width - left - right, height - top - bottom
     sx = scale((0, 100), (left, left + plot_w))
     sy = scale((0, 100), (top + plot_h, top))
     ticks = nice_ticks(0, 100, max_ticks=5)
-    x_ticks = [{"x": num(sx(t)), "y": num(top + plot_h + 16), "label": f"{t:g}"} for t in ticks]
-    y_ticks = [{"x": num(left - 6), "y": num(sy(t) + 4), "label": f"{t:g}"} for t in ticks]
+    x_ticks = [{"x": num(sx(t)), "y": num(top + plot_h + 16), "label": numbers.plain(t)} for t in ticks]
+    y_ticks = [{"x": num(left - 6), "y": num(sy(t) + 4), "label": numbers.plain(t)} for t in ticks]
     grid_x = [num(sx(t)) for t in ticks]
     grid_y = [num(sy(t)) for t in ticks]
     xc, yc = sx(min(max(x_cut, 0), 100)), sy(min(max(y_cut, 0), 100))
@@ -205,12 +350,20 @@ def matrix_chart(
                 "anchor": "start" if xs == "left" else "end",
             }
         )
-    drawn, missing = [], []
-    for p in points:
-        if p.x is None or p.y is None:
-            missing.append(p.key)
-            continue
-        cx, cy = sx(min(max(p.x, 0), 100)), sy(min(max(p.y, 0), 100))
+    shown = [p for p in points if p.x is not None and p.y is not None]
+    missing = [p.key for p in points if p.x is None or p.y is None]
+    centres = [(sx(min(max(p.x or 0, 0), 100)), sy(min(max(p.y or 0, 0), 100))) for p in shown]
+    corners = [
+        text_box(q["label"], float(q["x"]), float(q["y"]), anchor=q["anchor"], font_size=QUADRANT_FONT, pad=2)
+        for q in quadrants
+    ]
+    spots = place_labels(
+        [(cx, cy, symbol_extent(p.tier), p.label) for p, (cx, cy) in zip(shown, centres, strict=True)],
+        bounds=Box(left, top, left + plot_w, top + plot_h),
+        obstacles=corners,
+    )
+    drawn = []
+    for p, (cx, cy), spot in zip(shown, centres, spots, strict=True):
         drawn.append(
             {
                 "key": p.key,
@@ -218,12 +371,20 @@ def matrix_chart(
                 "y": num(cy),
                 "d": tier_symbol(p.tier, cx, cy),
                 "tier": p.tier,
-                "label": p.label,
-                "label_x": num(cx + SYMBOL_SIZE + 3),
-                "label_y": num(cy + 4),
+                "label": p.label if spot else "",
+                "label_x": num(spot.x) if spot else "",
+                "label_y": num(spot.y) if spot else "",
+                "anchor": spot.anchor if spot else "",
                 "title": p.title,
             }
         )
+    crowded = [
+        {
+            "near": shown[near].label if near is not None else "",
+            "points": [{"key": shown[i].key, "label": shown[i].label, "title": shown[i].title} for i in members],
+        }
+        for near, members in crowded_groups(centres, spots, [p.label for p in shown])
+    ]
     return {
         "width": num(width),
         "height": num(height),
@@ -248,6 +409,7 @@ def matrix_chart(
         },
         "quadrants": quadrants,
         "points": drawn,
+        "crowded": crowded,
         "missing": missing,
     }
 
@@ -296,7 +458,7 @@ def rank_axis(domain_max: float) -> dict[str, Any]:
     return {
         "view_box": f"0 0 {num(BAR_WIDTH)} 20",
         "width": num(BAR_WIDTH),
-        "ticks": [{"x": num(s(t)), "label": f"{t:g}"} for t in ticks],
+        "ticks": [{"x": num(s(t)), "label": numbers.plain(t)} for t in ticks],
         "x1": num(BAR_PAD),
         "x2": num(BAR_WIDTH - BAR_PAD),
     }
@@ -505,7 +667,7 @@ def interval_series(
         "plot_right": num(left + plot_w),
         "plot_top": num(top),
         "plot_bottom": num(top + plot_h),
-        "y_ticks": [{"y": num(sy(t)), "label_y": num(sy(t) + 4), "label": f"{t:g}"} for t in ticks],
+        "y_ticks": [{"y": num(sy(t)), "label_y": num(sy(t) + 4), "label": numbers.plain(t)} for t in ticks],
         "tick_x": num(left - 6),
         "points": drawn,
         "line": line if line.count(",") > 1 else "",

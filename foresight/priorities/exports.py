@@ -1,7 +1,10 @@
 """Open-data writers of a published edition: entries CSV, edition JSON and the Build-Your-Own-Radar CSV.
 
 Plain Python, no Django import: the views hand in plain rows (see ``selectors.edition_export_rows``)
-and serve what comes back.  Two guards apply to everything written here:
+and serve what comes back.  Every number leaves at its published precision (``foresight.numbers``):
+the entries CSV writes each figure with its kind's fixed decimals (``ENTRY_KINDS``), and the edition
+JSON rounds the figures of an entry's data by ``published_figures`` (``DATA_KINDS``), so the page, the
+charts, the CSV and the JSON say the same number.  Two guards apply to everything written here:
 
 * small cells: ``published_aggregates`` removes any count below the smallest group the disclosure
   layer releases (k + 1, ``foresight.disclosure``) and the figures computed from it from an entry's
@@ -24,8 +27,10 @@ import html
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
+from foresight import numbers
 from foresight.core.spreadsheet import spreadsheet_text
 
 BYOR_HEADER = ("name", "ring", "quadrant", "isNew", "status", "description")
@@ -70,12 +75,82 @@ ENTRY_COLUMNS = (
 )
 
 
+# The kind of figure (``foresight.numbers.PRECISION``) of every numeric column of ``entries.csv``.
+ENTRY_KINDS = {
+    "rank": "count",
+    "rank_low": "rank",
+    "rank_high": "rank",
+    "score": "score",
+    "median_rank": "rank",
+    "p_top_k": "probability",
+    "n": "count",
+    "importance_index": "index",
+    "importance_index_high": "index",
+    "importance_index_weighted": "index",
+    "competitiveness_index": "index",
+    "tech_year_median": "year",
+    "tech_year_q1": "year",
+    "tech_year_q3": "year",
+    "social_year_median": "year",
+}
+
+# The kind of every number of an entry's published data, by its path ("*": any key at that level).
+DATA_KINDS: dict[tuple[str, ...], str] = {
+    ("n",): "count",
+    ("median_rank",): "rank",
+    ("p_top_k",): "probability",
+    ("indices", "*", "n"): "count",
+    ("indices", "*", "n_high"): "count",
+    ("indices", "*", "index"): "index",
+    ("indices", "*", "index_high"): "index",
+    ("indices", "*", "index_weighted"): "index",
+    ("timing", "*", "n"): "count",
+    ("timing", "*", "n_years"): "count",
+    ("timing", "*", "median"): "year",
+    ("timing", "*", "q1"): "year",
+    ("timing", "*", "q3"): "year",
+    ("timing", "*", "share_already"): "share",
+    ("timing", "*", "share_never"): "share",
+    ("groups", "*", "gap"): "index",
+    ("groups", "*", "shown", "*", "n"): "count",
+    ("groups", "*", "shown", "*", "index"): "index",
+}
+
+
+def data_kind(path: Sequence[str]) -> str | None:
+    """The kind of the number at ``path`` in an entry's published data (``DATA_KINDS``), or None."""
+    for pattern, kind in DATA_KINDS.items():
+        if len(pattern) == len(path) and all(p in ("*", key) for p, key in zip(pattern, path, strict=True)):
+            return kind
+    return None
+
+
+def _figures(node: Any, path: tuple[str, ...]) -> Any:
+    if isinstance(node, Mapping):
+        return {key: _figures(value, (*path, str(key))) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_figures(value, path) for value in node]
+    kind = data_kind(path)
+    if kind is not None and numbers.is_figure(node):
+        return numbers.publish(node, kind)
+    return node
+
+
+def published_figures(data: Mapping[str, Any]) -> dict[str, Any]:
+    """An entry's published data with every figure rounded as the pages print it (``DATA_KINDS``);
+    text, booleans and None are left alone.  Used by the edition API and JSON download."""
+    return dict(_figures(dict(data), ()))
+
+
 def csv_cell(value: Any) -> str:
-    """One CSV cell: numbers as written by Python, booleans TRUE/FALSE, None empty, text guarded."""
+    """One CSV cell: a ``Decimal`` (a published figure, see ``entry_row``) with its fixed decimals, other
+    numbers as written by Python, booleans TRUE/FALSE, None empty, text guarded."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
+    if isinstance(value, Decimal):
+        return f"{value:f}"
     if isinstance(value, int | float):
         return repr(value) if isinstance(value, float) else str(value)
     return spreadsheet_text(str(value))
@@ -134,9 +209,10 @@ def _get(data: Mapping[str, Any], *path: str) -> Any:
 
 
 def entry_row(edition: str, entry: Mapping[str, Any]) -> list[Any]:
-    """One row of ``entries.csv`` from an export row (see ``ENTRY_COLUMNS``)."""
+    """One row of ``entries.csv`` from an export row (see ``ENTRY_COLUMNS``): each figure rounded to the
+    published precision of its kind (``ENTRY_KINDS``), as a ``Decimal`` that keeps its decimals."""
     data = entry.get("data") or {}
-    return [
+    row = [
         edition,
         entry.get("rank"),
         entry.get("rank_low"),
@@ -163,6 +239,10 @@ def entry_row(edition: str, entry: Mapping[str, Any]) -> list[Any]:
         bool(_get(data, "divergent")),
         entry.get("rationale_en"),
         entry.get("rationale_zh"),
+    ]
+    return [
+        numbers.quantize(value, ENTRY_KINDS[column]) if column in ENTRY_KINDS else value
+        for column, value in zip(ENTRY_COLUMNS, row, strict=True)
     ]
 
 

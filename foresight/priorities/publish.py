@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import NoReverseMatch, reverse
 
+from foresight import numbers
 from foresight.delphi.models import Round, Study
 from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
 from foresight.priorities.models import BOOTSTRAP_DEFAULT, Edition, EditionEntry, ScoringRun
@@ -91,19 +92,17 @@ QUADRANT_TEXT = {
 }
 
 
-def _num(value: float | None, decimals: int = 1) -> str:
-    """1.0 → "1", 2.45 → "2.5" (decimals=1): short, locale-free, so a rationale is the same everywhere."""
-    if value is None:
-        return "–"
-    text = f"{value:.{decimals}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+def _percent(value: float, kind: str, lang: str) -> str:
+    """A 0–1 figure as the pages print it as a percent ("87 %"); Chinese text sets the sign closed up ("87%")."""
+    text = numbers.display(value, kind, percent=True)
+    return text.replace(" %", "%") if lang == "zh" else text
 
 
 def _index(value: float | None, lang: str, reason: str | None = None) -> str:
     if value is None:
         why = REASON_TEXT[lang].get(reason or "small_group", reason or "")
         return f"not shown ({why})" if lang == "en" else f"未显示（{why}）"
-    return _num(value)
+    return numbers.display(value, "index")
 
 
 def _fallback_sentences(result: dict[str, Any], lang: str) -> list[str]:
@@ -167,13 +166,13 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
     matrix = quadrants.get("importance_competitiveness")
     timing = quadrants.get("importance_timing")
     tier = result["tier"]
-    share = math.floor(float(result["p_top_k"]) * 1000 + 0.5) / 10  # percent, one decimal, half up
+    share = _percent(result["p_top_k"], "probability", lang)  # P(top-k), as the page prints it, in percent
     ranked = len(run.results.get("ranking", []))
-    low, high = _num(result.get("rank_low")), _num(result.get("rank_high"))
+    low, high = numbers.display(result.get("rank_low"), "rank"), numbers.display(result.get("rank_high"), "rank")
     words = QUADRANT_TEXT[lang]
     if lang == "en":
         parts = [
-            f"{TIER_TEXT['en'][tier]}, as the numbers suggest: in the top {run.top_k} in {_num(share)} % of "
+            f"{TIER_TEXT['en'][tier]}, as the numbers suggest: in the top {run.top_k} in {share} of "
             f"{run.bootstrap_b:,} bootstrap resamples of the respondents (rank {result['rank']} of {ranked}, "
             f"5–95 % rank interval {low}–{high}).",
             f"Importance index {_index(importance, 'en', reasons['importance'])}, "
@@ -182,7 +181,7 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
         ]
         if year is not None:
             parts.append(
-                f"Median expected year of technical realisation {_num(year)}"
+                f"Median expected year of technical realisation {numbers.display(year, 'year')}"
                 + (f": {words[timing]}." if timing else ".")
             )
         parts.extend(_fallback_sentences(result, "en"))
@@ -190,14 +189,16 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
         return " ".join(parts)
     parts = [
         f"依据数据建议列为“{TIER_TEXT['zh'][tier]}”：在对受访者的 {run.bootstrap_b} 次自助重抽样中，"
-        f"有 {_num(share)}% 进入前 {run.top_k} 名（在 {ranked} 项中排名第 {result['rank']}，"
+        f"有 {share} 进入前 {run.top_k} 名（在 {ranked} 项中排名第 {result['rank']}，"
         f"5–95% 排名区间 {low}–{high}）。",
         f"重要性指数 {_index(importance, 'zh', reasons['importance'])}，"
         f"竞争力指数 {_index(competitiveness, 'zh', reasons['competitiveness'])}"
         + (f"，属于“{words[matrix]}”象限。" if matrix else "。"),
     ]
     if year is not None:
-        parts.append(f"技术实现年份中位数 {_num(year)}" + (f"，属于“{words[timing]}”。" if timing else "。"))
+        parts.append(
+            f"技术实现年份中位数 {numbers.display(year, 'year')}" + (f"，属于“{words[timing]}”。" if timing else "。")
+        )
     parts.extend(_fallback_sentences(result, "zh"))
     parts.append(f"受访者 {result['n']} 人。")
     return "".join(parts)
@@ -206,8 +207,8 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
 def _method_note(run: ScoringRun, lang: str) -> str:
     weights = run.results.get("summary", {}).get("weights", {})
     names = CRITERION_TEXT[lang]
-    shown = [(names.get(name, name), _num(w * 100)) for name, w in sorted(weights.items()) if w]
-    listed = "; ".join(f"{n} {w} %" for n, w in shown) if lang == "en" else "、".join(f"{n} {w}%" for n, w in shown)
+    shown = [(names.get(name, name), _percent(w, "share", lang)) for name, w in sorted(weights.items()) if w]
+    listed = "; ".join(f"{n} {w}" for n, w in shown) if lang == "en" else "、".join(f"{n} {w}" for n, w in shown)
     if lang == "en":
         return (
             f"Weighted multi-criteria score of min–max normalised criteria ({listed}); rank intervals and "

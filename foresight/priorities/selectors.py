@@ -14,6 +14,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from foresight import numbers
 from foresight.catalog.models import Direction, Topic
 from foresight.delphi.models import Round, RoundStat
 from foresight.delphi.services.aggregation import ALL
@@ -231,17 +232,13 @@ def _scale_of(options: Any) -> tuple[float, float]:
     return (min(values), max(values)) if values else (1.0, 5.0)
 
 
-def _g(value: Any) -> str:
-    return "–" if value is None else f"{float(value):g}"
-
-
 def _edition_point_title(entry: EditionEntry, labels: dict[str, str]) -> str:
     return _("%(edition)s: %(tier)s, rank %(rank)s (interval %(low)s–%(high)s)") % {
         "edition": entry.edition.title,
         "tier": labels.get(entry.tier, entry.tier),
         "rank": entry.rank if entry.rank is not None else "–",
-        "low": _g(entry.rank_low),
-        "high": _g(entry.rank_high),
+        "low": numbers.display(entry.rank_low, "rank"),
+        "high": numbers.display(entry.rank_high, "rank"),
     }
 
 
@@ -343,9 +340,9 @@ def topic_history(*, topic: Topic) -> TopicHistory:
                     % {
                         "study": r.study_title,
                         "round": r.round_number,
-                        "median": _g(r.importance.get("median")),
-                        "q1": _g(r.importance.get("q1")),
-                        "q3": _g(r.importance.get("q3")),
+                        "median": numbers.display(r.importance.get("median"), "quantile"),
+                        "q1": numbers.display(r.importance.get("q1"), "quantile"),
+                        "q3": numbers.display(r.importance.get("q3"), "quantile"),
                         "n": r.importance.get("n"),
                     },
                     symbol="watch",

@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from foresight import numbers
 from foresight.catalog.selectors import clean_param
 from foresight.core.cache import cached_public_page
 from foresight.core.htmx import wants_partial
@@ -49,10 +50,6 @@ def quadrant_labels() -> dict[str, str]:
     }
 
 
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}"
-
-
 def _matrix(edition: PublicEdition, entries: list[PublicEntry]) -> dict[str, Any]:
     tiers = tier_labels()
     thresholds = edition.thresholds
@@ -64,8 +61,8 @@ def _matrix(edition: PublicEdition, entries: list[PublicEntry]) -> dict[str, Any
             % {
                 "rank": e.entry.rank or "–",
                 "name": e.topic.name,
-                "importance": _fmt(e.index("importance")),
-                "competitiveness": _fmt(e.index("competitiveness")),
+                "importance": numbers.display(e.index("importance"), "index"),
+                "competitiveness": numbers.display(e.index("competitiveness"), "index"),
                 "tier": tiers.get(e.entry.tier, e.entry.tier),
             },
             x=e.index("competitiveness"),

@@ -30,13 +30,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRefresh
 
+from foresight import numbers
 from foresight.catalog.models import Topic
 from foresight.core.access import staff_required
 from foresight.core.forms import apply_service_error
 from foresight.core.htmx import wants_partial
 from foresight.core.reasons import fallback_label
 from foresight.delphi.models import Round, Study
-from foresight.priorities import scoring
+from foresight.priorities import charts, scoring
 from foresight.priorities.editions import (
     TIER_ORDER,
     edition_draft_create,
@@ -62,6 +63,17 @@ from foresight.priorities.services import CRITERIA, scoring_run_create
 
 STUDY_PAGE_SIZE = 25
 TEMPLATES = "priorities/workbench"
+# The kind of figure (``foresight.numbers``) of each criterion's value in the run table: an index there
+# prints as it does on the public page.
+CRITERION_KINDS = {
+    "importance_index": "index",
+    "importance_index_high": "index",
+    "importance_index_weighted": "index",
+    "competitiveness_gap": "index",
+    "timing": "year",
+    "scenario_pull": "value",
+    "policy_list": "value",
+}
 
 
 # --- Access --------------------------------------------------------------------------------------------
@@ -241,6 +253,8 @@ def _tick_values(low: float, high: float, count: int = 5) -> list[float]:
 
 CHART_W, CHART_H = 520, 380
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 16, 16, 48
+POINT_R = 5.0  # the circle of a topic; its rank is placed beside it by charts.place_labels
+CORNER_FONT = 12.0  # .wb-corner in static/css/workbench.css (.wb-point text is charts.LABEL_FONT)
 
 
 def _c(value: float) -> str:
@@ -264,7 +278,10 @@ def _matrix_chart(
     slug: str,
 ) -> dict[str, Any]:
     """An importance (y, 0–100) × ``x_key`` scatter as SVG coordinates, with the cut lines; ``quadrants`` =
-    top-left, top-right, bottom-left, bottom-right. Topics with a missing coordinate are listed as not plotted."""
+    top-left, top-right, bottom-left, bottom-right. Topics with a missing coordinate are listed as not plotted.
+
+    Rank labels are placed like the public matrix's (``charts.place_labels``, in rank order): never on
+    another label, point or corner name; a topic whose label finds no room is listed in ``crowded``."""
     plot_w = CHART_W - MARGIN_LEFT - MARGIN_RIGHT
     plot_h = CHART_H - MARGIN_TOP - MARGIN_BOTTOM
     x0, x1 = x_domain
@@ -276,17 +293,46 @@ def _matrix_chart(
     def sy(y: float) -> float:
         return top + (1 - min(max(y, 0.0), 100.0) / 100) * plot_h
 
-    points, missing = [], []
+    corners = [
+        {"label": QUADRANT_LABELS[quadrants[0]], "x": left + 6, "y": top + 14, "anchor": "start"},
+        {"label": QUADRANT_LABELS[quadrants[1]], "x": right - 6, "y": top + 14, "anchor": "end"},
+        {"label": QUADRANT_LABELS[quadrants[2]], "x": left + 6, "y": bottom - 8, "anchor": "start"},
+        {"label": QUADRANT_LABELS[quadrants[3]], "x": right - 6, "y": bottom - 8, "anchor": "end"},
+    ]
+    plotted = sorted(
+        (row for row in rows if row[x_key] is not None and row["importance"] is not None), key=lambda r: r["rank"]
+    )
+    missing = [row for row in rows if row[x_key] is None or row["importance"] is None]
     by_quadrant: dict[str, list[Mapping[str, Any]]] = {q: [] for q in quadrants}
-    for row in rows:
-        x, y = row[x_key], row["importance"]
-        if x is None or y is None:
-            missing.append(row)
-            continue
-        cx, cy = sx(x), sy(y)
-        points.append({"cx": _c(cx), "cy": _c(cy), "ty": _c(cy + 3.5), "row": row})
+    for row in plotted:
         if row[quadrant_key] in by_quadrant:
             by_quadrant[row[quadrant_key]].append(row)
+    centres = [(sx(row[x_key]), sy(row["importance"])) for row in plotted]
+    labels = [str(row["rank"]) for row in plotted]
+    spots = charts.place_labels(
+        [(cx, cy, POINT_R, label) for (cx, cy), label in zip(centres, labels, strict=True)],
+        bounds=charts.Box(left, top, right, bottom),
+        obstacles=[
+            charts.text_box(str(c["label"]), c["x"], c["y"], anchor=c["anchor"], font_size=CORNER_FONT, pad=2)
+            for c in corners
+        ],
+    )
+    points = [
+        {
+            "cx": _c(cx),
+            "cy": _c(cy),
+            "r": _c(POINT_R),
+            "lx": _c(spot.x) if spot else "",
+            "ly": _c(spot.y) if spot else "",
+            "anchor": spot.anchor if spot else "",
+            "row": row,
+        }
+        for row, (cx, cy), spot in zip(plotted, centres, spots, strict=True)
+    ]
+    crowded = [
+        {"near": labels[near] if near is not None else "", "rows": [plotted[i] for i in members]}
+        for near, members in charts.crowded_groups(centres, spots, labels)
+    ]
     return {
         "slug": slug,
         "title": title,
@@ -297,20 +343,16 @@ def _matrix_chart(
         "cut_y": _c(sy(y_cut)),
         "x_cut": x_cut,
         "y_cut": y_cut,
-        "x_ticks": [{"at": _c(sx(t)), "label": f"{t:g}"} for t in x_ticks],
-        "y_ticks": [{"at": _c(sy(t)), "ty": _c(sy(t) + 4), "label": f"{t:g}"} for t in _tick_values(0, 100)],
+        "x_ticks": [{"at": _c(sx(t)), "label": numbers.plain(t)} for t in x_ticks],
+        "y_ticks": [{"at": _c(sy(t)), "ty": _c(sy(t) + 4), "label": numbers.plain(t)} for t in _tick_values(0, 100)],
         "tick_label_y": bottom + 16,
         "x_label": x_label,
         "x_label_x": _c(left + plot_w / 2),
         "x_label_y": CHART_H - 8,
         "y_label_y": _c(top + plot_h / 2),
-        "corners": [
-            {"label": QUADRANT_LABELS[quadrants[0]], "x": left + 6, "y": top + 14, "anchor": "start"},
-            {"label": QUADRANT_LABELS[quadrants[1]], "x": right - 6, "y": top + 14, "anchor": "end"},
-            {"label": QUADRANT_LABELS[quadrants[2]], "x": left + 6, "y": bottom - 8, "anchor": "start"},
-            {"label": QUADRANT_LABELS[quadrants[3]], "x": right - 6, "y": bottom - 8, "anchor": "end"},
-        ],
+        "corners": corners,
         "points": points,
+        "crowded": crowded,
         "missing": missing,
         "quadrants": [{"key": q, "label": QUADRANT_LABELS[q], "rows": by_quadrant[q]} for q in quadrants],
     }
@@ -385,7 +427,7 @@ def _topic_rows(run: ScoringRun, topics: Mapping[str, Topic], previous: ScoringR
                 "importance": (indices.get("importance") or {}).get("index"),
                 "competitiveness": (indices.get("competitiveness") or {}).get("index"),
                 "year": tech.get("median"),
-                "criteria": [result["criteria"][name] for name in CRITERIA],
+                "criteria": [{"value": result["criteria"][name], "kind": CRITERION_KINDS[name]} for name in CRITERIA],
                 "criterion": result["criteria"],
                 "movement": movement,
                 "movement_abs": abs(movement) if movement is not None else None,

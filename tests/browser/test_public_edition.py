@@ -4,6 +4,7 @@ radar, the direction filter with and without JavaScript, and the page on a phone
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,12 +14,14 @@ from foresight.catalog.models import Topic
 from foresight.delphi.models import Study
 from foresight.delphi.services.aggregation import round_aggregate
 from foresight.delphi.services.simulation import study_simulate
+from foresight.priorities import charts
 from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
 from foresight.priorities.models import Edition
 from foresight.priorities.services import scoring_run_create, scoring_run_execute
 from tests.factories import AreaFactory, TopicFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+STATIC = Path(__file__).resolve().parents[2] / "static"
 
 
 @pytest.fixture
@@ -108,4 +111,84 @@ def test_the_edition_and_topic_pages_fit_a_phone(browser: Any, live_server: Any,
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 375, f"{path} is {width}px wide on a 375px phone"
     expect(page.locator("svg.radar-chart")).to_be_visible()
+    context.close()
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def _label_boxes(page: Any) -> list[dict[str, float] | None]:
+    """The box of every matrix point's label as the browser lays it out (None: the point has none)."""
+    out = []
+    for point in page.locator("svg.matrix-chart g.point").all():
+        label = point.locator(".point-label")
+        out.append(label.bounding_box() if label.count() else None)
+    return out
+
+
+def _assert_apart(labels: list[dict[str, float] | None]) -> None:
+    # Labels against labels: Chromium's box of a stroked path is inflated by the miter limit, so labels
+    # against symbols are checked on the geometry (tests/priorities/test_charts.py).
+    for i, label in enumerate(labels):
+        for j, other in enumerate(labels[:i]):
+            if label is not None and other is not None:
+                assert not _overlap(label, other), f"the labels of points {i} and {j} overlap"
+
+
+def test_matrix_labels_do_not_overlap_on_a_phone(browser: Any, live_server: Any, edition: Edition) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True)
+    page = context.new_page()
+    page.goto(live_server.url + "/editions/browser-ed/")
+    expect(page.locator("svg.matrix-chart")).to_be_visible()
+    boxes = _label_boxes(page)
+    assert len(boxes) == edition.entries.count()
+    unlabelled = boxes.count(None)
+    assert page.locator("figure.chart .crowded .crowded-point").count() == unlabelled  # left out, listed instead
+    _assert_apart(boxes)
+    context.close()
+
+
+def test_a_tight_cluster_of_matrix_labels_stays_apart_in_the_browser_fonts(browser: Any) -> None:
+    """The chart estimates label widths from the text; here the browser lays out a cluster of 30 topics
+    at 390 px with the site's own stylesheets and measures."""
+    points = [
+        charts.MatrixPoint(
+            key=f"t{i}",
+            label=str(i + 1),
+            title=f"T{i}",
+            x=45 + (i * 7919 % 97) / 97 * 16,  # 30 topics within 16 index points each way
+            y=50 + (i * 104729 % 89) / 89 * 16,
+            tier=charts.TIERS[i % 3],
+        )
+        for i in range(30)
+    ]
+    names = {"strengthen": "Strengthen", "lead_maintain": "Lead / maintain", "watch": "Watch", "deprioritise": "Later"}
+    chart = charts.matrix_chart(points, x_cut=50, y_cut=50, labels={"x_axis": "x", "y_axis": "y", **names})
+    css = "".join((STATIC / "css" / name).read_text() for name in ("site.css", "editions.css"))
+    marks = "".join(
+        f'<g class="point"><path class="sym tier-{p["tier"]}" d="{p["d"]}"/>'
+        + (
+            f'<text class="point-label" x="{p["label_x"]}" y="{p["label_y"]}" text-anchor="{p["anchor"]}">'
+            f"{p['label']}</text>"
+            if p["label"]
+            else ""
+        )
+        + "</g>"
+        for p in chart["points"]
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3)
+    page = context.new_page()
+    page.set_content(
+        f'<style>{css}</style><svg class="chart-svg matrix-chart" viewBox="{chart["view_box"]}">{marks}</svg>'
+    )
+    boxes = _label_boxes(page)
+    labelled = len(boxes) - boxes.count(None)
+    assert labelled >= 10 and labelled + sum(len(g["points"]) for g in chart["crowded"]) == len(points)
+    _assert_apart(boxes)
     context.close()

@@ -15,7 +15,6 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.core import mail
 from django.core.cache import cache
-from django.template.defaultfilters import floatformat
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -39,6 +38,7 @@ from foresight.delphi.services.responses import response_save, round_submit
 from foresight.delphi.services.rounds import round_close, round_open
 from foresight.delphi.services.studies import study_update_rules
 from foresight.delphi.staff import selectors
+from foresight.numbers import display
 from tests.delphi.conftest import make_participant
 
 pytestmark = pytest.mark.django_db
@@ -733,13 +733,14 @@ def test_the_consensus_overview_shows_the_stored_figures_and_suppresses_small_ce
         page = html(response)
         stat = RoundStat.objects.get(round=rnd, topic__code="humanoid-robots", question__key="importance", group="all")
         assert cell(page, "humanoid-robots:n") == str(rnd.summary["topics"]["humanoid-robots"]["n"]) == "4"
-        assert cell(page, "humanoid-robots:median") == floatformat(stat.data["median"], 2)
-        assert cell(page, "humanoid-robots:iqr") == floatformat(stat.data["iqr"], 2)
+        assert cell(page, "humanoid-robots:median") == display(stat.data["median"], "quantile")
+        assert cell(page, "humanoid-robots:iqr") == display(stat.data["iqr"], "quantile")
         assert (
             cell(page, "humanoid-robots:quartiles")
-            == f"{floatformat(stat.data['q1'], 2)}–{floatformat(stat.data['q3'], 2)}"
+            == f"{display(stat.data['q1'], 'quantile')}–{display(stat.data['q3'], 'quantile')}"
         )
-        assert cell(page, "humanoid-robots:index") == floatformat(stat.data["index"], 1)
+        assert cell(page, "humanoid-robots:index") == display(stat.data["index"], "index")
+        assert cell(page, "humanoid-robots:top2") == display(stat.data["top2"], "share", percent=True)
         consensus = rnd.summary["topics"]["humanoid-robots"]["consensus"]
         assert cell(page, "humanoid-robots:consensus") == ("consensus" if consensus else "no consensus")
         # Two respondents on quantum computing, none on the others: suppressed, no figure at all.
@@ -756,8 +757,8 @@ def test_the_consensus_overview_shows_the_stored_figures_and_suppresses_small_ce
         round=round2, topic__code="humanoid-robots", question__key="importance", group="all"
     ).data["stability"]
     assert stability["n_paired"] == 4 and stability["share_changed"] == 0.25
-    assert cell(page, "humanoid-robots:share_changed") == "25 %"
-    assert cell(page, "humanoid-robots:delta_iqr") == floatformat(stability["delta_iqr"], 2)
+    assert cell(page, "humanoid-robots:share_changed") == "25.0 %"
+    assert cell(page, "humanoid-robots:delta_iqr") == display(stability["delta_iqr"], "quantile")
     # Kendall's W of round 1 comes from the two experts who rated both topics (< k): suppressed.
     assert round1.summary["kendall_w_importance"]["w"] is not None
     round1_page = html(sam.get(reverse("staff:study-results", args=[study.code]), {"round": 1}))

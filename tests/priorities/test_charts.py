@@ -185,3 +185,90 @@ def test_an_interval_series_puts_each_category_in_order_with_its_bar() -> None:
     assert chart["line"] == f"{first['x']},{first['y']} {third['x']},{third['y']}"
     up = charts.interval_series([SeriesPoint(label="R1", value=5, low=4, high=5, title="")], domain=(1, 5))
     assert float(up["points"][0]["y"]) == float(up["plot_top"]) and up["line"] == ""
+
+
+# --- matrix labels ---------------------------------------------------------------------------------
+
+
+def label_box(point: dict[str, str]) -> tuple[float, float, float, float]:
+    """The box of a drawn label as Chromium lays it out at 10 px: digits 6.36 wide, 9.3 above and 2.7 below the baseline."""
+    x, y, width = float(point["label_x"]), float(point["label_y"]), len(point["label"]) * 6.36
+    x0 = x if point["anchor"] == "start" else x - width if point["anchor"] == "end" else x - width / 2
+    return (x0, y - 9.3, x0 + width, y + 2.7)
+
+
+def overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def cluster(n: int = 40) -> list[MatrixPoint]:
+    """``n`` topics ranked 1…n: most of them within a few index points of (55, 58), a few spread out."""
+    points = []
+    for i in range(n):
+        if i % 5 == 4:
+            x, y = 10 + 19 * (i % 5) + i, 90 - 2 * i
+        else:
+            x, y = 55 + 3 * math.cos(i * 2.4) * (i % 3), 58 + 3 * math.sin(i * 2.4) * (i % 4) / 2
+        points.append(MatrixPoint(key=f"t{i}", label=str(i + 1), title=f"T{i}", x=x, y=y, tier=charts.TIERS[i % 3]))
+    return points
+
+
+def test_labels_in_a_tight_cluster_never_overlap_and_every_point_is_numbered_or_listed() -> None:
+    points = cluster()
+    chart = charts.matrix_chart(points, x_cut=50, y_cut=50, labels=LABELS)
+    left, top = float(chart["plot"]["x"]), float(chart["plot"]["y"])
+    right, bottom = left + float(chart["plot"]["w"]), top + float(chart["plot"]["h"])
+    labelled = [p for p in chart["points"] if p["label"]]
+    boxes = [label_box(p) for p in labelled]
+    for i, a in enumerate(boxes):
+        assert left <= a[0] and a[2] <= right and top <= a[1] and a[3] <= bottom, labelled[i]["label"]
+        for j, b in enumerate(boxes[:i]):
+            assert not overlap(a, b), (labelled[i]["label"], labelled[j]["label"])
+        # ... nor over another topic's symbol (diamond 7.5, square 5.1, circle 6 from its centre, plus the stroke).
+        for other in chart["points"]:
+            if other["key"] != labelled[i]["key"]:
+                cx, cy = float(other["x"]), float(other["y"])
+                r = {"priority": 7.5, "key": 5.1, "watch": 6.0}[other["tier"]] + 0.6
+                assert not overlap(a, (cx - r, cy - r, cx + r, cy + r)), (labelled[i]["label"], other["key"])
+    crowded = [p["key"] for group in chart["crowded"] for p in group["points"]]
+    assert crowded, "the cluster is tight enough that some labels must be left out"
+    assert sorted(crowded + [p["key"] for p in labelled]) == sorted(p.key for p in points)  # each exactly once
+    assert len(set(crowded)) == len(crowded)
+    # Topics away from the cluster keep their numbers; each crowded group names a numbered neighbour.
+    numbered = {p["label"] for p in labelled}
+    assert {str(i + 1) for i in range(4, 40, 5)} <= numbered
+    assert all(group["near"] in numbered for group in chart["crowded"])
+
+
+def test_label_placement_is_deterministic() -> None:
+    first = charts.matrix_chart(cluster(), x_cut=50, y_cut=50, labels=LABELS)
+    assert charts.matrix_chart(cluster(), x_cut=50, y_cut=50, labels=LABELS) == first
+
+
+def test_a_label_moves_to_the_free_side_and_stays_inside_the_plot() -> None:
+    chart = charts.matrix_chart(
+        [
+            MatrixPoint(key="a", label="1", title="", x=50, y=50, tier="key"),
+            MatrixPoint(key="b", label="2", title="", x=52, y=50, tier="key"),  # right of a: a's label goes left
+            MatrixPoint(key="edge", label="10", title="", x=100, y=20, tier="watch"),
+        ],
+        x_cut=50,
+        y_cut=50,
+        labels=LABELS,
+    )
+    a, b, edge = chart["points"]
+    assert a["anchor"] == "end" and float(a["label_x"]) < float(a["x"])
+    assert b["anchor"] == "start" and float(b["label_x"]) > float(b["x"])
+    assert edge["anchor"] == "end"  # no room on the right of the plot
+    assert chart["crowded"] == []
+
+
+def test_label_widths_count_wide_characters_double() -> None:
+    assert charts.text_width("12", 10) == pytest.approx(13)
+    assert charts.text_width("优先", 10) == pytest.approx(20)
+    box = charts.text_box("12", 100, 50, anchor="middle", font_size=10, pad=0)
+    assert (box.x0, box.x1) == pytest.approx((93.5, 106.5)) and (box.y0, box.y1) == pytest.approx((40.5, 53))
+    spots = charts.place_labels(
+        [(100, 100, 6, "1"), (100, 100, 6, "2")], bounds=charts.Box(0, 0, 200, 200), font_size=10
+    )
+    assert spots[0] is None or spots[1] is None or not spots[0].box.intersects(spots[1].box)

@@ -19,6 +19,7 @@ from foresight.catalog.models import Topic
 from foresight.delphi.models import RoundStat, Study
 from foresight.delphi.services.simulation import study_simulate
 from foresight.delphi.services.studies import study_create
+from foresight.numbers import display
 from foresight.priorities import exports
 from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
 from foresight.priorities.models import Edition, ScoringRun
@@ -202,8 +203,7 @@ def test_an_edition_page_shows_matrix_ranked_intervals_radar_method_and_download
     for entry in entries:
         assert entry.topic.name_en in html
         assert f"Because {entry.topic.code} matters." in html
-        low = f"{entry.rank_low:g}"
-        assert f"interval {low}–" in html
+        assert f"interval {display(entry.rank_low, 'rank')}–{display(entry.rank_high, 'rank')}" in html
     # Radar: one blip per topic, the rings, the legend and its table.
     assert html.count('class="blip"') == len(entries)
     assert "The blips of the radar" in html
@@ -335,9 +335,13 @@ def test_the_entries_csv_holds_published_aggregates_and_guards_against_formulas(
     assert top["rationale_en"] == "'" + FORMULA  # neutralised for spreadsheets
     for row, entry in zip(rows, entries, strict=True):
         assert int(row["rank"]) == entry.rank and row["tier"] == entry.tier
-        assert float(row["rank_low"]) == entry.rank_low and float(row["rank_high"]) == entry.rank_high
+        # Figures at their published precision, with the decimals the page prints.
+        assert row["rank_low"] == display(entry.rank_low, "rank") and row["rank_high"] == display(
+            entry.rank_high, "rank"
+        )
+        assert row["score"] == display(entry.score, "score")
         importance = entry.data["indices"]["importance"]["index"]
-        assert row["importance_index"] == ("" if importance is None else repr(importance))
+        assert row["importance_index"] == ("" if importance is None else display(importance, "index"))
         assert int(row["n"]) >= editions["first"].study.k_threshold
 
 
@@ -527,7 +531,7 @@ def test_a_topic_page_shows_its_history_across_editions_and_rounds(
     # Editions: both published ones, with tier and interval; a chart for editions and one for rounds.
     assert 'href="/editions/hist-1/"' in section and 'href="/editions/hist-2/"' in section
     assert "hist-draft-zq" not in html and "Unpublished zq draft" not in html
-    assert f"{entry.rank_low:g}–{entry.rank_high:g}" in section
+    assert f"{display(entry.rank_low, 'rank')}–{display(entry.rank_high, 'rank')}" in section
     assert section.count('class="chart-svg"') == 2
     # Rounds: only the published study's rounds, only cells with k answers.
     k = study.k_threshold
@@ -537,7 +541,7 @@ def test_a_topic_page_shows_its_history_across_editions_and_rounds(
     assert shown.exists()
     for stat in shown:
         assert f"round {stat.round.number}" in section
-        assert f"{stat.data['median']:g}" in section
+        assert display(stat.data["median"], "quantile") in section
     assert hidden.title_en not in html
     small = RoundStat.objects.filter(round__study=study, group="all", question__key="importance", n__lt=k)
     for stat in small.select_related("round", "topic"):

@@ -581,3 +581,47 @@ def test_workbench_pages_cost_a_fixed_number_of_queries(
     ):
         with django_assert_max_num_queries(12):
             assert sam.get(url).status_code == 200, url
+
+
+def test_the_matrices_keep_rank_labels_apart_and_list_the_topics_left_without_one() -> None:
+    """Thirty topics in a tight cluster: the workbench places ranks as the public matrix does."""
+    from foresight.priorities import workbench
+
+    rows = [
+        {
+            "rank": i + 1,
+            "importance": 60 + (i * 37 % 11) / 2,
+            "competitiveness": 40 + (i * 53 % 13) / 2,
+            "quadrant": "strengthen",
+            "topic": f"topic {i}",
+        }
+        for i in range(30)
+    ]
+    chart = workbench._matrix_chart(
+        rows,
+        x_key="competitiveness",
+        x_domain=(0.0, 100.0),
+        x_cut=50,
+        x_ticks=[0, 50, 100],
+        x_label="x",
+        y_cut=50,
+        quadrants=("strengthen", "lead_maintain", "deprioritise", "watch"),
+        quadrant_key="quadrant",
+        title="t",
+        slug="competitiveness",
+    )
+    labelled = [p for p in chart["points"] if p["anchor"]]
+    boxes = []
+    for p in labelled:
+        x, y, width = float(p["lx"]), float(p["ly"]), len(str(p["row"]["rank"])) * 6.36
+        x0 = x if p["anchor"] == "start" else x - width if p["anchor"] == "end" else x - width / 2
+        boxes.append((x0, y - 9.3, x0 + width, y + 2.7))
+    for i, a in enumerate(boxes):
+        for b in boxes[:i]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
+        for p in chart["points"]:
+            if p is not labelled[i]:
+                cx, cy = float(p["cx"]), float(p["cy"])
+                assert not (a[0] < cx + 5 and cx - 5 < a[2] and a[1] < cy + 5 and cy - 5 < a[3])
+    crowded = [row["rank"] for group in chart["crowded"] for row in group["rows"]]
+    assert crowded and sorted(crowded + [p["row"]["rank"] for p in labelled]) == list(range(1, 31))

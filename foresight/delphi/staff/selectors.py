@@ -140,10 +140,6 @@ def _share(part: int | None, whole: int | None) -> float | None:
     return part / whole
 
 
-def _pct(share: float | None) -> float | None:
-    return None if share is None else 100.0 * share
-
-
 @dataclass(frozen=True)
 class ParticipationRow:
     """Counts of one sector (or of everyone, ``key == "all"``) in one round."""
@@ -170,15 +166,6 @@ class ParticipationRow:
     @property
     def attrition_rate(self) -> float | None:
         return _share(self.lost, self.previous_submitted)
-
-    # Percentages for display (0–100); None when the base is zero.
-    @property
-    def response_pct(self) -> float | None:
-        return _pct(self.response_rate)
-
-    @property
-    def attrition_pct(self) -> float | None:
-        return _pct(self.attrition_rate)
 
 
 @dataclass(frozen=True)
@@ -405,11 +392,9 @@ def round_consensus_overview(*, rnd: Round) -> RoundOverview:
         if not suppressed and stat is not None and stat.n >= k:
             importance = {key: stat.data.get(key) for key in ("median", "q1", "q3", "iqr", "index", "top2")}
             importance["n"] = stat.n
-            importance["top2_pct"] = _pct(importance["top2"])
             stab = stat.data.get("stability")
             if stab and (stab.get("n_paired") or 0) >= k:
                 stability = dict(stab)
-                stability["share_changed_pct"] = _pct(stab.get("share_changed"))
         rows.append(
             TopicOverview(
                 topic=topic,
