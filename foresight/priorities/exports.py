@@ -117,20 +117,67 @@ DATA_KINDS: dict[tuple[str, ...], str] = {
 }
 
 
-def data_kind(path: Sequence[str]) -> str | None:
-    """The kind of the number at ``path`` in an entry's published data (``DATA_KINDS``), or None."""
+# The released report of a topic (``data["report"]``, ``foresight.disclosure``): the kind of a figure by
+# its own name, whatever item it belongs to; a year item's quantiles are years (see ``_report_kind``).
+REPORT_KINDS: dict[str, str] = {
+    **dict.fromkeys(
+        ("n", "n_cant_judge", "n_high", "n_years", "n_paired", "n_nonzero", "other_sectors", "round", "from_round"),
+        "count",
+    ),
+    **dict.fromkeys(("index", "index_high", "index_weighted"), "index"),
+    **dict.fromkeys(("mean", "sd", "median", "q1", "q3", "iqr", "delta_iqr"), "quantile"),
+    **dict.fromkeys(("median_before", "q1_before", "q3_before", "iqr_before"), "quantile"),
+    **dict.fromkeys(("median_after", "q1_after", "q3_after", "iqr_after"), "quantile"),
+    **dict.fromkeys(("top2", "bottom2", "share_already", "share_never", "share_changed"), "share"),
+    "rwg": "coefficient",
+    "wilcoxon_statistic": "statistic",
+    "wilcoxon_p": "p_value",
+    "social_lag": "year",
+}
+# Figures under these names are tables of counts or shares (one number per answer option, level or sector).
+REPORT_TABLES = {"distribution": "count", "counts": "count", "by_expertise": "count", "by_sector": "count"}
+YEAR_QUANTILES = frozenset({"median", "q1", "q3", "iqr"})
+# Criteria of the score on their own scales (``services.CRITERIA``), and their normalised values 0–1.
+CRITERION_KINDS = {"scenario_pull": "value", "policy_list": "value"}
+
+
+def _report_kind(path: Sequence[str], item: Mapping[str, Any] | None) -> str | None:
+    """The kind of a number inside ``report`` (``path`` below it)."""
+    name = path[-1]
+    if len(path) >= 2 and path[-2] in REPORT_TABLES:
+        return REPORT_TABLES[path[-2]]
+    if len(path) >= 2 and path[-2] == "shares":
+        return "share"
+    if item is not None and "n_years" in item and name in YEAR_QUANTILES:
+        return "year"
+    return REPORT_KINDS.get(name)
+
+
+def data_kind(path: Sequence[str], item: Mapping[str, Any] | None = None) -> str | None:
+    """The kind of the number at ``path`` in an entry's published data, or None.
+
+    ``item``: for a path inside ``report.items.<key>``, that item's released figures (a year item's
+    quantiles are years, a scale item's are answer codes)."""
     for pattern, kind in DATA_KINDS.items():
         if len(pattern) == len(path) and all(p in ("*", key) for p, key in zip(pattern, path, strict=True)):
             return kind
+    if path and path[0] == "report":
+        return _report_kind(path[1:], item)
+    if len(path) == 2 and path[0] == "criteria":
+        return CRITERION_KINDS.get(path[1], "index")
+    if len(path) == 2 and path[0] == "normalised":
+        return "score"
     return None
 
 
-def _figures(node: Any, path: tuple[str, ...]) -> Any:
+def _figures(node: Any, path: tuple[str, ...], item: Mapping[str, Any] | None = None) -> Any:
     if isinstance(node, Mapping):
-        return {key: _figures(value, (*path, str(key))) for key, value in node.items()}
+        if len(path) == 3 and path[:2] == ("report", "items"):
+            item = node
+        return {key: _figures(value, (*path, str(key)), item) for key, value in node.items()}
     if isinstance(node, list):
-        return [_figures(value, path) for value in node]
-    kind = data_kind(path)
+        return [_figures(value, path, item) for value in node]
+    kind = data_kind(path, item)
     if kind is not None and numbers.is_figure(node):
         return numbers.publish(node, kind)
     return node

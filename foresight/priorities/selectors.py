@@ -13,12 +13,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from foresight import numbers
 from foresight.catalog.models import Direction, Topic
-from foresight.delphi.models import Round, RoundStat
+from foresight.core.reasons import CRITERION_LABELS, fallback_label, reason_label
+from foresight.delphi.models import Question, Round, RoundStat
 from foresight.delphi.services.aggregation import ALL
-from foresight.priorities import charts
+from foresight.priorities import charts, summaries
 from foresight.priorities.editions import edition_get_public, edition_list_public, edition_radar
 from foresight.priorities.exports import published_aggregates
 from foresight.priorities.models import Edition, EditionEntry, Tier
@@ -352,3 +354,205 @@ def topic_history(*, topic: Topic) -> TopicHistory:
             domain=(low, high),
         )
     return history
+
+
+# ---------------------------------------------------------------------------
+# The per-topic substance of a national foresight report (edition page, topic page)
+# ---------------------------------------------------------------------------
+
+LEVEL_LABELS = {"high": _l("High"), "medium": _l("Medium"), "low": _l("Low"), "none": _l("Not stated")}
+SECTOR_LABELS = {
+    "university": _l("University"),
+    "public_research": _l("Public research"),
+    "company": _l("Company"),
+    "government": _l("Government"),
+}
+WILCOXON_METHODS = {"exact": _l("exact"), "exact_conditional": _l("exact (ties)"), "normal": _l("normal approx.")}
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """What the pages need to print one question's figures: its key, type, label and option labels."""
+
+    key: str
+    qtype: str
+    index: bool
+    label: str
+    options: list[tuple[str, str]]  # (code, label)
+
+
+def study_item_specs(*, study_id: int) -> list[ItemSpec]:
+    """The study's topic questions (not expertise, not free text) in order, in the active language. One query."""
+    zh = _zh()
+    specs = []
+    for q in Question.objects.filter(study_id=study_id, applies_to=Question.AppliesTo.TOPIC).order_by("order", "pk"):
+        if q.qtype == Question.Type.TEXT or q.key == "expertise":
+            continue
+        options = [
+            (str(o.get("value", o["code"])), str((o.get("label_zh") if zh else "") or o.get("label_en") or o["code"]))
+            for o in q.options
+        ]
+        label = (q.label_zh if zh else "") or q.label_en
+        specs.append(ItemSpec(key=q.key, qtype=q.qtype, index=q.index, label=label, options=options))
+    return specs
+
+
+def _notice(suppressed: dict[str, Any] | None, key: str) -> str:
+    return reason_label((suppressed or {}).get(key))
+
+
+def entry_figures(*, data: dict[str, Any], specs: list[ItemSpec]) -> dict[str, Any]:
+    """An entry's released report (``data["report"]``) arranged for the pages: respondents, indices side
+    by side, years, choice distributions, other scale items, the change between rounds, stand-ins.
+
+    Only what the disclosure layer released is here; every withheld figure comes with its reason."""
+    report = data.get("report") or {}
+    items = report.get("items") or {}
+    respondents = report.get("respondents") or {}
+    out: dict[str, Any] = {
+        "round": report.get("round"),
+        "n": respondents.get("n"),
+        "suppressed": _notice(respondents.get("suppressed"), "all"),
+        "by_expertise": [
+            (LEVEL_LABELS.get(level, level), count) for level, count in (respondents.get("by_expertise") or {}).items()
+        ],
+        "by_sector": [
+            (SECTOR_LABELS.get(sector, sector), count) for sector, count in (respondents.get("by_sector") or {}).items()
+        ],
+        "other_sectors": respondents.get("other_sectors"),
+        "sector_notice": _notice(respondents.get("suppressed"), "by_sector"),
+        "indices": [],
+        "years": [],
+        "choices": [],
+        "scales": [],
+        "changes": [],
+        "social_lag": report.get("social_lag"),
+        "fallbacks": [fallback_label(f) for f in data.get("fallbacks") or [] if f.get("in_score")],
+        "evidence": data.get("evidence") or {},
+    }
+    for spec in specs:
+        item = items.get(spec.key)
+        if item is None:
+            continue
+        suppressed = item.get("suppressed") or {}
+        released = item.get("n") is not None
+        row: dict[str, Any] = {"key": spec.key, "label": spec.label, "n": item.get("n"), "released": released}
+        row["notice"] = _notice(suppressed, "all")
+        total = (item.get("n") or 0) + (item.get("n_cant_judge") or 0)
+        row["share_cant_judge"] = (item.get("n_cant_judge") or 0) / total if released and total else None
+        if spec.qtype == "scale" and spec.index:
+            row.update(
+                {
+                    "index": item.get("index"),
+                    "index_high": item.get("index_high"),
+                    "n_high": item.get("n_high"),
+                    "index_weighted": item.get("index_weighted"),
+                    "median": item.get("median"),
+                    "q1": item.get("q1"),
+                    "q3": item.get("q3"),
+                    "high_notice": _notice(suppressed, "index_high"),
+                    "weighted_notice": _notice(suppressed, "index_weighted"),
+                    "sectors": [
+                        (SECTOR_LABELS.get(g, g), v.get("n"), v.get("index"))
+                        for g, v in (item.get("sectors") or {}).items()
+                    ],
+                    "sector_notice": _notice(suppressed, "sectors"),
+                }
+            )
+            out["indices"].append(row)
+        elif spec.qtype == "scale":
+            labels = dict(spec.options)
+            counts = item.get("distribution") or {}
+            row.update(
+                {
+                    "median": item.get("median"),
+                    "q1": item.get("q1"),
+                    "q3": item.get("q3"),
+                    "bars": [(labels.get(code, code), counts.get(code, 0)) for code, _label in spec.options],
+                }
+            )
+            out["scales"].append(row)
+        elif spec.qtype == "year":
+            row.update(
+                {
+                    "median": item.get("median"),
+                    "q1": item.get("q1"),
+                    "q3": item.get("q3"),
+                    "n_years": item.get("n_years"),
+                    "share_already": item.get("share_already"),
+                    "share_never": item.get("share_never"),
+                    "years_notice": _notice(suppressed, "years"),
+                }
+            )
+            out["years"].append(row)
+        elif spec.qtype in ("single", "multi"):
+            counts = item.get("counts") or {}
+            shares = item.get("shares") or {}
+            row["rows"] = [(label, counts.get(code, 0), shares.get(code)) for code, label in spec.options]
+            row["multi"] = spec.qtype == "multi"
+            out["choices"].append(row)
+        if spec.qtype == "scale" and ("change" in item or "change" in suppressed):
+            change = item.get("change") or {}
+            out["changes"].append(
+                {
+                    "label": spec.label,
+                    **change,
+                    "method": WILCOXON_METHODS.get(change.get("wilcoxon_method") or "", ""),
+                    "notice": _notice(suppressed, "change"),
+                }
+            )
+    return out
+
+
+def _option_labels(specs: list[ItemSpec]) -> dict[str, dict[str, str]]:
+    return {spec.key: dict(spec.options) for spec in specs}
+
+
+def edition_summaries(*, edition: PublicEdition) -> dict[str, list[dict[str, Any]]]:
+    """Per direction and per area of an edition: topics by tier, the median of the released median years,
+    and the most cited policy measures and implementation barriers (``summaries.summarise``)."""
+    specs = study_item_specs(study_id=edition.edition.study_id)
+    labels = _option_labels(specs)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for level, key_of, name_of in (
+        ("directions", lambda e: e.direction.slug, lambda e: e.direction.name),
+        ("areas", lambda e: e.topic.area.slug, lambda e: e.topic.area.name),
+    ):
+        names = {key_of(e): name_of(e) for e in edition.entries}
+        groups = summaries.summarise((key_of(e), e.entry.tier, e.data.get("report") or {}) for e in edition.entries)
+        out[level] = [
+            {
+                "key": g.key,
+                "name": names[g.key],
+                "topics": g.topics,
+                "tiers": g.tiers,
+                "years": {item: {"median": m, "topics": n} for item, (m, n) in g.years.items()},
+                "cited": {
+                    item: [(labels.get(item, {}).get(code, code), count, share) for code, count, share in rows]
+                    for item, rows in g.cited.items()
+                },
+            }
+            for g in groups
+        ]
+    return out
+
+
+def edition_method(*, edition: PublicEdition) -> dict[str, Any]:
+    """What the method section states beside the staff's note: the disclosure and evidence rules, the
+    stand-ins the score used (how many topics, per criterion), and the topics below the minimum evidence."""
+    run = edition.edition.scoring_run
+    summary = (run.results or {}).get("summary", {})
+    inputs = (run.results or {}).get("inputs", {})
+    rules = inputs.get("rules") or edition.edition.study.disclosure_rules().as_dict()
+    weights = summary.get("weights", {})
+    fallbacks = [
+        {"criterion": CRITERION_LABELS.get(name, name), "topics": len(codes)}
+        for name, codes in sorted((summary.get("fallbacks") or {}).items())
+        if codes and weights.get(name)
+    ]
+    return {
+        "rules": rules,
+        "fallbacks": fallbacks,
+        "insufficient": len(summary.get("insufficient", [])),
+        "timing_years": inputs.get("timing_years"),
+    }

@@ -84,7 +84,9 @@ def _matrix(edition: PublicEdition, entries: list[PublicEntry]) -> dict[str, Any
     )
 
 
-def _ranked(edition: PublicEdition, entries: list[PublicEntry]) -> list[dict[str, Any]]:
+def _ranked(
+    edition: PublicEdition, entries: list[PublicEntry], specs: list[selectors.ItemSpec]
+) -> list[dict[str, Any]]:
     tiers = tier_labels()
     quadrants = quadrant_labels()
     rows = []
@@ -106,6 +108,7 @@ def _ranked(edition: PublicEdition, entries: list[PublicEntry]) -> list[dict[str
                 "importance": e.index("importance"),
                 "competitiveness": e.index("competitiveness"),
                 "p_top_k": e.data.get("p_top_k"),
+                "figures": selectors.entry_figures(data=e.data, specs=specs),
             }
         )
     return rows
@@ -155,6 +158,28 @@ def edition_list(request: HttpRequest) -> HttpResponse:
     return render(request, "priorities/edition_list.html", {"editions": editions})
 
 
+def _entries_context(
+    *, edition: PublicEdition, entries: list[PublicEntry], direction: str = "", error: str = ""
+) -> dict[str, Any]:
+    """What the filtered part of the page draws (the htmx partial and the full page alike): the ranked
+    topics with their matrix, and the topics published as insufficient evidence."""
+    specs = selectors.study_item_specs(study_id=edition.edition.study_id)
+    tiered = [e for e in entries if e.entry.tier != Tier.INSUFFICIENT]
+    insufficient = [e for e in entries if e.entry.tier == Tier.INSUFFICIENT]
+    return {
+        "edition": edition,
+        "direction": direction,
+        "error": error,
+        "entries": entries,
+        "ranked": _ranked(edition, tiered, specs),
+        "insufficient": _ranked(edition, insufficient, specs),
+        "matrix": _matrix(edition, tiered) if tiered else None,
+        "axis": charts.rank_axis(edition.max_rank),
+        "tier_legend": charts.symbol_legend("tier", tier_labels()),
+        "quadrant_legend": quadrant_labels(),
+    }
+
+
 def edition_context(
     *, edition: PublicEdition, entries: list[PublicEntry], direction: str = "", error: str = ""
 ) -> dict[str, Any]:
@@ -162,17 +187,12 @@ def edition_context(
     legend = charts.symbol_legend("tier", tier_labels())
     counts = edition.tier_counts()
     return {
-        "edition": edition,
-        "direction": direction,
-        "error": error,
-        "entries": entries,
-        "ranked": _ranked(edition, entries),
-        "matrix": _matrix(edition, entries) if entries else None,
-        "axis": charts.rank_axis(edition.max_rank),
-        "tier_legend": legend,
-        "quadrant_legend": quadrant_labels(),
+        **_entries_context(edition=edition, entries=entries, direction=direction, error=error),
         "radar": _radar(edition),
         "counts": [{**item, "count": counts.get(item["key"], 0)} for item in legend],
+        "insufficient_count": counts.get(Tier.INSUFFICIENT, 0),
+        "summaries": selectors.edition_summaries(edition=edition),
+        "method": selectors.edition_method(edition=edition),
     }
 
 
@@ -188,17 +208,7 @@ def edition_detail(request: HttpRequest, code: str) -> HttpResponse:
     except ValidationError as exc:
         entries, status, error = [], 400, " ".join(exc.message_dict.get("direction", exc.messages))
     if wants_partial(request):
-        context = {
-            "edition": edition,
-            "direction": direction,
-            "error": error,
-            "entries": entries,
-            "ranked": _ranked(edition, entries),
-            "matrix": _matrix(edition, entries) if entries else None,
-            "axis": charts.rank_axis(edition.max_rank),
-            "tier_legend": charts.symbol_legend("tier", tier_labels()),
-            "quadrant_legend": quadrant_labels(),
-        }
+        context = _entries_context(edition=edition, entries=entries, direction=direction, error=error)
         return render(request, "priorities/edition_detail.html#entries", context, status=status)
     context = edition_context(edition=edition, entries=entries, direction=direction, error=error)
     return render(request, "priorities/edition_detail.html", context, status=status)
