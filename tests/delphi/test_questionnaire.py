@@ -41,6 +41,12 @@ def answers_of(participant: Participant, rnd: Round, topic: str) -> dict[str, An
     return out
 
 
+def feedback_box(page: str, key: str) -> str:
+    """The feedback box of one question (it holds no nested ``div``)."""
+    start = page.index(f'id="feedback-{key}"')
+    return page[start : page.index("</div>", start)]
+
+
 def snapshot() -> list[tuple[Any, ...]]:
     return sorted(
         Answer.objects.values_list(
@@ -300,8 +306,8 @@ def test_round_2_shows_the_group_next_to_the_own_previous_answer(study: Study, o
     importance = ["2", "3", "4", "4", "4", "5"]  # median 4, Q1 3.25, Q3 4
     for p, value in zip(panel, importance, strict=True):
         response_save(participant=p, rnd=open_round, topic=bci, answers={"expertise": "high", "importance": value})
-    # Competitiveness answered by only 2 experts: below k = 5, never shown.
-    for p in panel[:2]:
+    # Competitiveness answered by k = 5 experts: fewer than k + 1, never shown.
+    for p in panel[:5]:
         response_save(participant=p, rnd=open_round, topic=bci, answers={"competitiveness": "3"})
     round_close(rnd=open_round)
     round_aggregate(round_id=open_round.pk)
@@ -315,7 +321,8 @@ def test_round_2_shows_the_group_next_to_the_own_previous_answer(study: Study, o
     assert "Your previous answer: <strong>Very low</strong>" not in page
     assert "Your previous answer: <strong>Low</strong>" in page
     assert "◀ you" in page
-    assert "Fewer than 5 answers" in page  # competitiveness suppressed
+    assert "Fewer than 6 answers" in feedback_box(page, "competitiveness")  # five answers: suppressed
+    assert "Fewer than 6 answers" not in feedback_box(page, "importance")  # six answers: shown
     assert page.count('<meter min="0" max="1" value="0.5000">') == 1  # half the panel said 4
     # Keeping an answer outside the IQR prompts for a reason; moving into it does not.
     response = browser.post(url(study, "bci", "save", number=2), {"expertise": "high", "importance": "2"}, **HTMX)
@@ -340,15 +347,18 @@ def test_realtime_feedback_follows_the_answers_and_waits_for_ones_own(catalog: A
     rnd = study.rounds.get(number=1)
     round_open(rnd=rnd)
     bci = Topic.objects.get(code="bci")
-    panel = [make_participant(study, f"e{i}@example.org", topics=["bci"]) for i in range(6)]
+    panel = [make_participant(study, f"e{i}@example.org", topics=["bci"]) for i in range(7)]
     browser = login(panel[0])
     assert "Answer first to see" in browser.get(url(study, "bci")).content.decode()
     browser.post(url(study, "bci", "save"), {"expertise": "high", "importance": "5"}, **HTMX)
-    assert "Fewer than 5 answers" in browser.get(url(study, "bci")).content.decode()
+    assert "Fewer than 6 answers" in browser.get(url(study, "bci")).content.decode()
     for p in panel[1:5]:
         response_save(participant=p, rnd=rnd, topic=bci, answers={"expertise": "high", "importance": "3"})
+    page = browser.get(url(study, "bci")).content.decode()  # k = 5 answers: still nothing
+    assert "Fewer than 6 answers" in page and "The panel so far" not in page
+    response_save(participant=panel[5], rnd=rnd, topic=bci, answers={"expertise": "high", "importance": "3"})
     page = browser.get(url(study, "bci")).content.decode()
-    assert "The panel so far" in page and "n = 5" in page and "median <strong>3</strong>" in page
+    assert "The panel so far" in page and "n = 6" in page and "median <strong>3</strong>" in page
 
 
 def test_realtime_feedback_refreshes_without_touching_the_form(catalog: Any) -> None:
@@ -360,14 +370,14 @@ def test_realtime_feedback_refreshes_without_touching_the_form(catalog: Any) -> 
     rnd = study.rounds.get(number=1)
     round_open(rnd=rnd)
     bci = Topic.objects.get(code="bci")
-    panel = [make_participant(study, f"e{i}@example.org", topics=["bci"]) for i in range(5)]
+    panel = [make_participant(study, f"e{i}@example.org", topics=["bci"]) for i in range(6)]
     for p in panel:
         response_save(participant=p, rnd=rnd, topic=bci, answers={"expertise": "high", "importance": "4"})
     browser = login(panel[0])
     page = browser.get(url(study, "bci")).content.decode()
     assert 'hx-trigger="every 20s"' in page
     part = browser.get(url(study, "bci"), {"part": "feedback"}, **HTMX).content.decode()
-    assert 'id="feedback-importance" hx-swap-oob="true"' in part and "n = 5" in part
+    assert 'id="feedback-importance" hx-swap-oob="true"' in part and "n = 6" in part
     assert "<input" not in part and "<textarea" not in part
     # Saving in real-time mode refreshes the feedback too.
     saved = browser.post(url(study, "bci", "save"), {"importance": "2"}, **HTMX).content.decode()

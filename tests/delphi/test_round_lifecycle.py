@@ -21,14 +21,16 @@ def test_opening_twice_is_a_no_op(round1: Round) -> None:
 
 
 def test_rules_freeze_when_round_1_opens(study: Study, round1: Round) -> None:
-    study_update_rules(study=study, actor=None, k_threshold=7)
+    study_update_rules(study=study, actor=None, k_threshold=7, min_respondents=12)
     round_open(rnd=round1)
     with pytest.raises(ValidationError, match="frozen"):
         study_update_rules(study=study, actor=None, k_threshold=3)
     with pytest.raises(ValidationError, match="frozen"):
+        study_update_rules(study=study, actor=None, min_respondents=3, min_high_respondents=1)
+    with pytest.raises(ValidationError, match="frozen"):
         question_update(question=study.questions.get(key="importance"), actor=None, label_en="Changed")
     study.refresh_from_db()
-    assert study.k_threshold == 7
+    assert (study.k_threshold, study.min_respondents, study.min_high_respondents) == (7, 12, 5)
     assert study.questions.get(key="importance").label_en != "Changed"
     assert AuditLog.objects.filter(action="study_rules_change_refused").exists()
     assert AuditLog.objects.filter(action="question_change_refused").exists()

@@ -421,10 +421,10 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
         )
     rows.sort(key=lambda r: (r["topic"], questions[r["question_id"]].order, r["question"], r["group"]))
 
-    importance = next((q for q in questions.values() if q.key == "importance"), None)
-    kendall = _kendall_by_area(rnd=rnd, importance=importance, topic_ids=sorted(topic_codes))
-
     respondents = _topic_respondents(rnd=rnd, expertise_q=expertise_q)
+    # W over the topics with respondents (those the summary lists): a response saved empty adds no topic.
+    importance = next((q for q in questions.values() if q.key == "importance"), None)
+    kendall = _kendall_by_area(rnd=rnd, importance=importance, topic_ids=sorted(respondents))
     topics_out = {}
     for topic_id in sorted(respondents, key=lambda t: topic_codes[t]):
         items = consensus_items.get(topic_id, {})
