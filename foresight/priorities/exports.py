@@ -72,6 +72,18 @@ ENTRY_COLUMNS = (
     "divergent",
     "rationale_en",
     "rationale_zh",
+    "round",
+    "evidence_sufficient",
+    "importance_n_high",
+    "competitiveness_index_high",
+    "competitiveness_index_weighted",
+    "tech_year_share_already",
+    "tech_year_share_never",
+    "social_year_q1",
+    "social_year_q3",
+    "social_lag",
+    "fallbacks",
+    "withheld",
 )
 
 
@@ -92,6 +104,15 @@ ENTRY_KINDS = {
     "tech_year_q1": "year",
     "tech_year_q3": "year",
     "social_year_median": "year",
+    "round": "count",
+    "importance_n_high": "count",
+    "competitiveness_index_high": "index",
+    "competitiveness_index_weighted": "index",
+    "tech_year_share_already": "share",
+    "tech_year_share_never": "share",
+    "social_year_q1": "year",
+    "social_year_q3": "year",
+    "social_lag": "year",
 }
 
 # The kind of every number of an entry's published data, by its path ("*": any key at that level).
@@ -286,11 +307,36 @@ def entry_row(edition: str, entry: Mapping[str, Any]) -> list[Any]:
         bool(_get(data, "divergent")),
         entry.get("rationale_en"),
         entry.get("rationale_zh"),
+        _get(data, "report", "round"),
+        bool(_get(data, "evidence", "sufficient")),
+        _get(data, "indices", "importance", "n_high"),
+        _get(data, "indices", "competitiveness", "index_high"),
+        _get(data, "indices", "competitiveness", "index_weighted"),
+        _get(data, "timing", "tech_year", "share_already"),
+        _get(data, "timing", "tech_year", "share_never"),
+        _get(data, "timing", "social_year", "q1"),
+        _get(data, "timing", "social_year", "q3"),
+        _get(data, "report", "social_lag"),
+        "; ".join(
+            f"{f.get('criterion')}: {f.get('used')} ({f.get('reason')})"
+            for f in data.get("fallbacks") or []
+            if f.get("in_score")
+        ),
+        "; ".join(_withheld(data)),
     ]
     return [
         numbers.quantize(value, ENTRY_KINDS[column]) if column in ENTRY_KINDS else value
         for column, value in zip(ENTRY_COLUMNS, row, strict=True)
     ]
+
+
+def _withheld(data: Mapping[str, Any]) -> list[str]:
+    """Every figure withheld from an entry, as ``item.figure: reason`` (``figures.csv`` has them in full)."""
+    report = data.get("report") or {}
+    out = [f"respondents.{f}: {r}" for f, r in ((report.get("respondents") or {}).get("suppressed") or {}).items()]
+    for key, item in (report.get("items") or {}).items():
+        out.extend(f"{key}.{figure}: {reason}" for figure, reason in (item.get("suppressed") or {}).items())
+    return out
 
 
 def entries_csv(edition: str, entries: Iterable[Mapping[str, Any]]) -> str:
@@ -330,3 +376,69 @@ def byor_csv(blips: Iterable[Mapping[str, str]]) -> str:
             for b in blips
         ),
     )
+
+
+FIGURE_COLUMNS = ("edition", "topic", "direction", "tier", "round", "item", "group", "figure", "value", "withheld")
+# Figures of an index item that belong to a subgroup, not to all respondents.
+_GROUP_OF = {"n_high": "high", "index_high": "high", "index_weighted": "weighted"}
+_SUPPRESSED_GROUP = {"index_high": "high", "index_weighted": "weighted", "sectors": "sector", "change": "change"}
+
+
+def _figure_rows(item_key: str, item: Mapping[str, Any]) -> Iterable[tuple[str, str, str, Any, str]]:
+    """(item, group, figure, value, withheld reason) for every figure of one released item."""
+    suppressed = item.get("suppressed") or {}
+    for name, value in item.items():
+        if name == "suppressed" or name in ("sectors", "change"):
+            continue
+        if isinstance(value, Mapping):
+            for code, cell in value.items():
+                yield item_key, "all", f"{name}:{code}", cell, ""
+            continue
+        if value is None and name in _GROUP_OF:
+            continue  # withheld: reported below with its reason
+        yield item_key, _GROUP_OF.get(name, "all"), name, value, ""
+    for sector, cell in (item.get("sectors") or {}).items():
+        for name, value in cell.items():
+            yield item_key, f"sector:{sector}", name, value, ""
+    for name, value in (item.get("change") or {}).items():
+        yield item_key, "change", name, value, ""
+    for figure, reason in suppressed.items():
+        yield item_key, _SUPPRESSED_GROUP.get(figure, "all"), figure, None, str(reason)
+
+
+def figures_csv(edition: str, entries: Iterable[Mapping[str, Any]]) -> str:
+    """Every published figure of every topic in long form (one row per figure), as the pages print them:
+    the topic's respondents, each item's figures per group (all, high, weighted, sector, change), the
+    criteria of the score and every figure withheld with the reason."""
+
+    def rows() -> Iterable[list[Any]]:
+        for entry in entries:
+            data = published_figures(entry.get("data") or {})
+            report = data.get("report") or {}
+            head = [edition, entry.get("topic"), entry.get("direction"), entry.get("tier"), report.get("round")]
+            respondents = report.get("respondents") or {}
+            for name, value in respondents.items():
+                if name == "suppressed":
+                    for figure, reason in value.items():
+                        yield [*head, "", "respondents", figure, None, reason]
+                elif isinstance(value, Mapping):
+                    for code, count in value.items():
+                        yield [*head, "", "respondents", f"{name}:{code}", count, ""]
+                else:
+                    yield [*head, "", "respondents", name, value, ""]
+            if report.get("social_lag") is not None:
+                yield [*head, "", "all", "social_lag", report["social_lag"], ""]
+            for key, item in (report.get("items") or {}).items():
+                for item_key, group, figure, value, reason in _figure_rows(key, item):
+                    yield [*head, item_key, group, figure, value, reason]
+            for name, value in (data.get("criteria") or {}).items():
+                yield [*head, "", "criteria", name, value, ""]
+            for fallback in data.get("fallbacks") or []:
+                yield [*head, "", "fallback", fallback.get("criterion"), fallback.get("used"), fallback.get("reason")]
+
+    return write_csv(FIGURE_COLUMNS, rows())
+
+
+def excel_friendly(text: str) -> str:
+    """The CSV with a UTF-8 byte-order mark, so spreadsheet programs read Chinese text correctly."""
+    return "\ufeff" + text

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.edition_list, name="edition-list"),
     path("<slug:code>/", views.edition_detail, name="edition-detail"),
     path("<slug:code>/entries.csv", views.edition_entries_csv, name="edition-entries-csv"),
+    path("<slug:code>/figures.csv", views.edition_figures_csv, name="edition-figures-csv"),
     path("<slug:code>/edition.json", views.edition_json, name="edition-json"),
     path("<slug:code>/radar.csv", views.edition_radar_csv, name="edition-radar-csv"),
 ]

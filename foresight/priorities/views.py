@@ -220,11 +220,29 @@ def _download(body: str, content_type: str, filename: str) -> HttpResponse:
     return response
 
 
+def _csv_download(request: HttpRequest, body: str, filename: str) -> HttpResponse:
+    """A CSV download; ``?excel=1`` gives the Excel-friendly variant (UTF-8 with a byte-order mark, without
+    which spreadsheet programs garble the Chinese columns)."""
+    if request.GET.get("excel") == "1":
+        return _download(
+            exports.excel_friendly(body), "text/csv; charset=utf-8", filename.replace(".csv", "-excel.csv")
+        )
+    return _download(body, "text/csv; charset=utf-8", filename)
+
+
 @require_GET
 def edition_entries_csv(request: HttpRequest, code: str) -> HttpResponse:
     edition = selectors.edition_get(code=code)
     body = exports.entries_csv(edition.code, selectors.edition_export_rows(edition=edition))
-    return _download(body, "text/csv; charset=utf-8", f"{edition.code}-entries.csv")
+    return _csv_download(request, body, f"{edition.code}-entries.csv")
+
+
+@require_GET
+def edition_figures_csv(request: HttpRequest, code: str) -> HttpResponse:
+    """Every published figure of every topic in long form (``exports.figures_csv``)."""
+    edition = selectors.edition_get(code=code)
+    body = exports.figures_csv(edition.code, selectors.edition_export_rows(edition=edition))
+    return _csv_download(request, body, f"{edition.code}-figures.csv")
 
 
 @require_GET
