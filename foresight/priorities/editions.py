@@ -307,9 +307,12 @@ def radar_status(*, tier: str, previous_tier: str | None, has_previous: bool) ->
 
 
 def edition_radar(*, edition: Edition) -> list[dict[str, Any]]:
-    """Radar blips: sector = direction, ring = tier, status against the previous edition."""
+    """Radar blips: sector = direction, ring = tier, status against the previous edition.  Topics
+    published as insufficient evidence are not on the radar (they have no tier to place them in)."""
     previous = edition_previous_public(edition=edition)
-    before = dict(previous.entries.values_list("topic__code", "tier")) if previous else {}
+    before = (
+        dict(previous.entries.exclude(tier=Tier.INSUFFICIENT).values_list("topic__code", "tier")) if previous else {}
+    )
     return [
         {
             "entry": entry,
@@ -321,4 +324,5 @@ def edition_radar(*, edition: Edition) -> list[dict[str, Any]]:
             ),
         }
         for entry in edition.entries.all()
+        if entry.tier != Tier.INSUFFICIENT
     ]

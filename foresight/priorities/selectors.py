@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
-from foresight import numbers
+from foresight import disclosure, numbers
 from foresight.catalog.models import Direction, Topic
 from foresight.core.reasons import CRITERION_LABELS, fallback_label, reason_label
 from foresight.delphi.models import Question, Round, RoundStat
@@ -220,6 +220,9 @@ class TopicHistory:
     rounds: list[RoundRow]
     editions_chart: dict[str, Any] | None = None
     rounds_chart: dict[str, Any] | None = None
+    # The released figures of the topic in the latest published edition (``entry_figures``).
+    latest: EditionEntry | None = None
+    latest_figures: dict[str, Any] | None = None
 
     @property
     def empty(self) -> bool:
@@ -249,14 +252,14 @@ def topic_history(*, topic: Topic) -> TopicHistory:
     competitiveness figures in every aggregated round that a published edition was computed from
     (that round or any earlier one of the same study).
 
-    Round figures come only from the all-respondents group with at least the study's k answers;
-    studies without a published edition, and rounds after the last published one, show nothing.
-    Two queries.
+    Round figures are the all-respondent figures the disclosure layer releases (at least k + 1
+    answers); studies without a published edition, and rounds after the last published one, show
+    nothing.  Two queries.
     """
     labels = {value: str(label) for value, label in Tier.choices}
     editions = list(
         EditionEntry.objects.filter(topic=topic, edition__status=Edition.Status.PUBLISHED)
-        .select_related("edition")
+        .select_related("edition__study")
         .order_by("edition__published_at", "edition__code")
     )
     # A round is public once a published edition was computed from it or from a later round of its study.
@@ -271,7 +274,6 @@ def topic_history(*, topic: Topic) -> TopicHistory:
             group=ALL,
             question__key__in=HISTORY_KEYS,
             round__status=Round.Status.AGGREGATED,
-            n__gte=F("round__study__k_threshold"),
         )
         .filter(Exists(published_study))
         .select_related("round__study", "question")
@@ -280,6 +282,14 @@ def topic_history(*, topic: Topic) -> TopicHistory:
     by_round: dict[int, dict[str, Any]] = {}
     for stat in stats:
         rnd = stat.round
+        released = disclosure.release_item(
+            qtype=stat.question.qtype,
+            index=stat.question.index,
+            groups={ALL: stat.data or {}},
+            rules=rnd.study.disclosure_rules(),
+        )
+        if released.get("n") is None:
+            continue
         row = by_round.setdefault(
             rnd.pk,
             {
@@ -290,14 +300,8 @@ def topic_history(*, topic: Topic) -> TopicHistory:
                 "scale": (1.0, 5.0),
             },
         )
-        data = stat.data or {}
         row["figures"][stat.question.key] = {
-            "n": stat.n,
-            "median": data.get("median"),
-            "q1": data.get("q1"),
-            "q3": data.get("q3"),
-            "iqr": data.get("iqr"),
-            "index": data.get("index"),
+            key: released.get(key) for key in ("n", "median", "q1", "q3", "iqr", "index")
         }
         if stat.question.key == "importance":
             row["scale"] = _scale_of(stat.question.options)
@@ -311,6 +315,13 @@ def topic_history(*, topic: Topic) -> TopicHistory:
     ]
     history = TopicHistory(editions=editions, rounds=round_rows)
     if editions:
+        # The latest edition's figures of the topic, through the same layer as the edition page (+1 query).
+        latest = max(editions, key=lambda e: (e.edition.published_at, e.edition.code))
+        k = latest.edition.study.k_threshold
+        history.latest = latest
+        history.latest_figures = entry_figures(
+            data=published_aggregates(latest.data or {}, k=k), specs=study_item_specs(study_id=latest.edition.study_id)
+        )
         top = max([e.rank_high or e.rank or 1 for e in editions] + [1])
         history.editions_chart = charts.interval_series(
             [
