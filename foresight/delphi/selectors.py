@@ -283,3 +283,33 @@ def round_stopping_note(*, rnd: Round) -> dict[str, str]:
         en += ". The rule was not met for the study."
         zh += "。本调查尚未满足停止规则。"
     return {"en": en, "zh": zh}
+
+
+def round_kendall_by_area(*, rnd: Round) -> list[dict[str, Any]]:
+    """Kendall's W of importance per area of an aggregated round, as far as it may leave the statistics.
+
+    One row per area with at least two topics in the round (in slug order), so an area's row exists
+    whatever its raters: the figures (``w``, ``chi2``, ``df``, ``p_value``, ``raters``) only when at
+    least t = k + 1 experts rated every topic of the area, else ``suppressed`` (a reason code) —
+    also where aggregation had fewer than two raters and stored nothing.  Two queries.
+    """
+    from foresight import disclosure
+    from foresight.catalog.models import Area
+
+    rules = rnd.study.disclosure_rules()
+    stored = (rnd.summary or {}).get("kendall_importance_by_area") or {}
+    per_area: dict[int, int] = {}
+    for area_id in rnd.topics.values_list("area_id", flat=True):
+        per_area[area_id] = per_area.get(area_id, 0) + 1
+    areas = Area.objects.filter(pk__in=[a for a, n in per_area.items() if n >= 2]).order_by("slug")
+    rows = []
+    for area in areas:
+        figures = stored.get(area.slug) or {}
+        row: dict[str, Any] = {"area": area, "topics": int(figures.get("topics") or per_area[area.pk])}
+        if int(figures.get("raters") or 0) >= rules.t:
+            row.update({key: figures.get(key) for key in ("w", "chi2", "df", "p_value", "raters")})
+            row["suppressed"] = None
+        else:
+            row["suppressed"] = disclosure.SMALL_GROUP
+        rows.append(row)
+    return rows

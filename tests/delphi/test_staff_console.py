@@ -32,14 +32,15 @@ from foresight.delphi.models import (
     RoundStat,
     Study,
 )
+from foresight.delphi.selectors import round_kendall_by_area
 from foresight.delphi.services.aggregation import round_aggregate
 from foresight.delphi.services.arguments import argument_add
 from foresight.delphi.services.panel import invitation_create, participant_add
 from foresight.delphi.services.responses import response_save, round_submit
 from foresight.delphi.services.rounds import round_close, round_open
-from foresight.delphi.services.studies import study_update_rules
+from foresight.delphi.services.studies import study_create, study_update_rules
 from foresight.delphi.staff import selectors
-from tests.delphi.conftest import make_participant
+from tests.delphi.conftest import cell, make_participant
 
 pytestmark = pytest.mark.django_db
 
@@ -98,21 +99,14 @@ def html(response: Any) -> str:
     return response.content.decode()
 
 
-def cell(page: str, name: str) -> str:
-    """The text of the element carrying ``data-cell="name"`` (tags stripped, whitespace squeezed)."""
-    import re
-
-    match = re.search(rf'data-cell="{re.escape(name)}"[^>]*>(.*?)</(?:td|th|dd|span)>', page, re.S)
-    assert match, f"no cell {name}"
-    return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split())
-
-
-def answer_all(participant: Participant, rnd: Round, importance: str, submit: bool = True) -> None:
+def answer_all(
+    participant: Participant, rnd: Round, importance: str, submit: bool = True, competitiveness: str | None = None
+) -> None:
+    """Expertise, importance and competitiveness (the same as importance unless given) on each of her topics."""
     rnd.refresh_from_db()
+    answers = {"expertise": "high", "importance": importance, "competitiveness": competitiveness or importance}
     for topic in participant.topics.filter(pk__in=rnd.topics.all()):
-        response_save(
-            participant=participant, rnd=rnd, topic=topic, answers={"expertise": "high", "importance": importance}
-        )
+        response_save(participant=participant, rnd=rnd, topic=topic, answers=answers)
     if submit:
         round_submit(participant=participant, rnd=rnd)
 
@@ -692,45 +686,40 @@ def test_attrition_counts_who_submitted_round_1_but_not_round_2(
 # --- Consensus and stability -----------------------------------------------------------------------------------------
 
 
-def test_the_consensus_overview_shows_the_stored_figures_and_suppresses_small_cells(
+def test_the_consensus_overview_shows_the_released_figures_and_suppresses_small_cells(
     sam: Client, study: Study, round1: Round
 ) -> None:
-    """Four experts rate humanoid robots in two rounds; only two rate quantum computing (k = 3)."""
+    """k = 3, so no figure rests on fewer than t = 4 respondents. Four experts rate humanoid robots and 6G in
+    two rounds; only three (= k) rate quantum computing; a fifth expert joins 6G in round 2 alone."""
     study_update_rules(study=study, actor=None, k_threshold=3, drop_consensus_topics=False)
     experts = [
         make_participant(
             study,
             f"e{i}@example.org",
             sector=sector,
-            topics=["humanoid-robots"] + (["quantum-computing"] if i < 2 else []),
+            topics=["humanoid-robots", "6g"] + (["quantum-computing"] if i < 3 else []),
         )
         for i, sector in enumerate(["university", "company", "government", "company"])
     ]
+    newcomer = make_participant(study, "e4@example.org", sector="university", topics=["6g"])
     round_open(rnd=round1)
     for participant, value in zip(experts, ["3", "4", "5", "5"], strict=True):
         answer_all(participant, round1, value)
-    # The two who rate both topics rank them differently, so Kendall's W has a value (from two experts).
-    for participant, value in zip(experts[:2], ["5", "2"], strict=True):
-        response_save(
-            participant=participant,
-            rnd=round1,
-            topic=Topic.objects.get(code="quantum-computing"),
-            answers={"importance": value},
-        )
     round_close(rnd=round1)
     assert round_aggregate(round_id=round1.pk)
     round2 = study.rounds.get(number=2)
     round_open(rnd=round2)
-    for participant, value in zip(experts, ["4", "4", "5", "5"], strict=True):
+    for participant, value in zip([*experts, newcomer], ["4", "4", "5", "5", "5"], strict=True):
         answer_all(participant, round2, value)
     round_close(rnd=round2)
     assert round_aggregate(round_id=round2.pk)
 
+    pages = {}
     for rnd in (round1, round2):
         rnd.refresh_from_db()
         response = sam.get(reverse("staff:study-results", args=[study.code]), {"round": rnd.number})
         assert response.status_code == 200
-        page = html(response)
+        page = pages[rnd.number] = html(response)
         stat = RoundStat.objects.get(round=rnd, topic__code="humanoid-robots", question__key="importance", group="all")
         assert cell(page, "humanoid-robots:n") == str(rnd.summary["topics"]["humanoid-robots"]["n"]) == "4"
         assert cell(page, "humanoid-robots:median") == floatformat(stat.data["median"], 2)
@@ -740,32 +729,166 @@ def test_the_consensus_overview_shows_the_stored_figures_and_suppresses_small_ce
             == f"{floatformat(stat.data['q1'], 2)}–{floatformat(stat.data['q3'], 2)}"
         )
         assert cell(page, "humanoid-robots:index") == floatformat(stat.data["index"], 1)
+        # Both index items are released, so the verdicts are shown: per item and for the topic.
         consensus = rnd.summary["topics"]["humanoid-robots"]["consensus"]
+        assert rnd.summary["topics"]["humanoid-robots"]["consensus_items"] == {
+            "importance": consensus,
+            "competitiveness": consensus,
+        }
         assert cell(page, "humanoid-robots:consensus") == ("consensus" if consensus else "no consensus")
-        # Two respondents on quantum computing, none on the others: suppressed, no figure at all.
+        assert cell(page, "humanoid-robots:consensus:importance") == ("✓" if stat.data["consensus"] else "✗")
+        # Three respondents (= k) on quantum computing, none on BCI: suppressed, no figure and no verdict at all.
         assert RoundStat.objects.filter(
-            round=rnd, topic__code="quantum-computing", question__key="importance", group="all", n=2
+            round=rnd, topic__code="quantum-computing", question__key="importance", group="all", n=3
         ).exists()
-        for code in ("quantum-computing", "bci", "6g"):
-            assert cell(page, f"{code}:suppressed") == "suppressed"
-            assert f'data-cell="{code}:median"' not in page
-        for participant in experts:
+        for code in ("quantum-computing", "bci"):
+            assert cell(page, f"{code}:suppressed") == "suppressed: too few respondents"
+            assert cell(page, f"{code}:n") == "&lt; 4"
+            for figure in ("median", "consensus", "change", "social_lag"):
+                assert f'data-cell="{code}:{figure}"' not in page
+            assert cell(page, f"{code}:stopping") == "undetermined"
+        for participant in [*experts, newcomer]:
             assert participant.pseudonym not in page
-    # Round 2 shows the stability figures aggregation stored.
+    assert (
+        round1.summary["topics"]["humanoid-robots"]["consensus"],
+        round2.summary["topics"]["humanoid-robots"]["consensus"],
+    ) == (False, True)
+
+    # Round 1 has nothing to compare with; round 2 shows the change aggregation stored, on the paired respondents.
+    assert cell(pages[1], "humanoid-robots:first-round") == "first round"
     stability = RoundStat.objects.get(
         round=round2, topic__code="humanoid-robots", question__key="importance", group="all"
     ).data["stability"]
     assert stability["n_paired"] == 4 and stability["share_changed"] == 0.25
+    page = pages[2]
     assert cell(page, "humanoid-robots:share_changed") == "25 %"
     assert cell(page, "humanoid-robots:delta_iqr") == floatformat(stability["delta_iqr"], 2)
-    # Kendall's W of round 1 comes from the two experts who rated both topics (< k): suppressed.
-    assert round1.summary["kendall_w_importance"]["w"] is not None
-    round1_page = html(sam.get(reverse("staff:study-results", args=[study.code]), {"round": 1}))
-    assert cell(round1_page, "kendall") == "suppressed"
+    assert cell(page, "humanoid-robots:change") == (
+        f"{floatformat(stability['median_before'], 2)} ({floatformat(stability['iqr_before'], 2)}) → "
+        f"{floatformat(stability['median_after'], 2)} ({floatformat(stability['iqr_after'], 2)}), n = 4"
+    )
+    assert cell(page, "humanoid-robots:wilcoxon_p") == floatformat(stability["wilcoxon_p"], 3)
+    method = {"exact": "exact", "exact_conditional": "exact (ties)", "normal": "normal approx."}
+    assert cell(page, "humanoid-robots:wilcoxon_method") == method.get(stability.get("wilcoxon_method"), "–")
+    # On 6G the newcomer alone joined in round 2 (1 < t): its figures are shown, its change is not.
+    sixg = RoundStat.objects.get(round=round2, topic__code="6g", question__key="importance", group="all")
+    assert sixg.n == 5 and sixg.data["stability"]["n_paired"] == 4
+    assert cell(page, "6g:median") == floatformat(sixg.data["median"], 2)
+    assert cell(page, "6g:stability-suppressed") == "suppressed: too few respondents left or joined between rounds"
+    assert 'data-cell="6g:share_changed"' not in page
+    # The stopping rule: humanoid robots and 6G reached consensus in round 2; round 2 was the last planned.
+    assert [cell(page, f"{code}:stopping") for code in ("humanoid-robots", "6g")] == ["met: consensus"] * 2
+    assert cell(page, "stopping") == "After round 2 the stopping rule is met: the planned rounds are done."
+    assert cell(pages[1], "humanoid-robots:stopping") == "not met"
+    assert cell(pages[1], "stopping") == (
+        "After round 1 the stopping rule is not met: 2 topics still move, so another round is needed."
+    )
+    # No area has two topics in this study: no Kendall's W.
+    assert cell(pages[1], "kendall:none") == "No area has two topics in this round."
     # The latest aggregated round is the default; a round that is not aggregated is 404; a bad value 400.
     assert 'aria-current="page">Round 2' in html(sam.get(reverse("staff:study-results", args=[study.code])))
     assert sam.get(reverse("staff:study-results", args=[study.code]), {"round": 7}).status_code == 404
     assert sam.get(reverse("staff:study-results", args=[study.code]), {"round": "x"}).status_code == 400
+
+
+def test_a_consensus_verdict_is_not_shown_when_the_figures_it_comes_from_are_withheld(
+    sam: Client, study: Study, round1: Round
+) -> None:
+    """Four experts (t = 4 with k = 3) answer on BCI, one of them "can't judge" its importance: importance rests
+    on three answers (= k) and is withheld, and so is every verdict computed from it."""
+    study_update_rules(study=study, actor=None, k_threshold=3)
+    experts = [make_participant(study, f"n{i}@example.org", topics=["bci"]) for i in range(4)]
+    bci = Topic.objects.get(code="bci")
+    round_open(rnd=round1)
+    for i, participant in enumerate(experts):
+        importance = "cant_judge" if i == 3 else "5"
+        answers = {"expertise": "high", "importance": importance, "competitiveness": "5"}
+        response_save(participant=participant, rnd=round1, topic=bci, answers=answers)
+        round_submit(participant=participant, rnd=round1)
+    round_close(rnd=round1)
+    assert round_aggregate(round_id=round1.pk)
+    round1.refresh_from_db()
+    # Aggregation's own verdict, from the three answers of 5, would say "consensus".
+    assert round1.summary["topics"]["bci"]["consensus_items"] == {"importance": True, "competitiveness": True}
+    assert RoundStat.objects.get(round=round1, topic=bci, question__key="importance", group="all").n == 3
+
+    page = html(sam.get(reverse("staff:study-results", args=[study.code])))
+    assert cell(page, "bci:n") == "4"
+    assert cell(page, "bci:importance-suppressed") == "suppressed: too few respondents"
+    assert cell(page, "bci:consensus") == "not shown"
+    assert cell(page, "bci:consensus-reason") == "too few respondents"
+    assert cell(page, "bci:consensus:importance") == "not shown (too few respondents)"
+    assert cell(page, "bci:consensus:competitiveness") == "✓"
+    assert cell(page, "bci:stopping") == "undetermined"
+    assert "0 topics reached consensus." in page
+    overview = selectors.round_consensus_overview(rnd=round1)
+    row = next(t for t in overview.topics if t.topic.code == "bci")
+    assert (row.n, row.importance, row.consensus, row.consensus_reason) == (4, None, None, "small_group")
+
+
+def test_kendall_w_per_area_is_shown_over_k_plus_1_raters_and_suppressed_over_k(
+    sam: Client, catalog: Any, django_assert_max_num_queries: Any
+) -> None:
+    """Two areas with two topics each (k = 3, so t = 4): four experts rate both intelligent-robot topics,
+    three (= k) rate both quantum topics."""
+    study = study_create(
+        title_en="Robots and qubits",
+        horizon_year=2045,
+        code="rq-2045",
+        k_threshold=3,
+        topics=Topic.objects.filter(
+            code__in=["humanoid-robots", "embodied-ai", "quantum-computing", "quantum-communication"]
+        ),
+    )
+    robots = [make_participant(study, f"r{i}@example.org", topics=["humanoid-robots", "embodied-ai"]) for i in range(4)]
+    qubits = [
+        make_participant(study, f"q{i}@example.org", topics=["quantum-computing", "quantum-communication"])
+        for i in range(3)
+    ]
+    rnd = study.rounds.get(number=1)
+    round_open(rnd=rnd)
+    rated = [
+        *zip(robots, [("5", "2"), ("4", "2"), ("5", "3"), ("3", "4")], strict=True),
+        *zip(qubits, [("5", "1"), ("4", "2"), ("2", "5")], strict=True),
+    ]
+    for participant, (first, second) in rated:
+        pair = (
+            ("humanoid-robots", "embodied-ai")
+            if participant in robots
+            else ("quantum-computing", "quantum-communication")
+        )
+        for code, value in zip(pair, (first, second), strict=True):
+            response_save(
+                participant=participant,
+                rnd=rnd,
+                topic=Topic.objects.get(code=code),
+                answers={"expertise": "medium", "importance": value},
+            )
+        round_submit(participant=participant, rnd=rnd)
+    round_close(rnd=rnd)
+    assert round_aggregate(round_id=rnd.pk)
+    rnd.refresh_from_db()
+    stored = rnd.summary["kendall_importance_by_area"]
+    assert (stored["intelligent-robots"]["raters"], stored["quantum-information"]["raters"]) == (4, 3)
+    assert stored["quantum-information"]["w"] is not None
+
+    url = reverse("staff:study-results", args=[study.code])
+    with django_assert_max_num_queries(16):
+        page = html(sam.get(url))
+    robots_w = stored["intelligent-robots"]
+    assert cell(page, "kendall:intelligent-robots") == floatformat(robots_w["w"], 3)
+    assert cell(page, "kendall:intelligent-robots:chi2") == floatformat(robots_w["chi2"], 2)
+    assert cell(page, "kendall:intelligent-robots:df") == str(robots_w["df"]) == "1"
+    assert cell(page, "kendall:intelligent-robots:p") == floatformat(robots_w["p_value"], 4)
+    assert cell(page, "kendall:intelligent-robots:raters") == "4"
+    assert cell(page, "kendall:intelligent-robots:topics") == "2"
+    assert cell(page, "kendall:quantum-information") == "suppressed: too few experts rated every topic of the area"
+    assert cell(page, "kendall:quantum-information:topics") == "2"
+    for figure in ("chi2", "df", "p", "raters"):
+        assert f'data-cell="kendall:quantum-information:{figure}"' not in page
+    rows = {row["area"].slug: row for row in round_kendall_by_area(rnd=rnd)}
+    assert rows["quantum-information"]["suppressed"] == "small_group" and "w" not in rows["quantum-information"]
+    assert rows["intelligent-robots"]["w"] == robots_w["w"]
 
 
 # --- Moderation ---------------------------------------------------------------------------------------------------

@@ -1,13 +1,31 @@
-"""The stopping rule: per topic from its released figures, and for the study (``foresight.delphi.stopping``),
-with plain data shaped as ``round_topic_reports`` releases it."""
+"""The stopping rule: per topic from its released figures, and for the study (``foresight.delphi.stopping``).
+
+The first tests use plain data shaped as ``round_topic_reports`` releases it; the last runs a two-round
+study through the real services (Sam, the staff member, reads the console) with four topics: one that
+reaches consensus, one that stays put without consensus, one that still moves and one too few people
+answered.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
 
+from foresight.catalog.models import Topic
 from foresight.delphi import stopping
+from foresight.delphi.models import Participant, Question, Round, Study
+from foresight.delphi.selectors import round_stopping, round_stopping_note, round_topic_reports
+from foresight.delphi.services.aggregation import round_aggregate
+from foresight.delphi.services.console import study_rules_change
+from foresight.delphi.services.responses import response_save, round_submit
+from foresight.delphi.services.rounds import round_close, round_open
+from foresight.delphi.staff import selectors as staff_selectors
+from tests.delphi.conftest import cell, make_participant
 
 RULE = stopping.Rule()
 KEYS = ["importance", "competitiveness"]
@@ -129,3 +147,144 @@ def test_the_study_meets_the_rule_when_every_topic_does_or_the_planned_rounds_ar
     assert (unknown.met, unknown.why) == (False, "topics_undetermined")
     last = stopping.study_stopping(_topics("not_met"), round_number=3, planned_rounds=3, rule=RULE)
     assert (last.met, last.why) == (True, "planned_rounds_done")
+
+
+# --- A two-round study through the real services ------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tasks queued on commit run in-process here: nothing in this module ever reaches a shared broker."""
+    from foresight.celery import app
+
+    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    monkeypatch.setattr(app.conf, "task_eager_propagates", True)
+    yield
+
+
+def _answer(participant: Participant, rnd: Round, answers: dict[str, dict[str, str]]) -> None:
+    for code, values in answers.items():
+        response_save(participant=participant, rnd=rnd, topic=Topic.objects.get(code=code), answers=values)
+    round_submit(participant=participant, rnd=rnd)
+
+
+# Round 1 → round 2 importance and competitiveness of the eight panel members (k = 3, so t = 4):
+# humanoid robots: everyone "5" twice → consensus in both rounds;
+# quantum computing: spread 1…5, nobody changes → no consensus, stable in round 2;
+# bci: spread, and six of eight move up by two → no consensus, still moving;
+# 6g: only three answer (= k < t) → withheld, undetermined.
+R1 = {
+    "humanoid-robots": ["5"] * 8,
+    "quantum-computing": ["1", "2", "3", "4", "5", "1", "3", "5"],
+    "bci": ["1", "1", "2", "2", "3", "3", "1", "2"],
+}
+R2 = {
+    "humanoid-robots": ["5"] * 8,
+    "quantum-computing": ["1", "2", "3", "4", "5", "1", "3", "5"],
+    "bci": ["3", "3", "4", "4", "5", "5", "1", "2"],
+}
+
+
+@pytest.mark.django_db
+def test_two_rounds_give_a_consensus_a_stable_a_moving_and_an_undetermined_topic(study: Study, round1: Round) -> None:
+    # k = 3 (t = 4); three planned rounds, so that after round 2 only the topics can stop the study.
+    study_rules_change(study=study, actor=None, k_threshold=3, drop_consensus_topics=False, planned_rounds=3)
+    panel = [
+        make_participant(
+            study,
+            f"e{i}@example.org",
+            sector=["university", "company"][i % 2],
+            topics=[*R1, "6g"] if i < 3 else list(R1),
+        )
+        for i in range(8)
+    ]
+
+    def ballot(figures: dict[str, list[str]], i: int) -> dict[str, dict[str, str]]:
+        out = {code: {"expertise": "high", "importance": v[i], "competitiveness": v[i]} for code, v in figures.items()}
+        if i < 3:
+            out["6g"] = {"expertise": "high", "importance": "4", "competitiveness": "4"}
+        return out
+
+    rounds = []
+    for number, figures in ((1, R1), (2, R2)):
+        rnd = study.rounds.get(number=number)
+        round_open(rnd=rnd)
+        rnd.refresh_from_db()
+        for i, participant in enumerate(panel):
+            _answer(participant, rnd, ballot(figures, i))
+        round_close(rnd=rnd)
+        assert round_aggregate(round_id=rnd.pk)
+        rnd.refresh_from_db()
+        rounds.append(rnd)
+    first, second = rounds
+    ids = dict(Topic.objects.filter(code__in=R1.keys() | {"6g"}).values_list("code", "pk"))
+
+    after1 = round_stopping(rnd=first)
+    assert {code: after1.topics[pk].verdict for code, pk in ids.items()} == {
+        "humanoid-robots": "consensus",
+        "quantum-computing": "not_met",
+        "bci": "not_met",
+        "6g": "undetermined",
+    }
+    assert (after1.met, after1.why) == (False, "topics_move")
+
+    after2 = round_stopping(rnd=second)
+    verdicts = {code: after2.topics[pk] for code, pk in ids.items()}
+    assert {code: v.verdict for code, v in verdicts.items()} == {
+        "humanoid-robots": "consensus",
+        "quantum-computing": "stable",
+        "bci": "not_met",
+        "6g": "undetermined",
+    }
+    assert verdicts["6g"].reasons == ("small_group",)
+    bci = {i.key: i for i in verdicts["bci"].items}
+    assert bci["importance"].share_changed == 0.75 and bci["importance"].stable is False
+    assert (after2.met, after2.why, after2.moving_count, after2.undetermined_count) == (False, "topics_move", 1, 1)
+    # The verdicts rest on the released figures: 6g's three answers are withheld (3 = k < t = 4).
+    reports = round_topic_reports(rnd=second)
+    assert reports[ids["6g"]]["items"]["importance"]["n"] is None
+    assert reports[ids["quantum-computing"]]["items"]["importance"]["change"]["share_changed"] == 0
+
+    # The method note of an edition says it, in both languages.
+    note = round_stopping_note(rnd=second)
+    assert note["en"].startswith("Stopping rule (consensus, or stability: at most 15 % of the respondents")
+    assert (
+        "met for 2 of 4 topics after round 2 (1 by consensus, 1 stable); 1 still moving; 1 undetermined" in (note["en"])
+    )
+    assert "第 2 轮后 4 个主题中 2 个满足（1 个达成共识，1 个趋于稳定）；1 个仍在变化；1 个" in note["zh"]
+
+    # Sam reads it in the console: per topic on the results page, for the study on both pages.
+    sam = Client()
+    sam.force_login(User.objects.create_superuser("sam", "sam@example.org", "a-long-password-1"))
+    page = sam.get(reverse("staff:study-results", args=[study.code]), {"round": 2}).content.decode()
+    assert cell(page, "humanoid-robots:stopping") == "met: consensus"
+    assert cell(page, "quantum-computing:stopping") == "met: stable"
+    assert cell(page, "bci:stopping") == "not met"
+    assert cell(page, "6g:stopping") == "undetermined"
+    assert cell(page, "6g:stopping-reason") == "too few respondents"
+    assert cell(page, "stopping") == (
+        "After round 2 the stopping rule is not met: 1 topic still moves, so another round is needed."
+    )
+    assert [cell(page, f"stopping:{v}") for v in ("consensus", "stable", "not_met", "undetermined")] == [
+        "1",
+        "1",
+        "1",
+        "1",
+    ]
+    overview = sam.get(reverse("staff:study", args=[study.code])).content.decode()
+    assert cell(overview, "stopping") == cell(page, "stopping")
+
+    # With a looser rule (before round 1 it could have been set so) bci would be "stable" too: the
+    # study meets the rule after round 2, and the console says no further round is needed.
+    Study.objects.filter(pk=study.pk).update(stopping_rule={"stable_share_changed_max": 0.8, "stable_p_min": 0.0})
+    second.study.refresh_from_db()
+    loose = round_stopping(rnd=second)
+    assert loose.topics[ids["bci"]].verdict == "stable" and (loose.met, loose.why) == (False, "topics_undetermined")
+    # Without 6g in round 2 (say nobody had chosen it), every topic still asked is met.
+    second.topics.remove(ids["6g"])
+    without = round_stopping(rnd=second)
+    assert (without.met, without.why) == (True, "all_met")
+    page = sam.get(reverse("staff:study-results", args=[study.code]), {"round": 2}).content.decode()
+    assert cell(page, "stopping") == "After round 2 the stopping rule is met: no further round is needed."
+    assert staff_selectors.round_consensus_overview(rnd=second).stopping.met is True
+    assert Question.objects.filter(study=study, index=True).count() == 2

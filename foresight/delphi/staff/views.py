@@ -166,19 +166,25 @@ def _render_overview(
 ) -> HttpResponse:
     rounds = selectors.round_list_for_study(study=study)
     participation = selectors.study_participation(study=study, rounds=rounds)
-    context = {
+    context: dict[str, Any] = {
         "study": study,
         "section": "overview",
-        "rows": [_round_row(rnd, failed, previous) for previous, rnd in zip([None, *rounds], rounds, strict=False)],
         "participation": participation,
         "live": any(r.status == Round.Status.OPEN for r in rounds),
-        "audit": selectors.audit_recent(study=study),
-        "pending_invitations": selectors.panel_pending_invitations(study=study),
-        "TIME_ZONE": settings.TIME_ZONE,
     }
     template = "delphi/staff/study_overview.html"
     if status == 200 and wants_partial(request):
-        template += "#participation"
+        # The poll renders the participation region only: nothing else is read.
+        return render(request, template + "#participation", context)
+    context.update(
+        {
+            "rows": [_round_row(rnd, failed, previous) for previous, rnd in zip([None, *rounds], rounds, strict=False)],
+            "audit": selectors.audit_recent(study=study),
+            "pending_invitations": selectors.panel_pending_invitations(study=study),
+            "stopping": selectors.study_stopping_latest(study=study, rounds=rounds),
+            "TIME_ZONE": settings.TIME_ZONE,
+        }
+    )
     return render(request, template, context, status=status)
 
 
