@@ -261,6 +261,8 @@ def test_sam_creates_a_study_through_the_form(sam: Client, sam_user: User, catal
             "mode": "rounds",
             "anonymous": "on",
             "k_threshold": "4",
+            "min_respondents": "12",
+            "min_high_respondents": "6",
             # drop_consensus_topics unticked
             "topics": ["humanoid-robots", "6g"],
         },
@@ -270,6 +272,7 @@ def test_sam_creates_a_study_through_the_form(sam: Client, sam_user: User, catal
     study = Study.objects.get(code="fi-2040")
     assert study.title_zh == "未来产业2040"
     assert (study.horizon_year, study.planned_rounds, study.k_threshold) == (2040, 3, 4)
+    assert (study.min_respondents, study.min_high_respondents) == (12, 6)
     assert study.anonymous is True and study.drop_consensus_topics is False
     assert study.created_by == sam_user
     assert sorted(study.topics.values_list("code", flat=True)) == ["6g", "humanoid-robots"]
@@ -283,6 +286,8 @@ def test_sam_creates_a_study_through_the_form(sam: Client, sam_user: User, catal
     ("change", "message"),
     [
         ({"k_threshold": "2"}, "greater than or equal to 3"),
+        ({"min_respondents": "0"}, "greater than or equal to 1"),
+        ({"min_high_respondents": ""}, "This field is required"),
         ({"topics": []}, "Choose at least one topic"),
         ({"topics": ["no-such-topic"]}, "not a topic that can be surveyed"),
         ({"horizon_year": "twenty-forty"}, "Enter a whole number"),
@@ -298,6 +303,8 @@ def test_a_bad_study_form_is_400_and_creates_nothing(
         "planned_rounds": "2",
         "mode": "rounds",
         "k_threshold": "5",
+        "min_respondents": "10",
+        "min_high_respondents": "5",
         "topics": ["bci"],
         **change,
     }
@@ -323,6 +330,10 @@ def test_rules_change_before_round_1_and_rounds_follow_the_plan(sam: Client, sam
         "weight_high": "1",
         "weight_medium": "0.6",
         "weight_low": "0.3",
+        "min_respondents": "10",
+        "min_high_respondents": "5",
+        "stable_share_changed_max": "0.15",
+        "stable_p_min": "0.05",
     }
     response = sam.post(reverse("staff:study-rules", args=[study.code]), data)
     assert response.status_code == 302
@@ -361,6 +372,10 @@ def test_rule_change_is_refused_after_round_1_opens_and_audited(sam: Client, stu
         "weight_high": "1",
         "weight_medium": "0.6",
         "weight_low": "0.3",
+        "min_respondents": "10",
+        "min_high_respondents": "5",
+        "stable_share_changed_max": "0.15",
+        "stable_p_min": "0.05",
     }
     response = sam.post(reverse("staff:study-rules", args=[study.code]), data)
     assert response.status_code == 409
@@ -378,6 +393,103 @@ def test_rule_change_is_refused_after_round_1_opens_and_audited(sam: Client, stu
     assert AuditLog.objects.filter(action="question_change_refused").exists()
     assert sam.post(reverse("staff:question-remove", args=[study.code, "uncertainty"])).status_code == 409
     assert study.questions.filter(key="uncertainty").exists()
+
+
+RULES = {
+    "horizon_year": "2050",
+    "planned_rounds": "2",
+    "mode": "rounds",
+    "realtime_feedback_after_own_answer": "on",
+    "anonymous": "on",
+    "k_threshold": "5",
+    "drop_consensus_topics": "on",
+    "scale_iqr_max": "1",
+    "top2_min": "0.7",
+    "bottom2_max": "0.15",
+    "year_iqr_max": "5",
+    "weight_high": "1",
+    "weight_medium": "0.6",
+    "weight_low": "0.3",
+    "min_respondents": "10",
+    "min_high_respondents": "5",
+    "stable_share_changed_max": "0.15",
+    "stable_p_min": "0.05",
+}
+
+
+def test_sam_sets_minimum_evidence_and_the_stopping_rule_before_round_1(
+    sam: Client, sam_user: User, study: Study
+) -> None:
+    # An older study stored only the first stopping key: the form shows the defaults of the others.
+    Study.objects.filter(pk=study.pk).update(stopping_rule={"stop_when_all_consensus": 1.0})
+    page = html(sam.get(reverse("staff:study-settings", args=[study.code])))
+    assert 'name="stable_share_changed_max" value="0.15"' in page and 'name="stable_p_min" value="0.05"' in page
+    assert 'name="min_respondents" value="10"' in page and 'name="min_high_respondents" value="5"' in page
+    assert "insufficient evidence" in page and "needs no further round" in page  # the help texts
+    data = {**RULES, "min_respondents": "15", "min_high_respondents": "7", "stable_share_changed_max": "0.2"}
+    data["stable_p_min"] = "0.1"
+    response = sam.post(reverse("staff:study-rules", args=[study.code]), data)
+    assert response.status_code == 302
+    study.refresh_from_db()
+    assert (study.min_respondents, study.min_high_respondents) == (15, 7)
+    assert study.stopping_rule == {"stop_when_all_consensus": 1.0, "stable_share_changed_max": 0.2, "stable_p_min": 0.1}
+    assert study.disclosure_rules().min_high == 7
+    change = AuditLog.objects.get(action="study_rules_change", study=study)
+    assert change.actor == sam_user and change.details["after"]["min_respondents"] == 15
+    assert change.details["after"]["stopping_rule"]["stable_p_min"] == 0.1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"min_respondents": "0"}, "greater than or equal to 1"),
+        ({"min_high_respondents": "many"}, "Enter a whole number"),
+        ({"min_high_respondents": "10001"}, "less than or equal to 10000"),
+        ({"stable_share_changed_max": "1.5"}, "less than or equal to 1"),
+        ({"stable_p_min": "-0.01"}, "greater than or equal to 0"),
+        ({"stable_p_min": "nan"}, "Enter a number"),
+        ({"stable_share_changed_max": ""}, "This field is required"),
+    ],
+)
+def test_bad_minimum_evidence_or_stopping_values_are_400_and_change_nothing(
+    sam: Client, study: Study, change: dict[str, str], message: str
+) -> None:
+    before = (study.min_respondents, study.min_high_respondents, dict(study.stopping_rule))
+    response = sam.post(reverse("staff:study-rules", args=[study.code]), {**RULES, **change})
+    assert response.status_code == 400
+    assert message in html(response)
+    study.refresh_from_db()
+    assert (study.min_respondents, study.min_high_respondents, study.stopping_rule) == before
+    assert not AuditLog.objects.filter(action="study_rules_change").exists()
+
+
+def test_the_service_refuses_a_stopping_rule_outside_0_to_1(study: Study) -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="from 0 to 1"):
+        study_update_rules(study=study, actor=None, stopping_rule={"stable_share_changed_max": 2})
+    study.refresh_from_db()
+    assert study.stopping_rule == {"stable_share_changed_max": 0.15, "stable_p_min": 0.05}
+
+
+def test_minimum_evidence_and_the_stopping_rule_freeze_when_round_1_opens(
+    sam: Client, study: Study, round1: Round
+) -> None:
+    assert sam.post(reverse("staff:round-open", args=[round1.code])).status_code == 302
+    page = html(sam.get(reverse("staff:study-settings", args=[study.code])))
+    assert 'name="min_respondents"' not in page and 'name="stable_p_min"' not in page
+    assert 'data-rule="min_respondents">10<' in page and 'data-rule="min_high_respondents">5<' in page
+    assert "<code>stable_share_changed_max</code> = 0.15 · <code>stable_p_min</code> = 0.05" in page
+    for change in ({"min_respondents": "3"}, {"min_high_respondents": "2"}, {"stable_p_min": "0.2"}):
+        response = sam.post(reverse("staff:study-rules", args=[study.code]), {**RULES, **change})
+        assert response.status_code == 409, change
+        assert "frozen when round 1 opened" in html(response)
+    study.refresh_from_db()
+    assert (study.min_respondents, study.min_high_respondents) == (10, 5)
+    assert study.stopping_rule == {"stable_share_changed_max": 0.15, "stable_p_min": 0.05}
+    refused = AuditLog.objects.filter(action="study_rules_change_refused", study=study)
+    assert refused.count() == 3
+    assert sorted(refused.order_by("pk").first().details["changes"]) == ["min_respondents"]
 
 
 def test_questions_are_reworded_and_removed_before_freeze(sam: Client, study: Study) -> None:

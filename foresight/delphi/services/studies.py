@@ -47,6 +47,8 @@ def study_create(
     planned_rounds: int = 2,
     mode: str = Study.Mode.ROUNDS,
     k_threshold: int = 5,
+    min_respondents: int = 10,
+    min_high_respondents: int = 5,
     anonymous: bool = True,
     created_by: Any = None,
     code: str | None = None,
@@ -65,6 +67,8 @@ def study_create(
         planned_rounds=planned_rounds,
         mode=mode,
         k_threshold=k_threshold,
+        min_respondents=min_respondents,
+        min_high_respondents=min_high_respondents,
         anonymous=anonymous,
         created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
     )

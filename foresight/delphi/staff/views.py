@@ -119,6 +119,8 @@ def study_create(request: HttpRequest) -> HttpResponse:
             mode=data["mode"],
             anonymous=data["anonymous"],
             k_threshold=data["k_threshold"],
+            min_respondents=data["min_respondents"],
+            min_high_respondents=data["min_high_respondents"],
             drop_consensus_topics=data["drop_consensus_topics"],
             topics=data["topics"],
         )
@@ -335,6 +337,8 @@ def _render_settings(
         "rules_form": rules_form or StudyRulesForm(initial=StudyRulesForm.initial_for(study), auto_id="rules-%s"),
         "questions": question_rows,
         "question_error": question_error,
+        # As it applies: an older study's rule shown with the defaults of the keys it lacks.
+        "stopping_rule": study.stopping_rules().as_dict(),
     }
     return render(request, "delphi/staff/study_settings.html", context, status=status)
 
