@@ -3,7 +3,7 @@
 The first tests use plain data shaped as ``round_topic_reports`` releases it; the last runs a two-round
 study through the real services (Sam, the staff member, reads the console) with four topics: one that
 reaches consensus, one that stays put without consensus, one that still moves and one too few people
-answered.
+answered; an edition published from it reports the rule in its method note.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from foresight.delphi.services.console import study_rules_change
 from foresight.delphi.services.responses import response_save, round_submit
 from foresight.delphi.services.rounds import round_close, round_open
 from foresight.delphi.staff import selectors as staff_selectors
+from foresight.priorities.publish import edition_publish_suggested
 from tests.delphi.conftest import cell, make_participant
 
 RULE = stopping.Rule()
@@ -187,8 +188,11 @@ R2 = {
 
 @pytest.mark.django_db
 def test_two_rounds_give_a_consensus_a_stable_a_moving_and_an_undetermined_topic(study: Study, round1: Round) -> None:
-    # k = 3 (t = 4); three planned rounds, so that after round 2 only the topics can stop the study.
-    study_rules_change(study=study, actor=None, k_threshold=3, drop_consensus_topics=False, planned_rounds=3)
+    # k = 3 (t = 4); three planned rounds, so that after round 2 only the topics can stop the study; a
+    # minimum evidence of 5 respondents, so that an edition can rank the topics eight experts answered.
+    study_rules_change(
+        study=study, actor=None, k_threshold=3, min_respondents=5, drop_consensus_topics=False, planned_rounds=3
+    )
     panel = [
         make_participant(
             study,
@@ -252,6 +256,9 @@ def test_two_rounds_give_a_consensus_a_stable_a_moving_and_an_undetermined_topic
         "met for 2 of 4 topics after round 2 (1 by consensus, 1 stable); 1 still moving; 1 undetermined" in (note["en"])
     )
     assert "第 2 轮后 4 个主题中 2 个满足（1 个达成共识，1 个趋于稳定）；1 个仍在变化；1 个" in note["zh"]
+    edition = edition_publish_suggested(study=study, B=10, top_k=1)
+    assert edition.scoring_run.round_id == second.pk
+    assert edition.method_note_en.endswith(" " + note["en"]) and edition.method_note_zh.endswith(note["zh"])
 
     # Sam reads it in the console: per topic on the results page, for the study on both pages.
     sam = Client()
