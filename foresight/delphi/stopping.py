@@ -63,7 +63,7 @@ class Rule:
     def __post_init__(self) -> None:
         for name in DEFAULTS:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+            if not _share(value):
                 raise ValueError(f"{name} must be a number from 0 to 1, got {value!r}")
 
     @classmethod
@@ -80,12 +80,14 @@ def rule_errors(data: Any) -> dict[str, str]:
     """What is wrong with a stopping rule as it would be stored (empty when it is good); used by the service."""
     if not isinstance(data, Mapping):
         return {"stopping_rule": "The stopping rule must be a mapping of settings."}
-    errors = {}
-    for name in DEFAULTS:
-        value = data.get(name, DEFAULTS[name])
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-            errors[name] = f"{name} must be a number from 0 to 1."
-    return errors
+    return {
+        name: f"{name} must be a number from 0 to 1." for name in DEFAULTS if not _share(data.get(name, DEFAULTS[name]))
+    }
+
+
+def _share(value: Any) -> bool:
+    """A number from 0 to 1 (not a bool, not NaN)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0.0 <= float(value) <= 1.0
 
 
 @dataclass(frozen=True)
