@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from foresight import disclosure
 from foresight.catalog.models import Area, Bilingual, Topic
+from foresight.delphi import stopping
 
 
 def default_expertise_weights() -> dict[str, float]:
@@ -27,8 +28,9 @@ def default_consensus_rule() -> dict[str, float]:
 
 
 def default_stopping_rule() -> dict[str, float]:
-    # Stop after the planned rounds, or earlier when every remaining topic reached consensus.
-    return {"stop_when_all_consensus": 1.0}
+    # Stop after the planned rounds, or earlier when every topic still asked reached consensus or is
+    # stable (``foresight.delphi.stopping``; a key an older study lacks takes its default there).
+    return dict(stopping.DEFAULTS)
 
 
 class Study(Bilingual):
@@ -108,6 +110,10 @@ class Study(Bilingual):
             min_respondents=int(self.min_respondents),
             min_high=int(self.min_high_respondents),
         )
+
+    def stopping_rules(self) -> stopping.Rule:
+        """The study's stopping rule (``foresight.delphi.stopping``), defaults for keys it does not store."""
+        return stopping.Rule.from_json(self.stopping_rule)
 
 
 class Question(Bilingual):

@@ -7,6 +7,7 @@ from typing import Any
 from django.http import Http404, HttpRequest
 
 from foresight.catalog.models import Topic
+from foresight.delphi import stopping
 from foresight.delphi.answers import CANT_JUDGE
 from foresight.delphi.models import Answer, Participant, Question, Response, Round, Study
 
@@ -206,3 +207,109 @@ def round_topic_reports(
             "social_lag": (social - tech) if tech is not None and social is not None else None,
         }
     return reports
+
+
+def index_question_keys(questions: list[Question]) -> list[str]:
+    """The index items (5-point items with a 0–100 index) in question order: what consensus and the
+    stopping rule are judged on."""
+    ordered = sorted(questions, key=lambda q: (q.order, q.pk))
+    return [q.key for q in ordered if q.qtype == Question.Type.SCALE and q.index]
+
+
+def round_stopping(
+    *,
+    rnd: Round,
+    reports: dict[int, dict[str, Any]] | None = None,
+    questions: list[Question] | None = None,
+    topic_ids: list[int] | None = None,
+) -> stopping.StudyStopping:
+    """The stopping rule after an aggregated round, per topic still asked (by topic id) and for the study.
+
+    Judged on the released results only (``round_topic_reports``); ``reports`` (holding at least the
+    index items), ``questions`` and ``topic_ids`` (the round's topics) may be passed by a caller that
+    has them already, as the staff console does.  Three queries otherwise.
+    """
+    study = rnd.study
+    if questions is None:
+        questions = list(Question.objects.filter(study=study, applies_to=Question.AppliesTo.TOPIC))
+    index_keys = index_question_keys(questions)
+    if reports is None:
+        reports = round_topic_reports(rnd=rnd, questions=[q for q in questions if q.key in index_keys])
+    if topic_ids is None:
+        topic_ids = list(rnd.topics.values_list("pk", flat=True))
+    rule = study.stopping_rules()
+    topics = {
+        topic_id: stopping.topic_stopping(
+            reports.get(topic_id), index_keys=index_keys, later_round=rnd.number > 1, rule=rule
+        )
+        for topic_id in topic_ids
+    }
+    planned = 1 if study.mode == Study.Mode.REALTIME else study.planned_rounds
+    return stopping.study_stopping(topics, round_number=rnd.number, planned_rounds=planned, rule=rule)
+
+
+def round_stopping_note(*, rnd: Round) -> dict[str, str]:
+    """One sentence per language on the stopping rule after ``rnd``, for an edition's method note
+    (``priorities.publish``): how many of the topics asked met it, by consensus or stability, and how
+    many were undetermined because a figure it needs is withheld."""
+    result = round_stopping(rnd=rnd)
+    rule = result.rule
+    total = len(result.topics)
+    changed = f"{rule.stable_share_changed_max * 100:g}"
+    p_min = f"{rule.stable_p_min:g}"
+    en = (
+        f"Stopping rule (consensus, or stability: at most {changed} % of the respondents in both rounds changed "
+        f"their answer and Wilcoxon p ≥ {p_min}): met for {result.met_count} of {total} topics after round "
+        f"{rnd.number} ({result.consensus_count} by consensus, {result.stable_count} stable)"
+    )
+    zh = (
+        f"停止规则（达成共识，或趋于稳定：两轮均作答者中改变答案的比例不超过 {changed}% 且 Wilcoxon 检验 p ≥ {p_min}）："
+        f"第 {rnd.number} 轮后 {total} 个主题中 {result.met_count} 个满足（{result.consensus_count} 个达成共识，"
+        f"{result.stable_count} 个趋于稳定）"
+    )
+    if result.moving_count:
+        en += f"; {result.moving_count} still moving"
+        zh += f"；{result.moving_count} 个仍在变化"
+    if result.undetermined_count:
+        en += f"; {result.undetermined_count} undetermined (figures withheld by the disclosure rules)"
+        zh += f"；{result.undetermined_count} 个因数据按披露规则不予公布而无法判定"
+    if result.why == stopping.ALL_MET:
+        en += ". No further round was needed."
+        zh += "。无需再进行一轮。"
+    elif result.why == stopping.PLANNED_ROUNDS_DONE:
+        en += ". The planned rounds were done."
+        zh += "。计划轮次已完成。"
+    else:
+        en += ". The rule was not met for the study."
+        zh += "。本调查尚未满足停止规则。"
+    return {"en": en, "zh": zh}
+
+
+def round_kendall_by_area(*, rnd: Round) -> list[dict[str, Any]]:
+    """Kendall's W of importance per area of an aggregated round, as far as it may leave the statistics.
+
+    One row per area with at least two topics in the round (in slug order), so an area's row exists
+    whatever its raters: the figures (``w``, ``chi2``, ``df``, ``p_value``, ``raters``) only when at
+    least t = k + 1 experts rated every topic of the area, else ``suppressed`` (a reason code) —
+    also where aggregation had fewer than two raters and stored nothing.  Two queries.
+    """
+    from foresight import disclosure
+    from foresight.catalog.models import Area
+
+    rules = rnd.study.disclosure_rules()
+    stored = (rnd.summary or {}).get("kendall_importance_by_area") or {}
+    per_area: dict[int, int] = {}
+    for area_id in rnd.topics.values_list("area_id", flat=True):
+        per_area[area_id] = per_area.get(area_id, 0) + 1
+    areas = Area.objects.filter(pk__in=[a for a, n in per_area.items() if n >= 2]).order_by("slug")
+    rows = []
+    for area in areas:
+        figures = stored.get(area.slug) or {}
+        row: dict[str, Any] = {"area": area, "topics": int(figures.get("topics") or per_area[area.pk])}
+        if int(figures.get("raters") or 0) >= rules.t:
+            row.update({key: figures.get(key) for key in ("w", "chi2", "df", "p_value", "raters")})
+            row["suppressed"] = None
+        else:
+            row["suppressed"] = disclosure.SMALL_GROUP
+        rows.append(row)
+    return rows

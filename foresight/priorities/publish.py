@@ -18,6 +18,7 @@ from django.urls import NoReverseMatch, reverse
 
 from foresight import numbers
 from foresight.delphi.models import Round, Study
+from foresight.delphi.selectors import round_stopping_note
 from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
 from foresight.priorities.models import BOOTSTRAP_DEFAULT, Edition, EditionEntry, ScoringRun
 from foresight.priorities.scoring import TIER_KEY_MIN, TIER_PRIORITY_MIN
@@ -209,18 +210,21 @@ def _method_note(run: ScoringRun, lang: str) -> str:
     names = CRITERION_TEXT[lang]
     shown = [(names.get(name, name), _percent(w, "share", lang)) for name, w in sorted(weights.items()) if w]
     listed = "; ".join(f"{n} {w}" for n, w in shown) if lang == "en" else "、".join(f"{n} {w}" for n, w in shown)
+    # The stopping rule after the round the run used, as the Delphi app words it (both languages).
+    stopping = round_stopping_note(rnd=run.round)
     if lang == "en":
         return (
             f"Weighted multi-criteria score of min–max normalised criteria ({listed}); rank intervals and "
             f"P(top-{run.top_k}) from {run.bootstrap_b:,} bootstrap resamples of the respondents (seed {run.seed}). "
             f"Suggested tier: priority when P(top-k) ≥ {TIER_PRIORITY_MIN:g}, key when ≥ {TIER_KEY_MIN:g}, "
             "otherwise watch. Every topic was published at its suggested tier with a rationale written from its "
-            f"numbers. {_rules_note(run, 'en')}"
+            f"numbers. {_rules_note(run, 'en')} {stopping['en']}"
         )
     return (
         f"对最小–最大归一化后的各项指标加权评分（{listed}）；排名区间与进入前 {run.top_k} 名的概率来自对受访者的 "
         f"{run.bootstrap_b} 次自助重抽样（随机种子 {run.seed}）。建议层级：概率 ≥ {TIER_PRIORITY_MIN:g} 为优先，"
         f"≥ {TIER_KEY_MIN:g} 为重点，其余为关注。各主题均按建议层级发布，理由依据其数据生成。{_rules_note(run, 'zh')}"
+        f"{stopping['zh']}"
     )
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -40,3 +41,10 @@ def alice(study: Study) -> Participant:
 @pytest.fixture
 def bob(study: Study) -> Participant:
     return make_participant(study, "bob@example.org", sector="company")
+
+
+def cell(page: str, name: str) -> str:
+    """The text of the element carrying ``data-cell="name"`` on a staff page (tags stripped, whitespace squeezed)."""
+    match = re.search(rf'data-cell="{re.escape(name)}"[^>]*>(.*?)</(?:td|th|dd|span|small|strong|p)>', page, re.S)
+    assert match, f"no cell {name}"
+    return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split())

@@ -31,15 +31,16 @@ from foresight.delphi.models import (
     RoundStat,
     Study,
 )
+from foresight.delphi.selectors import round_kendall_by_area
 from foresight.delphi.services.aggregation import round_aggregate
 from foresight.delphi.services.arguments import argument_add
 from foresight.delphi.services.panel import invitation_create, participant_add
 from foresight.delphi.services.responses import response_save, round_submit
 from foresight.delphi.services.rounds import round_close, round_open
-from foresight.delphi.services.studies import study_update_rules
+from foresight.delphi.services.studies import study_create, study_update_rules
 from foresight.delphi.staff import selectors
 from foresight.numbers import display
-from tests.delphi.conftest import make_participant
+from tests.delphi.conftest import cell, make_participant
 
 pytestmark = pytest.mark.django_db
 
@@ -98,21 +99,14 @@ def html(response: Any) -> str:
     return response.content.decode()
 
 
-def cell(page: str, name: str) -> str:
-    """The text of the element carrying ``data-cell="name"`` (tags stripped, whitespace squeezed)."""
-    import re
-
-    match = re.search(rf'data-cell="{re.escape(name)}"[^>]*>(.*?)</(?:td|th|dd|span)>', page, re.S)
-    assert match, f"no cell {name}"
-    return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split())
-
-
-def answer_all(participant: Participant, rnd: Round, importance: str, submit: bool = True) -> None:
+def answer_all(
+    participant: Participant, rnd: Round, importance: str, submit: bool = True, competitiveness: str | None = None
+) -> None:
+    """Expertise, importance and competitiveness (the same as importance unless given) on each of her topics."""
     rnd.refresh_from_db()
+    answers = {"expertise": "high", "importance": importance, "competitiveness": competitiveness or importance}
     for topic in participant.topics.filter(pk__in=rnd.topics.all()):
-        response_save(
-            participant=participant, rnd=rnd, topic=topic, answers={"expertise": "high", "importance": importance}
-        )
+        response_save(participant=participant, rnd=rnd, topic=topic, answers=answers)
     if submit:
         round_submit(participant=participant, rnd=rnd)
 
@@ -267,6 +261,8 @@ def test_sam_creates_a_study_through_the_form(sam: Client, sam_user: User, catal
             "mode": "rounds",
             "anonymous": "on",
             "k_threshold": "4",
+            "min_respondents": "12",
+            "min_high_respondents": "6",
             # drop_consensus_topics unticked
             "topics": ["humanoid-robots", "6g"],
         },
@@ -276,6 +272,7 @@ def test_sam_creates_a_study_through_the_form(sam: Client, sam_user: User, catal
     study = Study.objects.get(code="fi-2040")
     assert study.title_zh == "未来产业2040"
     assert (study.horizon_year, study.planned_rounds, study.k_threshold) == (2040, 3, 4)
+    assert (study.min_respondents, study.min_high_respondents) == (12, 6)
     assert study.anonymous is True and study.drop_consensus_topics is False
     assert study.created_by == sam_user
     assert sorted(study.topics.values_list("code", flat=True)) == ["6g", "humanoid-robots"]
@@ -289,6 +286,8 @@ def test_sam_creates_a_study_through_the_form(sam: Client, sam_user: User, catal
     ("change", "message"),
     [
         ({"k_threshold": "2"}, "greater than or equal to 3"),
+        ({"min_respondents": "0"}, "greater than or equal to 1"),
+        ({"min_high_respondents": ""}, "This field is required"),
         ({"topics": []}, "Choose at least one topic"),
         ({"topics": ["no-such-topic"]}, "not a topic that can be surveyed"),
         ({"horizon_year": "twenty-forty"}, "Enter a whole number"),
@@ -304,6 +303,8 @@ def test_a_bad_study_form_is_400_and_creates_nothing(
         "planned_rounds": "2",
         "mode": "rounds",
         "k_threshold": "5",
+        "min_respondents": "10",
+        "min_high_respondents": "5",
         "topics": ["bci"],
         **change,
     }
@@ -329,6 +330,10 @@ def test_rules_change_before_round_1_and_rounds_follow_the_plan(sam: Client, sam
         "weight_high": "1",
         "weight_medium": "0.6",
         "weight_low": "0.3",
+        "min_respondents": "10",
+        "min_high_respondents": "5",
+        "stable_share_changed_max": "0.15",
+        "stable_p_min": "0.05",
     }
     response = sam.post(reverse("staff:study-rules", args=[study.code]), data)
     assert response.status_code == 302
@@ -367,6 +372,10 @@ def test_rule_change_is_refused_after_round_1_opens_and_audited(sam: Client, stu
         "weight_high": "1",
         "weight_medium": "0.6",
         "weight_low": "0.3",
+        "min_respondents": "10",
+        "min_high_respondents": "5",
+        "stable_share_changed_max": "0.15",
+        "stable_p_min": "0.05",
     }
     response = sam.post(reverse("staff:study-rules", args=[study.code]), data)
     assert response.status_code == 409
@@ -384,6 +393,103 @@ def test_rule_change_is_refused_after_round_1_opens_and_audited(sam: Client, stu
     assert AuditLog.objects.filter(action="question_change_refused").exists()
     assert sam.post(reverse("staff:question-remove", args=[study.code, "uncertainty"])).status_code == 409
     assert study.questions.filter(key="uncertainty").exists()
+
+
+RULES = {
+    "horizon_year": "2050",
+    "planned_rounds": "2",
+    "mode": "rounds",
+    "realtime_feedback_after_own_answer": "on",
+    "anonymous": "on",
+    "k_threshold": "5",
+    "drop_consensus_topics": "on",
+    "scale_iqr_max": "1",
+    "top2_min": "0.7",
+    "bottom2_max": "0.15",
+    "year_iqr_max": "5",
+    "weight_high": "1",
+    "weight_medium": "0.6",
+    "weight_low": "0.3",
+    "min_respondents": "10",
+    "min_high_respondents": "5",
+    "stable_share_changed_max": "0.15",
+    "stable_p_min": "0.05",
+}
+
+
+def test_sam_sets_minimum_evidence_and_the_stopping_rule_before_round_1(
+    sam: Client, sam_user: User, study: Study
+) -> None:
+    # An older study stored only the first stopping key: the form shows the defaults of the others.
+    Study.objects.filter(pk=study.pk).update(stopping_rule={"stop_when_all_consensus": 1.0})
+    page = html(sam.get(reverse("staff:study-settings", args=[study.code])))
+    assert 'name="stable_share_changed_max" value="0.15"' in page and 'name="stable_p_min" value="0.05"' in page
+    assert 'name="min_respondents" value="10"' in page and 'name="min_high_respondents" value="5"' in page
+    assert "insufficient evidence" in page and "needs no further round" in page  # the help texts
+    data = {**RULES, "min_respondents": "15", "min_high_respondents": "7", "stable_share_changed_max": "0.2"}
+    data["stable_p_min"] = "0.1"
+    response = sam.post(reverse("staff:study-rules", args=[study.code]), data)
+    assert response.status_code == 302
+    study.refresh_from_db()
+    assert (study.min_respondents, study.min_high_respondents) == (15, 7)
+    assert study.stopping_rule == {"stop_when_all_consensus": 1.0, "stable_share_changed_max": 0.2, "stable_p_min": 0.1}
+    assert study.disclosure_rules().min_high == 7
+    change = AuditLog.objects.get(action="study_rules_change", study=study)
+    assert change.actor == sam_user and change.details["after"]["min_respondents"] == 15
+    assert change.details["after"]["stopping_rule"]["stable_p_min"] == 0.1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"min_respondents": "0"}, "greater than or equal to 1"),
+        ({"min_high_respondents": "many"}, "Enter a whole number"),
+        ({"min_high_respondents": "10001"}, "less than or equal to 10000"),
+        ({"stable_share_changed_max": "1.5"}, "less than or equal to 1"),
+        ({"stable_p_min": "-0.01"}, "greater than or equal to 0"),
+        ({"stable_p_min": "nan"}, "Enter a number"),
+        ({"stable_share_changed_max": ""}, "This field is required"),
+    ],
+)
+def test_bad_minimum_evidence_or_stopping_values_are_400_and_change_nothing(
+    sam: Client, study: Study, change: dict[str, str], message: str
+) -> None:
+    before = (study.min_respondents, study.min_high_respondents, dict(study.stopping_rule))
+    response = sam.post(reverse("staff:study-rules", args=[study.code]), {**RULES, **change})
+    assert response.status_code == 400
+    assert message in html(response)
+    study.refresh_from_db()
+    assert (study.min_respondents, study.min_high_respondents, study.stopping_rule) == before
+    assert not AuditLog.objects.filter(action="study_rules_change").exists()
+
+
+def test_the_service_refuses_a_stopping_rule_outside_0_to_1(study: Study) -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="from 0 to 1"):
+        study_update_rules(study=study, actor=None, stopping_rule={"stable_share_changed_max": 2})
+    study.refresh_from_db()
+    assert study.stopping_rule == {"stable_share_changed_max": 0.15, "stable_p_min": 0.05}
+
+
+def test_minimum_evidence_and_the_stopping_rule_freeze_when_round_1_opens(
+    sam: Client, study: Study, round1: Round
+) -> None:
+    assert sam.post(reverse("staff:round-open", args=[round1.code])).status_code == 302
+    page = html(sam.get(reverse("staff:study-settings", args=[study.code])))
+    assert 'name="min_respondents"' not in page and 'name="stable_p_min"' not in page
+    assert 'data-rule="min_respondents">10<' in page and 'data-rule="min_high_respondents">5<' in page
+    assert "<code>stable_share_changed_max</code> = 0.15 · <code>stable_p_min</code> = 0.05" in page
+    for change in ({"min_respondents": "3"}, {"min_high_respondents": "2"}, {"stable_p_min": "0.2"}):
+        response = sam.post(reverse("staff:study-rules", args=[study.code]), {**RULES, **change})
+        assert response.status_code == 409, change
+        assert "frozen when round 1 opened" in html(response)
+    study.refresh_from_db()
+    assert (study.min_respondents, study.min_high_respondents) == (10, 5)
+    assert study.stopping_rule == {"stable_share_changed_max": 0.15, "stable_p_min": 0.05}
+    refused = AuditLog.objects.filter(action="study_rules_change_refused", study=study)
+    assert refused.count() == 3
+    assert sorted(refused.order_by("pk").first().details["changes"]) == ["min_respondents"]
 
 
 def test_questions_are_reworded_and_removed_before_freeze(sam: Client, study: Study) -> None:
@@ -692,45 +798,40 @@ def test_attrition_counts_who_submitted_round_1_but_not_round_2(
 # --- Consensus and stability -----------------------------------------------------------------------------------------
 
 
-def test_the_consensus_overview_shows_the_stored_figures_and_suppresses_small_cells(
+def test_the_consensus_overview_shows_the_released_figures_and_suppresses_small_cells(
     sam: Client, study: Study, round1: Round
 ) -> None:
-    """Four experts rate humanoid robots in two rounds; only two rate quantum computing (k = 3)."""
+    """k = 3, so no figure rests on fewer than t = 4 respondents. Four experts rate humanoid robots and 6G in
+    two rounds; only three (= k) rate quantum computing; a fifth expert joins 6G in round 2 alone."""
     study_update_rules(study=study, actor=None, k_threshold=3, drop_consensus_topics=False)
     experts = [
         make_participant(
             study,
             f"e{i}@example.org",
             sector=sector,
-            topics=["humanoid-robots"] + (["quantum-computing"] if i < 2 else []),
+            topics=["humanoid-robots", "6g"] + (["quantum-computing"] if i < 3 else []),
         )
         for i, sector in enumerate(["university", "company", "government", "company"])
     ]
+    newcomer = make_participant(study, "e4@example.org", sector="university", topics=["6g"])
     round_open(rnd=round1)
     for participant, value in zip(experts, ["3", "4", "5", "5"], strict=True):
         answer_all(participant, round1, value)
-    # The two who rate both topics rank them differently, so Kendall's W has a value (from two experts).
-    for participant, value in zip(experts[:2], ["5", "2"], strict=True):
-        response_save(
-            participant=participant,
-            rnd=round1,
-            topic=Topic.objects.get(code="quantum-computing"),
-            answers={"importance": value},
-        )
     round_close(rnd=round1)
     assert round_aggregate(round_id=round1.pk)
     round2 = study.rounds.get(number=2)
     round_open(rnd=round2)
-    for participant, value in zip(experts, ["4", "4", "5", "5"], strict=True):
+    for participant, value in zip([*experts, newcomer], ["4", "4", "5", "5", "5"], strict=True):
         answer_all(participant, round2, value)
     round_close(rnd=round2)
     assert round_aggregate(round_id=round2.pk)
 
+    pages = {}
     for rnd in (round1, round2):
         rnd.refresh_from_db()
         response = sam.get(reverse("staff:study-results", args=[study.code]), {"round": rnd.number})
         assert response.status_code == 200
-        page = html(response)
+        page = pages[rnd.number] = html(response)
         stat = RoundStat.objects.get(round=rnd, topic__code="humanoid-robots", question__key="importance", group="all")
         assert cell(page, "humanoid-robots:n") == str(rnd.summary["topics"]["humanoid-robots"]["n"]) == "4"
         assert cell(page, "humanoid-robots:median") == display(stat.data["median"], "quantile")
@@ -741,32 +842,166 @@ def test_the_consensus_overview_shows_the_stored_figures_and_suppresses_small_ce
         )
         assert cell(page, "humanoid-robots:index") == display(stat.data["index"], "index")
         assert cell(page, "humanoid-robots:top2") == display(stat.data["top2"], "share", percent=True)
+        # Both index items are released, so the verdicts are shown: per item and for the topic.
         consensus = rnd.summary["topics"]["humanoid-robots"]["consensus"]
+        assert rnd.summary["topics"]["humanoid-robots"]["consensus_items"] == {
+            "importance": consensus,
+            "competitiveness": consensus,
+        }
         assert cell(page, "humanoid-robots:consensus") == ("consensus" if consensus else "no consensus")
-        # Two respondents on quantum computing, none on the others: suppressed, no figure at all.
+        assert cell(page, "humanoid-robots:consensus:importance") == ("✓" if stat.data["consensus"] else "✗")
+        # Three respondents (= k) on quantum computing, none on BCI: suppressed, no figure and no verdict at all.
         assert RoundStat.objects.filter(
-            round=rnd, topic__code="quantum-computing", question__key="importance", group="all", n=2
+            round=rnd, topic__code="quantum-computing", question__key="importance", group="all", n=3
         ).exists()
-        for code in ("quantum-computing", "bci", "6g"):
-            assert cell(page, f"{code}:suppressed") == "suppressed"
-            assert f'data-cell="{code}:median"' not in page
-        for participant in experts:
+        for code in ("quantum-computing", "bci"):
+            assert cell(page, f"{code}:suppressed") == "suppressed: too few respondents"
+            assert cell(page, f"{code}:n") == "&lt; 4"
+            for figure in ("median", "consensus", "change", "social_lag"):
+                assert f'data-cell="{code}:{figure}"' not in page
+            assert cell(page, f"{code}:stopping") == "undetermined"
+        for participant in [*experts, newcomer]:
             assert participant.pseudonym not in page
-    # Round 2 shows the stability figures aggregation stored.
+    assert (
+        round1.summary["topics"]["humanoid-robots"]["consensus"],
+        round2.summary["topics"]["humanoid-robots"]["consensus"],
+    ) == (False, True)
+
+    # Round 1 has nothing to compare with; round 2 shows the change aggregation stored, on the paired respondents.
+    assert cell(pages[1], "humanoid-robots:first-round") == "first round"
     stability = RoundStat.objects.get(
         round=round2, topic__code="humanoid-robots", question__key="importance", group="all"
     ).data["stability"]
     assert stability["n_paired"] == 4 and stability["share_changed"] == 0.25
+    page = pages[2]
     assert cell(page, "humanoid-robots:share_changed") == "25.0 %"
     assert cell(page, "humanoid-robots:delta_iqr") == display(stability["delta_iqr"], "quantile")
-    # Kendall's W of round 1 comes from the two experts who rated both topics (< k): suppressed.
-    assert round1.summary["kendall_w_importance"]["w"] is not None
-    round1_page = html(sam.get(reverse("staff:study-results", args=[study.code]), {"round": 1}))
-    assert cell(round1_page, "kendall") == "suppressed"
+    assert cell(page, "humanoid-robots:change") == (
+        f"{display(stability['median_before'], 'quantile')} ({display(stability['iqr_before'], 'quantile')}) → "
+        f"{display(stability['median_after'], 'quantile')} ({display(stability['iqr_after'], 'quantile')}), n = 4"
+    )
+    assert cell(page, "humanoid-robots:wilcoxon_p") == display(stability["wilcoxon_p"], "p_value")
+    method = {"exact": "exact", "exact_conditional": "exact (ties)", "normal": "normal approx."}
+    assert cell(page, "humanoid-robots:wilcoxon_method") == method.get(stability.get("wilcoxon_method"), "–")
+    # On 6G the newcomer alone joined in round 2 (1 < t): its figures are shown, its change is not.
+    sixg = RoundStat.objects.get(round=round2, topic__code="6g", question__key="importance", group="all")
+    assert sixg.n == 5 and sixg.data["stability"]["n_paired"] == 4
+    assert cell(page, "6g:median") == display(sixg.data["median"], "quantile")
+    assert cell(page, "6g:stability-suppressed") == "suppressed: too few respondents left or joined between rounds"
+    assert 'data-cell="6g:share_changed"' not in page
+    # The stopping rule: humanoid robots and 6G reached consensus in round 2; round 2 was the last planned.
+    assert [cell(page, f"{code}:stopping") for code in ("humanoid-robots", "6g")] == ["met: consensus"] * 2
+    assert cell(page, "stopping") == "After round 2 the stopping rule is met: the planned rounds are done."
+    assert cell(pages[1], "humanoid-robots:stopping") == "not met"
+    assert cell(pages[1], "stopping") == (
+        "After round 1 the stopping rule is not met: 2 topics still move, so another round is needed."
+    )
+    # No area has two topics in this study: no Kendall's W.
+    assert cell(pages[1], "kendall:none") == "No area has two topics in this round."
     # The latest aggregated round is the default; a round that is not aggregated is 404; a bad value 400.
     assert 'aria-current="page">Round 2' in html(sam.get(reverse("staff:study-results", args=[study.code])))
     assert sam.get(reverse("staff:study-results", args=[study.code]), {"round": 7}).status_code == 404
     assert sam.get(reverse("staff:study-results", args=[study.code]), {"round": "x"}).status_code == 400
+
+
+def test_a_consensus_verdict_is_not_shown_when_the_figures_it_comes_from_are_withheld(
+    sam: Client, study: Study, round1: Round
+) -> None:
+    """Four experts (t = 4 with k = 3) answer on BCI, one of them "can't judge" its importance: importance rests
+    on three answers (= k) and is withheld, and so is every verdict computed from it."""
+    study_update_rules(study=study, actor=None, k_threshold=3)
+    experts = [make_participant(study, f"n{i}@example.org", topics=["bci"]) for i in range(4)]
+    bci = Topic.objects.get(code="bci")
+    round_open(rnd=round1)
+    for i, participant in enumerate(experts):
+        importance = "cant_judge" if i == 3 else "5"
+        answers = {"expertise": "high", "importance": importance, "competitiveness": "5"}
+        response_save(participant=participant, rnd=round1, topic=bci, answers=answers)
+        round_submit(participant=participant, rnd=round1)
+    round_close(rnd=round1)
+    assert round_aggregate(round_id=round1.pk)
+    round1.refresh_from_db()
+    # Aggregation's own verdict, from the three answers of 5, would say "consensus".
+    assert round1.summary["topics"]["bci"]["consensus_items"] == {"importance": True, "competitiveness": True}
+    assert RoundStat.objects.get(round=round1, topic=bci, question__key="importance", group="all").n == 3
+
+    page = html(sam.get(reverse("staff:study-results", args=[study.code])))
+    assert cell(page, "bci:n") == "4"
+    assert cell(page, "bci:importance-suppressed") == "suppressed: too few respondents"
+    assert cell(page, "bci:consensus") == "not shown"
+    assert cell(page, "bci:consensus-reason") == "too few respondents"
+    assert cell(page, "bci:consensus:importance") == "not shown (too few respondents)"
+    assert cell(page, "bci:consensus:competitiveness") == "✓"
+    assert cell(page, "bci:stopping") == "undetermined"
+    assert "0 topics reached consensus." in page
+    overview = selectors.round_consensus_overview(rnd=round1)
+    row = next(t for t in overview.topics if t.topic.code == "bci")
+    assert (row.n, row.importance, row.consensus, row.consensus_reason) == (4, None, None, "small_group")
+
+
+def test_kendall_w_per_area_is_shown_over_k_plus_1_raters_and_suppressed_over_k(
+    sam: Client, catalog: Any, django_assert_max_num_queries: Any
+) -> None:
+    """Two areas with two topics each (k = 3, so t = 4): four experts rate both intelligent-robot topics,
+    three (= k) rate both quantum topics."""
+    study = study_create(
+        title_en="Robots and qubits",
+        horizon_year=2045,
+        code="rq-2045",
+        k_threshold=3,
+        topics=Topic.objects.filter(
+            code__in=["humanoid-robots", "embodied-ai", "quantum-computing", "quantum-communication"]
+        ),
+    )
+    robots = [make_participant(study, f"r{i}@example.org", topics=["humanoid-robots", "embodied-ai"]) for i in range(4)]
+    qubits = [
+        make_participant(study, f"q{i}@example.org", topics=["quantum-computing", "quantum-communication"])
+        for i in range(3)
+    ]
+    rnd = study.rounds.get(number=1)
+    round_open(rnd=rnd)
+    rated = [
+        *zip(robots, [("5", "2"), ("4", "2"), ("5", "3"), ("3", "4")], strict=True),
+        *zip(qubits, [("5", "1"), ("4", "2"), ("2", "5")], strict=True),
+    ]
+    for participant, (first, second) in rated:
+        pair = (
+            ("humanoid-robots", "embodied-ai")
+            if participant in robots
+            else ("quantum-computing", "quantum-communication")
+        )
+        for code, value in zip(pair, (first, second), strict=True):
+            response_save(
+                participant=participant,
+                rnd=rnd,
+                topic=Topic.objects.get(code=code),
+                answers={"expertise": "medium", "importance": value},
+            )
+        round_submit(participant=participant, rnd=rnd)
+    round_close(rnd=rnd)
+    assert round_aggregate(round_id=rnd.pk)
+    rnd.refresh_from_db()
+    stored = rnd.summary["kendall_importance_by_area"]
+    assert (stored["intelligent-robots"]["raters"], stored["quantum-information"]["raters"]) == (4, 3)
+    assert stored["quantum-information"]["w"] is not None
+
+    url = reverse("staff:study-results", args=[study.code])
+    with django_assert_max_num_queries(16):
+        page = html(sam.get(url))
+    robots_w = stored["intelligent-robots"]
+    assert cell(page, "kendall:intelligent-robots") == display(robots_w["w"], "coefficient")
+    assert cell(page, "kendall:intelligent-robots:chi2") == display(robots_w["chi2"], "statistic")
+    assert cell(page, "kendall:intelligent-robots:df") == str(robots_w["df"]) == "1"
+    assert cell(page, "kendall:intelligent-robots:p") == display(robots_w["p_value"], "p_value")
+    assert cell(page, "kendall:intelligent-robots:raters") == "4"
+    assert cell(page, "kendall:intelligent-robots:topics") == "2"
+    assert cell(page, "kendall:quantum-information") == "suppressed: too few experts rated every topic of the area"
+    assert cell(page, "kendall:quantum-information:topics") == "2"
+    for figure in ("chi2", "df", "p", "raters"):
+        assert f'data-cell="kendall:quantum-information:{figure}"' not in page
+    rows = {row["area"].slug: row for row in round_kendall_by_area(rnd=rnd)}
+    assert rows["quantum-information"]["suppressed"] == "small_group" and "w" not in rows["quantum-information"]
+    assert rows["intelligent-robots"]["w"] == robots_w["w"]
 
 
 # --- Moderation ---------------------------------------------------------------------------------------------------

@@ -66,6 +66,8 @@ def study_setup(
     mode: str = Study.Mode.ROUNDS,
     anonymous: bool = True,
     k_threshold: int = 5,
+    min_respondents: int = 10,
+    min_high_respondents: int = 5,
     drop_consensus_topics: bool = True,
 ) -> Study:
     """Create a study from the console form: ``study_create`` plus the one rule it does not take."""
@@ -78,6 +80,8 @@ def study_setup(
         planned_rounds=planned_rounds,
         mode=mode,
         k_threshold=k_threshold,
+        min_respondents=min_respondents,
+        min_high_respondents=min_high_respondents,
         anonymous=anonymous,
         created_by=actor,
         code=code or None,

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from foresight.catalog.models import Topic
+from foresight.delphi import stopping
 from foresight.delphi.models import Question, Round, Study
 from foresight.delphi.questions import DEFAULT_QUESTIONS
 from foresight.delphi.services.audit import audit_log
@@ -46,6 +47,8 @@ def study_create(
     planned_rounds: int = 2,
     mode: str = Study.Mode.ROUNDS,
     k_threshold: int = 5,
+    min_respondents: int = 10,
+    min_high_respondents: int = 5,
     anonymous: bool = True,
     created_by: Any = None,
     code: str | None = None,
@@ -64,6 +67,8 @@ def study_create(
         planned_rounds=planned_rounds,
         mode=mode,
         k_threshold=k_threshold,
+        min_respondents=min_respondents,
+        min_high_respondents=min_high_respondents,
         anonymous=anonymous,
         created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
     )
@@ -102,6 +107,10 @@ def study_update_rules(*, study: Study, actor: Any, **changes: Any) -> Study:
         raise ValidationError(f"Unknown settings: {', '.join(sorted(unknown))}")
     study = Study.objects.get(pk=study.pk)
     _refuse_if_frozen(study=study, actor=actor, action="study_rules_change", what="rules", changes=sorted(changes))
+    if "stopping_rule" in changes:
+        errors = stopping.rule_errors(changes["stopping_rule"])
+        if errors:
+            raise ValidationError({"stopping_rule": list(errors.values())})
     with transaction.atomic():
         before = {name: getattr(study, name) for name in changes}
         for name, value in changes.items():

@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from foresight.delphi import stopping
 from foresight.delphi.models import Expert, Question, Study
 from foresight.delphi.services.panel import MAX_CSV_BYTES
 from foresight.delphi.staff.selectors import topic_choices_for_study
@@ -31,6 +32,17 @@ def datetime_field(label: str, *, required: bool = True) -> forms.DateTimeField:
         widget=DateTimeLocalInput(),
         error_messages={"invalid": _("Enter a date and time such as 2030-01-31 09:00.")},
     )
+
+
+# Help texts of the rules shared by the create and settings forms (README, "Minimum evidence" and
+# "Stopping rule").
+MIN_RESPONDENTS_HELP = _(
+    "A topic with fewer respondents is published as “insufficient evidence”: no rank, no score (default 10)."
+)
+MIN_HIGH_HELP = _(
+    "A figure labelled high-expertise needs at least this many high-expertise respondents; below it the "
+    "all-respondent figure stands in, and says so (default 5)."
+)
 
 
 class StudyCreateForm(forms.Form):
@@ -57,6 +69,20 @@ class StudyCreateForm(forms.Form):
         max_value=1000,
         initial=5,
         help_text=_("No statistic from fewer respondents is shown (at least 3)."),
+    )
+    min_respondents = forms.IntegerField(
+        label=_("Minimum evidence: respondents to a topic"),
+        min_value=1,
+        max_value=10000,
+        initial=10,
+        help_text=MIN_RESPONDENTS_HELP,
+    )
+    min_high_respondents = forms.IntegerField(
+        label=_("Minimum evidence: high-expertise respondents"),
+        min_value=1,
+        max_value=10000,
+        initial=5,
+        help_text=MIN_HIGH_HELP,
     )
     drop_consensus_topics = forms.BooleanField(
         label=_("Drop topics that reached consensus from the next round"), required=False, initial=True
@@ -87,6 +113,15 @@ class StudyRulesForm(forms.Form):
     )
     anonymous = forms.BooleanField(label=_("Anonymous: staff see participation status only"), required=False)
     k_threshold = forms.IntegerField(label=_("Small-cell threshold k"), min_value=3, max_value=1000)
+    min_respondents = forms.IntegerField(
+        label=_("Minimum evidence: respondents to a topic"),
+        min_value=1,
+        max_value=10000,
+        help_text=MIN_RESPONDENTS_HELP,
+    )
+    min_high_respondents = forms.IntegerField(
+        label=_("Minimum evidence: high-expertise respondents"), min_value=1, max_value=10000, help_text=MIN_HIGH_HELP
+    )
     drop_consensus_topics = forms.BooleanField(
         label=_("Drop topics that reached consensus from the next round"), required=False
     )
@@ -99,6 +134,24 @@ class StudyRulesForm(forms.Form):
     weight_high = forms.FloatField(label=_("Weight of high expertise"), min_value=0, max_value=10)
     weight_medium = forms.FloatField(label=_("Weight of medium expertise"), min_value=0, max_value=10)
     weight_low = forms.FloatField(label=_("Weight of low expertise"), min_value=0, max_value=10)
+    stable_share_changed_max = forms.FloatField(
+        label=_("Stopping rule: largest share who changed their answer (0–1)"),
+        min_value=0,
+        max_value=1,
+        help_text=_(
+            "A topic is stable when, on every index item, at most this share of those who answered both rounds "
+            "changed their answer (default 0.15)."
+        ),
+    )
+    stable_p_min = forms.FloatField(
+        label=_("Stopping rule: smallest Wilcoxon p (0–1)"),
+        min_value=0,
+        max_value=1,
+        help_text=_(
+            "… and the Wilcoxon signed-rank test of the change has at least this p-value (default 0.05). A topic "
+            "that reached consensus or is stable needs no further round."
+        ),
+    )
 
     PLAIN = (
         "horizon_year",
@@ -107,10 +160,13 @@ class StudyRulesForm(forms.Form):
         "realtime_feedback_after_own_answer",
         "anonymous",
         "k_threshold",
+        "min_respondents",
+        "min_high_respondents",
         "drop_consensus_topics",
     )
     CONSENSUS = ("scale_iqr_max", "top2_min", "bottom2_max", "year_iqr_max")
     WEIGHTS = ("high", "medium", "low")
+    STOPPING = tuple(stopping.DEFAULTS)
 
     @classmethod
     def initial_for(cls, study: Study) -> dict[str, Any]:
@@ -121,6 +177,7 @@ class StudyRulesForm(forms.Form):
         weights = study.expertise_weights or {}
         for level in cls.WEIGHTS:
             initial[f"weight_{level}"] = weights.get(level)
+        initial.update(study.stopping_rules().as_dict())
         return initial
 
     def clean(self) -> dict[str, Any]:
@@ -141,6 +198,11 @@ class StudyRulesForm(forms.Form):
         new_weights = {**weights, **{level: float(data[f"weight_{level}"]) for level in self.WEIGHTS}}
         if new_weights != weights:
             changes["expertise_weights"] = new_weights
+        # An older study's rule lacks the stability keys: store them once they are set.
+        stop = dict(study.stopping_rule or {})
+        new_stop = {**stop, **{name: float(data[name]) for name in self.STOPPING}}
+        if new_stop != stop:
+            changes["stopping_rule"] = new_stop
         return changes
 
 

@@ -1,8 +1,9 @@
 """Reads of the staff console: permission-checked fetchers, participation, consensus overview, queues.
 
-Every number shown here is either a count or a figure stored by aggregation (``RoundStat`` rows and
-``Round.summary``, computed by ``foresight.stats``); nothing statistical is recomputed. No function
-here returns a pseudonym or an individual's answer: panel rows carry participation status only.
+Every number shown here is either a count of participation or a figure of the answers released by the
+disclosure layer (``delphi.selectors.round_topic_reports``, ``round_kendall_by_area``); nothing statistical
+is recomputed and no figure is read from ``RoundStat`` directly. No function here returns a pseudonym or an
+individual's answer: panel rows carry participation status only.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
+from foresight import disclosure
 from foresight.catalog.models import Area, Direction, PublicationStatus, Topic
+from foresight.delphi import stopping
 from foresight.delphi.models import (
     Answer,
     Argument,
@@ -27,9 +31,9 @@ from foresight.delphi.models import (
     Response,
     Round,
     RoundCompletion,
-    RoundStat,
     Study,
 )
+from foresight.delphi.selectors import index_question_keys, round_kendall_by_area, round_stopping, round_topic_reports
 
 # Rounds that have been opened at some point: only these have participation to report.
 STARTED = (Round.Status.OPEN, Round.Status.CLOSED, Round.Status.AGGREGATED)
@@ -332,26 +336,41 @@ def panel_pending_invitations(*, study: Study) -> int:
 
 @dataclass(frozen=True)
 class TopicOverview:
-    """One topic's stored figures in one aggregated round, with small cells already suppressed."""
+    """One topic in one aggregated round, as ``round_topic_reports`` releases it.
+
+    ``n`` is None when the topic's respondents are withheld (then every figure is); each other figure
+    is None when withheld, with its reason code beside it.  ``change`` is the round-to-round change of
+    importance (paired respondents); ``change_reason`` is None in round 1 (nothing to compare with).
+    """
 
     topic: Topic
-    n: int
-    suppressed: bool
+    n: int | None
+    reason: str | None
     importance: dict[str, Any] | None
+    importance_reason: str | None
     consensus: bool | None
-    consensus_items: dict[str, bool]
-    stability: dict[str, Any] | None
+    consensus_reason: str | None
+    # Per index item (``stopping.ItemStopping``): ``consensus`` None when its figures are withheld, ``reason`` why.
+    consensus_items: tuple[stopping.ItemStopping, ...]
+    change: dict[str, Any] | None
+    change_reason: str | None
     social_lag: float | None
+    stopping: stopping.TopicStopping
+
+    @property
+    def suppressed(self) -> bool:
+        return self.n is None
 
 
 @dataclass(frozen=True)
 class RoundOverview:
     round: Round
     k: int
+    t: int
     topics: list[TopicOverview]
-    kendall: dict[str, Any] | None
-    kendall_suppressed: bool
+    kendall: list[dict[str, Any]]
     respondents: int | None
+    stopping: stopping.StudyStopping
 
     @property
     def consensus_count(self) -> int:
@@ -362,76 +381,107 @@ class RoundOverview:
         return sum(1 for t in self.topics if not t.suppressed)
 
 
-def round_consensus_overview(*, rnd: Round) -> RoundOverview:
-    """Per topic: n, importance median / quartiles / IQR / index / top-2 share, consensus, stability.
+# Wilcoxon p-value methods as aggregation names them (``stats.wilcoxon``), in the console's words.
+WILCOXON_METHODS = {
+    "exact": _("exact"),
+    "exact_conditional": _("exact (ties)"),
+    "normal": _("normal approx."),
+    "asymptotic": _("normal approx."),
+}
+IMPORTANCE_FIGURES = ("n", "median", "q1", "q3", "iqr", "index", "top2")
 
-    Read from ``RoundStat`` (group "all") and ``Round.summary`` as aggregation stored them. The same
-    small-cell rule as the public pages applies even to staff: a topic with fewer than the study's k
-    respondents shows no figure, and neither does a cell (importance, stability pairs) built on fewer.
+
+def _withheld(item: dict[str, Any] | None, figure: str = "all") -> str:
+    return ((item or {}).get("suppressed") or {}).get(figure, disclosure.SMALL_GROUP)
+
+
+def _change(item: dict[str, Any] | None, *, later_round: bool) -> tuple[dict[str, Any] | None, str | None]:
+    """The released change block of an item and the reason it is withheld (None, None in round 1)."""
+    if not later_round:
+        return None, None
+    if item is None or item.get("n") is None:
+        return None, _withheld(item)
+    change = item.get("change")
+    if not change:
+        return None, _withheld(item, "change") if "change" in item else disclosure.NOT_ASKED
+    shown = dict(change)
+    method = change.get("wilcoxon_method")
+    shown["wilcoxon_method_label"] = WILCOXON_METHODS.get(method, method) if method else "–"
+    return shown, None
+
+
+def _topic_overview(
+    topic: Topic, report: dict[str, Any] | None, *, later_round: bool, verdict: stopping.TopicStopping
+) -> TopicOverview:
+    respondents = (report or {}).get("respondents") or {"n": None, "suppressed": {"all": disclosure.SMALL_GROUP}}
+    items: dict[str, dict[str, Any]] = (report or {}).get("items") or {}
+    imp = items.get(OVERVIEW_QUESTION)
+    importance = None
+    if imp is not None and imp.get("n") is not None:
+        importance = {key: imp.get(key) for key in IMPORTANCE_FIGURES}
+    # The item verdicts are the stopping rule's (one reading of the released figures); the topic's
+    # consensus is every index item released and in consensus, not shown while one is withheld.
+    hidden = next((i for i in verdict.items if i.consensus is None), None)
+    consensus = None if hidden or not verdict.items else all(i.consensus for i in verdict.items)
+    change, change_reason = _change(imp, later_round=later_round)
+    return TopicOverview(
+        topic=topic,
+        n=respondents.get("n"),
+        reason=None if respondents.get("n") is not None else _withheld(respondents),
+        importance=importance,
+        importance_reason=None if importance else _withheld(imp),
+        consensus=consensus,
+        consensus_reason=hidden.reason if hidden else None,
+        consensus_items=verdict.items,
+        change=change,
+        change_reason=change_reason,
+        social_lag=(report or {}).get("social_lag"),
+        stopping=verdict,
+    )
+
+
+def round_consensus_overview(*, rnd: Round) -> RoundOverview:
+    """Per topic: respondents, importance median / quartiles / IQR / index / top-2 share, consensus per index
+    item and for the topic, the change from the previous round, social lag and the stopping rule; Kendall's W
+    per area; the stopping rule for the study.
+
+    Every figure comes through ``round_topic_reports`` (the disclosure layer), so staff see what the public
+    pages may show and nothing more: a verdict is shown only where the figures it is computed from are
+    released, and every withheld figure carries its reason.  A fixed number of queries.
     """
     study = rnd.study
-    k = study.k_threshold
-    summary = rnd.summary or {}
-    topic_summary: dict[str, dict[str, Any]] = summary.get("topics", {})
-    stats = {
-        s.topic_id: s
-        for s in RoundStat.objects.filter(round=rnd, group="all", question__key=OVERVIEW_QUESTION).only(
-            "topic_id", "n", "data"
-        )
-    }
+    rules = study.disclosure_rules()
+    questions = list(Question.objects.filter(study=study, applies_to=Question.AppliesTo.TOPIC))
+    index_keys = index_question_keys(questions)
+    wanted = {*index_keys, OVERVIEW_QUESTION, "tech_year", "social_year"}
+    reports = round_topic_reports(rnd=rnd, questions=[q for q in questions if q.key in wanted])
     topics = list(
         rnd.topics.select_related("area__direction").order_by("area__direction__order", "area__order", "code")
     )
-    rows = []
-    for topic in topics:
-        ts = topic_summary.get(topic.code, {})
-        n = int(ts.get("n") or 0)
-        suppressed = n < k
-        stat = stats.get(topic.pk)
-        importance = stability = None
-        if not suppressed and stat is not None and stat.n >= k:
-            importance = {key: stat.data.get(key) for key in ("median", "q1", "q3", "iqr", "index", "top2")}
-            importance["n"] = stat.n
-            stab = stat.data.get("stability")
-            if stab and (stab.get("n_paired") or 0) >= k:
-                stability = dict(stab)
-        rows.append(
-            TopicOverview(
-                topic=topic,
-                n=n,
-                suppressed=suppressed,
-                importance=importance,
-                consensus=None if suppressed else bool(ts.get("consensus")),
-                consensus_items={} if suppressed else dict(ts.get("consensus_items") or {}),
-                stability=stability,
-                social_lag=None if suppressed else ts.get("social_lag"),
-            )
-        )
-    kendall = summary.get("kendall_w_importance")
-    kendall_suppressed = bool(kendall) and _kendall_raters(rnd=rnd) < k
+    result = round_stopping(rnd=rnd, reports=reports, questions=questions, topic_ids=[t.pk for t in topics])
+    rows = [
+        _topic_overview(topic, reports.get(topic.pk), later_round=rnd.number > 1, verdict=result.topics[topic.pk])
+        for topic in topics
+    ]
     return RoundOverview(
         round=rnd,
-        k=k,
+        k=rules.k,
+        t=rules.t,
         topics=rows,
-        kendall=None if kendall_suppressed else kendall,
-        kendall_suppressed=kendall_suppressed,
-        respondents=summary.get("respondents"),
+        kendall=round_kendall_by_area(rnd=rnd),
+        respondents=(rnd.summary or {}).get("respondents"),
+        stopping=result,
     )
 
 
-def _kendall_raters(*, rnd: Round) -> int:
-    """How many experts Kendall's W was computed over: those with a valid importance rating on every topic
-    that has answers in the round (as aggregation chose them). A count, for the small-cell rule only."""
-    answered_topics = Answer.objects.filter(response__round=rnd).values("response__topic").distinct().count()
-    return (
-        Answer.objects.filter(
-            response__round=rnd, question__key=OVERVIEW_QUESTION, cant_judge=False, value_num__isnull=False
-        )
-        .values("response__participant")
-        .annotate(topics=Count("response__topic", distinct=True))
-        .filter(topics=answered_topics)
-        .count()
-    )
+def study_stopping_latest(*, study: Study, rounds: Sequence[Round]) -> stopping.StudyStopping | None:
+    """The stopping rule after the study's latest aggregated round (None before any), for the dashboard."""
+    aggregated = [r for r in rounds if r.status == Round.Status.AGGREGATED]
+    if not aggregated:
+        return None
+    latest = max(aggregated, key=lambda r: r.number)
+    latest.study = study
+    return round_stopping(rnd=latest)
 
 
 # --- Argument moderation -----------------------------------------------------------------------------

@@ -119,6 +119,8 @@ def study_create(request: HttpRequest) -> HttpResponse:
             mode=data["mode"],
             anonymous=data["anonymous"],
             k_threshold=data["k_threshold"],
+            min_respondents=data["min_respondents"],
+            min_high_respondents=data["min_high_respondents"],
             drop_consensus_topics=data["drop_consensus_topics"],
             topics=data["topics"],
         )
@@ -166,19 +168,25 @@ def _render_overview(
 ) -> HttpResponse:
     rounds = selectors.round_list_for_study(study=study)
     participation = selectors.study_participation(study=study, rounds=rounds)
-    context = {
+    context: dict[str, Any] = {
         "study": study,
         "section": "overview",
-        "rows": [_round_row(rnd, failed, previous) for previous, rnd in zip([None, *rounds], rounds, strict=False)],
         "participation": participation,
         "live": any(r.status == Round.Status.OPEN for r in rounds),
-        "audit": selectors.audit_recent(study=study),
-        "pending_invitations": selectors.panel_pending_invitations(study=study),
-        "TIME_ZONE": settings.TIME_ZONE,
     }
     template = "delphi/staff/study_overview.html"
     if status == 200 and wants_partial(request):
-        template += "#participation"
+        # The poll renders the participation region only: nothing else is read.
+        return render(request, template + "#participation", context)
+    context.update(
+        {
+            "rows": [_round_row(rnd, failed, previous) for previous, rnd in zip([None, *rounds], rounds, strict=False)],
+            "audit": selectors.audit_recent(study=study),
+            "pending_invitations": selectors.panel_pending_invitations(study=study),
+            "stopping": selectors.study_stopping_latest(study=study, rounds=rounds),
+            "TIME_ZONE": settings.TIME_ZONE,
+        }
+    )
     return render(request, template, context, status=status)
 
 
@@ -329,6 +337,8 @@ def _render_settings(
         "rules_form": rules_form or StudyRulesForm(initial=StudyRulesForm.initial_for(study), auto_id="rules-%s"),
         "questions": question_rows,
         "question_error": question_error,
+        # As it applies: an older study's rule shown with the defaults of the keys it lacks.
+        "stopping_rule": study.stopping_rules().as_dict(),
     }
     return render(request, "delphi/staff/study_settings.html", context, status=status)
 

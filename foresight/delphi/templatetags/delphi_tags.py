@@ -1,4 +1,5 @@
-"""Small formatting filters for the questionnaire (numbers come from ``foresight.stats``; this only prints them)."""
+"""Small formatting filters for the questionnaire and the staff console (numbers come from ``foresight.stats``
+through ``foresight.disclosure``; this only prints them, and says in words why one is not shown)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from typing import Any
 
 from django import template
 from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+
+from foresight import disclosure
 
 register = template.Library()
 
@@ -27,3 +31,34 @@ def num(value: Any) -> str:
     if value.is_integer():
         return str(int(value))
     return number_format(round(value, 1), decimal_pos=1)
+
+
+# Why a figure is not shown (``foresight.disclosure`` reason codes), in the interface's language.
+REASONS = {
+    disclosure.SMALL_GROUP: _("too few respondents"),
+    disclosure.SMALL_COMPLEMENT: _("the other respondents would form too small a group"),
+    disclosure.SMALL_WEIGHT_CLASS: _("an expertise group is too small"),
+    disclosure.ATTRITION: _("too few respondents left or joined between rounds"),
+    disclosure.MIN_EVIDENCE: _("fewer respondents than the study's minimum evidence"),
+    disclosure.NOT_ASKED: _("not asked"),
+}
+# The same code said more precisely where the figure is a round-to-round change or Kendall's W.
+REASONS_OF = {
+    "change": {disclosure.SMALL_GROUP: _("too few respondents answered both rounds")},
+    "kendall": {disclosure.SMALL_GROUP: _("too few experts rated every topic of the area")},
+}
+
+
+@register.filter
+def reason(code: Any, figure: str = "") -> str:
+    """A withheld figure's reason code in words: ``{{ row.change_reason|reason:"change" }}``."""
+    if not code:
+        return ""
+    text = REASONS_OF.get(figure, {}).get(code) or REASONS.get(code)
+    return str(text) if text is not None else str(code)
+
+
+@register.filter
+def reasons(codes: Any) -> str:
+    """Several reason codes in words, joined: ``{{ verdict.reasons|reasons }}``."""
+    return "; ".join(reason(code) for code in codes or ())
