@@ -566,4 +566,5 @@ def edition_method(*, edition: PublicEdition) -> dict[str, Any]:
         "fallbacks": fallbacks,
         "insufficient": len(summary.get("insufficient", [])),
         "timing_years": inputs.get("timing_years"),
+        "stopping": (summary.get("stopping") or {}).get("zh" if _zh() else "en", ""),
     }

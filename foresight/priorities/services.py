@@ -50,7 +50,7 @@ from django.utils import timezone
 from foresight import disclosure
 from foresight.catalog.models import Cluster, PublicationStatus, Topic
 from foresight.delphi.models import Answer, Question, Round, Study
-from foresight.delphi.selectors import round_topic_reports
+from foresight.delphi.selectors import round_stopping_note, round_topic_reports
 from foresight.delphi.services.audit import audit_log
 from foresight.priorities import scoring
 from foresight.priorities.models import BOOTSTRAP_MAX, BOOTSTRAP_MIN, ScoringRun
@@ -117,6 +117,7 @@ class CriteriaData:
     rounds: dict[str, str] = field(default_factory=dict)  # round code -> checksum
     responses_digest: str = ""
     timing_years: tuple[int, int] = (0, 0)  # (Y0, H) of the timing criterion
+    stopping: dict[str, str] = field(default_factory=dict)  # the stopping rule after the run's round, en / zh
 
     @property
     def respondents(self) -> int:
@@ -281,6 +282,7 @@ def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaD
         rounds={r.code: r.checksum for r in rounds if r.pk in {tr.pk for tr in topic_round_ids.values()}},
         responses_digest=responses_digest,
         timing_years=(start, horizon),
+        stopping=dict(round_stopping_note(rnd=rnd)),
     )
 
 
@@ -751,6 +753,7 @@ def scoring_results_compute(*, run: ScoringRun, data: CriteriaData, progress: An
                     for name in CRITERION_ITEM
                 },
                 "weights": result.weights,
+                "stopping": data.stopping,
             },
             "inputs": {
                 "method": METHOD_VERSION,

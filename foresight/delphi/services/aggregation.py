@@ -585,6 +585,15 @@ def _next_round_topics(*, rnd: Round, summary: dict[str, Any]) -> None:
         return
     topics = list(rnd.topics.all())
     if rnd.study.drop_consensus_topics:
-        done = {code for code, s in summary["topics"].items() if s["consensus"]}
-        topics = [t for t in topics if t.code not in done]
+        # Only a consensus the disclosure layer releases: a topic dropped on a verdict from fewer than
+        # k + 1 answers would show everyone (it is missing from the next round) what the verdict was.
+        from foresight.delphi.selectors import round_topic_reports
+
+        index_keys = set(Question.objects.filter(study=rnd.study_id, index=True).values_list("key", flat=True))
+        done = set()
+        for topic_id, report in round_topic_reports(rnd=rnd).items():
+            items = [report["items"].get(key) for key in sorted(index_keys)]
+            if items and all(item is not None and item.get("n") is not None and item.get("consensus") for item in items):
+                done.add(topic_id)
+        topics = [t for t in topics if t.pk not in done]
     nxt.topics.set(topics)
