@@ -26,7 +26,7 @@ class Command(BaseCommand):
         from foresight.delphi.services.simulation import study_simulate
 
         if not Study.objects.exists():
-            result = study_simulate(experts=150, topics=30, seed=2026, rounds=2)
+            result = study_simulate(experts=300, topics=24, seed=2026, rounds=2)
             self.stdout.write(f"simulated finished study {result.study} (rounds {', '.join(result.rounds)})")
             live = study_simulate(experts=40, topics=6, seed=7, rounds=2, leave_open=True)
             self.stdout.write(f"simulated study {live.study} with round 2 open")
