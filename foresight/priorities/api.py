@@ -94,7 +94,7 @@ class TierCountsSerializer(serializers.Serializer[Any]):
 
 
 class EditionListSerializer(serializers.ModelSerializer[Edition]):
-    url = serializers.HyperlinkedIdentityField(view_name="edition-detail", lookup_field="code")
+    url = serializers.HyperlinkedIdentityField(view_name="api-edition-detail", lookup_field="code")
     replaces = serializers.SlugRelatedField(slug_field="code", read_only=True)
     replaced_by = serializers.SerializerMethodField(help_text="Codes of the published editions that replace this one.")
     counts = TierCountsSerializer(source="*", read_only=True)
