@@ -16,12 +16,15 @@ from scenarios import views as scenario_views
 
 handler404 = core_views.not_found
 
+# URL names of the API are "api-<basename>-list" / "api-<basename>-detail": the site's pages own the
+# plain names ("topic-list", "topic-detail", …), and the API root (which reverses "<basename>-list")
+# would otherwise link to those pages.
 router = DefaultRouter()
-router.register("directions", catalog_api.DirectionViewSet, basename="direction")
-router.register("areas", catalog_api.AreaViewSet, basename="area")
-router.register("topics", catalog_api.TopicViewSet, basename="topic")
-router.register("scenarios", scenarios_api.ScenarioViewSet, basename="scenario")
-router.register("editions", priorities_api.EditionViewSet, basename="edition")
+router.register("directions", catalog_api.DirectionViewSet, basename="api-direction")
+router.register("areas", catalog_api.AreaViewSet, basename="api-area")
+router.register("topics", catalog_api.TopicViewSet, basename="api-topic")
+router.register("scenarios", scenarios_api.ScenarioViewSet, basename="api-scenario")
+router.register("editions", priorities_api.EditionViewSet, basename="api-edition")
 
 urlpatterns = [
     path("health/", core_views.health, name="health"),

@@ -97,8 +97,10 @@ class TierCountsSerializer(serializers.Serializer[Any]):
 
 
 class EditionListSerializer(serializers.ModelSerializer[Edition]):
-    url = serializers.HyperlinkedIdentityField(view_name="edition-detail", lookup_field="code")
-    replaces = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    url = serializers.HyperlinkedIdentityField(view_name="api-edition-detail", lookup_field="code")
+    replaces = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True, help_text="Code of the edition this one replaces, or null."
+    )
     replaced_by = serializers.SerializerMethodField(help_text="Codes of the published editions that replace this one.")
     counts = TierCountsSerializer(source="*", read_only=True)
 

@@ -50,6 +50,12 @@ def quadrant_labels() -> dict[str, str]:
     }
 
 
+def matrix_quadrant(entry: PublicEntry) -> str | None:
+    """The entry's importance × competitiveness quadrant key, or None when an index is withheld."""
+    quadrant = (entry.data.get("quadrant") or {}).get("importance_competitiveness")
+    return quadrant if isinstance(quadrant, str) else None
+
+
 def _matrix(edition: PublicEdition, entries: list[PublicEntry]) -> dict[str, Any]:
     tiers = tier_labels()
     thresholds = edition.thresholds
@@ -91,7 +97,7 @@ def _ranked(
     quadrants = quadrant_labels()
     rows = []
     for e in entries:
-        quadrant = (e.data.get("quadrant") or {}).get("importance_competitiveness")
+        quadrant = matrix_quadrant(e)
         rows.append(
             {
                 "item": e,
@@ -151,6 +157,29 @@ def _radar(edition: PublicEdition) -> dict[str, Any]:
     }
 
 
+def _byor(edition: PublicEdition) -> exports.ByorRadar:
+    """The edition's blips placed for Build-Your-Own-Radar: quadrant = matrix quadrant, ring = tier,
+    the direction in the description (``exports.byor_radar``); in the language of the request."""
+    published = {e.topic.code: e for e in edition.entries}
+    blips = []
+    for blip in selectors.edition_radar_get(edition=edition):
+        topic = blip["topic"]
+        entry = published[topic.code]
+        blips.append(
+            {
+                "name": topic.name,
+                "tier": blip["ring"],
+                "quadrant": matrix_quadrant(entry),
+                "status": blip["status"],
+                "rank": entry.entry.rank,
+                "direction": _("Direction: %(name)s") % {"name": blip["direction"].name},
+                "statement": topic.statement,
+                "rationale": entry.rationale,
+            }
+        )
+    return exports.byor_radar(blips, rings=tier_labels(), quadrants=quadrant_labels())
+
+
 @require_GET
 @cached_public_page
 def edition_list(request: HttpRequest) -> HttpResponse:
@@ -189,6 +218,7 @@ def edition_context(
     return {
         **_entries_context(edition=edition, entries=entries, direction=direction, error=error),
         "radar": _radar(edition),
+        "byor": _byor(edition),
         "counts": [{**item, "count": counts.get(item["key"], 0)} for item in legend],
         "insufficient_count": counts.get(Tier.INSUFFICIENT, 0),
         "summaries": selectors.edition_summaries(edition=edition),
@@ -254,19 +284,14 @@ def edition_json(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_GET
 def edition_radar_csv(request: HttpRequest, code: str) -> HttpResponse:
-    """The Build-Your-Own-Radar CSV, in the language of the URL (ring = tier, quadrant = direction)."""
+    """The Build-Your-Own-Radar CSV, in the language of the URL (quadrant = matrix quadrant, ring = tier).
+
+    BYOR refuses a file with fewer than four quadrants; when the edition's topics leave a quadrant
+    empty there is no file to give, and the answer is 409 with a page that says why.
+    """
     edition = selectors.edition_get(code=code)
-    rationale = {e.topic.code: e.rationale for e in edition.entries}
-    tiers = tier_labels()
-    blips = [
-        {
-            "name": blip["topic"].name,
-            "ring": tiers.get(blip["ring"], blip["ring"]),
-            "quadrant": blip["direction"].name,
-            "status": blip["status"],
-            "statement": blip["topic"].statement,
-            "rationale": rationale.get(blip["topic"].code, ""),
-        }
-        for blip in selectors.edition_radar_get(edition=edition)
-    ]
-    return _download(exports.byor_csv(blips), "text/csv; charset=utf-8", f"{edition.code}-radar.csv")
+    radar = _byor(edition)
+    if not radar.loadable:
+        context = {"edition": edition, "byor": radar}
+        return render(request, "priorities/radar_unavailable.html", context, status=409)
+    return _download(exports.byor_csv(radar), "text/csv; charset=utf-8", f"{edition.code}-radar.csv")

@@ -1,11 +1,13 @@
 """Sam, a staff member, in a real browser: logs in, scores a finished study (the real worker computes the
 run while the page shows its progress), changes the weights and watches the ranks move, decides every
 topic's tier with a rationale, previews the edition, publishes it; the public edition page then shows
-the matrix, the ranks with their intervals and the radar, and its Build-Your-Own-Radar CSV parses."""
+the matrix, the ranks with their intervals and the radar, and its Build-Your-Own-Radar CSV loads in BYOR
+(or, when the topics leave a matrix quadrant empty, the page says why there is none)."""
 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from typing import Any
 
@@ -14,6 +16,7 @@ from playwright.sync_api import expect
 
 from foresight.delphi.models import Study
 from foresight.delphi.services.simulation import study_simulate
+from foresight.priorities import exports
 from foresight.priorities.models import Edition, ScoringRun
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -125,12 +128,22 @@ def test_staff_decide_preview_and_publish_an_edition(
     expect(page.locator("svg.radar-chart")).to_be_visible()
     expect(page.locator(".ranked-list")).to_contain_text("Decided in the browser, entry 1.")
 
-    # The Build-Your-Own-Radar CSV, downloaded as a visitor would.
-    with page.expect_download() as info:
-        page.get_by_role("link", name="Radar for Build-Your-Own-Radar (CSV)").click()
-    with open(info.value.path(), encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.reader(fh))
-    assert rows[0] == BYOR_HEADER
-    assert len(rows) == total + 1
-    assert {row[1] for row in rows[1:]} <= {"Priority", "Key", "Watch"}
-    assert all(row[3] in ("TRUE", "FALSE", "true", "false") for row in rows[1:])
+    # The Build-Your-Own-Radar CSV, downloaded as a visitor would — offered only when the edition's topics
+    # fill BYOR's four quadrants (those of the matrix); otherwise the page says which are empty.
+    quadrants = [(e.data.get("quadrant") or {}).get("importance_competitiveness") for e in edition.entries.all()]
+    placed = [q for q in quadrants if q]
+    downloads = page.locator("section[aria-labelledby=downloads-h]")
+    link = downloads.get_by_role("link", name="Radar for Build-Your-Own-Radar by matrix quadrant (CSV)")
+    if len(set(placed)) < 4:
+        expect(link).to_have_count(0)
+        expect(downloads).to_contain_text("Build-Your-Own-Radar draws exactly four quadrants")
+    else:
+        with page.expect_download() as info:
+            link.click()
+        with open(info.value.path(), encoding="utf-8-sig", newline="") as fh:
+            body = fh.read()
+        assert exports.byor_problems(body) == []
+        rows = list(csv.reader(io.StringIO(body)))
+        assert rows[0] == BYOR_HEADER
+        assert len(rows) == len(placed) + 1
+        assert {row[1] for row in rows[1:]} <= {"Priority", "Key", "Watch"}

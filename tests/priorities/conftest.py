@@ -11,6 +11,9 @@ from foresight.delphi.services.aggregation import round_aggregate
 from foresight.delphi.services.panel import participant_add, participant_choose_topics, participant_consent
 from foresight.delphi.services.responses import response_save, round_submit
 from foresight.delphi.services.rounds import round_close, round_open
+from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
+from foresight.priorities.models import Edition, ScoringRun
+from foresight.priorities.services import scoring_run_create, scoring_run_execute
 from scenarios.models import ScenarioTopic
 from tests.factories import AreaFactory, ScenarioFactory, TopicFactory
 
@@ -91,3 +94,46 @@ def mini_catalog(db: Any) -> list[Topic]:
     ScenarioTopic.objects.create(scenario=published, topic=topics[1], role="enabling")
     ScenarioTopic.objects.create(scenario=ScenarioFactory(status="draft"), topic=topics[2], role="core")
     return topics
+
+
+# --- published editions, built through the real services -----------------------------------------
+
+FORMULA = '=HYPERLINK("http://evil.example","click")'
+
+
+def scored(study: Study, seed: int = 11, top_k: int = 2) -> ScoringRun:
+    run = scoring_run_create(study=study, seed=seed, top_k=top_k, B=200)
+    scoring_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == ScoringRun.Status.DONE
+    return run
+
+
+def publish(
+    run: ScoringRun,
+    code: str,
+    title: str,
+    *,
+    tiers: dict[str, str] | None = None,
+    replaces: Edition | None = None,
+    rationale_zh: bool = True,
+    first_rationale: str | None = None,
+) -> Edition:
+    """Decide every entry (its suggested tier unless ``tiers`` says otherwise) and publish."""
+    edition = edition_draft_create(
+        run=run,
+        code=code,
+        title_en=title,
+        title_zh=f"{title}（中文）",
+        method_note_en="Weighted score; bootstrap rank intervals.",
+        method_note_zh="加权评分；自助法排名区间。",
+        replaces=replaces,
+    )
+    for i, entry in enumerate(edition.entries.select_related("topic").order_by("rank")):
+        edition_entry_decide(
+            entry=entry,
+            tier=(tiers or {}).get(entry.topic.code, entry.tier),
+            rationale_en=first_rationale if (i == 0 and first_rationale) else f"Because {entry.topic.code} matters.",
+            rationale_zh=f"因为{entry.topic.code}重要。" if rationale_zh else "",
+        )
+    return edition_publish(edition=edition)

@@ -21,56 +21,14 @@ from foresight.delphi.services.simulation import study_simulate
 from foresight.delphi.services.studies import study_create
 from foresight.numbers import display
 from foresight.priorities import exports
-from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
-from foresight.priorities.models import Edition, ScoringRun
-from foresight.priorities.services import scoring_run_create, scoring_run_execute
+from foresight.priorities.editions import edition_draft_create
+from foresight.priorities.models import Edition
 from tests.factories import TopicFactory
-from tests.priorities.conftest import answers, panelist, run_round
+from tests.priorities.conftest import FORMULA, answers, panelist, publish, run_round, scored
 
 pytestmark = pytest.mark.django_db
 
-FORMULA = '=HYPERLINK("http://evil.example","click")'
-
-
 # --- building published editions through the real services ------------------------------------
-
-
-def scored(study: Study, seed: int = 11, top_k: int = 2) -> ScoringRun:
-    run = scoring_run_create(study=study, seed=seed, top_k=top_k, B=200)
-    scoring_run_execute(run_id=run.pk)
-    run.refresh_from_db()
-    assert run.status == ScoringRun.Status.DONE
-    return run
-
-
-def publish(
-    run: ScoringRun,
-    code: str,
-    title: str,
-    *,
-    tiers: dict[str, str] | None = None,
-    replaces: Edition | None = None,
-    rationale_zh: bool = True,
-    first_rationale: str | None = None,
-) -> Edition:
-    """Decide every entry (its suggested tier unless ``tiers`` says otherwise) and publish."""
-    edition = edition_draft_create(
-        run=run,
-        code=code,
-        title_en=title,
-        title_zh=f"{title}（中文）",
-        method_note_en="Weighted score; bootstrap rank intervals.",
-        method_note_zh="加权评分；自助法排名区间。",
-        replaces=replaces,
-    )
-    for i, entry in enumerate(edition.entries.select_related("topic").order_by("rank")):
-        edition_entry_decide(
-            entry=entry,
-            tier=(tiers or {}).get(entry.topic.code, entry.tier),
-            rationale_en=first_rationale if (i == 0 and first_rationale) else f"Because {entry.topic.code} matters.",
-            rationale_zh=f"因为{entry.topic.code}重要。" if rationale_zh else "",
-        )
-    return edition_publish(edition=edition)
 
 
 @pytest.fixture
@@ -211,8 +169,11 @@ def test_an_edition_page_shows_matrix_ranked_intervals_radar_method_and_download
         assert label in html
     # Method, fingerprint, downloads; no inline style or script (the CSP forbids them).
     assert edition.fingerprint in html
-    for path in ("entries.csv", "edition.json", "radar.csv"):
+    for path in ("entries.csv", "edition.json"):
         assert f'href="/editions/ed-2026b/{path}"' in html
+    # The Build-Your-Own-Radar file is offered when the topics fill the matrix's four quadrants (test_byor.py).
+    quadrants = {e.data["quadrant"]["importance_competitiveness"] for e in entries} - {None}
+    assert ('href="/editions/ed-2026b/radar.csv"' in html) is (len(quadrants) == 4)
     assert "style=" not in html and "<script>" not in html
     assert 'href="/static/css/editions.css"' in html
 
@@ -345,25 +306,21 @@ def test_the_entries_csv_holds_published_aggregates_and_guards_against_formulas(
         assert int(row["n"]) >= editions["first"].study.k_threshold
 
 
-def test_the_byor_csv_has_the_exact_header_and_accepted_values(visitor: Client, editions: dict[str, Edition]) -> None:
-    response = visitor.get("/editions/ed-2026b/radar.csv")
-    assert response.status_code == 200
-    body = text(response)
-    assert body.splitlines()[0] == "name,ring,quadrant,isNew,status,description"
-    rows = list(csv.DictReader(io.StringIO(body)))
-    entries = {e.topic.name_en: e for e in editions["second"].entries.select_related("topic__area__direction")}
-    assert len(rows) == len(entries)
-    for row in rows:
-        entry = entries[row["name"]]
-        assert row["ring"] == entry.get_tier_display()
-        assert row["quadrant"] == entry.topic.area.direction.name_en
-        assert row["status"] in {"New", "Moved In", "Moved Out", "No Change"}
-        assert row["isNew"] == ("TRUE" if row["status"] == "New" else "FALSE")
-        assert row["description"].startswith("<p>") and entry.rationale_en in row["description"]
-    assert {r["status"] for r in rows} & {"Moved In", "Moved Out"}
-    # In Chinese: names, rings and quadrants in Chinese, the header unchanged.
-    zh = list(csv.DictReader(io.StringIO(text(visitor.get("/zh-hans/editions/ed-2026b/radar.csv")))))
-    assert {r["name"] for r in zh} == {e.topic.name_zh for e in entries.values()}
+def test_the_byor_csv_loads_in_byor_or_answers_409_when_a_quadrant_is_empty(
+    visitor: Client, editions: dict[str, Edition]
+) -> None:
+    """Which quadrants this simulated edition fills depends on the simulation; test_byor.py pins both cases."""
+    entries = list(editions["second"].entries.all())
+    quadrants = {e.data["quadrant"]["importance_competitiveness"] for e in entries} - {None}
+    for url in ("/editions/ed-2026b/radar.csv", "/zh-hans/editions/ed-2026b/radar.csv"):
+        response = visitor.get(url)
+        if len(quadrants) < 4:
+            assert response.status_code == 409, url
+            continue
+        assert response.status_code == 200, url
+        body = text(response)
+        assert body.splitlines()[0] == "name,ring,quadrant,isNew,status,description"
+        assert exports.byor_problems(body) == [], url
 
 
 def test_the_json_download_is_the_api_document(visitor: Client, editions: dict[str, Edition]) -> None:
