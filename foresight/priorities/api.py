@@ -62,11 +62,97 @@ GROUPS_SCHEMA: dict[str, Any] = {
         "divergent": {"type": "boolean"},
     },
 }
-DATA_SCHEMA: dict[str, Any] = {
+_NUMBER = {"type": "number", "nullable": True}
+_COUNT = {"type": "integer", "nullable": True}
+_WITHHELD = {
     "type": "object",
-    "description": "Published aggregates of the topic after small-cell suppression: no count below the study's k.",
+    "description": "Every figure withheld and why: small_group, small_complement, small_weight_class, attrition, "
+    "min_evidence (README, Disclosure control).",
+    "additionalProperties": {"type": "string"},
+}
+ITEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "One question's released figures over the respondents to it (n: valid answers; null when the "
+    "item is withheld). Scale items: distribution, quartiles, index (all / high / weighted), sectors, change "
+    "from the previous round on the paired respondents; year items: quartiles over n_years, shares already / "
+    "never; choice items: counts and shares per option.",
     "additionalProperties": True,
     "properties": {
+        "n": _COUNT,
+        "n_cant_judge": _COUNT,
+        "distribution": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "median": _NUMBER,
+        "q1": _NUMBER,
+        "q3": _NUMBER,
+        "iqr": _NUMBER,
+        "index": _NUMBER,
+        "n_high": _COUNT,
+        "index_high": _NUMBER,
+        "index_weighted": _NUMBER,
+        "n_years": _COUNT,
+        "share_already": _NUMBER,
+        "share_never": _NUMBER,
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "shares": {"type": "object", "additionalProperties": _NUMBER},
+        "sectors": {
+            "type": "object",
+            "additionalProperties": {"type": "object", "properties": {"n": {"type": "integer"}, "index": _NUMBER}},
+        },
+        "change": {"type": "object", "nullable": True, "additionalProperties": True},
+        "suppressed": _WITHHELD,
+    },
+}
+REPORT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Everything of the topic's Delphi results the disclosure layer releases (foresight.disclosure).",
+    "properties": {
+        "round": _COUNT,
+        "respondents": {
+            "type": "object",
+            "properties": {
+                "n": _COUNT,
+                "by_expertise": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "by_sector": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "other_sectors": _COUNT,
+                "suppressed": _WITHHELD,
+            },
+        },
+        "items": {"type": "object", "additionalProperties": ITEM_SCHEMA},
+        "social_lag": _NUMBER,
+    },
+}
+DATA_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Published aggregates of the topic: only figures over at least k + 1 respondents that no "
+    "combination with other figures can subtract around (README, Disclosure control).",
+    "additionalProperties": True,
+    "properties": {
+        "round": _COUNT,
+        "ranked": {"type": "boolean", "description": "False for a topic below the study's minimum evidence."},
+        "evidence": {
+            "type": "object",
+            "properties": {
+                "sufficient": {"type": "boolean"},
+                "min_respondents": {"type": "integer"},
+                "min_high": {"type": "integer"},
+            },
+        },
+        "report": REPORT_SCHEMA,
+        "criteria": {"type": "object", "additionalProperties": _NUMBER, "description": "Criteria of the score."},
+        "normalised": {"type": "object", "additionalProperties": _NUMBER},
+        "fallbacks": {
+            "type": "array",
+            "description": "Every criterion computed from a stand-in, and why.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "criterion": {"type": "string"},
+                    "used": {"type": "string", "enum": ["importance_index", "worst"]},
+                    "reason": {"type": "string"},
+                    "in_score": {"type": "boolean"},
+                },
+            },
+        },
         "n": {"type": "integer", "nullable": True, "description": "Respondents who answered the topic."},
         "median_rank": {"type": "number", "nullable": True},
         "p_top_k": {"type": "number", "nullable": True, "description": "Bootstrap probability of a top-k rank."},
@@ -94,6 +180,7 @@ class TierCountsSerializer(serializers.Serializer[Any]):
     priority = serializers.IntegerField(source="n_priority")
     key = serializers.IntegerField(source="n_key")
     watch = serializers.IntegerField(source="n_watch")
+    insufficient = serializers.IntegerField(source="n_insufficient", help_text="Topics below the minimum evidence.")
 
 
 class EditionListSerializer(serializers.ModelSerializer[Edition]):

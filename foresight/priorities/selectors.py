@@ -38,6 +38,7 @@ def _with_tier_counts(qs: QuerySet[Edition]) -> QuerySet[Edition]:
         n_priority=Count("entries", filter=Q(entries__tier=Tier.PRIORITY)),
         n_key=Count("entries", filter=Q(entries__tier=Tier.KEY)),
         n_watch=Count("entries", filter=Q(entries__tier=Tier.WATCH)),
+        n_insufficient=Count("entries", filter=Q(entries__tier=Tier.INSUFFICIENT)),
     )
 
 

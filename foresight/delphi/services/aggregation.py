@@ -593,7 +593,9 @@ def _next_round_topics(*, rnd: Round, summary: dict[str, Any]) -> None:
         done = set()
         for topic_id, report in round_topic_reports(rnd=rnd).items():
             items = [report["items"].get(key) for key in sorted(index_keys)]
-            if items and all(item is not None and item.get("n") is not None and item.get("consensus") for item in items):
+            if items and all(
+                item is not None and item.get("n") is not None and item.get("consensus") for item in items
+            ):
                 done.add(topic_id)
         topics = [t for t in topics if t.pk not in done]
     nxt.topics.set(topics)
