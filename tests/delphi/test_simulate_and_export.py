@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 import scipy.stats
 from django.core.management import call_command
+from django.test import Client
 
 from foresight.catalog.models import Topic
 from foresight.delphi.models import Round, RoundStat, Study
@@ -22,6 +24,7 @@ from foresight.delphi.services.aggregation import round_aggregate
 from foresight.delphi.services.export import round_export_package
 from foresight.delphi.services.responses import response_save
 from foresight.delphi.services.rounds import round_close, round_open
+from foresight.numbers import display
 from tests.delphi.conftest import make_participant
 from tests.delphi.recompute import (
     Package,
@@ -178,6 +181,41 @@ def test_every_published_figure_is_recomputed_from_the_responses(
                 assert entry["rank"] == 1 + sum(s > entry["score"] for s in scores.values()), entry["topic"]
     assert checked["round1"] and checked["round2"] and checked["ranked"] >= 5
     assert checked["change"] and checked["high"] and checked["weighted"] and checked["sector"]
+
+    # The edition page prints exactly these recomputed figures, through the one formatter
+    # (foresight.numbers): every index (all / high / weighted) and every median year of every topic.
+    page = Client().get(f"/editions/{published_simulation['edition']}/").content.decode()
+    printed = 0
+    for doc in editions.values():
+        run = pkg.documents[f"scoring/{doc['scoring_run']}.json"]
+        expected = scoring(pkg, run)
+        for entry in doc["entries"]:
+            code = entry["topic"]
+            block = re.search(
+                rf'(?:id="figures-{re.escape(code)}"|id="insufficient-{re.escape(code)}").*?</(?:details|li)>',
+                page,
+                re.S,
+            )
+            assert block, code
+            items = expected[code]["report"]["items"]
+            for key, figures in (("importance", ("index", "index_high", "index_weighted")), ("tech_year", ("median",))):
+                row = re.search(rf'<tr data-item="{key}">(.*?)</tr>', block.group(0), re.S)
+                item = items.get(key) or {}
+                if item.get("n") is None:
+                    assert row is None or "not shown" in row.group(1), (code, key)
+                    continue
+                assert row, (code, key)
+                for figure in figures:
+                    cell = re.search(rf'data-figure="{figure}">(.*?)</td>', row.group(1), re.S)
+                    assert cell, (code, key, figure)
+                    value = item.get(figure)
+                    kind = "year" if key == "tech_year" else "index"
+                    if value is None:
+                        assert "not shown" in cell.group(1), (code, key, figure)
+                    else:
+                        assert cell.group(1).split("<")[0].strip() == display(value, kind), (code, key, figure)
+                        printed += 1
+    assert printed > 20
 
 
 @pytest.mark.parametrize(
