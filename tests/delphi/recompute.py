@@ -152,23 +152,25 @@ def wilcoxon(before: list[Fraction], after: list[Fraction]) -> dict[str, Any]:
     w_plus = sum((rank[abs(x)] for x in d if x > 0), Fraction(0))
     w_minus = sum((rank[abs(x)] for x in d if x < 0), Fraction(0))
     n = len(d)
-    if n <= 50 and all(c == 1 for c in ties.values()):
-        # Exact null distribution of W+: the number of subsets of ranks 1..n with each sum.
-        ways = [1] + [0] * (n * (n + 1) // 2)
-        for r in range(1, n + 1):
+    if n <= 50:
+        # Exact null distribution of W+ given the (tied) ranks: each sign ± with probability 1/2, so count
+        # the sign patterns by their sum of doubled ranks (whole numbers) — exact, untied or tied.
+        doubled = [int(2 * rank[abs(x)]) for x in d]
+        ways = [1] + [0] * sum(doubled)
+        for r in doubled:
             for s in range(len(ways) - 1, r - 1, -1):
                 ways[s] += ways[s - r]
-        w = int(w_plus)
+        w = int(2 * w_plus)
         below = Fraction(sum(ways[: w + 1]), 2**n)
         above = Fraction(sum(ways[w:]), 2**n)
         p = min(1.0, float(2 * min(below, above)))
-        method = "exact"
+        method = "exact" if all(c == 1 for c in ties.values()) else "exact_conditional"
     else:
         tie_term = sum(c**3 - c for c in ties.values())
         se = math.sqrt((n * (n + 1) * (2 * n + 1) - tie_term / 2) / 24)
         z = float(w_plus - Fraction(n * (n + 1), 4)) / se
         p = math.erfc(abs(z) / math.sqrt(2))
-        method = "asymptotic"
+        method = "normal"
     return {"statistic": float(min(w_plus, w_minus)), "p": p, "method": method}
 
 

@@ -76,25 +76,9 @@ def _stats_mismatches(pkg: Package) -> list[str]:
     problems += [f"unexpected {key}" for key in sorted(set(theirs) - set(mine))]
     for key in sorted(set(mine) & set(theirs)):
         expected, written = mine[key], theirs[key]
-        if key[3] == "wilcoxon_method" and written == "":
-            # Known product gap: aggregation stores ``test.get("method")``, which foresight.stats.wilcoxon
-            # does not return, so the method is empty; the p-value, recomputed by the rule in round.json,
-            # shows which method was used.
-            continue
         if not cell_matches(expected, written):
             problems.append(f"{key}: recomputed {expected!r}, stats.csv {written!r}")
     return problems
-
-
-def _without_unrecorded_method(expected: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
-    """The recomputed report with the Wilcoxon method left empty where the product left it empty (see above)."""
-    expected = json.loads(json.dumps(expected))
-    for key, item in expected["items"].items():
-        change = item.get("change")
-        theirs = ((published.get("items") or {}).get(key) or {}).get("change")
-        if change and theirs and theirs.get("wilcoxon_method") is None:
-            change["wilcoxon_method"] = None
-    return expected
 
 
 @pytest.mark.worker
@@ -156,7 +140,7 @@ def test_every_published_figure_is_recomputed_from_the_responses(
             where = entry["topic"]
             assert (data["round"], data["n"], data["ranked"]) == (mine["round"], mine["n"], mine["ranked"]), where
             assert data["evidence"]["sufficient"] == mine["ranked"], where
-            report = _without_unrecorded_method(mine["report"], data["report"])
+            report = mine["report"]
             assert differences(report, data["report"]) == [], where
             shown = views(report, run["thresholds"])
             assert differences(shown, {name: data[name] for name in shown}) == [], where
@@ -192,7 +176,7 @@ def test_every_published_figure_is_recomputed_from_the_responses(
         for entry in doc["entries"]:
             code = entry["topic"]
             block = re.search(
-                rf'(?:id="figures-{re.escape(code)}"|id="insufficient-{re.escape(code)}").*?</(?:details|li)>',
+                rf'(?:id="figures-{re.escape(code)}"|id="insufficient-{re.escape(code)}").*?</details>',
                 page,
                 re.S,
             )
@@ -275,21 +259,31 @@ def test_a_sector_with_fewer_than_t_respondents_is_written_as_other(
     ("before", "after"),
     [
         pytest.param([1, 2, 3, 4, 5, 6, 7], [3, 5, 2, 9, 11, 0, 15], id="exact: untied, few"),
-        pytest.param([3, 4, 2, 5, 3, 3, 4, 2, 1, 4, 5, 3], [4, 4, 3, 4, 3, 4, 4, 3, 2, 4, 4, 4], id="normal: ties"),
+        pytest.param(
+            [3, 4, 2, 5, 3, 3, 4, 2, 1, 4, 5, 3], [4, 4, 3, 4, 3, 4, 4, 3, 2, 4, 4, 4], id="exact conditional: ties"
+        ),
         pytest.param(list(range(60)), [x + (x % 7) - 3 + x / 100 for x in range(60)], id="normal: over 50"),
     ],
 )
-def test_the_recomputed_wilcoxon_test_is_scipys(before: list[float], after: list[float]) -> None:
-    """recompute.py tests by the rule in round.json with the standard library; SciPy, which the product
-    calls, agrees (the simulated rounds, ties everywhere, only take the normal branch)."""
+def test_the_recomputed_wilcoxon_test_is_the_products(before: list[float], after: list[float]) -> None:
+    """recompute.py tests by the rule in round.json with the standard library; the product's test
+    (foresight.stats.wilcoxon, itself checked against every sign pattern in tests/stats) agrees, and so
+    does SciPy where it has the same method (exact without ties, the normal approximation)."""
     from fractions import Fraction
 
+    from foresight import stats
+
     mine = wilcoxon([Fraction(x) for x in before], [Fraction(x) for x in after])
+    product = stats.wilcoxon(before, after)
     d = [b - a for b, a in zip(before, after, strict=True) if b != a]
-    theirs = scipy.stats.wilcoxon(d, correction=False, method=mine["method"])
-    assert mine["method"] == ("exact" if len(d) <= 50 and len(set(map(abs, d))) == len(d) else "asymptotic")
-    assert mine["statistic"] == pytest.approx(float(theirs.statistic), abs=1e-9)
-    assert mine["p"] == pytest.approx(float(theirs.pvalue), abs=1e-12)
+    expected = "normal" if len(d) > 50 else ("exact" if len(set(map(abs, d))) == len(d) else "exact_conditional")
+    assert mine["method"] == product["method"] == expected
+    assert mine["statistic"] == pytest.approx(product["statistic"], abs=1e-9)
+    assert mine["p"] == pytest.approx(product["p_value"], abs=1e-12)
+    if expected != "exact_conditional":
+        method = "asymptotic" if expected == "normal" else "exact"
+        theirs = scipy.stats.wilcoxon(d, correction=False, method=method)
+        assert mine["p"] == pytest.approx(float(theirs.pvalue), abs=1e-12)
 
 
 def test_the_package_is_the_same_bytes_when_exported_twice(study: Study) -> None:

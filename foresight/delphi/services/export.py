@@ -45,10 +45,11 @@ WILCOXON_RULE = {
     "alternative": "two-sided",
     "differences": "before - after on the paired respondents; zero differences are dropped",
     "statistic": "min(W+, W-), rank sums of the positive and negative differences (average ranks for ties)",
-    "exact_when": "at most 50 non-zero differences and no two with the same absolute value",
-    "exact": "the exact null distribution of W+ (scipy.stats.wilcoxon method='exact'): "
-    "p = min(1, 2 * min(P(W+ <= w), P(W+ >= w)))",
-    "otherwise": "normal approximation without continuity correction, tie-corrected variance "
+    "exact_when": "at most 50 non-zero differences (method 'exact' without ties, 'exact_conditional' with ties)",
+    "exact": "the exact null distribution of W+ given the observed (mid-)ranks, every sign pattern equally "
+    "likely: p = min(1, 2 * min(P(W+ <= w), P(W+ >= w))); without ties this is scipy.stats.wilcoxon "
+    "method='exact'",
+    "otherwise": "method 'normal': normal approximation without continuity correction, tie-corrected variance "
     "(scipy.stats.wilcoxon method='asymptotic', correction=False): z = (W+ - n(n+1)/4) / "
     "sqrt((n(n+1)(2n+1) - sum(t^3 - t)/2) / 24), p = 2 * (1 - Phi(|z|))",
     "none": "no non-zero difference: statistic and p are empty",
