@@ -1,12 +1,16 @@
 """Differencing attacks on the disclosure layer, checked by the exhaustive search of ``search.py``.
 
-Two kinds of test:
+Three kinds of test:
 
 1. the search itself: it agrees with brute force (every value assignment recomputed through
    ``foresight.stats``), its two algorithms agree, and the true panel is always among its worlds;
 2. the attacks work without the layer: publishing everything discloses the single low-expertise
    respondent, a complement of 1–2 to the high-expertise group, a hidden sector of 1–2, the one
-   leaver of a round, the newest real-time answer.
+   leaver of a round, the newest real-time answer;
+3. property tests (hypothesis, derandomized): whatever the layer releases, the search finds no
+   violation — outside the regions where released groups of ≥ t cross in cells of fewer (or, in
+   real time, a history is shared by fewer than k others), which each property test recognises from
+   what was released and counts (``hypothesis.event``) instead of asserting.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from foresight import stats
@@ -76,6 +80,61 @@ def sector_atom(r: Respondent) -> str:
 
 def cell_atom(r: Respondent) -> str:
     return S.cell_name(r[0], r[1])
+
+
+def small_refinement_cells(
+    panel: Sequence[Respondent],
+    released: Mapping[str, Any],
+    weights: Mapping[str, float],
+    t: int,
+    *,
+    levels: bool,
+    sectors: bool,
+) -> list[tuple[Any, int]]:
+    """Cells of 1 … t−1 respondents in the common refinement of the released groups.
+
+    The released groups split the panel by expertise (the weight classes, when the weighted index is
+    out; high against the rest, when the high index is out) and by sector (each shown sector, the
+    hidden rest).  Rules 2 and 3 keep each split's own parts at 0 or ≥ t, but not the cells where two
+    splits cross — the known holes below live exactly there.  ``levels``/``sectors``: which splits
+    the search at hand sees.
+    """
+    weight = S.level_weights(weights)
+    shown = set(released.get("sectors") or {})
+    cells: Counter[Any] = Counter()
+    for level, sector, _ in panel:
+        expertise = (
+            weight[level] if levels and released.get("index_weighted") is not None else None,
+            level == "high" if levels and released.get("index_high") is not None else None,
+        )
+        part = (sector if sector in shown else "hidden") if sectors else None
+        cells[(expertise, part)] += 1
+    return [(cell, n) for cell, n in cells.items() if 0 < n < t]
+
+
+def documented_rules_hold(
+    panel: Sequence[Respondent], released: Mapping[str, Any], weights: Mapping[str, float], t: int
+) -> bool:
+    """The module docstring's rules 1–3, checked on what was released (written afresh here): every
+    released group has ≥ t respondents, what the high index leaves out is 0 or ≥ t, every weight
+    class of a released weighted index is 0 or ≥ t, every shown sector ≥ t and the hidden rest 0 or ≥ t.
+
+    The known-hole regions are only excused when these hold: a layer that breaks its own rules must
+    fail the property tests, not hide in a hole."""
+    if released.get("n") is None:
+        return True
+    n = len(panel)
+    levels = Counter(level for level, _, _ in panel)
+    if n < t:
+        return False
+    if released.get("index_high") is not None and (levels["high"] < t or 0 < n - levels["high"] < t):
+        return False
+    weight = S.level_weights(weights)
+    classes = Counter(weight[level] for level, _, _ in panel)
+    if released.get("index_weighted") is not None and any(0 < c < t for c in classes.values()):
+        return False
+    shown = Counter(sector for _, sector, _ in panel if sector in (released.get("sectors") or {}))
+    return all(c >= t for c in shown.values()) and not 0 < n - sum(shown.values()) < t
 
 
 @st.composite
@@ -316,6 +375,75 @@ def test_sectors_with_one_small_hidden_sector_disclose_it(hidden: int) -> None:
 
 
 # ---------------------------------------------------------------------------
+# 3. Property tests: one item
+# ---------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(item_cases())
+def test_expertise_figures_disclose_no_small_group(case: tuple[Rules, list[Respondent]]) -> None:
+    """n, distribution, index, high index, weighted index as released: no union of expertise levels
+    of 1 … t−1 respondents is determined (attacker knows every level's size)."""
+    rules, panel = case
+    released = release(panel, rules)
+    facts = S.item_facts(released)
+    if facts is None:
+        event("nothing released")
+        return
+    outcome = S.search_expertise(facts, weights=rules.weights, levels=B.level_sizes(panel), t=rules.t)
+    assert_true_panel_found(outcome, panel, level_atom)
+    if documented_rules_hold(panel, released, rules.weights, rules.t) and small_refinement_cells(
+        panel, released, rules.weights, rules.t, levels=True, sectors=False
+    ):
+        event("known hole: the high index splits a weight class")
+        return
+    event(f"released: high={facts.high is not None} weighted={facts.weighted is not None}")
+    assert outcome.violations == [], [str(v) for v in outcome.violations]
+
+
+@PROPERTY
+@given(item_cases())
+def test_sector_figures_disclose_no_small_group(case: tuple[Rules, list[Respondent]]) -> None:
+    """n, distribution and the shown sectors' n and index: no union of sectors of 1 … t−1
+    respondents is determined (attacker knows every sector's size, "other" included)."""
+    rules, panel = case
+    released = release(panel, rules)
+    facts = S.item_facts(released)
+    if facts is None:
+        event("nothing released")
+        return
+    outcome = S.search_sectors(facts, sectors=B.sector_sizes(panel, S.SECTORS), t=rules.t)
+    assert_true_panel_found(outcome, panel, sector_atom)
+    assert not small_refinement_cells(panel, released, rules.weights, rules.t, levels=False, sectors=True)
+    event(f"sectors shown: {len(facts.sectors)}")
+    assert outcome.violations == [], [str(v) for v in outcome.violations]
+
+
+@settings(PROPERTY, max_examples=400)
+@given(item_cases(max_n=10, ks=(3, 3, 4, 5), sector_sets=(("company", "university"),), min_highs=(1,), grid=True))
+def test_level_and_sector_figures_disclose_no_small_cell(case: tuple[Rules, list[Respondent]]) -> None:
+    """All the figures together: no union of levels, union of sectors or level × sector cell of
+    1 … t−1 respondents is determined (attacker knows every level's and sector's size).  Panels of
+    up to 10 respondents, or grids of up to 16."""
+    rules, panel = case
+    released = release(panel, rules)
+    facts = S.item_facts(released)
+    if facts is None:
+        event("nothing released")
+        return
+    sectors = B.sector_sizes(panel, ("company", "university"))
+    outcome = S.search_joint(facts, weights=rules.weights, levels=B.level_sizes(panel), sectors=sectors, t=rules.t)
+    assert_true_panel_found(outcome, panel, cell_atom)
+    if documented_rules_hold(panel, released, rules.weights, rules.t) and small_refinement_cells(
+        panel, released, rules.weights, rules.t, levels=True, sectors=True
+    ):
+        event("known hole: released groups cross in a small cell")
+        return
+    event(f"released: high={facts.high is not None} weighted={facts.weighted is not None} sectors={len(facts.sectors)}")
+    assert outcome.violations == [], [str(v) for v in outcome.violations]
+
+
+# ---------------------------------------------------------------------------
 # Two rounds
 # ---------------------------------------------------------------------------
 
@@ -369,6 +497,36 @@ def assert_rounds_truth_found(outcome: S.Outcome, people: Sequence[Person]) -> N
         assert (len(values), sum(values)) in outcome.pairs[name], name
 
 
+@st.composite
+def round_cases(draw: st.DrawFn) -> tuple[Rules, list[Person]]:
+    k = draw(st.sampled_from((3, 4, 5)))
+    t = k + 1
+    pool = draw(st.sampled_from(VALUE_POOLS))
+    value = st.sampled_from(pool)
+    counts = [draw(st.sampled_from((0, 1, 2, t - 1, t, t + 2))) for _ in range(4)]
+    left, joined, stayed, changed = counts
+    people: list[Person] = [(draw(value), None) for _ in range(left)]
+    people += [(None, draw(value)) for _ in range(joined)]
+    people += [(v, v) for v in (draw(value) for _ in range(stayed))]
+    for _ in range(changed):
+        before = draw(value)
+        people.append((before, draw(st.sampled_from([x for x in S.VALUES if x != before]))))
+    return Rules(k=k), people
+
+
+@PROPERTY
+@given(round_cases())
+def test_two_rounds_disclose_no_leaver_or_joiner(case: tuple[Rules, list[Person]]) -> None:
+    """Each round's distribution and, where ``stability_release`` allows, the paired before / after
+    distributions and the number who changed: no group of the two rounds of 1 … t−1 is determined."""
+    rules, people = case
+    view, _ = rounds_release(people, rules)
+    outcome = S.search_rounds(view, t=rules.t)
+    assert_rounds_truth_found(outcome, people)
+    event(f"change released: {view.change is not None}")
+    assert outcome.violations == [], [str(v) for v in outcome.violations]
+
+
 def test_change_figures_with_one_leaver_disclose_the_leaver() -> None:
     """The paired change next to both rounds' distributions leaves the one leaver's answer: rule 4 is
     needed (and ``stability_release`` withholds the change)."""
@@ -403,6 +561,47 @@ def test_change_figures_with_one_leaver_disclose_the_leaver() -> None:
 # ---------------------------------------------------------------------------
 
 
+def history_cells(
+    events: Sequence[S.Event], snapshots: Sequence[S.Snapshot], *, viewer: int, others: Sequence[int]
+) -> Counter[Any]:
+    """How many other respondents share each history (answer or not, changed or not, per snapshot)."""
+    current: dict[int, int] = {}
+    seen = []
+    at = {s.after_event for s in snapshots}
+    for i, e in enumerate(events):
+        if e.value is None:
+            current.pop(e.who, None)
+        else:
+            current[e.who] = e.value
+        if i in at:
+            seen.append(dict(current))
+    histories = Counter(S.pattern(tuple(view.get(r, 0) for view in seen)) for r in others if r != viewer)
+    return Counter({p: n for p, n in histories.items() if any(present or changed for present, changed in p)})
+
+
+def refreshed_after_t_changes(events: Sequence[S.Event], snapshots: Sequence[S.Snapshot], *, t: int) -> bool:
+    """Rule 5 as documented, checked on the snapshots shown (written afresh here): the first with at
+    least t answers, each later one at least t respondents (the viewer included) changed since."""
+    current: dict[int, int] = {}
+    previous: dict[int, int] | None = None
+    at = {s.after_event for s in snapshots}
+    for i, e in enumerate(events):
+        if e.value is None:
+            current.pop(e.who, None)
+        else:
+            current[e.who] = e.value
+        if i in at:
+            if previous is None and len(current) < t:
+                return False
+            if (
+                previous is not None
+                and sum(1 for r in set(previous) | set(current) if previous.get(r) != current.get(r)) < t
+            ):
+                return False
+            previous = dict(current)
+    return True
+
+
 def true_world(events: Sequence[S.Event], snapshots: Sequence[S.Snapshot], *, viewer: int, m: int) -> Any:
     """The others' trajectories (answer at each snapshot, 0 = none) as the search writes a world."""
     current: dict[int, int] = {}
@@ -417,6 +616,67 @@ def true_world(events: Sequence[S.Event], snapshots: Sequence[S.Snapshot], *, vi
             seen.append(dict(current))
     paths = Counter(tuple(view.get(r, 0) for view in seen) for r in range(m + 1) if r != viewer)
     return tuple(sorted(paths.items()))
+
+
+@st.composite
+def realtime_cases(draw: st.DrawFn) -> tuple[Rules, int, list[S.Event]]:
+    """A panel of the viewer (0) and m others, and answer events in batches: first t − 1 … t + 1
+    new answers, then batches of new answers, changed answers, withdrawals or single events of any
+    kind, each batch of 1, 2, k, t, t + 1 or t + 2 events."""
+    k = draw(st.sampled_from((2, 3, 4)))
+    t = k + 1
+    m = draw(st.integers(t - 1, 6))
+    pool = draw(st.sampled_from(VALUE_POOLS[:-1]))
+    current: dict[int, int] = {}
+    events: list[S.Event] = []
+    batches = [("join", draw(st.sampled_from((t - 1, t, t + 1))))]
+    for _ in range(draw(st.integers(2, 4))):
+        kind = draw(st.sampled_from(("join", "change", "change", "leave", "mixed")))
+        batches.append((kind, draw(st.sampled_from((1, 2, k, t, t, t + 1, t + 2)))))
+    for kind, size in batches:
+        for _ in range(size):
+            absent = [r for r in range(m + 1) if r not in current]
+            present = sorted(current)
+            if kind == "join" or (kind == "mixed" and absent and draw(st.booleans())):
+                if not absent:
+                    break
+                who = draw(st.sampled_from(absent))
+            elif present:
+                who = draw(st.sampled_from(present))
+            else:
+                break
+            if kind == "leave" or (kind == "mixed" and who in current and draw(st.integers(0, 4)) == 0):
+                events.append(S.Event(who, None))
+                del current[who]
+                continue
+            choices = [v for v in pool if v != current.get(who)] or [v for v in S.VALUES if v != current.get(who)]
+            value = draw(st.sampled_from(choices))
+            current[who] = value
+            events.append(S.Event(who, value))
+    return Rules(k=k), m, events
+
+
+@settings(PROPERTY, max_examples=800)
+@given(realtime_cases())
+def test_realtime_snapshots_disclose_no_small_group(case: tuple[Rules, int, list[S.Event]]) -> None:
+    """What one respondent sees in the snapshots ``snapshot_due`` allows, knowing her own answers, the
+    panel size and the rule: no group of 1 … k−1 other respondents she can name by time is determined."""
+    rules, m, events = case
+    refresh = lambda previous, current: snapshot_due(previous=previous, current=current, rules=rules)  # noqa: E731
+    shots = S.replay(events, refresh)
+    if not shots:
+        event("no snapshot")
+        return
+    shots = shots[:SNAPSHOTS]  # what she had seen by the fourth snapshot (bounds the search)
+    view = S.realtime_view(viewer=0, events=events, snapshots=shots, others=m)
+    outcome = S.search_realtime(view, refresh=refresh, k=rules.k)
+    assert true_world(events, shots, viewer=0, m=m) in outcome.worlds
+    event(f"snapshots: {len(shots)}")
+    small = {p: n for p, n in history_cells(events, shots, viewer=0, others=range(m + 1)).items() if n < rules.k}
+    if small and refreshed_after_t_changes(events, shots, t=rules.t):
+        event("known hole: a history of fewer than k others")
+        return
+    assert outcome.violations == [], outcome.violations
 
 
 def test_refreshing_on_every_answer_discloses_the_newest_answer() -> None:
