@@ -1,6 +1,6 @@
 """Differencing attacks on the disclosure layer, checked by the exhaustive search of ``search.py``.
 
-Three kinds of test:
+Four kinds of test:
 
 1. the search itself: it agrees with brute force (every value assignment recomputed through
    ``foresight.stats``), its two algorithms agree, and the true panel is always among its worlds;
@@ -8,9 +8,10 @@ Three kinds of test:
    respondent, a complement of 1–2 to the high-expertise group, a hidden sector of 1–2, the one
    leaver of a round, the newest real-time answer;
 3. property tests (hypothesis, derandomized): whatever the layer releases, the search finds no
-   violation — outside the regions where released groups of ≥ t cross in cells of fewer (or, in
-   real time, a history is shared by fewer than k others), which each property test recognises from
-   what was released and counts (``hypothesis.event``) instead of asserting.
+   violation — outside the regions of the known holes below, which each property test recognises
+   from what was released and counts (``hypothesis.event``) instead of asserting;
+4. ``test_known_hole_*``: the minimal panels on which the layer's rules do disclose a small group.
+   They fail on purpose until ``foresight/disclosure.py`` closes the hole.
 """
 
 from __future__ import annotations
@@ -720,3 +721,86 @@ def test_viewer_who_knows_who_answered_is_beyond_the_rule() -> None:
     shots = S.replay(events, refresh)
     tracked = S.search_realtime_identified(viewer=0, events=events, snapshots=shots, refresh=refresh, k=2)
     assert (shots[0].after_event, frozenset({4}), 1) in tracked.violations
+
+
+# ---------------------------------------------------------------------------
+# 4. Known holes: these fail until foresight/disclosure.py closes them
+# ---------------------------------------------------------------------------
+
+
+def test_known_hole_weight_class_split_by_high_index() -> None:
+    """Weights high 1.0 = medium 1.0, low 0.5; k = 3, default min_high.  High 5, medium 1, low 4.
+    Rule 3 sees two weight classes ({high, medium}: 6, {low}: 4, both ≥ t = 4) and releases the
+    weighted index; rule 2 releases the high index (rest 5 ≥ 4).  The index, the high index and the
+    weighted index are three equations in the sums of high, medium and low: the lone medium
+    respondent's answer (2) is out — the high index splits a weight class that rule 3 took as one."""
+    panel = [("high", "other", v) for v in (5, 4, 3, 5, 4)] + [("medium", "other", 2)]
+    panel += [("low", "other", v) for v in (1, 3, 4, 5)]
+    weights = {"high": 1.0, "medium": 1.0, "low": 0.5}
+    rules = Rules(k=3, weights=weights)
+    released = release(panel, rules)
+    outcome = S.search_expertise(S.item_facts(released), weights=weights, levels=B.level_sizes(panel), t=rules.t)
+    assert_true_panel_found(outcome, panel, level_atom)
+    assert outcome.violations == [], [str(v) for v in outcome.violations]
+
+
+@pytest.mark.parametrize(
+    ("k", "min_high", "panel"),
+    [
+        pytest.param(
+            3,
+            1,
+            [("high", "company", 4), ("high", "company", 4), ("high", "university", 1), ("high", "university", 2)]
+            + [("low", "company", 3), ("low", "company", 4), ("low", "university", 1), ("low", "university", 1)],
+            id="no-one-valued-group",
+        ),
+        pytest.param(
+            3,
+            5,
+            [("high", "company", 1), ("high", "company", 1)]
+            + [("high", "university", 5)] * 3
+            + [
+                ("medium", "company", 1),
+                ("medium", "company", 1),
+                ("medium", "company", 3),
+                ("medium", "university", 5),
+            ],
+            id="default-rules",
+        ),
+    ],
+)
+def test_known_hole_level_sector_intersection(k: int, min_high: int, panel: list[Respondent]) -> None:
+    """High index, weighted index and both sectors are each over ≥ t = 4 with complements ≥ 4, but
+    high and the sectors cross in cells of 2 or 3: the sums of the 2 × 2 table have one degree of
+    freedom, and the distribution's few values pin it.  ``no-one-valued-group``: every cell's sum is
+    out (the two high-expertise university respondents answered 1 and 2, sum 3).  ``default-rules``
+    (default weights and min_high): the university answered all 5 — inherent — which leaves the two
+    high-expertise company respondents' answers (both 1) and the three medium company respondents'
+    (1, 1 and 3 in some order, sum 5)."""
+    rules = Rules(k=k, min_high=min_high)
+    released = release(panel, rules)
+    facts = S.item_facts(released)
+    sectors = B.sector_sizes(panel, ("company", "university"))
+    outcome = S.search_joint(facts, weights=DEFAULT_WEIGHTS, levels=B.level_sizes(panel), sectors=sectors, t=rules.t)
+    assert_true_panel_found(outcome, panel, cell_atom)
+    assert outcome.violations == [], [str(v) for v in outcome.violations]
+
+
+def test_known_hole_realtime_kinds_of_change() -> None:
+    """k = 3.  Three others and the viewer answer 5 (first snapshot: 4 × 5).  Then two newcomers
+    answer 5, one of the three changes to 1, the viewer changes to 1: four changes, a refresh.  The
+    count went from 3 to 5 others with exactly 4 changes (the viewer's one of them), so 2 joined and 1
+    changed; a change differs from the old 5, so the changer now answers 1 — a group of one, out —
+    and the two who joined answered 5 and 5."""
+    a, b, c, d, e = 1, 2, 3, 4, 5
+    events = [S.Event(a, 5), S.Event(b, 5), S.Event(c, 5), S.Event(0, 5)]
+    events += [S.Event(d, 5), S.Event(e, 5), S.Event(a, 1), S.Event(0, 1)]
+    rules = Rules(k=3)
+    refresh = lambda previous, current: snapshot_due(previous=previous, current=current, rules=rules)  # noqa: E731
+    shots = S.replay(events, refresh)
+    assert [s.distribution for s in shots] == [(0, 0, 0, 0, 4), (2, 0, 0, 0, 4)]
+    outcome = S.search_realtime(
+        S.realtime_view(viewer=0, events=events, snapshots=shots, others=5), refresh=refresh, k=3
+    )
+    assert true_world(events, shots, viewer=0, m=5) in outcome.worlds
+    assert outcome.violations == [], outcome.violations
