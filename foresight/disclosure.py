@@ -23,16 +23,24 @@ since the last real-time refresh.  ``k`` is the study's small-cell threshold.
 3. **Weighted figures.**  The expertise-weighted index is a linear combination of the sums of the
    expertise weight classes (levels with the same weight form one class; a respondent without an
    expertise answer counts with the medium weight).  Together with the unweighted index and the
-   high-expertise index it can pin down each class's sum, so it is released only when every class
-   present has at least ``t`` respondents.
+   high-expertise index it can pin down each class's sum — and where the high index is shown, the
+   sums of the high and the other respondents of each class — so it is released only when every such
+   group present has 0 or at least ``t`` respondents.
+3a. **Overlaps.**  Expertise groups (high / the rest, weight classes) and sectors are two partitions of
+   the same respondents; with the distribution's few possible values, the sums of both can pin down
+   the cells where they cross.  Sector figures are released next to expertise figures only when every
+   such cell (each shown sector, and the hidden sectors as one block) has 0 or at least ``t``
+   respondents; otherwise the sector figures are withheld.
 4. **Rounds.**  The figures of two rounds of one topic differ by the answers of those who left,
    those who joined and the changes of those who stayed.  The round-to-round change (computed on
    the paired respondents) removes the last unknown, so it is released only when the paired
    respondents number at least ``t`` and those who left and those who joined each number 0 or at
    least ``t``.  Without it, the stayers' unknown changes keep the leavers' answers undetermined.
-5. **Real-time feedback** is a stored snapshot that is refreshed only when at least ``t``
-   respondents have answered or changed their answer since the last snapshot (and is first shown
-   at ``t`` answers), so two successive views never differ by fewer than ``t`` respondents.
+5. **Real-time feedback** is a stored snapshot that is refreshed only when, since the last snapshot,
+   the respondents who answered for the first time, those who changed their answer and those who
+   withdrew it each number 0 or at least ``t`` (and at least one kind is there); the first snapshot
+   appears at ``t`` answers.  Two successive views then never differ by a group of fewer than ``t``,
+   whatever the viewer infers from the change in n.
 
 The figures released are exact (stored to 10 decimals); safety rests on which groups are released,
 never on rounding.  Counts of the answer categories of a released group (an item's distribution,
@@ -62,10 +70,11 @@ SMALL_GROUP = "small_group"  # fewer than t respondents
 SMALL_COMPLEMENT = "small_complement"  # the respondents left out would number 1 … t−1
 SMALL_WEIGHT_CLASS = "small_weight_class"  # an expertise weight class has 1 … t−1 respondents
 ATTRITION = "attrition"  # 1 … t−1 respondents left or joined between rounds
+SMALL_OVERLAP = "small_overlap"  # a sector and an expertise group shown beside it share 1 … t−1 respondents
 MIN_EVIDENCE = "min_evidence"  # fewer respondents than the study's minimum evidence
 NOT_ASKED = "not_asked"  # the item was not asked (e.g. no earlier round)
 
-REASONS = (SMALL_GROUP, SMALL_COMPLEMENT, SMALL_WEIGHT_CLASS, ATTRITION, MIN_EVIDENCE, NOT_ASKED)
+REASONS = (SMALL_GROUP, SMALL_COMPLEMENT, SMALL_WEIGHT_CLASS, SMALL_OVERLAP, ATTRITION, MIN_EVIDENCE, NOT_ASKED)
 
 
 @dataclass(frozen=True)
@@ -151,13 +160,20 @@ class ItemRelease:
 
 
 def item_release(
-    *, n: int, n_high: int, levels: Mapping[str, int], sectors: Mapping[str, int], rules: Rules
+    *,
+    n: int,
+    n_high: int,
+    levels: Mapping[str, int],
+    sectors: Mapping[str, int],
+    rules: Rules,
+    cells: Mapping[tuple[str, str], int] | None = None,
 ) -> ItemRelease:
-    """Decide which figures of an item may be released (rules 1–3 and the high-expertise evidence rule).
+    """Decide which figures of an item may be released (rules 1–3a and the high-expertise evidence rule).
 
     ``n``: valid answers to the item; ``n_high``: of them, stated high expertise; ``levels``: valid
     answers per expertise level (``NO_LEVEL`` for no expertise answer); ``sectors``: valid answers
-    per sector (every sector, "other" included).
+    per sector (every sector, "other" included); ``cells``: valid answers per (level, sector) — without
+    them no sector figure is released beside an expertise figure (rule 3a cannot be checked).
     """
     t = rules.t
     suppressed: dict[str, str] = {}
@@ -175,13 +191,33 @@ def item_release(
         suppressed["high"] = MIN_EVIDENCE
     else:
         high = True
-    classes = weight_classes(levels, rules)
-    weighted = all(big_enough(c, t) for c in classes.values())
+
+    def expertise_group(level: str, *, weighted: bool) -> tuple[float | None, bool | None]:
+        # The groups whose sums the released expertise figures pin down: high / the rest (when the high
+        # index is shown), each split by weight class (when the weighted index is shown).
+        return (rules.weight_of(level) if weighted else None, level == "high" if high else None)
+
+    groups: dict[tuple[float | None, bool | None], int] = {}
+    for level, count in levels.items():
+        if count:
+            key = expertise_group(level, weighted=True)
+            groups[key] = groups.get(key, 0) + int(count)
+    weighted = all(big_enough(c, t) for c in groups.values())
     if not weighted:
         suppressed["weighted"] = SMALL_WEIGHT_CLASS
     shown = partition_shown(dict(sectors), t=t, total=n, publishable=SECTOR_GROUPS)
     if any(sectors.get(g) for g in SECTOR_GROUPS if g not in shown):
         suppressed["sectors"] = SMALL_GROUP if not shown else SMALL_COMPLEMENT
+    parts = {expertise_group(level, weighted=weighted) for level, count in levels.items() if count}
+    if shown and len(parts) > 1:
+        # Rule 3a: the expertise groups shown and the sectors shown must not cross in a small cell.
+        cross: dict[tuple[Any, str], int] = {}
+        for (level, sector), count in (cells or {}).items():
+            key = (expertise_group(level, weighted=weighted), sector if sector in shown else "")
+            cross[key] = cross.get(key, 0) + int(count)
+        if cells is None or any(not big_enough(c, t) for c in cross.values()):
+            shown = []
+            suppressed["sectors"] = SMALL_OVERLAP
     return ItemRelease(all=True, high=high, weighted=weighted, sectors=tuple(shown), suppressed=suppressed)
 
 
@@ -199,16 +235,20 @@ def snapshot_due(*, previous: Mapping[Any, str] | None, current: Mapping[Any, st
     """Whether real-time feedback may be refreshed from ``current`` (rule 5).
 
     ``previous`` / ``current``: respondent → a key of her answer, at the last snapshot and now.  The
-    first snapshot needs ``t`` answers; a later one needs ``t`` respondents whose answer is new,
-    changed or withdrawn since the last.
+    first snapshot needs ``t`` answers; a later one needs the respondents who answered for the first
+    time, those who changed their answer and those who withdrew it to number 0 or at least ``t`` each,
+    and at least one of them to be there.
     """
     t = rules.t
     if len(current) < t:
         return False
     if previous is None:
         return True
-    changed = sum(1 for r in set(previous) | set(current) if previous.get(r) != current.get(r))
-    return changed >= t
+    new = sum(1 for r in current if r not in previous)
+    withdrawn = sum(1 for r in previous if r not in current)
+    changed = sum(1 for r in current if r in previous and previous[r] != current[r])
+    kinds = (new, changed, withdrawn)
+    return any(kinds) and all(big_enough(k, t) for k in kinds)
 
 
 def topic_released(n: int, rules: Rules) -> bool:
@@ -258,6 +298,18 @@ CHANGE_FIGURES = (
 )
 
 
+def _cells(whole: Mapping[str, Any]) -> dict[tuple[str, str], int] | None:
+    """Valid answers per (expertise level, sector) as aggregation stores them (``"level|sector": n``)."""
+    raw = whole.get("cells")
+    if not isinstance(raw, Mapping):
+        return None
+    out: dict[tuple[str, str], int] = {}
+    for key, count in raw.items():
+        level, _, sector = str(key).partition("|")
+        out[(level, sector)] = int(count)
+    return out
+
+
 def _group_counts(groups: Mapping[str, Mapping[str, Any]]) -> tuple[int, int, dict[str, int], dict[str, int]]:
     whole = groups.get(ALL) or {}
     n = int(whole.get("n") or 0)
@@ -281,7 +333,9 @@ def release_item(*, qtype: str, index: bool, groups: Mapping[str, Mapping[str, A
     of respondents to the item (valid answers, "can't judge" excluded); ``None`` when suppressed.
     """
     n, n_high, levels, sectors = _group_counts(groups)
-    decision = item_release(n=n, n_high=n_high, levels=levels, sectors=sectors, rules=rules)
+    decision = item_release(
+        n=n, n_high=n_high, levels=levels, sectors=sectors, rules=rules, cells=_cells(groups.get(ALL) or {})
+    )
     if not decision.all:
         return {"n": None, "suppressed": dict(decision.suppressed)}
     whole = groups.get(ALL) or {}

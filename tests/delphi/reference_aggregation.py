@@ -237,6 +237,11 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
                 for p, _ in members:
                     levels[level_of(topic_id, p)] = levels.get(level_of(topic_id, p), 0) + 1
                 figures["levels"] = dict(sorted(levels.items()))
+                crossed: dict[str, int] = {}
+                for p, _ in members:
+                    key = f"{level_of(topic_id, p)}|{sectors.get(p, 'other')}"
+                    crossed[key] = crossed.get(key, 0) + 1
+                figures["cells"] = dict(sorted(crossed.items()))
                 if question.qtype == Question.Type.SCALE and question.index:
                     codes = _scale_codes(question)
                     pairs = [(a[1], weight(level_of(topic_id, p))) for p, a in members if a[1] is not None]

@@ -67,6 +67,7 @@ def item_groups(
     pairs = Counter((float(v), weight_of(level, weights)) for level, _, v in panel)
     whole["index_weighted"] = stats.scale_index_counts(pairs, low=1, high=5)
     whole["levels"] = {level: sum(1 for lv, _, _ in panel if lv == level) for level in LEVELS}
+    whole["cells"] = {f"{lv}|{s}": n for (lv, s), n in sorted(Counter((lv, s) for lv, s, _ in panel).items())}
     if stability is not None:
         whole["stability"] = dict(stability)
     groups = {"all": whole, "high": scale_figures([v for lv, _, v in panel if lv == "high"])}

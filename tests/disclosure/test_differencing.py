@@ -8,10 +8,10 @@ Four kinds of test:
    respondent, a complement of 1–2 to the high-expertise group, a hidden sector of 1–2, the one
    leaver of a round, the newest real-time answer;
 3. property tests (hypothesis, derandomized): whatever the layer releases, the search finds no
-   violation — outside the regions of the known holes below, which each property test recognises
-   from what was released and counts (``hypothesis.event``) instead of asserting;
-4. ``test_known_hole_*``: the minimal panels on which the layer's rules do disclose a small group.
-   They fail on purpose until ``foresight/disclosure.py`` closes the hole.
+   violation, and the layer keeps its own documented rules;
+4. the minimal panels on which an earlier rule set did disclose a small group (a weight class split by
+   the high index, expertise and sector groups crossing in a small cell, a real-time refresh mixing
+   kinds of change): the layer now withholds what disclosed them.
 """
 
 from __future__ import annotations
@@ -393,11 +393,7 @@ def test_expertise_figures_disclose_no_small_group(case: tuple[Rules, list[Respo
         return
     outcome = S.search_expertise(facts, weights=rules.weights, levels=B.level_sizes(panel), t=rules.t)
     assert_true_panel_found(outcome, panel, level_atom)
-    if documented_rules_hold(panel, released, rules.weights, rules.t) and small_refinement_cells(
-        panel, released, rules.weights, rules.t, levels=True, sectors=False
-    ):
-        event("known hole: the high index splits a weight class")
-        return
+    assert documented_rules_hold(panel, released, rules.weights, rules.t)
     event(f"released: high={facts.high is not None} weighted={facts.weighted is not None}")
     assert outcome.violations == [], [str(v) for v in outcome.violations]
 
@@ -435,11 +431,8 @@ def test_level_and_sector_figures_disclose_no_small_cell(case: tuple[Rules, list
     sectors = B.sector_sizes(panel, ("company", "university"))
     outcome = S.search_joint(facts, weights=rules.weights, levels=B.level_sizes(panel), sectors=sectors, t=rules.t)
     assert_true_panel_found(outcome, panel, cell_atom)
-    if documented_rules_hold(panel, released, rules.weights, rules.t) and small_refinement_cells(
-        panel, released, rules.weights, rules.t, levels=True, sectors=True
-    ):
-        event("known hole: released groups cross in a small cell")
-        return
+    assert documented_rules_hold(panel, released, rules.weights, rules.t)
+    assert not small_refinement_cells(panel, released, rules.weights, rules.t, levels=True, sectors=True)
     event(f"released: high={facts.high is not None} weighted={facts.weighted is not None} sectors={len(facts.sectors)}")
     assert outcome.violations == [], [str(v) for v in outcome.violations]
 
@@ -562,47 +555,6 @@ def test_change_figures_with_one_leaver_disclose_the_leaver() -> None:
 # ---------------------------------------------------------------------------
 
 
-def history_cells(
-    events: Sequence[S.Event], snapshots: Sequence[S.Snapshot], *, viewer: int, others: Sequence[int]
-) -> Counter[Any]:
-    """How many other respondents share each history (answer or not, changed or not, per snapshot)."""
-    current: dict[int, int] = {}
-    seen = []
-    at = {s.after_event for s in snapshots}
-    for i, e in enumerate(events):
-        if e.value is None:
-            current.pop(e.who, None)
-        else:
-            current[e.who] = e.value
-        if i in at:
-            seen.append(dict(current))
-    histories = Counter(S.pattern(tuple(view.get(r, 0) for view in seen)) for r in others if r != viewer)
-    return Counter({p: n for p, n in histories.items() if any(present or changed for present, changed in p)})
-
-
-def refreshed_after_t_changes(events: Sequence[S.Event], snapshots: Sequence[S.Snapshot], *, t: int) -> bool:
-    """Rule 5 as documented, checked on the snapshots shown (written afresh here): the first with at
-    least t answers, each later one at least t respondents (the viewer included) changed since."""
-    current: dict[int, int] = {}
-    previous: dict[int, int] | None = None
-    at = {s.after_event for s in snapshots}
-    for i, e in enumerate(events):
-        if e.value is None:
-            current.pop(e.who, None)
-        else:
-            current[e.who] = e.value
-        if i in at:
-            if previous is None and len(current) < t:
-                return False
-            if (
-                previous is not None
-                and sum(1 for r in set(previous) | set(current) if previous.get(r) != current.get(r)) < t
-            ):
-                return False
-            previous = dict(current)
-    return True
-
-
 def true_world(events: Sequence[S.Event], snapshots: Sequence[S.Snapshot], *, viewer: int, m: int) -> Any:
     """The others' trajectories (answer at each snapshot, 0 = none) as the search writes a world."""
     current: dict[int, int] = {}
@@ -673,10 +625,6 @@ def test_realtime_snapshots_disclose_no_small_group(case: tuple[Rules, int, list
     outcome = S.search_realtime(view, refresh=refresh, k=rules.k)
     assert true_world(events, shots, viewer=0, m=m) in outcome.worlds
     event(f"snapshots: {len(shots)}")
-    small = {p: n for p, n in history_cells(events, shots, viewer=0, others=range(m + 1)).items() if n < rules.k}
-    if small and refreshed_after_t_changes(events, shots, t=rules.t):
-        event("known hole: a history of fewer than k others")
-        return
     assert outcome.violations == [], outcome.violations
 
 
@@ -706,29 +654,33 @@ def test_viewer_who_knows_who_answered_is_beyond_the_rule() -> None:
     one respondent across them (her answer persists while others change).  Documented, not a hole:
     the product shows no identities."""
     events = [
-        S.Event(5, 4),
-        S.Event(2, 2),
-        S.Event(4, 1),
-        S.Event(2, None),
-        S.Event(0, 5),
-        S.Event(0, 4),
-        S.Event(5, 5),
-        S.Event(5, None),
+        S.Event(1, 1),
+        S.Event(0, 2),
+        S.Event(4, 2),
+        S.Event(3, 3),
+        S.Event(2, 1),
+        S.Event(5, 2),
+        S.Event(2, 3),
         S.Event(1, 4),
+        S.Event(5, 4),
     ]
     rules = Rules(k=2)
     refresh = lambda previous, current: snapshot_due(previous=previous, current=current, rules=rules)  # noqa: E731
     shots = S.replay(events, refresh)
+    assert [s.after_event for s in shots] == [2, 5, 8]
     tracked = S.search_realtime_identified(viewer=0, events=events, snapshots=shots, refresh=refresh, k=2)
-    assert (shots[0].after_event, frozenset({4}), 1) in tracked.violations
+    assert (shots[0].after_event, frozenset({1}), 1) in tracked.violations
+    # ... while the viewer the rules are made for (no identities) learns no small group from the same snapshots.
+    view = S.realtime_view(viewer=0, events=events, snapshots=shots, others=5)
+    assert S.search_realtime(view, refresh=refresh, k=2).violations == []
 
 
 # ---------------------------------------------------------------------------
-# 4. Known holes: these fail until foresight/disclosure.py closes them
+# 4. Holes this search found in an earlier rule set, closed by rules 3, 3a and 5 (regression tests)
 # ---------------------------------------------------------------------------
 
 
-def test_known_hole_weight_class_split_by_high_index() -> None:
+def test_the_high_index_splitting_a_weight_class_is_closed() -> None:
     """Weights high 1.0 = medium 1.0, low 0.5; k = 3, default min_high.  High 5, medium 1, low 4.
     Rule 3 sees two weight classes ({high, medium}: 6, {low}: 4, both ≥ t = 4) and releases the
     weighted index; rule 2 releases the high index (rest 5 ≥ 4).  The index, the high index and the
@@ -769,7 +721,9 @@ def test_known_hole_weight_class_split_by_high_index() -> None:
         ),
     ],
 )
-def test_known_hole_level_sector_intersection(k: int, min_high: int, panel: list[Respondent]) -> None:
+def test_expertise_and_sectors_crossing_in_a_small_cell_is_closed(
+    k: int, min_high: int, panel: list[Respondent]
+) -> None:
     """High index, weighted index and both sectors are each over ≥ t = 4 with complements ≥ 4, but
     high and the sectors cross in cells of 2 or 3: the sums of the 2 × 2 table have one degree of
     freedom, and the distribution's few values pin it.  ``no-one-valued-group``: every cell's sum is
@@ -786,21 +740,34 @@ def test_known_hole_level_sector_intersection(k: int, min_high: int, panel: list
     assert outcome.violations == [], [str(v) for v in outcome.violations]
 
 
-def test_known_hole_realtime_kinds_of_change() -> None:
+def test_a_refresh_mixing_kinds_of_change_is_closed() -> None:
     """k = 3.  Three others and the viewer answer 5 (first snapshot: 4 × 5).  Then two newcomers
-    answer 5, one of the three changes to 1, the viewer changes to 1: four changes, a refresh.  The
-    count went from 3 to 5 others with exactly 4 changes (the viewer's one of them), so 2 joined and 1
-    changed; a change differs from the old 5, so the changer now answers 1 — a group of one, out —
-    and the two who joined answered 5 and 5."""
+    answer 5, one of the three changes to 1, the viewer changes to 1: four changes.  Counted together
+    (the earlier rule) they allowed a refresh from which the viewer read "2 joined, 1 changed" and so
+    the changer's new answer.  Counted by kind, 2 new and 1 changed are each below t: no refresh."""
     a, b, c, d, e = 1, 2, 3, 4, 5
     events = [S.Event(a, 5), S.Event(b, 5), S.Event(c, 5), S.Event(0, 5)]
     events += [S.Event(d, 5), S.Event(e, 5), S.Event(a, 1), S.Event(0, 1)]
     rules = Rules(k=3)
     refresh = lambda previous, current: snapshot_due(previous=previous, current=current, rules=rules)  # noqa: E731
     shots = S.replay(events, refresh)
-    assert [s.distribution for s in shots] == [(0, 0, 0, 0, 4), (2, 0, 0, 0, 4)]
+    assert [s.distribution for s in shots] == [(0, 0, 0, 0, 4)]
     outcome = S.search_realtime(
         S.realtime_view(viewer=0, events=events, snapshots=shots, others=5), refresh=refresh, k=3
     )
     assert true_world(events, shots, viewer=0, m=5) in outcome.worlds
     assert outcome.violations == [], outcome.violations
+    # The earlier rule (t changes of any kind) refreshed here, and the search finds the changer.
+    any_kind = lambda previous, current: (  # noqa: E731
+        len(current) >= rules.t
+        and (
+            previous is None
+            or sum(1 for r in set(previous) | set(current) if previous.get(r) != current.get(r)) >= rules.t
+        )
+    )
+    old_shots = S.replay(events, any_kind)
+    assert [s.distribution for s in old_shots] == [(0, 0, 0, 0, 4), (2, 0, 0, 0, 4)]
+    leaked = S.search_realtime(
+        S.realtime_view(viewer=0, events=events, snapshots=old_shots, others=5), refresh=any_kind, k=3
+    )
+    assert leaked.violations

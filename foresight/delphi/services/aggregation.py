@@ -147,6 +147,7 @@ class _Cell:
     groups: dict[str, Tally] = field(default_factory=lambda: {ALL: Tally(), HIGH: Tally()})
     weighted: Counter[tuple[float, float]] = field(default_factory=Counter)
     levels: Counter[str] = field(default_factory=Counter)  # valid answers per expertise level ("none": no answer)
+    cells: Counter[str] = field(default_factory=Counter)  # valid answers per "level|sector" (disclosure rule 3a)
     cant: int = 0
     answers: int = 0
 
@@ -227,6 +228,7 @@ def _tally_topic(
     grouped: Counter[tuple[tuple[int, int], str, float | None, str, Any]] = Counter()
     weighted: Counter[tuple[tuple[int, int], float, str]] = Counter()
     levels: Counter[tuple[tuple[int, int], str]] = Counter()
+    crossed: Counter[tuple[tuple[int, int], str]] = Counter()
     for topic_id, question_id, cant_judge, num, code, codes, sector, level, count in rows:
         key = (topic_id, question_id)
         answers[key] += count
@@ -238,6 +240,7 @@ def _tally_topic(
             grouped[(key, HIGH, num, code, codes)] += count
         grouped[(key, f"sector:{sector}", num, code, codes)] += count
         levels[(key, level or disclosure.NO_LEVEL)] += count
+        crossed[(key, f"{level or disclosure.NO_LEVEL}|{sector}")] += count
         if num is not None:
             weighted[(key, num, level or disclosure.NO_LEVEL)] += count
     cells = {key: _Cell(cant=cant[key], answers=count) for key, count in answers.items()}
@@ -253,6 +256,8 @@ def _tally_topic(
         cells[key].weighted[(float(num), rules.weight_of(level))] += count
     for (key, level), count in levels.items():
         cells[key].levels[level] += count
+    for (key, cell), count in crossed.items():
+        cells[key].cells[cell] += count
     return cells
 
 
@@ -382,6 +387,7 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
                 if group == ALL:
                     figures["n_cant_judge"] = cell.cant
                     figures["levels"] = {level: cell.levels[level] for level in sorted(cell.levels)}
+                    figures["cells"] = {key: cell.cells[key] for key in sorted(cell.cells)}
                     if question.qtype == Question.Type.SCALE and question.index:
                         codes = _scale_codes(question)
                         figures["index_weighted"] = stats.scale_index_counts(

@@ -10,6 +10,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from foresight import disclosure
+from foresight.core.reasons import REASON_LABELS
 
 register = template.Library()
 
@@ -34,14 +35,7 @@ def num(value: Any) -> str:
 
 
 # Why a figure is not shown (``foresight.disclosure`` reason codes), in the interface's language.
-REASONS = {
-    disclosure.SMALL_GROUP: _("too few respondents"),
-    disclosure.SMALL_COMPLEMENT: _("the other respondents would form too small a group"),
-    disclosure.SMALL_WEIGHT_CLASS: _("an expertise group is too small"),
-    disclosure.ATTRITION: _("too few respondents left or joined between rounds"),
-    disclosure.MIN_EVIDENCE: _("fewer respondents than the study's minimum evidence"),
-    disclosure.NOT_ASKED: _("not asked"),
-}
+REASONS = REASON_LABELS  # one wording of the disclosure layer's codes (foresight.core.reasons)
 # The same code said more precisely where the figure is a round-to-round change or Kendall's W.
 REASONS_OF = {
     "change": {disclosure.SMALL_GROUP: _("too few respondents answered both rounds")},
