@@ -35,6 +35,7 @@ LEVELS = ("high", "medium", "low")
 SMALL_GROUP = "small_group"
 SMALL_COMPLEMENT = "small_complement"
 SMALL_WEIGHT_CLASS = "small_weight_class"
+SMALL_OVERLAP = "small_overlap"
 ATTRITION = "attrition"
 MIN_EVIDENCE = "min_evidence"
 CHANGE_FIGURES = (
@@ -341,9 +342,11 @@ def _scale(
     released_high = "index_high" not in suppressed
     out["n_high"] = len(high_answers) if released_high else None
     out["index_high"] = index([(Fraction(a.value), Fraction(1)) for a in high_answers], mid) if released_high else None
-    # Weighted: every weight class present needs 0 or at least t respondents.
-    classes = Counter(pkg.weight(a.expertise) for a in valid)
-    if all(big_enough(c, t) for c in classes.values()):
+    # Weighted: every weight class present — split into high and the others where the high index is
+    # shown, which pins that part down — needs 0 or at least t respondents.
+    classes = Counter((pkg.weight(a.expertise), a.expertise == "high" if released_high else None) for a in valid)
+    released_weighted = all(big_enough(c, t) for c in classes.values())
+    if released_weighted:
         pairs = [(Fraction(a.value), Fraction(pkg.weight(a.expertise))) for a in valid]
         out["index_weighted"] = index(pairs, mid)
     else:
@@ -359,6 +362,19 @@ def _scale(
     reason = hidden_reason(sectors, shown, groups)
     if reason:
         suppressed["sectors"] = reason
+
+    # Sectors next to expertise groups: no cell where they cross may hold 1 … t−1 respondents.
+    def part(a: Answer) -> tuple[Any, Any]:
+        return (
+            pkg.weight(a.expertise) if released_weighted else None,
+            a.expertise == "high" if released_high else None,
+        )
+
+    if shown and len({part(a) for a in valid}) > 1:
+        cross = Counter((part(a), a.sector if a.sector in shown else "") for a in valid)
+        if any(not big_enough(c, t) for c in cross.values()):
+            out["sectors"] = {}
+            suppressed["sectors"] = SMALL_OVERLAP
 
 
 def _change(
