@@ -382,8 +382,11 @@ With the study's threshold k (`round.json` `rules.k`) and t = k + 1 (`rules.t`):
    `rules.sector_groups` with at least t respondents; while the hidden remainder numbers 1 … t−1 the
    smallest shown sector is withheld too (complementary suppression).
 3. The expertise-weighted index is released only when every expertise weight class present (levels of
-   equal weight; no expertise answer counts as `rules.no_expertise_weight_of`) has 0 or at least t
-   respondents.
+   equal weight; no expertise answer counts as `rules.no_expertise_weight_of`) — split into its high and
+   other respondents where the high-expertise index is released — has 0 or at least t respondents.
+   3a. Sector figures are released beside the expertise figures (high / the others, weight classes) only
+   when every cell where a shown expertise group and a sector (each shown sector; the hidden sectors as one
+   block) cross has 0 or at least t respondents.
 4. The change between rounds is released only when the paired respondents number at least t and those
    who left and those who joined each number 0 or at least t.
 5. A high-expertise figure also needs at least `rules.min_high_respondents` high-expertise
@@ -392,7 +395,9 @@ With the study's threshold k (`round.json` `rules.k`) and t = k + 1 (`rules.t`):
 A withheld figure is one row of `stats.csv` whose value is `suppressed:<reason>`:
 - `small_group`: fewer than t respondents (rule 1);
 - `small_complement`: the respondents left out would number 1 … t−1 (rule 2);
-- `small_weight_class`: an expertise weight class has 1 … t−1 respondents (rule 3);
+- `small_weight_class`: an expertise weight class (split into high and the others where the high index is
+  shown) has 1 … t−1 respondents (rule 3);
+- `small_overlap`: a shown sector and a shown expertise group share 1 … t−1 respondents (rule 3a);
 - `attrition`: 1 … t−1 respondents left or joined between rounds (rule 4);
 - `min_evidence`: fewer high-expertise respondents than the study's minimum (rule 5).
 When an item's (or a topic's) `n` is withheld, nothing else of it is released and that one row stands for
