@@ -157,6 +157,9 @@ ENTRY_KINDS = {
 # The kind of every number of an entry's published data, by its path ("*": any key at that level).
 DATA_KINDS: dict[tuple[str, ...], str] = {
     ("n",): "count",
+    ("round",): "count",
+    ("evidence", "min_respondents"): "count",
+    ("evidence", "min_high"): "count",
     ("median_rank",): "rank",
     ("p_top_k",): "probability",
     ("indices", "*", "n"): "count",

@@ -520,10 +520,9 @@ def _option_labels(specs: list[ItemSpec]) -> dict[str, dict[str, str]]:
     return {spec.key: dict(spec.options) for spec in specs}
 
 
-def edition_summaries(*, edition: PublicEdition) -> dict[str, list[dict[str, Any]]]:
+def edition_summaries(*, edition: PublicEdition, specs: list[ItemSpec]) -> dict[str, list[dict[str, Any]]]:
     """Per direction and per area of an edition: topics by tier, the median of the released median years,
     and the most cited policy measures and implementation barriers (``summaries.summarise``)."""
-    specs = study_item_specs(study_id=edition.edition.study_id)
     labels = _option_labels(specs)
     out: dict[str, list[dict[str, Any]]] = {}
     for level, key_of, name_of in (

@@ -188,11 +188,15 @@ def edition_list(request: HttpRequest) -> HttpResponse:
 
 
 def _entries_context(
-    *, edition: PublicEdition, entries: list[PublicEntry], direction: str = "", error: str = ""
+    *,
+    edition: PublicEdition,
+    entries: list[PublicEntry],
+    specs: list[selectors.ItemSpec],
+    direction: str = "",
+    error: str = "",
 ) -> dict[str, Any]:
     """What the filtered part of the page draws (the htmx partial and the full page alike): the ranked
     topics with their matrix, and the topics published as insufficient evidence."""
-    specs = selectors.study_item_specs(study_id=edition.edition.study_id)
     tiered = [e for e in entries if e.entry.tier != Tier.INSUFFICIENT]
     insufficient = [e for e in entries if e.entry.tier == Tier.INSUFFICIENT]
     return {
@@ -215,13 +219,14 @@ def edition_context(
     """Everything the edition page draws; the staff preview renders a draft through this too."""
     legend = charts.symbol_legend("tier", tier_labels())
     counts = edition.tier_counts()
+    specs = selectors.study_item_specs(study_id=edition.edition.study_id)
     return {
-        **_entries_context(edition=edition, entries=entries, direction=direction, error=error),
+        **_entries_context(edition=edition, entries=entries, specs=specs, direction=direction, error=error),
         "radar": _radar(edition),
         "byor": _byor(edition),
         "counts": [{**item, "count": counts.get(item["key"], 0)} for item in legend],
         "insufficient_count": counts.get(Tier.INSUFFICIENT, 0),
-        "summaries": selectors.edition_summaries(edition=edition),
+        "summaries": selectors.edition_summaries(edition=edition, specs=specs),
         "method": selectors.edition_method(edition=edition),
     }
 
@@ -238,7 +243,8 @@ def edition_detail(request: HttpRequest, code: str) -> HttpResponse:
     except ValidationError as exc:
         entries, status, error = [], 400, " ".join(exc.message_dict.get("direction", exc.messages))
     if wants_partial(request):
-        context = _entries_context(edition=edition, entries=entries, direction=direction, error=error)
+        specs = selectors.study_item_specs(study_id=edition.edition.study_id)
+        context = _entries_context(edition=edition, entries=entries, specs=specs, direction=direction, error=error)
         return render(request, "priorities/edition_detail.html#entries", context, status=status)
     context = edition_context(edition=edition, entries=entries, direction=direction, error=error)
     return render(request, "priorities/edition_detail.html", context, status=status)

@@ -535,10 +535,12 @@ def test_a_round_after_the_last_published_edition_stays_hidden(
 BUDGETS = [
     ("/editions/", 3),
     ("/zh-hans/editions/", 3),
-    ("/editions/ed-2026b/", 6),
-    ("/editions/ed-2026b/?direction=x", 6),
-    ("/editions/ed-2026/", 6),
+    # + the study's questions, for the labels of every topic's figures
+    ("/editions/ed-2026b/", 7),
+    ("/editions/ed-2026b/?direction=x", 7),
+    ("/editions/ed-2026/", 7),
     ("/editions/ed-2026b/entries.csv", 4),
+    ("/editions/ed-2026b/figures.csv", 4),
     ("/editions/ed-2026b/radar.csv", 6),
     ("/editions/ed-2026b/edition.json", 4),
     ("/api/v1/editions/", 3),
@@ -555,5 +557,6 @@ def test_edition_pages_cost_a_fixed_number_of_queries(
             response = visitor.get(url)
         assert response.status_code in (200, 400), url
     topic = editions["second"].entries.select_related("topic").first().topic
-    with django_assert_max_num_queries(8):  # the catalog's 6 (sources need their content type) + history 2
+    # the catalog's 6 (sources need their content type) + history 2 + the questions of the latest edition's figures
+    with django_assert_max_num_queries(9):
         assert visitor.get(f"/topics/{topic.code}/").status_code == 200

@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 
 from foresight.catalog.models import Topic
+from foresight.delphi.models import Study
 from foresight.delphi.services.studies import study_create
 from foresight.numbers import display, publish
 from foresight.priorities import exports
@@ -41,6 +42,7 @@ COMPETITIVENESS = {
 def edition(mini_catalog: list[Topic], queued: list[int]) -> Edition:
     topics = mini_catalog[:3]
     study = study_create(title_en="Ties", horizon_year=2050, topics=topics, planned_rounds=1)
+    Study.objects.filter(pk=study.pk).update(min_respondents=8)  # a small panel's own minimum evidence
     people = [panelist(study, f"expert{i}@example.org", "university", [t.code for t in topics]) for i in range(8)]
     run_round(
         study.rounds.get(number=1),

@@ -559,11 +559,14 @@ def test_the_preview_is_the_public_page_of_the_draft(sam: Client, draft: Edition
         r'<svg class="chart-svg radar-chart".*?</svg>',
         r"<caption>The blips of the radar</caption>.*?</table>",
         r"<caption>The numbers of the matrix</caption>.*?</table>",
+        r'<section class="edition-section" aria-labelledby="summaries-h">.*?</section>',
     ):
         assert _section(preview_html, pattern) == _section(public_html, pattern), pattern
     ranked = _section(public_html, r'<ol class="ranked-list">.*?</ol>')
+    insufficient = _section(public_html, r'<ul class="insufficient-list">.*?</ul>\s*</section>')
+    assert _section(preview_html, r'<ul class="insufficient-list">.*?</ul>\s*</section>') == insufficient
     for entry in entries:
-        assert f"Because {entry.topic.code} scored so." in ranked
+        assert f"Because {entry.topic.code} scored so." in (ranked if entry.rank is not None else insufficient)
 
 
 def test_workbench_pages_cost_a_fixed_number_of_queries(
