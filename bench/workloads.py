@@ -101,7 +101,8 @@ def _agreement(rnd: Round, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     missing = 0
     for topic_id, question_id, n, mean, sd, quartiles in rows:
         stat = stats.get((topic_id, question_id))
-        if stat is None or stat.n != n:
+        # A year item's n counts "already" and "never" too; its quartiles are over the n_years numeric years.
+        if stat is None or stat.data.get("n_years", stat.n) != n:
             missing += 1
             continue
         data = stat.data
