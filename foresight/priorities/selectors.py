@@ -426,10 +426,12 @@ def entry_figures(*, data: dict[str, Any], specs: list[ItemSpec]) -> dict[str, A
         "n": respondents.get("n"),
         "suppressed": _notice(respondents.get("suppressed"), "all"),
         "by_expertise": [
-            (LEVEL_LABELS.get(level, level), count) for level, count in (respondents.get("by_expertise") or {}).items()
+            (level, LEVEL_LABELS.get(level, level), count)
+            for level, count in (respondents.get("by_expertise") or {}).items()
         ],
         "by_sector": [
-            (SECTOR_LABELS.get(sector, sector), count) for sector, count in (respondents.get("by_sector") or {}).items()
+            (sector, SECTOR_LABELS.get(sector, sector), count)
+            for sector, count in (respondents.get("by_sector") or {}).items()
         ],
         "other_sectors": respondents.get("other_sectors"),
         "sector_notice": _notice(respondents.get("suppressed"), "by_sector"),
@@ -465,7 +467,7 @@ def entry_figures(*, data: dict[str, Any], specs: list[ItemSpec]) -> dict[str, A
                     "high_notice": _notice(suppressed, "index_high"),
                     "weighted_notice": _notice(suppressed, "index_weighted"),
                     "sectors": [
-                        (SECTOR_LABELS.get(g, g), v.get("n"), v.get("index"))
+                        (g, SECTOR_LABELS.get(g, g), v.get("n"), v.get("index"))
                         for g, v in (item.get("sectors") or {}).items()
                     ],
                     "sector_notice": _notice(suppressed, "sectors"),
@@ -480,7 +482,7 @@ def entry_figures(*, data: dict[str, Any], specs: list[ItemSpec]) -> dict[str, A
                     "median": item.get("median"),
                     "q1": item.get("q1"),
                     "q3": item.get("q3"),
-                    "bars": [(labels.get(code, code), counts.get(code, 0)) for code, _label in spec.options],
+                    "bars": [(code, labels.get(code, code), counts.get(code, 0)) for code, _label in spec.options],
                 }
             )
             out["scales"].append(row)
@@ -500,13 +502,14 @@ def entry_figures(*, data: dict[str, Any], specs: list[ItemSpec]) -> dict[str, A
         elif spec.qtype in ("single", "multi"):
             counts = item.get("counts") or {}
             shares = item.get("shares") or {}
-            row["rows"] = [(label, counts.get(code, 0), shares.get(code)) for code, label in spec.options]
+            row["rows"] = [(code, label, counts.get(code, 0), shares.get(code)) for code, label in spec.options]
             row["multi"] = spec.qtype == "multi"
             out["choices"].append(row)
         if spec.qtype == "scale" and ("change" in item or "change" in suppressed):
             change = item.get("change") or {}
             out["changes"].append(
                 {
+                    "key": spec.key,
                     "label": spec.label,
                     **change,
                     "method": WILCOXON_METHODS.get(change.get("wilcoxon_method") or "", ""),

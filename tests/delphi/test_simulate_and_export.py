@@ -167,39 +167,69 @@ def test_every_published_figure_is_recomputed_from_the_responses(
     assert checked["change"] and checked["high"] and checked["weighted"] and checked["sector"]
 
     # The edition page prints exactly these recomputed figures, through the one formatter
-    # (foresight.numbers): every index (all / high / weighted) and every median year of every topic.
+    # (foresight.numbers): every figure marked on it, topic by topic.
     page = Client().get(f"/editions/{published_simulation['edition']}/").content.decode()
-    printed = 0
+    printed: Counter[str] = Counter()
     for doc in editions.values():
         run = pkg.documents[f"scoring/{doc['scoring_run']}.json"]
         expected = scoring(pkg, run)
         for entry in doc["entries"]:
             code = entry["topic"]
             block = re.search(
-                rf'(?:id="figures-{re.escape(code)}"|id="insufficient-{re.escape(code)}").*?</details>',
-                page,
-                re.S,
+                rf'(?:id="figures-{re.escape(code)}"|id="insufficient-{re.escape(code)}").*?</details>', page, re.S
             )
             assert block, code
-            items = expected[code]["report"]["items"]
-            for key, figures in (("importance", ("index", "index_high", "index_weighted")), ("tech_year", ("median",))):
-                row = re.search(rf'<tr data-item="{key}">(.*?)</tr>', block.group(0), re.S)
-                item = items.get(key) or {}
-                if item.get("n") is None:
-                    assert row is None or "not shown" in row.group(1), (code, key)
-                    continue
-                assert row, (code, key)
-                for figure in figures:
-                    cell = re.search(rf'data-figure="{figure}">(.*?)</td>', row.group(1), re.S)
-                    assert cell, (code, key, figure)
-                    value = item.get(figure)
-                    kind = "year" if key == "tech_year" else "index"
-                    if value is None:
-                        assert "not shown" in cell.group(1), (code, key, figure)
-                    else:
-                        assert cell.group(1).split("<")[0].strip() == display(value, kind), (code, key, figure)
-                        printed += 1
-    assert printed > 20
+            for where, figure, text in _page_figures(block.group(0)):
+                want = _expected_figure(expected[code]["report"], where, figure)
+                assert text == want, (code, where, figure, text, want)
+                printed[where.split("-")[0]] += 1
+    for item in ("respondents", "importance", "tech_year", "importance_why", "policy_measures", "uncertainty"):
+        assert printed[item], (item, printed)
+
+
+def _page_figures(block: str) -> list[tuple[str, str, str]]:
+    """(data-item, data-figure, text) of every figure marked in one topic's figures on the edition page."""
+    out = []
+    for part in re.split(r'(?=data-item=")', block)[1:]:
+        where = re.match(r'data-item="([^"]+)"', part).group(1)
+        out += [(where, figure, text.strip()) for figure, text in re.findall(r'data-figure="([^"]+)">([^<]*)<', part)]
+    return out
+
+
+def _expected_figure(report: dict[str, Any], where: str, figure: str) -> str:
+    """The recomputed figure a marked cell must print, through ``foresight.numbers.display``."""
+    if where.startswith("respondents"):
+        respondents = report["respondents"]
+        if figure == "other_sectors":
+            return display(respondents["other_sectors"], "count")
+        table, key = figure.split(":", 1)
+        return display(respondents[table][key], "count")
+    item_key, _, part = where.partition("-")
+    item = report["items"][item_key]
+    if part == "change":
+        value = item["change"][figure]
+        kind = {"n_paired": "count", "share_changed": "share", "wilcoxon_p": "p_value"}.get(figure, "quantile")
+        return display(value, kind, percent=kind == "share")
+    if part == "sectors":
+        _, sector, name = figure.split(":")
+        return display(item["sectors"][sector][name], "count" if name == "n" else "index")
+    if ":" in figure:
+        table, option = figure.split(":", 1)
+        value = item[table][option]
+        return display(value, "share", percent=True) if table == "shares" else display(value, "count")
+    if figure == "share_cant_judge":
+        return display(item["n_cant_judge"] / (item["n"] + item["n_cant_judge"]), "share", percent=True)
+    year = "n_years" in item
+    kind = {
+        "n": "count",
+        "n_high": "count",
+        "index": "index",
+        "index_high": "index",
+        "index_weighted": "index",
+        "share_already": "share",
+        "share_never": "share",
+    }.get(figure, "year" if year else "quantile")
+    return display(item[figure], kind, percent=kind == "share")
 
 
 @pytest.mark.parametrize(
