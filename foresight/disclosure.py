@@ -31,6 +31,12 @@ since the last real-time refresh.  ``k`` is the study's small-cell threshold.
    the cells where they cross.  Sector figures are released next to expertise figures only when every
    such cell (each shown sector, and the hidden sectors as one block) has 0 or at least ``t``
    respondents; otherwise the sector figures are withheld.
+3b. **Topic and item.**  A topic's respondents are published by expertise level and by sector; an
+   item's group figures count only those who answered it ("can't judge" is an answer too).  So for
+   every group an item's figure is shown for (high / the rest, each weight class, each shown sector and
+   the hidden ones as a block), the topic's respondents of that group who did not answer the item must
+   number 0 or at least ``t``; otherwise that figure is withheld — it would tell which group those
+   few respondents are in.
 4. **Rounds.**  The figures of two rounds of one topic differ by the answers of those who left,
    those who joined and the changes of those who stayed.  The round-to-round change (computed on
    the paired respondents) removes the last unknown, so it is released only when the paired
@@ -167,13 +173,17 @@ def item_release(
     sectors: Mapping[str, int],
     rules: Rules,
     cells: Mapping[tuple[str, str], int] | None = None,
+    topic_levels: Mapping[str, int] | None = None,
+    topic_sectors: Mapping[str, int] | None = None,
 ) -> ItemRelease:
-    """Decide which figures of an item may be released (rules 1–3a and the high-expertise evidence rule).
+    """Decide which figures of an item may be released (rules 1–3b and the high-expertise evidence rule).
 
     ``n``: valid answers to the item; ``n_high``: of them, stated high expertise; ``levels``: valid
     answers per expertise level (``NO_LEVEL`` for no expertise answer); ``sectors``: valid answers
     per sector (every sector, "other" included); ``cells``: valid answers per (level, sector) — without
     them no sector figure is released beside an expertise figure (rule 3a cannot be checked).
+    ``topic_levels`` / ``topic_sectors``: the topic's respondents per level and per sector, for rule 3b;
+    a caller that shows no topic-level counts (round feedback) may leave them out.
     """
     t = rules.t
     suppressed: dict[str, str] = {}
@@ -191,6 +201,17 @@ def item_release(
         suppressed["high"] = MIN_EVIDENCE
     else:
         high = True
+    topic_total = sum(int(c) for c in (topic_levels or {}).values())
+
+    def unanswered_small(topic_counts: Mapping[str, int], item_counts: Mapping[str, int]) -> bool:
+        # Rule 3b: the topic's respondents of a group who did not answer the item.
+        return any(not big_enough(int(topic_counts.get(g, 0)) - int(item_counts.get(g, 0)), t) for g in topic_counts)
+
+    if high and topic_levels is not None:
+        topic_split = {"high": int(topic_levels.get("high", 0)), "rest": topic_total - int(topic_levels.get("high", 0))}
+        if unanswered_small(topic_split, {"high": n_high, "rest": rest}):
+            high = False
+            suppressed["high"] = SMALL_OVERLAP
 
     def expertise_group(level: str, *, weighted: bool) -> tuple[float | None, bool | None]:
         # The groups whose sums the released expertise figures pin down: high / the rest (when the high
@@ -205,6 +226,14 @@ def item_release(
     weighted = all(big_enough(c, t) for c in groups.values())
     if not weighted:
         suppressed["weighted"] = SMALL_WEIGHT_CLASS
+    elif topic_levels is not None:
+        topic_groups: dict[Any, int] = {}
+        for level, count in topic_levels.items():
+            key = expertise_group(level, weighted=True)
+            topic_groups[key] = topic_groups.get(key, 0) + int(count)
+        if unanswered_small(topic_groups, groups):
+            weighted = False
+            suppressed["weighted"] = SMALL_OVERLAP
     shown = partition_shown(dict(sectors), t=t, total=n, publishable=SECTOR_GROUPS)
     if any(sectors.get(g) for g in SECTOR_GROUPS if g not in shown):
         suppressed["sectors"] = SMALL_GROUP if not shown else SMALL_COMPLEMENT
@@ -216,6 +245,14 @@ def item_release(
             key = (expertise_group(level, weighted=weighted), sector if sector in shown else "")
             cross[key] = cross.get(key, 0) + int(count)
         if cells is None or any(not big_enough(c, t) for c in cross.values()):
+            shown = []
+            suppressed["sectors"] = SMALL_OVERLAP
+    if shown and topic_sectors is not None:
+        hidden_topic = topic_total - sum(int(topic_sectors.get(g, 0)) for g in shown)
+        hidden_item = n - sum(int(sectors.get(g, 0)) for g in shown)
+        blocks_topic = {**{g: int(topic_sectors.get(g, 0)) for g in shown}, "": hidden_topic}
+        blocks_item = {**{g: int(sectors.get(g, 0)) for g in shown}, "": hidden_item}
+        if unanswered_small(blocks_topic, blocks_item):
             shown = []
             suppressed["sectors"] = SMALL_OVERLAP
     return ItemRelease(all=True, high=high, weighted=weighted, sectors=tuple(shown), suppressed=suppressed)
@@ -323,7 +360,14 @@ def _group_counts(groups: Mapping[str, Mapping[str, Any]]) -> tuple[int, int, di
     return n, n_high, levels, sectors
 
 
-def release_item(*, qtype: str, index: bool, groups: Mapping[str, Mapping[str, Any]], rules: Rules) -> dict[str, Any]:
+def release_item(
+    *,
+    qtype: str,
+    index: bool,
+    groups: Mapping[str, Mapping[str, Any]],
+    rules: Rules,
+    topic: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The figures of one item of one topic in one round that may leave, from its stored group figures.
 
     ``groups``: group name (``all``, ``high``, ``sector:<name>``) → the figures aggregation stored
@@ -331,10 +375,19 @@ def release_item(*, qtype: str, index: bool, groups: Mapping[str, Mapping[str, A
     also the high-expertise, expertise-weighted and sector indices; for scale items the change from
     the previous round; ``suppressed`` maps every figure left out to its reason.  ``n`` is the number
     of respondents to the item (valid answers, "can't judge" excluded); ``None`` when suppressed.
+    ``topic``: the topic's respondents (``n``, ``levels``, ``sectors`` as the round summary stores them),
+    for rule 3b; without it only the all-respondent figures may be shown next to topic-level counts.
     """
     n, n_high, levels, sectors = _group_counts(groups)
     decision = item_release(
-        n=n, n_high=n_high, levels=levels, sectors=sectors, rules=rules, cells=_cells(groups.get(ALL) or {})
+        n=n,
+        n_high=n_high,
+        levels=levels,
+        sectors=sectors,
+        rules=rules,
+        cells=_cells(groups.get(ALL) or {}),
+        topic_levels=(topic or {}).get("levels") if topic is not None else None,
+        topic_sectors=(topic or {}).get("sectors") if topic is not None else None,
     )
     if not decision.all:
         return {"n": None, "suppressed": dict(decision.suppressed)}

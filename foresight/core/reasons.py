@@ -17,7 +17,7 @@ REASON_LABELS = {
     disclosure.SMALL_GROUP: _("too few respondents"),
     disclosure.SMALL_COMPLEMENT: _("the other respondents would form too small a group"),
     disclosure.SMALL_WEIGHT_CLASS: _("an expertise group is too small"),
-    disclosure.SMALL_OVERLAP: _("a sector and an expertise group share too few respondents"),
+    disclosure.SMALL_OVERLAP: _("it overlaps another figure shown in too few respondents"),
     disclosure.ATTRITION: _("too few respondents left or joined between rounds"),
     disclosure.MIN_EVIDENCE: _("fewer high-expertise respondents than the study's minimum"),
     disclosure.NOT_ASKED: _("not asked"),

@@ -193,8 +193,9 @@ def round_topic_reports(
     summaries = (rnd.summary or {}).get("topics", {})
     reports: dict[int, dict[str, Any]] = {}
     for topic_id, cells in groups.items():
+        summary = summaries.get(codes[topic_id], {})
         released = {
-            q.key: disclosure.release_item(qtype=q.qtype, index=q.index, groups=cells[q.pk], rules=rules)
+            q.key: disclosure.release_item(qtype=q.qtype, index=q.index, groups=cells[q.pk], rules=rules, topic=summary)
             for q in items
             if q.pk in cells
         }
@@ -202,7 +203,7 @@ def round_topic_reports(
         social = (released.get("social_year") or {}).get("median")
         reports[topic_id] = {
             "round": rnd.number,
-            "respondents": disclosure.release_topic(summary=summaries.get(codes[topic_id], {}), rules=rules),
+            "respondents": disclosure.release_topic(summary=summary, rules=rules),
             "items": released,
             "social_lag": (social - tech) if tech is not None and social is not None else None,
         }

@@ -235,7 +235,7 @@ def topic_reports(pkg: Package, number: int) -> dict[str, dict[str, Any]]:
         for q in pkg.items:
             if q["key"] in questions:
                 before = (previous or {}).get(topic, {}).get(q["key"], []) if number > 1 else None
-                items[q["key"]] = _item(pkg, q, questions[q["key"]], before, number)
+                items[q["key"]] = _item(pkg, q, questions[q["key"]], before, number, topic=questions)
         tech = items.get("tech_year", {}).get("median")
         social = items.get("social_year", {}).get("median")
         reports[topic] = {
@@ -270,7 +270,13 @@ def _respondents(pkg: Package, questions: dict[str, list[Answer]]) -> dict[str, 
 
 
 def _item(
-    pkg: Package, q: dict[str, Any], answers: list[Answer], before: list[Answer] | None, number: int
+    pkg: Package,
+    q: dict[str, Any],
+    answers: list[Answer],
+    before: list[Answer] | None,
+    number: int,
+    *,
+    topic: dict[str, list[Answer]],
 ) -> dict[str, Any]:
     t = pkg.t
     valid = [a for a in answers if a.value != ""]
@@ -280,17 +286,18 @@ def _item(
     out: dict[str, Any] = {"n": n, "n_cant_judge": len(answers) - n}
     suppressed: dict[str, str] = {}
     if q["type"] == "scale":
-        _scale(pkg, q, valid, out, suppressed)
+        respondents = list({a.respondent: a for rows in topic.values() for a in rows}.values())
+        _scale(pkg, q, valid, out, suppressed, respondents=respondents)
         if before is not None:
             _change(pkg, valid, before, number, out, suppressed)
     elif q["type"] == "year":
         years = [Fraction(a.value) for a in valid if a.value not in ("already", "never")]
         out["share_already"] = sum(a.value == "already" for a in valid) / n
         out["share_never"] = sum(a.value == "never" for a in valid) / n
-        if len(years) >= t:
+        if big_enough(len(years), t):  # no year at all: nothing to summarise, nothing hidden
             out["n_years"] = len(years)
             out.update(quartiles(years))
-            out["consensus"] = out["iqr"] <= pkg.rules["consensus_rule"]["year_iqr_max"]
+            out["consensus"] = out["iqr"] is not None and out["iqr"] <= pkg.rules["consensus_rule"]["year_iqr_max"]
         else:
             out["n_years"] = None
             suppressed["years"] = SMALL_GROUP
@@ -304,9 +311,21 @@ def _item(
 
 
 def _scale(
-    pkg: Package, q: dict[str, Any], valid: list[Answer], out: dict[str, Any], suppressed: dict[str, str]
+    pkg: Package,
+    q: dict[str, Any],
+    valid: list[Answer],
+    out: dict[str, Any],
+    suppressed: dict[str, str],
+    *,
+    respondents: list[Answer],
 ) -> None:
     t = pkg.t
+
+    def unanswered_small(key: Any) -> bool:
+        # The topic's respondents of a group shown for the item who did not answer it: 0 or at least t.
+        topic, item = Counter(key(a) for a in respondents), Counter(key(a) for a in valid)
+        return any(not big_enough(topic[g] - item.get(g, 0), t) for g in topic)
+
     n = len(valid)
     options = [Fraction(o.get("value", o["code"])) for o in q["options"]]
     low, high = min(options), max(options)
@@ -339,19 +358,28 @@ def _scale(
         suppressed["index_high"] = SMALL_COMPLEMENT
     elif len(high_answers) < pkg.rules["min_high_respondents"]:
         suppressed["index_high"] = MIN_EVIDENCE
+    elif unanswered_small(lambda a: a.expertise == "high"):
+        suppressed["index_high"] = SMALL_OVERLAP
     released_high = "index_high" not in suppressed
     out["n_high"] = len(high_answers) if released_high else None
     out["index_high"] = index([(Fraction(a.value), Fraction(1)) for a in high_answers], mid) if released_high else None
+
     # Weighted: every weight class present — split into high and the others where the high index is
     # shown, which pins that part down — needs 0 or at least t respondents.
-    classes = Counter((pkg.weight(a.expertise), a.expertise == "high" if released_high else None) for a in valid)
+    def weight_class(a: Answer) -> tuple[Any, Any]:
+        return (pkg.weight(a.expertise), a.expertise == "high" if released_high else None)
+
+    classes = Counter(weight_class(a) for a in valid)
     released_weighted = all(big_enough(c, t) for c in classes.values())
+    if released_weighted and unanswered_small(weight_class):
+        released_weighted = False
+        suppressed["index_weighted"] = SMALL_OVERLAP
     if released_weighted:
         pairs = [(Fraction(a.value), Fraction(pkg.weight(a.expertise))) for a in valid]
         out["index_weighted"] = index(pairs, mid)
     else:
         out["index_weighted"] = None
-        suppressed["index_weighted"] = SMALL_WEIGHT_CLASS
+        suppressed.setdefault("index_weighted", SMALL_WEIGHT_CLASS)
     groups = pkg.rules["sector_groups"]
     sectors = Counter(a.sector for a in valid)
     shown = shown_sectors(sectors, t=t, total=n, groups=groups)
@@ -375,6 +403,9 @@ def _scale(
         if any(not big_enough(c, t) for c in cross.values()):
             out["sectors"] = {}
             suppressed["sectors"] = SMALL_OVERLAP
+    if out["sectors"] and unanswered_small(lambda a: a.sector if a.sector in out["sectors"] else ""):
+        out["sectors"] = {}
+        suppressed["sectors"] = SMALL_OVERLAP
 
 
 def _change(

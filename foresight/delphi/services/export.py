@@ -397,7 +397,8 @@ A withheld figure is one row of `stats.csv` whose value is `suppressed:<reason>`
 - `small_complement`: the respondents left out would number 1 … t−1 (rule 2);
 - `small_weight_class`: an expertise weight class (split into high and the others where the high index is
   shown) has 1 … t−1 respondents (rule 3);
-- `small_overlap`: a shown sector and a shown expertise group share 1 … t−1 respondents (rule 3a);
+- `small_overlap`: a shown sector and a shown expertise group share 1 … t−1 respondents (rule 3a), or 1 … t−1
+  of the topic's respondents of a shown group did not answer the item (rule 3b);
 - `attrition`: 1 … t−1 respondents left or joined between rounds (rule 4);
 - `min_evidence`: fewer high-expertise respondents than the study's minimum (rule 5).
 When an item's (or a topic's) `n` is withheld, nothing else of it is released and that one row stands for
