@@ -85,10 +85,11 @@ def test_fixed_round_feedback_shows_nothing_at_k_and_shows_at_k_plus_one(study: 
 @pytest.mark.django_db
 def test_realtime_snapshot_appears_at_t_answers_and_holds_until_t_answers_or_changes(catalog: Any) -> None:
     """t = 4.  Olga answers first and polls; the snapshot appears with the fourth answer, stays the same
-    when a fifth expert answers or experts re-send the same answer, and is refreshed when four experts
-    have answered, changed or withdrawn an answer since."""
+    when a fifth expert answers or experts re-send the same answer, and is refreshed once four newcomers
+    have answered.  Then changes of mixed kinds (two changed, one withdrew, one newcomer) refresh nothing —
+    the change in n would tell the kinds apart — until four have changed and nothing else is pending."""
     study, rnd, bci = _live_study("live-snap")
-    olga, *others = [make_participant(study, f"e{i}@example.org", topics=["bci"]) for i in range(6)]
+    olga, *others = [make_participant(study, f"e{i}@example.org", topics=["bci"]) for i in range(9)]
     assert study.disclosure_rules().t == 4
     _rate(olga, rnd, bci, "4")
     for p in others[:2]:
@@ -103,13 +104,24 @@ def test_realtime_snapshot_appears_at_t_answers_and_holds_until_t_answers_or_cha
     for p in others[:2]:
         _rate(p, rnd, bci, "4")  # the same answer again is no change
     assert _seen(olga, rnd, bci) == released
+    for p, value in zip(others[4:7], ("3", "3", "1"), strict=True):
+        _rate(p, rnd, bci, value)  # the fourth newcomer: refreshed
+    released = _seen(olga, rnd, bci)
+    assert released == (False, 8, {"1": 1, "2": 1, "3": 2, "4": 3, "5": 1})
+
     _rate(others[0], rnd, bci, "1")
-    _rate(others[1], rnd, bci, "1")  # three answered or changed since the snapshot: still the same
+    _rate(others[1], rnd, bci, "1")
+    _rate(others[2], rnd, bci, "")
+    _rate(others[7], rnd, bci, "5")  # four since the snapshot, but of three kinds, each below t: the same
     assert _seen(olga, rnd, bci) == released
-    _rate(others[2], rnd, bci, "")  # the fourth withdraws hers: refreshed
-    assert _seen(olga, rnd, bci) == (False, 4, {"1": 2, "2": 0, "3": 0, "4": 1, "5": 1})
+    _rate(others[3], rnd, bci, "2")
+    _rate(others[4], rnd, bci, "2")  # four changed now, but one withdrawal and one newcomer still pending
+    assert _seen(olga, rnd, bci) == released
+    _rate(others[2], rnd, bci, "2")  # back to her answer at the snapshot: no longer a withdrawal
+    _rate(others[7], rnd, bci, "")  # the newcomer withdraws: only the four changes remain, refreshed
+    assert _seen(olga, rnd, bci) == (False, 8, {"1": 3, "2": 3, "3": 1, "4": 1, "5": 0})
     snapshot = FeedbackSnapshot.objects.get(round=rnd, topic=bci, question__key="importance")
-    assert sorted(snapshot.members) == sorted(str(p.pk) for p in (olga, others[0], others[1], others[3]))
+    assert sorted(snapshot.members) == sorted(str(p.pk) for p in (olga, *others[:7]))
 
 
 @pytest.mark.django_db

@@ -316,8 +316,8 @@ def test_round_2_shows_the_group_next_to_the_own_previous_answer(study: Study, o
     browser = login(panel[0])
     page = browser.get(url(study, "bci", number=2)).content.decode()
     assert "Panel in round 1" in page
-    assert "median <strong>4</strong>" in page
-    assert "3.2–4" in page or "3.3–4" in page  # Q1 = 3.25 shown to one decimal
+    assert "median <strong>4.00</strong>" in page
+    assert "3.25–4.00" in page  # Q1 = 3.25, as every page prints a quartile (foresight.numbers)
     assert "Your previous answer: <strong>Very low</strong>" not in page
     assert "Your previous answer: <strong>Low</strong>" in page
     assert "◀ you" in page
@@ -358,7 +358,7 @@ def test_realtime_feedback_follows_the_answers_and_waits_for_ones_own(catalog: A
     assert "Fewer than 6 answers" in page and "The panel so far" not in page
     response_save(participant=panel[5], rnd=rnd, topic=bci, answers={"expertise": "high", "importance": "3"})
     page = browser.get(url(study, "bci")).content.decode()
-    assert "The panel so far" in page and "n = 6" in page and "median <strong>3</strong>" in page
+    assert "The panel so far" in page and "n = 6" in page and "median <strong>3.00</strong>" in page
 
 
 def test_realtime_feedback_refreshes_without_touching_the_form(catalog: Any) -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-from foresight import disclosure
+from foresight import disclosure, numbers
 from foresight.core.reasons import REASON_LABELS
 
 register = template.Library()
@@ -17,21 +16,10 @@ register = template.Library()
 
 @register.filter
 def percent(share: Any) -> str:
-    """0.375 → "38 %"; None → "–"."""
+    """0.375 → "37.5 %"; None → "–" (``foresight.numbers``: the one rule for every number shown)."""
     if share is None or share == "":
         return "–"
-    return f"{number_format(round(float(share) * 100))} %"
-
-
-@register.filter
-def num(value: Any) -> str:
-    """A statistic for display: integers without decimals, others to one decimal; None → "–"."""
-    if value is None or value == "":
-        return "–"
-    value = float(value)
-    if value.is_integer():
-        return str(int(value))
-    return number_format(round(value, 1), decimal_pos=1)
+    return numbers.display(float(share), "share", percent=True)
 
 
 # Why a figure is not shown (``foresight.disclosure`` reason codes), in the interface's language.
