@@ -260,12 +260,12 @@ def round_stopping_note(*, rnd: Round) -> dict[str, str]:
     p_min = f"{rule.stable_p_min:g}"
     en = (
         f"Stopping rule (consensus, or stability: at most {changed} % of the respondents in both rounds changed "
-        f"their answer and Wilcoxon p ≥ {p_min}): met for {result.met_count} of {total} topics after round "
+        f"their answer and Wilcoxon p ≥ {p_min}): met for {result.met_count} of the {total} topics asked in round "
         f"{rnd.number} ({result.consensus_count} by consensus, {result.stable_count} stable)"
     )
     zh = (
         f"停止规则（达成共识，或趋于稳定：两轮均作答者中改变答案的比例不超过 {changed}% 且 Wilcoxon 检验 p ≥ {p_min}）："
-        f"第 {rnd.number} 轮后 {total} 个主题中 {result.met_count} 个满足（{result.consensus_count} 个达成共识，"
+        f"第 {rnd.number} 轮所问的 {total} 个主题中 {result.met_count} 个满足（{result.consensus_count} 个达成共识，"
         f"{result.stable_count} 个趋于稳定）"
     )
     if result.moving_count:

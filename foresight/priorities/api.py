@@ -273,7 +273,7 @@ class EditionDetailSerializer(serializers.Serializer[Any]):
     @extend_schema_field(
         {
             "type": "object",
-            "properties": {name: {"type": "integer"} for name in ("total", "priority", "key", "watch")},
+            "properties": {name: {"type": "integer"} for name in ("total", "priority", "key", "watch", "insufficient")},
         }
     )
     def get_counts(self, obj: selectors.PublicEdition) -> dict[str, int]:

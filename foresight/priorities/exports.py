@@ -539,7 +539,9 @@ def figures_csv(edition: str, entries: Iterable[Mapping[str, Any]]) -> str:
             for name, value in (data.get("criteria") or {}).items():
                 yield [*head, "", "criteria", name, value, ""]
             for fallback in data.get("fallbacks") or []:
-                yield [*head, "", "fallback", fallback.get("criterion"), fallback.get("used"), fallback.get("reason")]
+                # "fallback": a stand-in the score used; "fallback, not in score": its criterion weighs 0.
+                group = "fallback" if fallback.get("in_score") else "fallback, not in score"
+                yield [*head, "", group, fallback.get("criterion"), fallback.get("used"), fallback.get("reason")]
 
     return write_csv(FIGURE_COLUMNS, rows())
 

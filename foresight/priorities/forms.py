@@ -21,7 +21,7 @@ CRITERION_LABELS: dict[str, Any] = {
     "importance_index_high": _("Importance (high expertise)"),
     "importance_index_weighted": _("Importance (expertise-weighted)"),
     "competitiveness_gap": _("Competitiveness gap"),
-    "timing": _("Timing within the plan period"),
+    "timing": _("Earliness of realisation within the horizon"),
     "scenario_pull": _("Scenario pull"),
     "policy_list": _("On a policy list"),
 }
@@ -29,7 +29,7 @@ CRITERION_LABELS: dict[str, Any] = {
 QUADRANT_LABELS: dict[str, Any] = {
     "strengthen": _("Strengthen"),
     "lead_maintain": _("Lead / maintain"),
-    "watch": _("Watch"),
+    "watch": _("Hold"),
     "deprioritise": _("Deprioritise"),
     "act_now": _("Act now"),
     "build_up": _("Build up"),

@@ -75,7 +75,7 @@ QUADRANT_TEXT = {
     "en": {
         "strengthen": "strengthen (important, current position weak)",
         "lead_maintain": "lead / maintain (important, current position strong)",
-        "watch": "watch (less important, current position strong)",
+        "watch": "hold (less important, current position strong)",
         "deprioritise": "deprioritise (less important, current position weak)",
         "act_now": "act now (important, realised within the plan period)",
         "build_up": "build up (important, realised after the plan period)",
@@ -85,7 +85,7 @@ QUADRANT_TEXT = {
     "zh": {
         "strengthen": "加强（重要，当前竞争力较弱）",
         "lead_maintain": "保持领先（重要，当前竞争力较强）",
-        "watch": "观察（重要性较低，当前竞争力较强）",
+        "watch": "维持（重要性较低，当前竞争力较强）",
         "deprioritise": "暂缓（重要性较低，当前竞争力较弱）",
         "act_now": "立即行动（重要，规划期内实现）",
         "build_up": "积累能力（重要，规划期后实现）",

@@ -239,6 +239,11 @@ def _scale_of(options: Any) -> tuple[float, float]:
 
 
 def _edition_point_title(entry: EditionEntry, labels: dict[str, str]) -> str:
+    if entry.rank is None:  # insufficient evidence: no rank
+        return _("%(edition)s: %(tier)s, not ranked") % {
+            "edition": entry.edition.title,
+            "tier": labels.get(entry.tier, entry.tier),
+        }
     return _("%(edition)s: %(tier)s, rank %(rank)s (interval %(low)s–%(high)s)") % {
         "edition": entry.edition.title,
         "tier": labels.get(entry.tier, entry.tier),

@@ -45,7 +45,7 @@ def quadrant_labels() -> dict[str, str]:
     return {
         "strengthen": _("Strengthen"),
         "lead_maintain": _("Lead / maintain"),
-        "watch": _("Watch"),
+        "watch": _("Hold"),
         "deprioritise": _("Deprioritise"),
     }
 

@@ -402,6 +402,7 @@ def _topic_rows(run: ScoringRun, topics: Mapping[str, Topic], previous: ScoringR
     rows = []
     for code in run.results["ranking"]:
         result = results[code]
+        stand_ins = {f["criterion"]: fallback_label(f) for f in result.get("fallbacks") or []}
         topic = topics[code]
         indices = result.get("indices") or {}
         tech = (result.get("timing") or {}).get("tech_year") or {}
@@ -427,7 +428,14 @@ def _topic_rows(run: ScoringRun, topics: Mapping[str, Topic], previous: ScoringR
                 "importance": (indices.get("importance") or {}).get("index"),
                 "competitiveness": (indices.get("competitiveness") or {}).get("index"),
                 "year": tech.get("median"),
-                "criteria": [{"value": result["criteria"][name], "kind": CRITERION_KINDS[name]} for name in CRITERIA],
+                "criteria": [
+                    {
+                        "value": result["criteria"][name],
+                        "kind": CRITERION_KINDS[name],
+                        "stand_in": stand_ins.get(name, ""),
+                    }
+                    for name in CRITERIA
+                ],
                 "criterion": result["criteria"],
                 "movement": movement,
                 "movement_abs": abs(movement) if movement is not None else None,

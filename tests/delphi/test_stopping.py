@@ -255,9 +255,10 @@ def test_two_rounds_give_a_consensus_a_stable_a_moving_and_an_undetermined_topic
     note = round_stopping_note(rnd=second)
     assert note["en"].startswith("Stopping rule (consensus, or stability: at most 15 % of the respondents")
     assert (
-        "met for 2 of 4 topics after round 2 (1 by consensus, 1 stable); 1 still moving; 1 undetermined" in (note["en"])
+        "met for 2 of the 4 topics asked in round 2 (1 by consensus, 1 stable); 1 still moving; 1 undetermined"
+        in (note["en"])
     )
-    assert "第 2 轮后 4 个主题中 2 个满足（1 个达成共识，1 个趋于稳定）；1 个仍在变化；1 个" in note["zh"]
+    assert "第 2 轮所问的 4 个主题中 2 个满足（1 个达成共识，1 个趋于稳定）；1 个仍在变化；1 个" in note["zh"]
     edition = edition_publish_suggested(study=study, B=10, top_k=1)
     assert edition.scoring_run.round_id == second.pk
     assert edition.method_note_en.endswith(" " + note["en"]) and edition.method_note_zh.endswith(note["zh"])

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 QUADRANT_LABELS = {
     "strengthen": "Strengthen",
     "lead_maintain": "Lead / maintain",
-    "watch": "Watch",
+    "watch": "Hold",
     "deprioritise": "Deprioritise",
 }
 # (importance, competitiveness) of every answer to a topic; None: nobody rates its competitiveness.
@@ -43,7 +43,8 @@ PROFILES: dict[str, tuple[int, int | None]] = {
 
 def edition_of(profiles: list[str], code: str) -> Edition:
     """A published edition of one topic per profile, each topic in a direction of its own except the
-    unrated one, which shares the first topic's area; five experts (k = 5) answer every topic alike."""
+    unrated one, which shares the first topic's area; ten experts (k = 5, the minimum evidence) answer every
+    topic alike."""
     topics: list[Topic] = []
     for name in profiles:
         if name == "unrated" and topics:
@@ -52,7 +53,7 @@ def edition_of(profiles: list[str], code: str) -> Edition:
             topics.append(TopicFactory(code=f"{code}-{name}"))
     study = study_create(title_en=f"Study {code}", horizon_year=2045, topics=topics, planned_rounds=1)
     panel = []
-    for i in range(5):
+    for i in range(10):
         given = {}
         for name, topic in zip(profiles, topics, strict=True):
             importance, competitiveness = PROFILES[name]
@@ -130,7 +131,7 @@ def test_a_correction_shows_moved_topics_and_reads_in_the_language_of_the_url(si
     assert exports.byor_problems(zh_body) == []
     zh = rows_of(zh_body)
     assert {r["name"] for r in zh} == {e.topic.name_zh for e in entries.values() if e.topic.code != "six-unrated"}
-    assert {r["quadrant"] for r in zh} == {"加强", "保持领先", "关注", "暂缓"}
+    assert {r["quadrant"] for r in zh} == {"加强", "保持领先", "维持", "暂缓"}
     assert all(r["description"].startswith("<p>方向：") for r in zh)
     assert {r["status"] for r in zh} >= {"Moved In", "Moved Out"}
 
@@ -147,7 +148,7 @@ def test_a_topic_without_a_quadrant_is_left_out_and_the_page_says_so(six_directi
     downloads = page.split('id="downloads-h"')[1]
     assert "1 topic is not in the Build-Your-Own-Radar file" in downloads
     assert 'href="/editions/six/radar.csv"' in downloads
-    assert "Strengthen, Lead / maintain, Watch, Deprioritise" in downloads  # what the file's quadrants are
+    assert "Strengthen, Lead / maintain, Hold, Deprioritise" in downloads  # what the file's quadrants are
 
 
 def test_rings_start_at_the_centre_with_the_first_tier(six_directions: Edition) -> None:

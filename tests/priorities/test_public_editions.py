@@ -152,7 +152,7 @@ def test_an_edition_page_shows_matrix_ranked_intervals_radar_method_and_download
     # Matrix: an SVG with both cut lines, the quadrant names, a symbol per drawn topic and a table.
     assert 'class="chart-svg matrix-chart"' in html
     assert html.count('class="cut"') == 2
-    for quadrant in ("Strengthen", "Lead / maintain", "Watch", "Deprioritise"):
+    for quadrant in ("Strengthen", "Lead / maintain", "Hold", "Deprioritise"):
         assert quadrant in html
     assert "The numbers of the matrix" in html
     # Ranked list: every topic with its rank interval drawn and written, its tier badge and rationale.
