@@ -89,7 +89,9 @@ def test_staff_decide_preview_and_publish_an_edition(
     page.get_by_label("Title (English)").fill("Priority directions 2040")
     page.get_by_role("button", name="Create the draft").click()
     entries = page.locator("article.wb-entry")
-    total = len(after)
+    ranked_total = len(after)
+    total = len(second.results["topics"])  # the topics below the minimum evidence too, in their own tier
+    assert total > ranked_total, "the simulation is chosen so that some topics lack the minimum evidence"
     expect(entries).to_have_count(total)
     expect(page.locator("#decided-count")).to_contain_text(f"0 of {total} decided")
 
@@ -122,8 +124,12 @@ def test_staff_decide_preview_and_publish_an_edition(
     # The public page: matrix, ranks with their intervals, radar.
     expect(page.get_by_role("heading", level=1)).to_have_text("Priority directions 2040")
     expect(page.locator("svg.matrix-chart")).to_be_visible()
-    expect(page.locator(".ranked-list > li")).to_have_count(total)
-    expect(page.locator(".ranked-list .interval-text")).to_have_count(total)
+    expect(page.locator(".ranked-list > li")).to_have_count(ranked_total)
+    expect(page.locator(".ranked-list .interval-text")).to_have_count(ranked_total)
+    expect(page.locator(".insufficient-list > li")).to_have_count(total - ranked_total)
+    # A topic's figures open in place, with every withheld figure's reason.
+    page.locator(".ranked-list details.entry-details summary").first.click()
+    expect(page.locator(".ranked-list details.entry-details").first.locator(".entry-figures")).to_be_visible()
     expect(page.locator(".ranked-list .interval-text").first).to_contain_text(re.compile(r"interval \d+(\.\d)?–\d+"))
     expect(page.locator("svg.radar-chart")).to_be_visible()
     expect(page.locator(".ranked-list")).to_contain_text("Decided in the browser, entry 1.")
