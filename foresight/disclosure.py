@@ -59,7 +59,7 @@ them the figure is replaced by the all-respondent one and the replacement is rec
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,16 +142,6 @@ def partition_shown(
         shown.remove(smallest)
         hidden += counts[smallest]
     return sorted(shown)
-
-
-def weight_classes(levels: Mapping[str, int], rules: Rules) -> dict[float, int]:
-    """Respondents per distinct expertise weight (levels of equal weight are one class)."""
-    out: dict[float, int] = {}
-    for level, count in levels.items():
-        if count:
-            w = rules.weight_of(level)
-            out[w] = out.get(w, 0) + int(count)
-    return out
 
 
 @dataclass(frozen=True)
@@ -295,10 +285,6 @@ def topic_released(n: int, rules: Rules) -> bool:
 def evidence_sufficient(n: int, rules: Rules) -> bool:
     """A topic with fewer respondents is published only as "insufficient evidence" (SPEC §12)."""
     return n >= max(rules.min_respondents, rules.t)
-
-
-def shown_counts(counts: Mapping[str, int], keys: Iterable[str]) -> dict[str, int]:
-    return {key: int(counts.get(key, 0)) for key in keys}
 
 
 # ---------------------------------------------------------------------------

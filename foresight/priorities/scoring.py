@@ -53,7 +53,6 @@ __all__ = [
     "quadrant_timing",
     "ranks",
     "suggest_tier",
-    "visible_groups",
     "weighted_score",
 ]
 
@@ -248,30 +247,6 @@ def quadrant_timing(
     if important:
         return "act_now" if soon else "build_up"
     return "adopt" if soon else "monitor"
-
-
-def visible_groups(
-    counts: Mapping[str, int], *, k: int, total: int, publishable: Sequence[str] | None = None
-) -> list[str]:
-    """Groups of a partition whose statistics may be shown next to the total, with complementary suppression.
-
-    ``counts`` maps each group of a partition of the ``total`` respondents to its size.  A group is
-    shown only if it is publishable and has at least ``k`` respondents.  Whatever is hidden can be
-    recovered as a block by subtracting the shown groups from the total, so while the hidden
-    respondents number between 1 and k − 1, the smallest shown group (ties: by name) is hidden too.
-    In particular, if exactly one group is suppressed and the others are shown, the smallest shown
-    group is suppressed with it.  Returns the shown groups, sorted.
-    """
-    if k < 1:
-        raise ValueError(f"k must be positive, got {k}")
-    allowed = set(counts) if publishable is None else set(publishable)
-    shown = {g for g, n in counts.items() if g in allowed and n >= k}
-    hidden = total - sum(counts[g] for g in shown)
-    while shown and 0 < hidden < k:
-        smallest = min(shown, key=lambda g: (counts[g], g))
-        shown.remove(smallest)
-        hidden += counts[smallest]
-    return sorted(shown)
 
 
 def divergence(indices: Mapping[str, float | None]) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from foresight.priorities.scoring import (
     quadrant_timing,
     ranks,
     suggest_tier,
-    visible_groups,
     weighted_score,
 )
 
@@ -183,54 +182,6 @@ def test_quadrants_of_importance_and_time_to_realisation() -> None:
     assert quadrant_timing(20, 2027, **cut) == "adopt"
     assert quadrant_timing(20, 2040, **cut) == "monitor"
     assert quadrant_timing(80, None, **cut) is None
-
-
-def test_every_group_with_k_respondents_is_shown_when_nothing_is_hidden() -> None:
-    counts = {"company": 6, "university": 9, "government": 5}
-    assert visible_groups(counts, k=5, total=20) == ["company", "government", "university"]
-
-
-def test_one_suppressed_group_takes_the_smallest_shown_group_with_it() -> None:
-    # public_research (2) is below k; shown alone, it would be all − company − university − government.
-    counts = {"company": 7, "university": 9, "government": 6, "public_research": 2}
-    assert visible_groups(counts, k=5, total=24) == ["company", "university"]
-
-
-def test_ties_for_the_smallest_shown_group_are_broken_by_name() -> None:
-    counts = {"company": 5, "university": 5, "government": 5, "public_research": 2}
-    assert visible_groups(counts, k=5, total=17) == ["government", "university"]
-
-
-def test_two_small_groups_together_reaching_k_need_no_further_suppression() -> None:
-    counts = {"company": 8, "university": 9, "government": 2, "public_research": 3}
-    assert visible_groups(counts, k=5, total=22) == ["company", "university"]
-
-
-def test_an_unpublished_group_counts_as_hidden() -> None:
-    publishable = ["company", "university", "government", "public_research"]
-    # "other" is never shown; with 6 ≥ k respondents nothing else needs to go.
-    assert visible_groups({"company": 7, "university": 8, "other": 6}, k=5, total=21, publishable=publishable) == [
-        "company",
-        "university",
-    ]
-    # With 2 it could be recovered by subtraction, so the smallest shown group is hidden too.
-    assert visible_groups({"company": 7, "university": 8, "other": 2}, k=5, total=17, publishable=publishable) == [
-        "university"
-    ]
-
-
-def test_a_lone_group_is_never_shown_next_to_a_small_remainder() -> None:
-    assert visible_groups({"company": 9, "university": 3}, k=5, total=12) == []
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(["a", "b", "c", "d", "e"]), st.integers(1, 20), min_size=1), st.integers(3, 8))
-def test_what_is_hidden_is_never_a_small_cell(counts: dict[str, int], k: int) -> None:
-    total = sum(counts.values())
-    shown = visible_groups(counts, k=k, total=total)
-    hidden = total - sum(counts[g] for g in shown)
-    assert all(counts[g] >= k for g in shown)
-    assert hidden == 0 or hidden >= k or not shown
 
 
 def test_divergence_flags_a_gap_of_fifteen_points_or_more() -> None:
