@@ -46,7 +46,8 @@ since the last real-time refresh.  ``k`` is the study's small-cell threshold.
    the respondents who answered for the first time, those who changed their answer and those who
    withdrew it each number 0 or at least ``t`` (and at least one kind is there); the first snapshot
    appears at ``t`` answers.  Two successive views then never differ by a group of fewer than ``t``,
-   whatever the viewer infers from the change in n.
+   whatever the viewer infers from the change in n.  The round's own figures (after it closes) obey
+   the same rule against the last snapshot, or are withheld.
 
 The figures released are exact (stored to 10 decimals); safety rests on which groups are released,
 never on rounding.  Counts of the answer categories of a released group (an item's distribution,
@@ -77,10 +78,20 @@ SMALL_COMPLEMENT = "small_complement"  # the respondents left out would number 1
 SMALL_WEIGHT_CLASS = "small_weight_class"  # an expertise weight class has 1 … t−1 respondents
 ATTRITION = "attrition"  # 1 … t−1 respondents left or joined between rounds
 SMALL_OVERLAP = "small_overlap"  # a sector and an expertise group shown beside it share 1 … t−1 respondents
+SINCE_FEEDBACK = "since_feedback"  # 1 … t−1 answered or changed since the last real-time feedback
 MIN_EVIDENCE = "min_evidence"  # fewer respondents than the study's minimum evidence
 NOT_ASKED = "not_asked"  # the item was not asked (e.g. no earlier round)
 
-REASONS = (SMALL_GROUP, SMALL_COMPLEMENT, SMALL_WEIGHT_CLASS, SMALL_OVERLAP, ATTRITION, MIN_EVIDENCE, NOT_ASKED)
+REASONS = (
+    SMALL_GROUP,
+    SMALL_COMPLEMENT,
+    SMALL_WEIGHT_CLASS,
+    SMALL_OVERLAP,
+    ATTRITION,
+    SINCE_FEEDBACK,
+    MIN_EVIDENCE,
+    NOT_ASKED,
+)
 
 
 @dataclass(frozen=True)
@@ -193,9 +204,14 @@ def item_release(
         high = True
     topic_total = sum(int(c) for c in (topic_levels or {}).values())
 
-    def unanswered_small(topic_counts: Mapping[str, int], item_counts: Mapping[str, int]) -> bool:
-        # Rule 3b: the topic's respondents of a group who did not answer the item.
-        return any(not big_enough(int(topic_counts.get(g, 0)) - int(item_counts.get(g, 0)), t) for g in topic_counts)
+    def unanswered_small(topic_counts: Mapping[Any, int], item_counts: Mapping[Any, int]) -> bool:
+        # Rule 3b: the topic's respondents of a group who did not answer the item.  A group the topic's
+        # counts do not know (counts missing or stored before this rule) gives a negative difference:
+        # the figure is withheld — the layer fails closed.
+        return any(
+            not big_enough(int(topic_counts.get(g, 0)) - int(item_counts.get(g, 0)), t)
+            for g in set(topic_counts) | set(item_counts)
+        )
 
     if high and topic_levels is not None:
         topic_split = {"high": int(topic_levels.get("high", 0)), "rest": topic_total - int(topic_levels.get("high", 0))}
@@ -213,7 +229,10 @@ def item_release(
         if count:
             key = expertise_group(level, weighted=True)
             groups[key] = groups.get(key, 0) + int(count)
-    weighted = all(big_enough(c, t) for c in groups.values())
+    # Without every answer's expertise level (figures stored before the levels were counted) nothing
+    # that rests on the expertise groups can be checked: the layer fails closed.
+    levels_known = sum(int(c) for c in levels.values()) == n
+    weighted = levels_known and all(big_enough(c, t) for c in groups.values())
     if not weighted:
         suppressed["weighted"] = SMALL_WEIGHT_CLASS
     elif topic_levels is not None:
@@ -228,6 +247,9 @@ def item_release(
     if any(sectors.get(g) for g in SECTOR_GROUPS if g not in shown):
         suppressed["sectors"] = SMALL_GROUP if not shown else SMALL_COMPLEMENT
     parts = {expertise_group(level, weighted=weighted) for level, count in levels.items() if count}
+    if shown and high and not levels_known:
+        shown = []
+        suppressed["sectors"] = SMALL_OVERLAP
     if shown and len(parts) > 1:
         # Rule 3a: the expertise groups shown and the sectors shown must not cross in a small cell.
         cross: dict[tuple[Any, str], int] = {}
@@ -276,6 +298,12 @@ def snapshot_due(*, previous: Mapping[Any, str] | None, current: Mapping[Any, st
     changed = sum(1 for r in current if r in previous and previous[r] != current[r])
     kinds = (new, changed, withdrawn)
     return any(kinds) and all(big_enough(k, t) for k in kinds)
+
+
+def since_snapshot_releasable(*, previous: Mapping[Any, str], current: Mapping[Any, str], rules: Rules) -> bool:
+    """Whether a real-time round's own figures may be released after experts saw the snapshot of
+    ``previous``: the same answers, or a difference the refresh rule would have let out (rule 5)."""
+    return dict(previous) == dict(current) or snapshot_due(previous=previous, current=current, rules=rules)
 
 
 def topic_released(n: int, rules: Rules) -> bool:
@@ -372,8 +400,9 @@ def release_item(
         sectors=sectors,
         rules=rules,
         cells=_cells(groups.get(ALL) or {}),
-        topic_levels=(topic or {}).get("levels") if topic is not None else None,
-        topic_sectors=(topic or {}).get("sectors") if topic is not None else None,
+        # A topic given without its counts (stored before they were) fails closed: rule 3b withholds.
+        topic_levels=(topic.get("levels") or {}) if topic is not None else None,
+        topic_sectors=(topic.get("sectors") or {}) if topic is not None else None,
     )
     if not decision.all:
         return {"n": None, "suppressed": dict(decision.suppressed)}

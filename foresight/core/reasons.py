@@ -19,6 +19,7 @@ REASON_LABELS = {
     disclosure.SMALL_WEIGHT_CLASS: _("an expertise group is too small"),
     disclosure.SMALL_OVERLAP: _("it overlaps another figure shown in too few respondents"),
     disclosure.ATTRITION: _("too few respondents left or joined between rounds"),
+    disclosure.SINCE_FEEDBACK: _("too few answers changed since the last live feedback"),
     disclosure.MIN_EVIDENCE: _("fewer high-expertise respondents than the study's minimum"),
     disclosure.NOT_ASKED: _("not asked"),
 }

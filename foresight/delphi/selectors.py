@@ -161,6 +161,24 @@ def answer_form_value(answer: Answer) -> Any:
 # --- Released results of a round (through the disclosure layer) -------------------------------------
 
 
+def answer_key(*, num: float | None, code: str, codes: list[str] | None) -> str:
+    """A valid answer as one string, to tell whether a respondent's answer changed (real-time feedback)."""
+    return f"{num!r}|{code}|{','.join(sorted(str(c) for c in codes or []))}"
+
+
+def realtime_members(*, rnd: Round, topic_ids: list[int] | None = None) -> dict[tuple[int, int], dict[str, str]]:
+    """(topic, question) → respondent → her valid answer's key, for every answer of ``rnd`` (one query)."""
+    answers = Answer.objects.filter(response__round=rnd, cant_judge=False)
+    if topic_ids is not None:
+        answers = answers.filter(response__topic_id__in=topic_ids)
+    out: dict[tuple[int, int], dict[str, str]] = {}
+    for topic_id, question_id, participant_id, num, code, codes in answers.values_list(
+        "response__topic_id", "question_id", "response__participant_id", "value_num", "value_code", "value_codes"
+    ):
+        out.setdefault((topic_id, question_id), {})[str(participant_id)] = answer_key(num=num, code=code, codes=codes)
+    return out
+
+
 def round_topic_reports(
     *, rnd: Round, topic_ids: list[int] | None = None, questions: list[Question] | None = None
 ) -> dict[int, dict[str, Any]]:
@@ -191,6 +209,21 @@ def round_topic_reports(
         groups.setdefault(topic_id, {}).setdefault(question_id, {})[group] = data or {}
     codes = dict(Topic.objects.filter(pk__in=list(groups)).values_list("pk", "code"))
     summaries = (rnd.summary or {}).get("topics", {})
+    # Real-time studies: experts saw snapshots of the live figures; the round's own figures must not differ
+    # from the last snapshot by a small group (disclosure rule 5), or that group's answers would show.
+    live: dict[tuple[int, int], dict[str, str]] = {}
+    seen: dict[tuple[int, int], dict[str, str]] = {}
+    if study.mode == Study.Mode.REALTIME:
+        from foresight.delphi.models import FeedbackSnapshot
+
+        live = realtime_members(rnd=rnd, topic_ids=list(groups))
+        seen = {
+            (s.topic_id, s.question_id): s.members
+            for s in FeedbackSnapshot.objects.filter(round=rnd, topic_id__in=list(groups)).only(
+                "topic_id", "question_id", "members"
+            )
+            if s.members is not None
+        }
     reports: dict[int, dict[str, Any]] = {}
     for topic_id, cells in groups.items():
         summary = summaries.get(codes[topic_id], {})
@@ -199,6 +232,15 @@ def round_topic_reports(
             for q in items
             if q.pk in cells
         }
+        for q in items:
+            before = seen.get((topic_id, q.pk))
+            now = live.get((topic_id, q.pk), {})
+            if (
+                q.key in released
+                and before is not None
+                and not disclosure.since_snapshot_releasable(previous=before, current=now, rules=rules)
+            ):
+                released[q.key] = {"n": None, "suppressed": {"all": disclosure.SINCE_FEEDBACK}}
         tech = (released.get("tech_year") or {}).get("median")
         social = (released.get("social_year") or {}).get("median")
         reports[topic_id] = {

@@ -306,7 +306,17 @@ def published_aggregates(data: Mapping[str, Any], *, k: int) -> dict[str, Any]:
     """An entry's published data with every group count below k + 1 (and what was computed from it) removed."""
     if k < 1:
         raise ValueError(f"k must be positive, got {k}")
-    return dict(_suppress(dict(data), k + 1))
+    out = dict(_suppress(dict(data), k + 1))
+    if "report" not in out:
+        # Published before the disclosure layer (no released report): its subgroup figures — high-expertise,
+        # weighted and sector indices — were not checked against differencing, so they are not shown.
+        for figures in (out.get("indices") or {}).values():
+            if isinstance(figures, dict):
+                figures.update(index_weighted=None, index_high=None, n_high=None)
+        for group in (out.get("groups") or {}).values():
+            if isinstance(group, dict) and "shown" in group:
+                group["shown"] = {}
+    return out
 
 
 def _get(data: Mapping[str, Any], *path: str) -> Any:

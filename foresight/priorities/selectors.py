@@ -426,6 +426,8 @@ def entry_figures(*, data: dict[str, Any], specs: list[ItemSpec]) -> dict[str, A
     report = data.get("report") or {}
     items = report.get("items") or {}
     respondents = report.get("respondents") or {}
+    if not report:  # an edition published before the disclosure layer kept no released report
+        return {"legacy": True, "fallbacks": [], "evidence": {}}
     out: dict[str, Any] = {
         "round": report.get("round"),
         "n": respondents.get("n"),
@@ -570,6 +572,8 @@ def edition_method(*, edition: PublicEdition) -> dict[str, Any]:
         if codes and weights.get(name)
     ]
     return {
+        # A run scored before the disclosure layer stored no rules: its method section says so.
+        "legacy": "rules" not in inputs,
         "rules": rules,
         "fallbacks": fallbacks,
         "insufficient": len(summary.get("insufficient", [])),

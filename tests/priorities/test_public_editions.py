@@ -21,8 +21,8 @@ from foresight.delphi.services.simulation import study_simulate
 from foresight.delphi.services.studies import study_create
 from foresight.numbers import display
 from foresight.priorities import exports
-from foresight.priorities.editions import edition_draft_create
-from foresight.priorities.models import Edition
+from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
+from foresight.priorities.models import Edition, EditionEntry, ScoringRun
 from tests.factories import TopicFactory
 from tests.priorities.conftest import FORMULA, answers, panelist, publish, run_round, scored
 
@@ -387,6 +387,43 @@ def test_the_api_responses_conform_to_the_published_schema(editions: dict[str, E
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
+
+
+def test_an_edition_published_before_the_disclosure_layer_shows_no_subgroup_figure(
+    visitor: Client, study: Study
+) -> None:
+    """Entries stored without a released report, from a run that stored no rules: the page says so and
+    no high-expertise, weighted or sector figure leaves — on the page, in the downloads or the API."""
+    run = scored(study)
+    inputs = {k: v for k, v in run.results["inputs"].items() if k != "rules"}
+    ScoringRun.objects.filter(pk=run.pk).update(results={**run.results, "inputs": inputs})
+    run.refresh_from_db()
+    draft = edition_draft_create(run=run, code="ed-old", title_en="Before the rules", title_zh="规则之前")
+    for entry in draft.entries.all():
+        # As stored then: subgroup figures next to the index, with no record of what was checked.
+        data = {k: v for k, v in entry.data.items() if k != "report"}
+        data["indices"]["importance"].update(index_high=71.5, n_high=9, index_weighted=66.25)
+        data["groups"] = {"importance": {"shown": {"company": {"n": 9, "index": 64.0}}}}
+        EditionEntry.objects.filter(pk=entry.pk).update(data=data)
+    for entry in draft.entries.all():
+        edition_entry_decide(entry=entry, tier=entry.tier, rationale_en="Because.", rationale_zh="因为。")
+    edition_publish(edition=draft)
+
+    html = text(visitor.get("/editions/ed-old/"))
+    assert_valid_structure(html)
+    assert "published before the disclosure rules now in force" in html
+    assert "scored before the disclosure and minimum-evidence rules now in force" in html
+    assert 'data-figure="index_high"' not in html and 'data-figure="index_weighted"' not in html
+    zh = text(visitor.get("/zh-hans/editions/ed-old/"))
+    assert "本版发布于现行披露规则之前" in zh
+    rows = list(csv.DictReader(io.StringIO(text(visitor.get("/editions/ed-old/entries.csv")))))
+    subgroup = [key for key in rows[0] if key.endswith(("_high", "_weighted")) and key != "rank_high"]
+    assert len(subgroup) >= 4 and all(not row[key] for row in rows for key in subgroup)
+    body = visitor.get("/api/v1/editions/ed-old/").json()
+    for entry in body["entries"]:
+        for figures in (entry["data"].get("indices") or {}).values():
+            assert figures["index_high"] is None and figures["index_weighted"] is None and figures["n_high"] is None
+        assert all(not group.get("shown") for group in (entry["data"].get("groups") or {}).values())
 
 
 # --- published aggregates ------------------------------------------------------------------------

@@ -400,6 +400,8 @@ A withheld figure is one row of `stats.csv` whose value is `suppressed:<reason>`
 - `small_overlap`: a shown sector and a shown expertise group share 1 … t−1 respondents (rule 3a), or 1 … t−1
   of the topic's respondents of a shown group did not answer the item (rule 3b);
 - `attrition`: 1 … t−1 respondents left or joined between rounds (rule 4);
+- `since_feedback`: a real-time round whose answers differ from the last live feedback the experts saw by
+  1 … t−1 new, changed or withdrawn answers (rule 5);
 - `min_evidence`: fewer high-expertise respondents than the study's minimum (rule 5).
 When an item's (or a topic's) `n` is withheld, nothing else of it is released and that one row stands for
 all of it.

@@ -20,7 +20,7 @@ from django.db import transaction
 from foresight import disclosure
 from foresight.catalog.models import Topic
 from foresight.delphi.models import Answer, FeedbackSnapshot, Participant, Question, Round, RoundStat, Study
-from foresight.delphi.selectors import own_answers
+from foresight.delphi.selectors import answer_key, own_answers
 from foresight.delphi.services.aggregation import ALL, question_figures
 
 _Row = tuple[int, tuple[bool, float | None, str, list[str]]]
@@ -53,11 +53,6 @@ def _rows(answers: Any) -> dict[int, list[_Row]]:
     return by_question
 
 
-def _answer_key(value: tuple[bool, float | None, str, list[str]]) -> str:
-    _, num, code, codes = value
-    return f"{num!r}|{code}|{','.join(sorted(str(c) for c in codes))}"
-
-
 def _released(question: Question, figures: dict[str, Any], rules: disclosure.Rules) -> dict[str, Any]:
     """The all-respondent figures of one question as the layer releases them (empty when suppressed)."""
     out = disclosure.release_item(qtype=question.qtype, index=question.index, groups={ALL: figures}, rules=rules)
@@ -78,7 +73,7 @@ def realtime_snapshot(*, rnd: Round, topic: Topic, question: Question, rules: di
             "question_id", "response__participant_id", "cant_judge", "value_num", "value_code", "value_codes"
         )
         members = sorted(_rows(values).get(question.pk, []), key=lambda r: r[0])
-        current = {str(pid): _answer_key(value) for pid, value in members}
+        current = {str(pid): answer_key(num=num, code=code, codes=codes) for pid, (_, num, code, codes) in members}
         if disclosure.snapshot_due(previous=snapshot.members, current=current, rules=rules):
             figures = question_figures(question, members, rnd.study.consensus_rule or {})
             snapshot.members = current
