@@ -92,9 +92,9 @@ def _edition(study: Any, log: Any) -> tuple[str | None, str]:
     if not (routed("/editions/bench/") or routed("/api/v1/editions/bench/")):
         return None, "no public edition pages in this checkout yet"
     try:
-        from foresight.priorities.editions import edition_draft_create, edition_publish
         from foresight.priorities.models import BOOTSTRAP_MIN, EditionEntry, ScoringRun
-        from foresight.priorities.services import scoring_run_create
+        from foresight.priorities.services.editions import edition_draft_create, edition_publish
+        from foresight.priorities.services.runs import scoring_run_create
 
         run = scoring_run_create(study=study, seed=1, top_k=20, B=max(BOOTSTRAP_MIN, 200))
         deadline = time.monotonic() + 600
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.data import BallotStudy, catalog_generate, simulate_rate
         from bench.procs import CeleryWorker, Gunicorn
         from foresight.catalog.models import Direction, Topic
-        from foresight.priorities.services import DEFAULT_WEIGHTS
+        from foresight.priorities.services.runs import DEFAULT_WEIGHTS
 
         if WEIGHTS != DEFAULT_WEIGHTS:
             raise SystemExit("bench/bootstrap.py WEIGHTS differ from priorities.services.DEFAULT_WEIGHTS: update them")

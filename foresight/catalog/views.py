@@ -10,7 +10,7 @@ from foresight.catalog import selectors
 from foresight.catalog.forms import TopicFilterForm
 from foresight.core.cache import cached_public_page
 from foresight.core.listing import filtered_list
-from foresight.priorities import selectors as priority_selectors
+from foresight.priorities.selectors import editions as priority_selectors
 from scenarios import selectors as scenario_selectors
 from scenarios.selectors import ScenarioFilters
 

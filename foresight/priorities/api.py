@@ -20,8 +20,9 @@ from rest_framework.response import Response
 
 from foresight import numbers
 from foresight.core.api import CachedPublicRead
-from foresight.priorities import exports, selectors
+from foresight.priorities import exports
 from foresight.priorities.models import Edition, Tier
+from foresight.priorities.selectors import editions as edition_selectors
 
 INDEX_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -207,7 +208,7 @@ class EditionListSerializer(serializers.ModelSerializer[Edition]):
 
     @extend_schema_field({"type": "array", "items": {"type": "string"}})
     def get_replaced_by(self, obj: Edition) -> list[str]:
-        return [e.code for e in selectors.published_successors(obj)]
+        return [e.code for e in edition_selectors.published_successors(obj)]
 
 
 @extend_schema_field(DATA_SCHEMA)
@@ -267,7 +268,7 @@ class EditionDetailSerializer(serializers.Serializer[Any]):
     entries = EntrySerializer(many=True)
 
     @extend_schema_field({"type": "array", "items": {"type": "string"}})
-    def get_replaced_by(self, obj: selectors.PublicEdition) -> list[str]:
+    def get_replaced_by(self, obj: edition_selectors.PublicEdition) -> list[str]:
         return [e.code for e in obj.successors]
 
     @extend_schema_field(
@@ -276,7 +277,7 @@ class EditionDetailSerializer(serializers.Serializer[Any]):
             "properties": {name: {"type": "integer"} for name in ("total", "priority", "key", "watch", "insufficient")},
         }
     )
-    def get_counts(self, obj: selectors.PublicEdition) -> dict[str, int]:
+    def get_counts(self, obj: edition_selectors.PublicEdition) -> dict[str, int]:
         return {"total": len(obj.entries), **obj.tier_counts()}
 
 
@@ -289,11 +290,11 @@ class EditionViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Edition]):
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet[Edition]:
-        return selectors.edition_list()
+        return edition_selectors.edition_list()
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         return EditionDetailSerializer if self.action == "retrieve" else EditionListSerializer
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        edition = selectors.edition_get(code=self.kwargs["code"])
+        edition = edition_selectors.edition_get(code=self.kwargs["code"])
         return Response(EditionDetailSerializer(edition, context=self.get_serializer_context()).data)

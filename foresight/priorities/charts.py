@@ -22,8 +22,8 @@ with no free position is drawn without a number and listed in ``crowded``, group
 labelled point, for the template to print under the chart ("Also at point 3: …").  The same inputs
 always give the same placement.
 
-Used by ``foresight.priorities.views`` (matrix, rank intervals, radar) and
-``foresight.priorities.selectors.topic_history`` (a topic across editions and rounds).
+Used by ``selectors.pages`` (the edition page: matrix, rank intervals, radar), ``selectors.workbench``
+(the staff run's matrices) and ``selectors.editions.topic_history`` (a topic across editions and rounds).
 """
 
 from __future__ import annotations
@@ -318,11 +318,18 @@ def matrix_chart(
     x_cut: float,
     y_cut: float,
     labels: Mapping[str, str],
+    x_domain: tuple[float, float] = (0.0, 100.0),
+    x_ticks: Sequence[float] | None = None,
+    quadrants: Sequence[tuple[str, str, str]] = QUADRANTS,
     width: float = 520,
     height: float = 460,
 ) -> dict[str, Any]:
-    """Geometry of the importance (y) × competitiveness (x) matrix, both indices 0–100.
+    """Geometry of an importance (y, index 0–100) matrix: every matrix of the site (the public
+    importance × competitiveness matrix, the workbench's two matrices) is drawn from here.
 
+    ``x_domain``: the x axis (default an index, 0–100; the workbench's timing matrix passes years),
+    values outside it are drawn on its edge; ``x_ticks``: its tick values (default: round ones);
+    ``quadrants``: ``(key, "left"|"right", "top"|"bottom")`` for each corner name.
     ``labels`` holds the translated texts: ``x_axis``, ``y_axis`` and one per quadrant key.
     Points without both indices are not drawn; their keys are returned in ``missing``.  Pass the
     points in rank order: labels are placed in that order (``place_labels``), so the best-ranked
@@ -331,17 +338,26 @@ def matrix_chart(
     """
     left, right, top, bottom = 56.0, 16.0, 16.0, 52.0
     plot_w, plot_h = width - left - right, height - top - bottom
-    sx = scale((0, 100), (left, left + plot_w))
+    x0, x1 = x_domain
+    sx = scale((x0, x1), (left, left + plot_w))
     sy = scale((0, 100), (top + plot_h, top))
+
+    def px(value: float) -> float:
+        return sx(min(max(value, x0), x1))
+
+    def py(value: float) -> float:
+        return sy(min(max(value, 0), 100))
+
     ticks = nice_ticks(0, 100, max_ticks=5)
-    x_ticks = [{"x": num(sx(t)), "y": num(top + plot_h + 16), "label": numbers.plain(t)} for t in ticks]
+    along = list(x_ticks) if x_ticks is not None else nice_ticks(x0, x1, max_ticks=5)
+    x_ticks_out = [{"x": num(px(t)), "y": num(top + plot_h + 16), "label": numbers.plain(t)} for t in along]
     y_ticks = [{"x": num(left - 6), "y": num(sy(t) + 4), "label": numbers.plain(t)} for t in ticks]
-    grid_x = [num(sx(t)) for t in ticks]
+    grid_x = [num(px(t)) for t in along]
     grid_y = [num(sy(t)) for t in ticks]
-    xc, yc = sx(min(max(x_cut, 0), 100)), sy(min(max(y_cut, 0), 100))
-    quadrants = []
-    for key, xs, ys in QUADRANTS:
-        quadrants.append(
+    xc, yc = px(x_cut), py(y_cut)
+    corners = []
+    for key, xs, ys in quadrants:
+        corners.append(
             {
                 "key": key,
                 "label": labels.get(key, key),
@@ -352,15 +368,14 @@ def matrix_chart(
         )
     shown = [p for p in points if p.x is not None and p.y is not None]
     missing = [p.key for p in points if p.x is None or p.y is None]
-    centres = [(sx(min(max(p.x or 0, 0), 100)), sy(min(max(p.y or 0, 0), 100))) for p in shown]
-    corners = [
-        text_box(q["label"], float(q["x"]), float(q["y"]), anchor=q["anchor"], font_size=QUADRANT_FONT, pad=2)
-        for q in quadrants
-    ]
+    centres = [(px(p.x or 0), py(p.y or 0)) for p in shown]
     spots = place_labels(
         [(cx, cy, symbol_extent(p.tier), p.label) for p, (cx, cy) in zip(shown, centres, strict=True)],
         bounds=Box(left, top, left + plot_w, top + plot_h),
-        obstacles=corners,
+        obstacles=[
+            text_box(q["label"], float(q["x"]), float(q["y"]), anchor=q["anchor"], font_size=QUADRANT_FONT, pad=2)
+            for q in corners
+        ],
     )
     drawn = []
     for p, (cx, cy), spot in zip(shown, centres, spots, strict=True):
@@ -390,7 +405,7 @@ def matrix_chart(
         "height": num(height),
         "view_box": f"0 0 {num(width)} {num(height)}",
         "plot": {"x": num(left), "y": num(top), "w": num(plot_w), "h": num(plot_h)},
-        "x_ticks": x_ticks,
+        "x_ticks": x_ticks_out,
         "y_ticks": y_ticks,
         "grid_x": grid_x,
         "grid_y": grid_y,
@@ -407,7 +422,7 @@ def matrix_chart(
             "transform": f"rotate(-90 {num(14)} {num(top + plot_h / 2)})",
             "label": labels.get("y_axis", ""),
         },
-        "quadrants": quadrants,
+        "quadrants": corners,
         "points": drawn,
         "crowded": crowded,
         "missing": missing,

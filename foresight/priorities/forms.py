@@ -12,9 +12,9 @@ from django import forms
 from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from foresight.priorities.editions import MAX_RATIONALE
 from foresight.priorities.models import BOOTSTRAP_DEFAULT, BOOTSTRAP_MAX, BOOTSTRAP_MIN, Edition, Tier
-from foresight.priorities.services import CRITERIA, DEFAULT_WEIGHTS
+from foresight.priorities.services.editions import MAX_RATIONALE
+from foresight.priorities.services.runs import CRITERIA, DEFAULT_WEIGHTS
 
 CRITERION_LABELS: dict[str, Any] = {
     "importance_index": _("Importance index"),

@@ -41,6 +41,10 @@ class Tier(models.TextChoices):
     INSUFFICIENT = "insufficient", _("Insufficient evidence")
 
 
+# Inner to outer: the order of tiers everywhere (tables, the radar's rings, movement between editions).
+TIER_ORDER = {Tier.PRIORITY: 0, Tier.KEY: 1, Tier.WATCH: 2, Tier.INSUFFICIENT: 3}
+
+
 class ScoringRun(models.Model):
     """One computation of criteria, weighted scores and bootstrap rank intervals for a study."""
 

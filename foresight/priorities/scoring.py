@@ -1,7 +1,7 @@
 """Priority scoring: min–max normalisation, weighted scores, AHP weights and a seeded bootstrap of ranks.
 
 Pure NumPy/SciPy, no Django import (STYLE §3), so every number can be checked with plain data.
-The service layer (``foresight/priorities/services.py``) turns a Delphi round into the arrays used
+The service layer (``foresight/priorities/services/runs.py``) turns a Delphi round into the arrays used
 here; the formulas of the 0–100 indices are those of ``foresight.delphi.services.aggregation``
 (``scale_index`` / ``weighted_index``), written in matrix form so a bootstrap sample costs one
 matrix product instead of one Python loop per topic.

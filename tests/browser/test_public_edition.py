@@ -15,9 +15,9 @@ from foresight.delphi.models import Study
 from foresight.delphi.services.aggregation import round_aggregate
 from foresight.delphi.services.simulation import study_simulate
 from foresight.priorities import charts
-from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
 from foresight.priorities.models import Edition
-from foresight.priorities.services import scoring_run_create, scoring_run_execute
+from foresight.priorities.services.editions import edition_draft_create, edition_entry_decide, edition_publish
+from foresight.priorities.services.runs import scoring_run_create, scoring_run_execute
 from tests.factories import AreaFactory, TopicFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

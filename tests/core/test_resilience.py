@@ -65,7 +65,7 @@ def test_the_scoring_sweep_requeues_lost_runs(catalog: Any, monkeypatch: pytest.
     from foresight.catalog.models import Topic
     from foresight.delphi.services.studies import study_create
     from foresight.priorities.models import ScoringRun
-    from foresight.priorities.services import RUN_STALE_AFTER, scoring_runs_sweep
+    from foresight.priorities.services.runs import RUN_STALE_AFTER, scoring_runs_sweep
 
     sent: list[int] = []
     monkeypatch.setattr(queue, "send", lambda task, *args: sent.append(args[0]) or True)

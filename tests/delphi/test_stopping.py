@@ -25,7 +25,7 @@ from foresight.delphi.services.console import study_rules_change
 from foresight.delphi.services.responses import response_save, round_submit
 from foresight.delphi.services.rounds import round_close, round_open
 from foresight.delphi.staff import selectors as staff_selectors
-from foresight.priorities.publish import edition_publish_suggested
+from foresight.priorities.services.publishing import edition_publish_suggested
 from tests.delphi.conftest import cell, make_participant
 
 RULE = stopping.Rule()

@@ -11,9 +11,9 @@ from foresight.delphi.services.aggregation import round_aggregate
 from foresight.delphi.services.panel import participant_add, participant_choose_topics, participant_consent
 from foresight.delphi.services.responses import response_save, round_submit
 from foresight.delphi.services.rounds import round_close, round_open
-from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
 from foresight.priorities.models import Edition, ScoringRun
-from foresight.priorities.services import scoring_run_create, scoring_run_execute
+from foresight.priorities.services.editions import edition_draft_create, edition_entry_decide, edition_publish
+from foresight.priorities.services.runs import scoring_run_create, scoring_run_execute
 from scenarios.models import ScenarioTopic
 from tests.factories import AreaFactory, ScenarioFactory, TopicFactory
 

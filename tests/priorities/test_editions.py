@@ -14,18 +14,18 @@ from foresight.catalog.models import Topic
 from foresight.core.cache import content_version
 from foresight.delphi.models import AuditLog, Study
 from foresight.delphi.services.simulation import study_simulate
-from foresight.priorities import editions
-from foresight.priorities.editions import (
+from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun
+from foresight.priorities.selectors import editions
+from foresight.priorities.selectors.editions import edition_radar, radar_status
+from foresight.priorities.services import editions as edition_services
+from foresight.priorities.services.editions import (
     edition_draft_create,
     edition_draft_delete,
     edition_entry_decide,
     edition_fingerprint,
     edition_publish,
-    edition_radar,
-    radar_status,
 )
-from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun
-from foresight.priorities.services import scoring_run_create, scoring_run_execute
+from foresight.priorities.services.runs import scoring_run_create, scoring_run_execute
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +115,7 @@ def test_publishing_is_atomic_under_an_injected_failure(run: ScoringRun, monkeyp
     def fail(**kwargs: Any) -> None:
         raise RuntimeError("injected failure after the status change")
 
-    monkeypatch.setattr(editions, "audit_log", fail)
+    monkeypatch.setattr(edition_services, "audit_log", fail)
     with pytest.raises(RuntimeError, match="injected"):
         edition_publish(edition=edition)
     edition.refresh_from_db()

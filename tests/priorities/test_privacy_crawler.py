@@ -23,8 +23,8 @@ from django.test import Client
 from foresight.catalog.models import PublicationStatus, Topic
 from foresight.delphi.models import Answer, Argument, Expert, Participant, Response, Round, Study
 from foresight.delphi.services.simulation import study_simulate
-from foresight.priorities.editions import edition_draft_create
 from foresight.priorities.models import Edition
+from foresight.priorities.services.editions import edition_draft_create
 from scenarios.models import Scenario
 from tests.factories import ScenarioFactory, TopicFactory
 

@@ -21,8 +21,8 @@ from foresight.delphi.services.simulation import study_simulate
 from foresight.delphi.services.studies import study_create
 from foresight.numbers import display
 from foresight.priorities import exports
-from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
 from foresight.priorities.models import Edition, EditionEntry, ScoringRun
+from foresight.priorities.services.editions import edition_draft_create, edition_entry_decide, edition_publish
 from tests.factories import TopicFactory
 from tests.priorities.conftest import FORMULA, answers, panelist, publish, run_round, scored
 

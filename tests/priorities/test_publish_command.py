@@ -17,9 +17,9 @@ from django.core.management import call_command
 from django.db.models import F
 
 from foresight.delphi.models import AuditLog
-from foresight.priorities.editions import edition_fingerprint
 from foresight.priorities.models import Edition
-from foresight.priorities.publish import suggested_rationale
+from foresight.priorities.services.editions import edition_fingerprint
+from foresight.priorities.services.publishing import suggested_rationale
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--experts", "80", "--topics", "8", "--seed", "7"]

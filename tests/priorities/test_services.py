@@ -20,9 +20,9 @@ from foresight.catalog.models import Topic
 from foresight.delphi.models import Answer, AuditLog, Round, RoundStat, Study
 from foresight.delphi.services.simulation import study_simulate
 from foresight.delphi.services.studies import study_create
-from foresight.priorities import services
 from foresight.priorities.models import ScoringRun
-from foresight.priorities.services import CRITERIA, scoring_run_create, scoring_run_execute
+from foresight.priorities.services import runs as services
+from foresight.priorities.services.runs import CRITERIA, scoring_run_create, scoring_run_execute
 from scenarios.models import ScenarioTopic
 from tests.factories import ScenarioFactory
 from tests.priorities.conftest import answers, panelist, run_round
@@ -469,7 +469,7 @@ def _embedded_run(tmp_path: Path, study_code: str) -> dict[str, Any]:
     assert json.loads(manage("simulate_study", *SIM))["study"] == study_code
     script = (
         "import json; from foresight.delphi.models import Study; "
-        "from foresight.priorities.services import scoring_run_create; "
+        "from foresight.priorities.services.runs import scoring_run_create; "
         f"run = scoring_run_create(study=Study.objects.get(code={study_code!r}), **{RUN!r}); run.refresh_from_db(); "
         "print(json.dumps({'status': run.status, 'fingerprint': run.fingerprint, 'results': run.results}))"
     )

@@ -18,9 +18,9 @@ from foresight.catalog.models import Topic
 from foresight.delphi.models import AuditLog, Study
 from foresight.delphi.services.studies import study_create
 from foresight.priorities import scoring
-from foresight.priorities.editions import edition_entry_decide, edition_publish
 from foresight.priorities.models import Edition, EditionEntry, ScoringRun
-from foresight.priorities.services import CRITERIA, scoring_run_execute
+from foresight.priorities.services.editions import edition_entry_decide, edition_publish
+from foresight.priorities.services.runs import CRITERIA, scoring_run_execute
 from tests.priorities.conftest import answers, panelist, run_round
 
 pytestmark = pytest.mark.django_db
@@ -587,20 +587,25 @@ def test_workbench_pages_cost_a_fixed_number_of_queries(
 
 
 def test_the_matrices_keep_rank_labels_apart_and_list_the_topics_left_without_one() -> None:
-    """Thirty topics in a tight cluster: the workbench places ranks as the public matrix does."""
-    from foresight.priorities import workbench
+    """Thirty topics in a tight cluster: the workbench's matrix is drawn by the public matrix's builder."""
+    from types import SimpleNamespace
+
+    from foresight.priorities import charts
+    from foresight.priorities.selectors import workbench as wb
 
     rows = [
         {
+            "code": f"t{i}",
             "rank": i + 1,
+            "tier": "priority",
             "importance": 60 + (i * 37 % 11) / 2,
             "competitiveness": 40 + (i * 53 % 13) / 2,
             "quadrant": "strengthen",
-            "topic": f"topic {i}",
+            "topic": SimpleNamespace(name=f"topic {i}"),
         }
         for i in range(30)
     ]
-    chart = workbench._matrix_chart(
+    chart = wb._matrix(
         rows,
         x_key="competitiveness",
         x_domain=(0.0, 100.0),
@@ -613,10 +618,11 @@ def test_the_matrices_keep_rank_labels_apart_and_list_the_topics_left_without_on
         title="t",
         slug="competitiveness",
     )
+    extent = charts.symbol_extent("priority")
     labelled = [p for p in chart["points"] if p["anchor"]]
     boxes = []
     for p in labelled:
-        x, y, width = float(p["lx"]), float(p["ly"]), len(str(p["row"]["rank"])) * 6.36
+        x, y, width = float(p["label_x"]), float(p["label_y"]), len(str(p["row"]["rank"])) * 6.36
         x0 = x if p["anchor"] == "start" else x - width if p["anchor"] == "end" else x - width / 2
         boxes.append((x0, y - 9.3, x0 + width, y + 2.7))
     for i, a in enumerate(boxes):
@@ -624,7 +630,9 @@ def test_the_matrices_keep_rank_labels_apart_and_list_the_topics_left_without_on
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
         for p in chart["points"]:
             if p is not labelled[i]:
-                cx, cy = float(p["cx"]), float(p["cy"])
-                assert not (a[0] < cx + 5 and cx - 5 < a[2] and a[1] < cy + 5 and cy - 5 < a[3])
+                cx, cy = float(p["x"]), float(p["y"])
+                assert not (a[0] < cx + extent and cx - extent < a[2] and a[1] < cy + extent and cy - extent < a[3])
     crowded = [row["rank"] for group in chart["crowded"] for row in group["rows"]]
     assert crowded and sorted(crowded + [p["row"]["rank"] for p in labelled]) == list(range(1, 31))
+    assert [q["key"] for q in chart["by_quadrant"]] == ["strengthen", "lead_maintain", "deprioritise", "watch"]
+    assert [r["rank"] for r in chart["by_quadrant"][0]["rows"]] == list(range(1, 31))

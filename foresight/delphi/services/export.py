@@ -299,7 +299,7 @@ CODING = {
 
 def round_settings(*, rnd: Round, sectors: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Every rule that affects a number of this round, the questions and their coding (round.json)."""
-    from foresight.priorities.services import timing_years
+    from foresight.priorities.services.runs import timing_years
 
     study = rnd.study
     rules = study.disclosure_rules()
@@ -503,9 +503,9 @@ def round_export_package(*, rnd: Round) -> bytes:
 
 def _priorities_documents(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
     """Scoring runs on this round and the editions published from them (staff package only)."""
-    from foresight.priorities.editions import edition_entry_record
     from foresight.priorities.models import Edition, ScoringRun
-    from foresight.priorities.services import scoring_run_settings
+    from foresight.priorities.services.editions import edition_entry_record
+    from foresight.priorities.services.runs import scoring_run_settings
 
     documents: list[tuple[str, dict[str, Any]]] = []
     runs = ScoringRun.objects.filter(round=rnd, status=ScoringRun.Status.DONE).order_by("created_at")

@@ -37,7 +37,8 @@ class Command(BaseCommand):
         """The finished demo study gets a priority edition published at the suggested tiers (once)."""
         from foresight.delphi.models import Study
         from foresight.priorities.models import Edition
-        from foresight.priorities.publish import edition_public_path, edition_publish_suggested
+        from foresight.priorities.selectors.editions import edition_public_path
+        from foresight.priorities.services.publishing import edition_publish_suggested
 
         if Edition.objects.filter(status=Edition.Status.PUBLISHED).exists():
             return

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from foresight.delphi.models import Study
 from foresight.delphi.services.simulation import study_simulate
-from foresight.priorities.publish import edition_publish_suggested
+from foresight.priorities.services.publishing import edition_publish_suggested
 
 
 class Command(BaseCommand):

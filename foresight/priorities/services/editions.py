@@ -3,8 +3,8 @@ and an atomic, one-way publication. A published edition never changes again (ser
 models refuse, and database triggers refuse); a correction is a new edition that names the one it
 replaces.
 
-Public reads (``edition_list_public``, ``edition_get_public``) only ever see published editions,
-and an entry's ``data`` holds only numbers that passed small-cell suppression in the scoring run.
+An entry's ``data`` holds only numbers that passed the disclosure layer in the scoring run; the public
+reads are in ``selectors.editions``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Prefetch, QuerySet
-from django.http import Http404
+from django.db.models import F
 from django.utils import timezone
 
 from foresight.catalog.models import Topic
@@ -25,7 +24,6 @@ from foresight.delphi.services.audit import audit_log
 from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun, Tier
 
 MAX_RATIONALE = 4000
-TIER_ORDER = {Tier.PRIORITY: 0, Tier.KEY: 1, Tier.WATCH: 2, Tier.INSUFFICIENT: 3}
 
 
 def _published_data(result: dict[str, Any]) -> dict[str, Any]:
@@ -251,78 +249,3 @@ def edition_draft_delete(*, edition: Edition, actor: Any = None) -> None:
     locked.entries.all().delete()
     locked.delete()
     audit_log(action="edition_draft_delete", actor=actor, edition=code)
-
-
-# --- Public reads ---------------------------------------------------------------------------------
-
-
-def _published_successors() -> Prefetch:
-    return Prefetch("replaced_by", queryset=Edition.objects.filter(status=Edition.Status.PUBLISHED))
-
-
-def edition_list_public() -> QuerySet[Edition]:
-    return (
-        Edition.objects.filter(status=Edition.Status.PUBLISHED)
-        .select_related("replaces", "study")
-        .prefetch_related(_published_successors())
-        .order_by("-published_at")
-    )
-
-
-def edition_get_public(*, code: str) -> Edition:
-    entries = EditionEntry.objects.select_related("topic__area__direction").order_by(
-        F("rank").asc(nulls_last=True), "topic__code"
-    )
-    edition = (
-        Edition.objects.filter(status=Edition.Status.PUBLISHED, code=code)
-        .select_related("replaces", "study", "scoring_run")
-        .prefetch_related(Prefetch("entries", queryset=entries), _published_successors())
-        .first()
-    )
-    if edition is None:
-        raise Http404("No such edition")
-    return edition
-
-
-def edition_previous_public(*, edition: Edition) -> Edition | None:
-    """The edition this one is compared with on the radar: the one it replaces, else the latest published before it."""
-    if edition.replaces_id:
-        return edition.replaces
-    published = Edition.objects.filter(status=Edition.Status.PUBLISHED).exclude(pk=edition.pk)
-    if edition.published_at is not None:  # a draft (preview) compares with the latest published edition
-        published = published.filter(published_at__lt=edition.published_at)
-    return published.order_by("-published_at").first()
-
-
-def radar_status(*, tier: str, previous_tier: str | None, has_previous: bool) -> str:
-    """new / moved_in / moved_out / unchanged against the previous edition (inner ring = priority)."""
-    if not has_previous or previous_tier is None:
-        return "new"
-    before, now = TIER_ORDER[previous_tier], TIER_ORDER[tier]
-    if now < before:
-        return "moved_in"
-    if now > before:
-        return "moved_out"
-    return "unchanged"
-
-
-def edition_radar(*, edition: Edition) -> list[dict[str, Any]]:
-    """Radar blips: sector = direction, ring = tier, status against the previous edition.  Topics
-    published as insufficient evidence are not on the radar (they have no tier to place them in)."""
-    previous = edition_previous_public(edition=edition)
-    before = (
-        dict(previous.entries.exclude(tier=Tier.INSUFFICIENT).values_list("topic__code", "tier")) if previous else {}
-    )
-    return [
-        {
-            "entry": entry,
-            "topic": entry.topic,
-            "direction": entry.topic.area.direction,
-            "ring": entry.tier,
-            "status": radar_status(
-                tier=entry.tier, previous_tier=before.get(entry.topic.code), has_previous=previous is not None
-            ),
-        }
-        for entry in edition.entries.all()
-        if entry.tier != Tier.INSUFFICIENT
-    ]

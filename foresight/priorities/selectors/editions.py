@@ -1,5 +1,5 @@
-"""Public reads of priority editions beyond ``editions.py``: what the edition pages, the API, the
-downloads and the topic page show.  Only published editions are ever read, only published
+"""Public reads of priority editions: what the edition pages, the API, the downloads and the topic page
+show.  Only published editions are ever read, only published
 aggregates leave (``exports.published_aggregates`` strips any count below the study's k), and each
 function costs a fixed number of queries.
 """
@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
@@ -18,12 +21,11 @@ from django.utils.translation import gettext_lazy as _l
 from foresight import disclosure, numbers
 from foresight.catalog.models import Direction, Topic
 from foresight.core.reasons import CRITERION_LABELS, fallback_label, reason_label
-from foresight.delphi.models import Question, Round, RoundStat
+from foresight.delphi.models import Question, Round, RoundStat, Study
 from foresight.delphi.services.aggregation import ALL
 from foresight.priorities import charts, summaries
-from foresight.priorities.editions import edition_get_public, edition_list_public, edition_radar
 from foresight.priorities.exports import published_aggregates
-from foresight.priorities.models import Edition, EditionEntry, Tier
+from foresight.priorities.models import TIER_ORDER, Edition, EditionEntry, Tier
 
 HISTORY_KEYS = ("importance", "competitiveness")
 
@@ -127,13 +129,7 @@ class PublicEdition:
         return counts
 
 
-def edition_get(*, code: str) -> PublicEdition:
-    """A published edition with its suppressed entries and directions, or ``Http404`` (drafts too).
-
-    Three queries: the edition (with its study, scoring run and the edition it replaces), its
-    entries with topic → area → direction, and the editions that replace it.
-    """
-    edition = edition_get_public(code=code)
+def _as_public(edition: Edition, *, successors: list[Edition]) -> PublicEdition:
     k = edition.study.k_threshold
     entries = [PublicEntry(entry=e, data=published_aggregates(e.data or {}, k=k)) for e in edition.entries.all()]
     directions: dict[int, Direction] = {}
@@ -142,10 +138,28 @@ def edition_get(*, code: str) -> PublicEdition:
     return PublicEdition(
         edition=edition,
         entries=entries,
-        successors=published_successors(edition),
+        successors=successors,
         directions=sorted(directions.values(), key=lambda d: (d.order, d.slug)),
         k=k,
     )
+
+
+def edition_get(*, code: str) -> PublicEdition:
+    """A published edition with its suppressed entries and directions, or ``Http404`` (drafts too).
+
+    Three queries: the edition (with its study, scoring run and the edition it replaces), its
+    entries with topic → area → direction, and the editions that replace it.
+    """
+    edition = edition_get_public(code=code)
+    return _as_public(edition, successors=published_successors(edition))
+
+
+def edition_preview_get(*, edition: Edition) -> PublicEdition:
+    """A draft (its entries prefetched) as the public page will show it: the same published aggregates.
+    It gets today's date in memory, never saved, so the radar compares it with the edition the public
+    will see it compared with."""
+    edition.published_at = timezone.now()
+    return _as_public(edition, successors=[])
 
 
 def edition_entries(*, edition: PublicEdition, direction: str = "") -> list[PublicEntry]:
@@ -580,3 +594,94 @@ def edition_method(*, edition: PublicEdition) -> dict[str, Any]:
         "timing_years": inputs.get("timing_years"),
         "stopping": (summary.get("stopping") or {}).get("zh" if _zh() else "en", ""),
     }
+
+
+# --- Editions by state ----------------------------------------------------------------------------
+
+
+def _published_successors() -> Prefetch:
+    return Prefetch("replaced_by", queryset=Edition.objects.filter(status=Edition.Status.PUBLISHED))
+
+
+def edition_list_public() -> QuerySet[Edition]:
+    return (
+        Edition.objects.filter(status=Edition.Status.PUBLISHED)
+        .select_related("replaces", "study")
+        .prefetch_related(_published_successors())
+        .order_by("-published_at")
+    )
+
+
+def edition_get_public(*, code: str) -> Edition:
+    entries = EditionEntry.objects.select_related("topic__area__direction").order_by(
+        F("rank").asc(nulls_last=True), "topic__code"
+    )
+    edition = (
+        Edition.objects.filter(status=Edition.Status.PUBLISHED, code=code)
+        .select_related("replaces", "study", "scoring_run")
+        .prefetch_related(Prefetch("entries", queryset=entries), _published_successors())
+        .first()
+    )
+    if edition is None:
+        raise Http404("No such edition")
+    return edition
+
+
+def edition_previous_public(*, edition: Edition) -> Edition | None:
+    """The edition this one is compared with on the radar: the one it replaces, else the latest published before it."""
+    if edition.replaces_id:
+        return edition.replaces
+    published = Edition.objects.filter(status=Edition.Status.PUBLISHED).exclude(pk=edition.pk)
+    if edition.published_at is not None:  # a draft (preview) compares with the latest published edition
+        published = published.filter(published_at__lt=edition.published_at)
+    return published.order_by("-published_at").first()
+
+
+def radar_status(*, tier: str, previous_tier: str | None, has_previous: bool) -> str:
+    """new / moved_in / moved_out / unchanged against the previous edition (inner ring = priority)."""
+    if not has_previous or previous_tier is None:
+        return "new"
+    before, now = TIER_ORDER[previous_tier], TIER_ORDER[tier]
+    if now < before:
+        return "moved_in"
+    if now > before:
+        return "moved_out"
+    return "unchanged"
+
+
+def edition_radar(*, edition: Edition) -> list[dict[str, Any]]:
+    """Radar blips: sector = direction, ring = tier, status against the previous edition.  Topics
+    published as insufficient evidence are not on the radar (they have no tier to place them in)."""
+    previous = edition_previous_public(edition=edition)
+    before = (
+        dict(previous.entries.exclude(tier=Tier.INSUFFICIENT).values_list("topic__code", "tier")) if previous else {}
+    )
+    return [
+        {
+            "entry": entry,
+            "topic": entry.topic,
+            "direction": entry.topic.area.direction,
+            "ring": entry.tier,
+            "status": radar_status(
+                tier=entry.tier, previous_tier=before.get(entry.topic.code), has_previous=previous is not None
+            ),
+        }
+        for entry in edition.entries.all()
+        if entry.tier != Tier.INSUFFICIENT
+    ]
+
+
+def scored_topic_count(*, study: Study) -> int:
+    """Topics a scoring run of the study would cover: those asked in an aggregated round (0: none yet).
+    Used by the workbench (k's upper bound) and for the default k here."""
+    return (
+        Round.topics.through.objects.filter(round__study=study, round__status=Round.Status.AGGREGATED)
+        .values("topic_id")
+        .distinct()
+        .count()
+    )
+
+
+def edition_public_path(code: str) -> str:
+    """The public page of an edition."""
+    return reverse("priorities:edition-detail", kwargs={"code": code})

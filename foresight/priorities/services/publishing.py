@@ -14,15 +14,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.urls import NoReverseMatch, reverse
 
 from foresight import numbers
-from foresight.delphi.models import Round, Study
+from foresight.delphi.models import Study
 from foresight.delphi.selectors import round_stopping_note
-from foresight.priorities.editions import edition_draft_create, edition_entry_decide, edition_publish
 from foresight.priorities.models import BOOTSTRAP_DEFAULT, Edition, EditionEntry, ScoringRun
 from foresight.priorities.scoring import TIER_KEY_MIN, TIER_PRIORITY_MIN
-from foresight.priorities.services import scoring_run_create, scoring_run_execute
+from foresight.priorities.selectors.editions import scored_topic_count
+from foresight.priorities.services.editions import edition_draft_create, edition_entry_decide, edition_publish
+from foresight.priorities.services.runs import scoring_run_create, scoring_run_execute
 
 DEFAULT_SEED = 2026
 
@@ -271,17 +271,6 @@ def _rules_note(run: ScoringRun, lang: str) -> str:
     return text
 
 
-def scored_topic_count(*, study: Study) -> int:
-    """Topics a scoring run of the study would cover: those asked in an aggregated round (0: none yet).
-    Used by the workbench (k's upper bound) and for the default k here."""
-    return (
-        Round.topics.through.objects.filter(round__study=study, round__status=Round.Status.AGGREGATED)
-        .values("topic_id")
-        .distinct()
-        .count()
-    )
-
-
 def _default_top_k(study: Study) -> int:
     return max(1, min(10, math.ceil(scored_topic_count(study=study) / 3)))
 
@@ -356,13 +345,3 @@ def edition_publish_suggested(
         if not run.results.get("ranking"):
             raise ValidationError("No topic has enough respondents to be ranked: nothing to publish.")
         return edition_publish(edition=edition, actor=actor)
-
-
-def edition_public_path(code: str) -> str:
-    """The public page of an edition (the public edition pages own the URL; fall back to its documented path)."""
-    for name in ("priorities:edition-detail", "edition-detail"):
-        try:
-            return reverse(name, kwargs={"code": code})
-        except NoReverseMatch:
-            continue
-    return f"/editions/{code}/"
