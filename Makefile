@@ -7,22 +7,53 @@ BIN := $(VENV)/bin
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/foresight
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: demo test bench install install-dev lint messages clean
+.PHONY: demo test bench install install-dev lock lint messages clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+# Installs come from the lock files, every package pinned and hashed (pip --require-hashes), so a
+# fresh machine gets exactly what CI tested. requirements*.txt are the ones people edit; `make lock`
+# compiles them into requirements*.lock (settings in pyproject.toml's [tool.pip-tools]).
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --require-hashes
+CHECK_LOCK := $(PYTHON) scripts/check_lock.py
 
-$(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+$(VENV)/.pip: requirements-pip.txt requirements-pip.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(CHECK_LOCK) requirements-pip.txt requirements-pip.lock
+	$(PIP_INSTALL) -r requirements-pip.lock
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements.lock $(VENV)/.pip
+	$(CHECK_LOCK) requirements.txt requirements.lock
+	$(PIP_INSTALL) -r requirements.lock
+	$(BIN)/python -m pip check
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements.lock requirements-dev.txt requirements-dev.lock $(VENV)/.pip
+	$(CHECK_LOCK) requirements.txt requirements.lock requirements-dev.txt requirements-dev.lock
+	$(PIP_INSTALL) -r requirements-dev.lock
+	$(BIN)/python -m pip check
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+
+## Recompile the lock files after editing requirements*.txt. Pins already in a lock are kept unless
+## the requirements file asks otherwise; to move one: make lock LOCK_ARGS="--upgrade-package NAME"
+## (all of them: LOCK_ARGS=--upgrade). Needs the package index.
+PIP_TOOLS := pip-tools==7.7.0
+LOCK_VENV := $(VENV)/pip-tools
+LOCK_ARGS ?=
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet $(LOCK_ARGS)
+
+$(LOCK_VENV)/bin/pip-compile: requirements-pip.lock
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements-pip.lock
+	$(LOCK_VENV)/bin/python -m pip install --quiet $(PIP_TOOLS)
+	touch $@
+
+lock: $(LOCK_VENV)/bin/pip-compile
+	$(PIP_COMPILE) -o requirements-pip.lock requirements-pip.txt
+	$(PIP_COMPILE) -o requirements.lock requirements.txt
+	$(PIP_COMPILE) -c requirements.lock -o requirements-dev.lock requirements-dev.txt
 
 ## Run the product on its embedded default (SQLite, eager Celery) on http://127.0.0.1:8000
 demo: $(VENV)/.installed
