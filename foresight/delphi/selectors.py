@@ -198,6 +198,7 @@ def round_topic_reports(
     if questions is None:
         questions = list(Question.objects.filter(study=study, applies_to=Question.AppliesTo.TOPIC))
     items = [q for q in questions if q.qtype != Question.Type.TEXT and q.key != "expertise"]
+    expertise = next((q for q in questions if q.key == "expertise"), None)
     by_id = {q.pk: q for q in items}
     stats = RoundStat.objects.filter(round=rnd, question_id__in=list(by_id)).values_list(
         "topic_id", "question_id", "group", "data"
@@ -213,7 +214,9 @@ def round_topic_reports(
     # from the last snapshot by a small group (disclosure rule 5), or that group's answers would show.
     live: dict[tuple[int, int], dict[str, str]] = {}
     seen: dict[tuple[int, int], dict[str, str]] = {}
-    if study.mode == Study.Mode.REALTIME:
+    if study.mode != Study.Mode.REALTIME:
+        expertise = None
+    else:
         from foresight.delphi.models import FeedbackSnapshot
 
         live = realtime_members(rnd=rnd, topic_ids=list(groups))
@@ -241,11 +244,21 @@ def round_topic_reports(
                 and not disclosure.since_snapshot_releasable(previous=before, current=now, rules=rules)
             ):
                 released[q.key] = {"n": None, "suppressed": {"all": disclosure.SINCE_FEEDBACK}}
+        respondents = disclosure.release_topic(summary=summary, rules=rules)
+        if expertise is not None and respondents.get("n") is not None:
+            # The expertise item's live distribution was fed back too: its counts by level obey rule 5.
+            before = seen.get((topic_id, expertise.pk))
+            now = live.get((topic_id, expertise.pk), {})
+            if before is not None and not disclosure.since_snapshot_releasable(
+                previous=before, current=now, rules=rules
+            ):
+                respondents["by_expertise"] = {}
+                respondents["suppressed"]["by_expertise"] = disclosure.SINCE_FEEDBACK
         tech = (released.get("tech_year") or {}).get("median")
         social = (released.get("social_year") or {}).get("median")
         reports[topic_id] = {
             "round": rnd.number,
-            "respondents": disclosure.release_topic(summary=summary, rules=rules),
+            "respondents": respondents,
             "items": released,
             "social_lag": (social - tech) if tech is not None and social is not None else None,
         }

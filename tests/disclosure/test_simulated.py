@@ -233,5 +233,30 @@ def test_the_real_time_feedback_of_a_simulated_study_determines_no_small_group(
             outcomes["the last snapshot's"] += 1
     assert checked >= 10 and outcomes, outcomes
 
+    # The topic page's round history and the respondents by expertise (the expertise item was fed back
+    # live too) obey the same rule: the last snapshot's figures, or withheld.
+    from foresight.catalog.models import Topic
+    from foresight.delphi.models import FeedbackSnapshot
+    from foresight.priorities.selectors.editions import topic_history
+    from foresight.priorities.services.publishing import edition_publish_suggested
+
+    edition_publish_suggested(study=study)
+    expertise = Question.objects.get(study=study, key="expertise")
+    for rnd in Round.objects.filter(study=study, status=Round.Status.AGGREGATED):
+        reports = selectors.round_topic_reports(rnd=rnd)
+        for topic_id, report in reports.items():
+            history = topic_history(topic=Topic.objects.get(pk=topic_id))
+            shown = [r.figures.get("importance") for r in history.rounds if r.round_number == rnd.number]
+            final = report["items"]["importance"]
+            assert all(f is None or f["n"] == final["n"] for f in shown), (topic_id, shown, final)
+            assert not shown or final["n"] is not None or shown == [None], (topic_id, shown)
+            last = FeedbackSnapshot.objects.filter(round=rnd, topic_id=topic_id, question=expertise).first()
+            levels = report["respondents"].get("by_expertise")
+            if last is not None and last.members is not None and levels:
+                counts = Counter(value.split("|")[1] for value in last.members.values())
+                assert {lv: levels.get(lv, 0) for lv in ("high", "medium", "low")} == {
+                    lv: counts.get(lv, 0) for lv in ("high", "medium", "low")
+                }, (topic_id, levels, counts)
+
 
 S_SNAPSHOTS = 4  # the snapshots a viewer had seen by the fourth (bounds the search, as in test_differencing)

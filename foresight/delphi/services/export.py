@@ -179,6 +179,8 @@ def _respondents_rows(who: Mapping[str, Any]) -> Iterator[Row]:
     yield RESPONDENTS, "n", _fmt(who["n"])
     for level, count in who["by_expertise"].items():
         yield RESPONDENTS, f"by_expertise:{level}", _fmt(count)
+    if "by_expertise" in who["suppressed"]:
+        yield RESPONDENTS, "by_expertise:*", _withheld(who["suppressed"]["by_expertise"])
     for sector in sorted(who["by_sector"]):
         yield RESPONDENTS, f"by_sector:{sector}", _fmt(who["by_sector"][sector])
     if "by_sector" in who["suppressed"]:

@@ -22,6 +22,7 @@ from foresight import disclosure, numbers
 from foresight.catalog.models import Direction, Topic
 from foresight.core.reasons import CRITERION_LABELS, fallback_label, reason_label
 from foresight.delphi.models import Question, Round, RoundStat, Study
+from foresight.delphi.selectors import round_topic_reports
 from foresight.delphi.services.aggregation import ALL
 from foresight.priorities import charts, summaries
 from foresight.priorities.exports import published_aggregates
@@ -273,8 +274,9 @@ def topic_history(*, topic: Topic) -> TopicHistory:
     (that round or any earlier one of the same study).
 
     Round figures are the all-respondent figures the disclosure layer releases (at least k + 1
-    answers); studies without a published edition, and rounds after the last published one, show
-    nothing.  Two queries.
+    answers; a real-time round's also obey rule 5 against the last snapshot its experts saw, through
+    ``delphi.selectors.round_topic_reports``); studies without a published edition, and rounds after
+    the last published one, show nothing.  Two queries, and two more per real-time round.
     """
     labels = {value: str(label) for value, label in Tier.choices}
     editions = list(
@@ -300,14 +302,21 @@ def topic_history(*, topic: Topic) -> TopicHistory:
         .order_by("round__study__created_at", "round__study__code", "round__number")
     )
     by_round: dict[int, dict[str, Any]] = {}
+    live: dict[int, dict[str, Any]] = {}  # real-time rounds: their released items (rule 5), one report each
     for stat in stats:
         rnd = stat.round
-        released = disclosure.release_item(
-            qtype=stat.question.qtype,
-            index=stat.question.index,
-            groups={ALL: stat.data or {}},
-            rules=rnd.study.disclosure_rules(),
-        )
+        if rnd.study.mode == Study.Mode.REALTIME:
+            if rnd.pk not in live:
+                live[rnd.pk] = (round_topic_reports(rnd=rnd, topic_ids=[topic.pk]).get(topic.pk) or {}).get("items", {})
+            report = live[rnd.pk].get(stat.question.key) or {"n": None}
+            released = {key: report.get(key) for key in ("n", "median", "q1", "q3", "iqr", "index")}
+        else:
+            released = disclosure.release_item(
+                qtype=stat.question.qtype,
+                index=stat.question.index,
+                groups={ALL: stat.data or {}},
+                rules=rnd.study.disclosure_rules(),
+            )
         if released.get("n") is None:
             continue
         row = by_round.setdefault(
@@ -456,6 +465,7 @@ def entry_figures(*, data: dict[str, Any], specs: list[ItemSpec]) -> dict[str, A
         ],
         "other_sectors": respondents.get("other_sectors"),
         "sector_notice": _notice(respondents.get("suppressed"), "by_sector"),
+        "expertise_notice": _notice(respondents.get("suppressed"), "by_expertise"),
         "indices": [],
         "years": [],
         "choices": [],
