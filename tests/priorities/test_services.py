@@ -22,6 +22,7 @@ from foresight.delphi.services.simulation import study_simulate
 from foresight.delphi.services.studies import study_create
 from foresight.priorities.models import ScoringRun
 from foresight.priorities.services import runs as services
+from foresight.priorities.services.publishing import suggested_rationale
 from foresight.priorities.services.runs import CRITERIA, scoring_run_create, scoring_run_execute
 from scenarios.models import ScenarioTopic
 from tests.factories import ScenarioFactory
@@ -256,6 +257,31 @@ def small_cells_study(mini_catalog: list[Topic], queued: list[int]) -> Study:
         panel.append((panelist(study, f"edge{i}@example.org", "university", list(topics)), topics))
     run_round(study.rounds.get(number=1), panel)
     return study
+
+
+def test_a_topic_whose_importance_index_is_withheld_is_not_ranked(mini_catalog: list[Topic], queued: list[int]) -> None:
+    """12 respondents each (above the minimum evidence of 10); on the second topic 9 of them cannot judge
+    importance, so its index rests on 3 answers and is withheld: ranked on stand-ins and curated links
+    alone it would be ranked on no survey evidence, so it is "insufficient evidence" and says why."""
+    clear, opaque = mini_catalog[2], mini_catalog[3]
+    study = study_create(title_en="Opaque", horizon_year=2050, topics=[clear, opaque], planned_rounds=1)
+    panel = []
+    for i in range(12):
+        opinion = answers(4 + i % 2, 3, 2030)
+        topics = {clear.code: opinion, opaque.code: {**opinion, "importance": "cant_judge" if i < 9 else "5"}}
+        panel.append((panelist(study, f"expert{i}@example.org", "university", list(topics)), topics))
+    run_round(study.rounds.get(number=1), panel)
+    run = scoring_run_create(study=study, seed=1, top_k=1, B=50)
+    assert scoring_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    withheld = run.results["topics"][opaque.code]
+    assert withheld["n"] == 12 and withheld["indices"]["importance"]["index"] is None
+    assert withheld["ranked"] is False and withheld["tier"] == "insufficient" and "rank" not in withheld
+    assert withheld["evidence"]["importance_withheld"] == "small_group"
+    assert run.results["ranking"] == [clear.code]
+    assert "importance_withheld" not in run.results["topics"][clear.code]["evidence"]
+    text = suggested_rationale(result=withheld, run=run, lang="en")
+    assert "importance index is not shown" in text and "12 respondents" in text
 
 
 def test_topics_below_the_minimum_evidence_are_never_ranked(small_cells_study: Study) -> None:

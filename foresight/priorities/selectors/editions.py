@@ -14,9 +14,8 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
 
 from foresight import disclosure, numbers
 from foresight.catalog.models import Direction, Topic
@@ -400,14 +399,23 @@ def topic_history(*, topic: Topic) -> TopicHistory:
 # The per-topic substance of a national foresight report (edition page, topic page)
 # ---------------------------------------------------------------------------
 
-LEVEL_LABELS = {"high": _l("High"), "medium": _l("Medium"), "low": _l("Low"), "none": _l("Not stated")}
-SECTOR_LABELS = {
-    "university": _l("University"),
-    "public_research": _l("Public research"),
-    "company": _l("Company"),
-    "government": _l("Government"),
+LEVEL_LABELS = {
+    "high": gettext_lazy("High"),
+    "medium": gettext_lazy("Medium"),
+    "low": gettext_lazy("Low"),
+    "none": gettext_lazy("Not stated"),
 }
-WILCOXON_METHODS = {"exact": _l("exact"), "exact_conditional": _l("exact (ties)"), "normal": _l("normal approx.")}
+SECTOR_LABELS = {
+    "university": gettext_lazy("University"),
+    "public_research": gettext_lazy("Public research"),
+    "company": gettext_lazy("Company"),
+    "government": gettext_lazy("Government"),
+}
+WILCOXON_METHODS = {
+    "exact": gettext_lazy("exact"),
+    "exact_conditional": gettext_lazy("exact (ties)"),
+    "normal": gettext_lazy("normal approx."),
+}
 
 
 @dataclass(frozen=True)

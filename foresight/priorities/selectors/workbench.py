@@ -18,7 +18,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from foresight.catalog.models import Topic
-from foresight.core.reasons import fallback_label
+from foresight.core.reasons import fallback_label, reason_label
 from foresight.delphi.models import Round, Study
 from foresight.priorities import charts
 from foresight.priorities.forms import (
@@ -443,5 +443,6 @@ def entry_context(entry: EditionEntry) -> dict[str, Any]:
         "fallbacks": [fallback_label(f) for f in data.get("fallbacks") or [] if f.get("in_score")],
         "insufficient": entry.rank is None,
         "min_respondents": (data.get("evidence") or {}).get("min_respondents"),
+        "importance_withheld": reason_label((data.get("evidence") or {}).get("importance_withheld")),
         "decided": bool(entry.rationale_en),
     }

@@ -137,6 +137,16 @@ def _insufficient_rationale(result: dict[str, Any], run: ScoringRun, lang: str) 
     minimum = evidence.get("min_respondents", run.study.min_respondents)
     n = result.get("n")
     t = run.study.disclosure_rules().t
+    withheld = evidence.get("importance_withheld")
+    if withheld:
+        why = REASON_TEXT[lang].get(withheld, withheld)
+        if lang == "en":
+            return (
+                f"Insufficient evidence: {n} respondents, but their importance index is not shown ({why}), "
+                "so the survey gives no verdict to rank the topic on. It is not ranked; its other figures are "
+                "shown where enough experts answered."
+            )
+        return f"证据不足：受访者 {n} 人，但其重要性指数未予公布（{why}），调查未给出可据以排名的结论。该主题不参与排名；其他数据在作答人数足够时予以展示。"
     if lang == "en":
         base = f"Based on {n} respondents" if n is not None else f"Fewer than {t} respondents answered"
         return (

@@ -26,8 +26,9 @@ Criteria (SPEC §6; README "Priority scoring"), each min–max normalised across
 
 A criterion whose figure the layer does not release for a topic (fewer than k + 1 answers) is
 missing: it counts as the worst value, and the entry records that too.  Only topics with the
-study's minimum evidence (``min_respondents``, and at least k + 1) are ranked; the others get the
-tier "insufficient evidence", no rank and no score, and take no part in the normalisation.
+study's minimum evidence (``min_respondents``, and at least k + 1) and a released importance index are
+ranked; the others get the tier "insufficient evidence", no rank and no score, and take no part in the
+normalisation.
 """
 
 from __future__ import annotations
@@ -628,7 +629,18 @@ def scoring_results_compute(*, run: ScoringRun, data: CriteriaData, progress: An
     """
     rules = run.study.disclosure_rules()
     thresholds = run.thresholds
-    ranked = [j for j, n in enumerate(data.n) if disclosure.evidence_sufficient(int(n), rules)]
+    # A tier needs the minimum evidence and the survey's own verdict: a topic whose importance index the
+    # disclosure layer withholds would be ranked on stand-ins and the curators' links alone.
+    shortfall = {
+        code: (
+            None
+            if not disclosure.evidence_sufficient(int(n), rules)
+            else (_item(data, code, "importance").get("suppressed") or {}).get("all", disclosure.SMALL_GROUP)
+        )
+        for code, n in zip(data.topics, data.n, strict=True)
+        if not disclosure.evidence_sufficient(int(n), rules) or _item(data, code, "importance").get("index") is None
+    }
+    ranked = [j for j, code in enumerate(data.topics) if code not in shortfall]
     cols = np.array(ranked, dtype=np.int64)
     codes = [data.topics[j] for j in ranked]
 
@@ -691,6 +703,8 @@ def scoring_results_compute(*, run: ScoringRun, data: CriteriaData, progress: An
                 "sufficient": j in position,
                 "min_respondents": rules.min_respondents,
                 "min_high": rules.min_high,
+                # Why a topic with enough respondents is not ranked: the importance index is withheld, for this reason.
+                **({"importance_withheld": shortfall[code]} if shortfall.get(code) else {}),
             },
             "report": report,
             "indices": indices,
