@@ -42,6 +42,11 @@ since the last real-time refresh.  ``k`` is the study's small-cell threshold.
    the paired respondents) removes the last unknown, so it is released only when the paired
    respondents number at least ``t`` and those who left and those who joined each number 0 or at
    least ``t``.  Without it, the stayers' unknown changes keep the leavers' answers undetermined.
+   The same holds for every subgroup shown beside it (high / the rest, each weight class, each shown
+   sector and the hidden ones as a block): the change is released only when those who left that
+   group and those who joined it (by leaving or joining the item, or by stating another expertise
+   level) each number 0 or at least ``t`` — counted by aggregation as ``moves``; figures stored
+   without them release no change beside a subgroup figure.
 5. **Real-time feedback** is a stored snapshot that is refreshed only when, since the last snapshot,
    the respondents who answered for the first time, those who changed their answer and those who
    withdrew it each number 0 or at least ``t`` (and at least one kind is there); the first snapshot
@@ -280,6 +285,46 @@ def stability_release(*, n_before: int, n_after: int, n_paired: int, rules: Rule
     return None
 
 
+def _subgroup_attrition(
+    moves: Any, decision: ItemRelease, rules: Rules, *, levels: Mapping[str, int], sectors: Mapping[str, int]
+) -> bool:
+    """Rule 4 for the subgroups released beside the change: True when some group shown has 1 … t−1
+    respondents who left it or 1 … t−1 who joined it since the previous round (or the moves are unknown
+    while the figures shown split this round's respondents into groups)."""
+    shown = set(decision.sectors)
+
+    def part(level: str) -> tuple[float | None, bool | None]:
+        return (rules.weight_of(level) if decision.weighted else None, level == HIGH if decision.high else None)
+
+    sector_parts = {g if g in shown else "" for g, c in sectors.items() if c} if shown else set()
+    split = len({part(level) for level, c in levels.items() if c}) > 1 or len(sector_parts) > 1
+    if not (decision.high or decision.weighted or shown) or not split:
+        return False
+    if not isinstance(moves, Mapping):
+        return True
+
+    left: dict[Any, int] = {}
+    joined: dict[Any, int] = {}
+
+    def count(kind: str, key: Any, parts: Any) -> None:
+        before, _, after = str(key).partition(">")
+        a = parts(before) if before else None
+        b = parts(after) if after else None
+        if a != b:
+            if a is not None:
+                left[(kind, a)] = left.get((kind, a), 0) + int(moves_of[kind][key])
+            if b is not None:
+                joined[(kind, b)] = joined.get((kind, b), 0) + int(moves_of[kind][key])
+
+    moves_of = {"levels": dict(moves.get("levels") or {}), "sectors": dict(moves.get("sectors") or {})}
+    for key in moves_of["levels"]:
+        count("levels", key, part)
+    if shown:
+        for key in moves_of["sectors"]:
+            count("sectors", key, lambda sector: sector if sector in shown else "")
+    return any(not big_enough(c, rules.t) for c in (*left.values(), *joined.values()))
+
+
 def snapshot_due(*, previous: Mapping[Any, str] | None, current: Mapping[Any, str], rules: Rules) -> bool:
     """Whether real-time feedback may be refreshed from ``current`` (rule 5).
 
@@ -430,6 +475,10 @@ def release_item(
                 n_paired=int(change.get("n_paired") or 0),
                 rules=rules,
             )
+            if reason is None and _subgroup_attrition(
+                change.get("moves"), decision, rules, levels=levels, sectors=sectors
+            ):
+                reason = ATTRITION
             if reason is None:
                 out["change"] = {key: change.get(key) for key in CHANGE_FIGURES}
             else:

@@ -153,6 +153,42 @@ def _change(before: dict[int, float], after: dict[int, float], *, from_round: in
     return out
 
 
+def _levels(rnd: Round, expertise_q: Question | None) -> dict[tuple[int, int], str]:
+    """(topic, participant) → stated expertise level in one round (no entry: none stated)."""
+    if expertise_q is None:
+        return {}
+    return {
+        (t, p): code
+        for t, p, code in Answer.objects.filter(response__round=rnd, question=expertise_q).values_list(
+            "response__topic_id", "response__participant_id", "value_code"
+        )
+        if code
+    }
+
+
+def _moves(
+    before: dict[int, float],
+    after: dict[int, float],
+    *,
+    level_before: Any,
+    level_after: Any,
+    sectors: dict[int, str],
+) -> dict[str, dict[str, int]]:
+    """Per respondent: her level before and after ("" when she gave no valid answer that round); counted
+    where it differs, and her sector where she left or joined."""
+    levels: dict[str, int] = {}
+    moved: dict[str, int] = {}
+    for p in sorted(set(before) | set(after)):
+        was = level_before(p) if p in before else ""
+        now = level_after(p) if p in after else ""
+        if was != now:
+            levels[f"{was}>{now}"] = levels.get(f"{was}>{now}", 0) + 1
+        if (p in before) != (p in after):
+            key = f"{sectors.get(p, 'other')}>" if p in before else f">{sectors.get(p, 'other')}"
+            moved[key] = moved.get(key, 0) + 1
+    return {"levels": dict(sorted(levels.items())), "sectors": dict(sorted(moved.items()))}
+
+
 def _kendall_per_area(importance: dict[int, dict[int, float]], topic_ids: set[int]) -> dict[str, dict[str, Any]]:
     """Kendall's W of importance in each area with two or more answered topics, over the experts who
     rated every one of that area's topics."""
@@ -213,6 +249,7 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
     previous = Round.objects.filter(study=study, number=rnd.number - 1).first() if rnd.number > 1 else None
     scale_ids = sorted(pk for pk, q in questions.items() if q.qtype == Question.Type.SCALE)
     before = _valid_numbers(previous, scale_ids) if previous is not None else {}
+    expertise_before = _levels(previous, expertise_q) if previous is not None else {}
 
     topic_codes = dict(Topic.objects.filter(pk__in=respondents).values_list("pk", "code"))
     rows: list[dict[str, Any]] = []
@@ -253,6 +290,13 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
                     after = {p: a[1] for p, a in members if a[1] is not None}
                     figures["stability"] = _change(
                         before.get((topic_id, question_id), {}), after, from_round=rnd.number - 1
+                    )
+                    figures["stability"]["moves"] = _moves(
+                        before.get((topic_id, question_id), {}),
+                        after,
+                        level_before=lambda p, t=topic_id: expertise_before.get((t, p), NONE),
+                        level_after=lambda p, t=topic_id: level_of(t, p),
+                        sectors=sectors,
                     )
                 if question.key == "importance" and question.qtype == Question.Type.SCALE:
                     importance[topic_id] = {p: a[1] for p, a in members if a[1] is not None}

@@ -168,11 +168,12 @@ def test_round_change_is_over_the_paired_respondents_with_a_leaver_and_a_joiner(
         _answer(who, round1, "bci", expertise="high", importance=value)
     round_close(rnd=round1)
     assert round_aggregate(round_id=round1.pk) is True
-    eve = make_participant(study, "eve@example.org", topics=["bci"])
+    eve = make_participant(study, "eve@example.org", sector="company", topics=["bci"])
     round2 = study.rounds.get(number=2)
     round_open(rnd=round2)
     for who, value in ((ben, "3"), (cat, "3"), (dov, "5"), (eve, "1")):
-        _answer(who, round2, "bci", expertise="high", importance=value)
+        # Dov now states medium expertise: he moves from the high group to the rest.
+        _answer(who, round2, "bci", expertise="medium" if who == dov else "high", importance=value)
     _compare(round2)
     rows, _ = round_results_compute(rnd=round2)
     change = _row(rows, "bci", "importance")["data"]["stability"]
@@ -185,6 +186,11 @@ def test_round_change_is_over_the_paired_respondents_with_a_leaver_and_a_joiner(
     assert change["delta_iqr_all"] == -0.5
     assert change["share_changed"] == pytest.approx(2 / 3, abs=1e-9)
     assert change["n_nonzero"] == 2
+    # Who moved between the groups: Ann (high, university) left, Eve (high, company) joined, Dov changed level.
+    assert change["moves"] == {
+        "levels": {">high": 1, "high>": 1, "high>medium": 1},
+        "sectors": {">company": 1, "university>": 1},
+    }
     test = stats.wilcoxon([2, 3, 4], [3, 3, 5])
     assert change["wilcoxon_statistic"] == test["statistic"] == 0
     assert change["wilcoxon_p"] == pytest.approx(test["p_value"], abs=1e-9)

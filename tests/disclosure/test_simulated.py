@@ -237,10 +237,22 @@ def test_the_real_time_feedback_of_a_simulated_study_determines_no_small_group(
     # live too) obey the same rule: the last snapshot's figures, or withheld.
     from foresight.catalog.models import Topic
     from foresight.delphi.models import FeedbackSnapshot
+    from foresight.priorities.models import ScoringRun
     from foresight.priorities.selectors.editions import topic_history
-    from foresight.priorities.services.publishing import edition_publish_suggested
+    from foresight.priorities.services.editions import edition_draft_create, edition_entry_decide, edition_publish
+    from foresight.priorities.services.runs import scoring_run_create, scoring_run_execute
 
-    edition_publish_suggested(study=study)
+    # Published with whatever tiers the run gives (insufficient evidence included): the topic page then
+    # shows the study's rounds.  The run is computed by the worker or here, whichever comes first.
+    run = scoring_run_create(study=study, seed=1, top_k=1, B=50)
+    while run.status != ScoringRun.Status.DONE:
+        assert run.status != ScoringRun.Status.FAILED, run.error
+        scoring_run_execute(run_id=run.pk)
+        run.refresh_from_db()
+    draft = edition_draft_create(run=run, code="realtime-edition", title_en="Real-time")
+    for entry in draft.entries.all():
+        edition_entry_decide(entry=entry, tier=entry.tier, rationale_en="Because.")
+    edition_publish(edition=draft)
     expertise = Question.objects.get(study=study, key="expertise")
     for rnd in Round.objects.filter(study=study, status=Round.Status.AGGREGATED):
         reports = selectors.round_topic_reports(rnd=rnd)

@@ -292,6 +292,54 @@ def _stability(
     return pairs
 
 
+def _moves(
+    *, rnd: Round, previous: Round, scale_ids: list[int], expertise_q: Question | None
+) -> dict[tuple[int, int], dict[str, dict[str, int]]]:
+    """Who moved between the groups of each topic × scale question from ``previous`` to ``rnd``: counts of
+    expertise-level moves ``"before>after"`` (``"high>"``: left the item, ``">low"``: joined it,
+    ``"high>medium"``: stated another level) and of sector moves (``"company>"``, ``">company"``), over the
+    valid answers.  The disclosure layer needs them to keep a subgroup's leavers from showing through the
+    round-to-round change (rule 4)."""
+    if not scale_ids:
+        return {}
+    valid = f"""
+        SELECT r.participant_id AS pid, r.topic_id AS tid, a.question_id AS qid, x.value_code AS lvl
+        FROM {_table(Answer)} a
+        JOIN {_table(Response)} r ON r.id = a.response_id
+        LEFT JOIN {_table(Answer)} x ON x.response_id = a.response_id AND x.question_id = %s
+        WHERE r.round_id = %s AND a.question_id IN ({_placeholders(scale_ids)})
+          AND a.cant_judge = %s AND a.value_num IS NOT NULL
+    """
+    who = f"JOIN {_table(Participant)} pa ON pa.id = {{side}}.pid JOIN {_table(Expert)} e ON e.id = pa.expert_id"
+    sql = f"""
+        WITH cur AS ({valid}), prev AS ({valid})
+        SELECT c.tid, c.qid, e.sector, CASE WHEN p.pid IS NULL THEN 0 ELSE 1 END, p.lvl, 1, c.lvl, COUNT(*)
+        FROM cur c LEFT JOIN prev p ON p.pid = c.pid AND p.tid = c.tid AND p.qid = c.qid {who.format(side="c")}
+        GROUP BY c.tid, c.qid, e.sector, CASE WHEN p.pid IS NULL THEN 0 ELSE 1 END, p.lvl, c.lvl
+        UNION ALL
+        SELECT p.tid, p.qid, e.sector, 1, p.lvl, 0, NULL, COUNT(*)
+        FROM prev p LEFT JOIN cur c ON c.pid = p.pid AND c.tid = p.tid AND c.qid = p.qid {who.format(side="p")}
+        WHERE c.pid IS NULL
+        GROUP BY p.tid, p.qid, e.sector, p.lvl
+    """
+    level_id = expertise_q.pk if expertise_q else None
+    params = [level_id, rnd.pk, *scale_ids, False, level_id, previous.pk, *scale_ids, False]
+    out: dict[tuple[int, int], dict[str, dict[str, int]]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for topic_id, question_id, sector, was, lvl_before, now, lvl_after, count in cursor.fetchall():
+            moves = out.setdefault((topic_id, question_id), {"levels": {}, "sectors": {}})
+            before = (lvl_before or disclosure.NO_LEVEL) if was else ""
+            after = (lvl_after or disclosure.NO_LEVEL) if now else ""
+            if before != after:
+                key = f"{before}>{after}"
+                moves["levels"][key] = moves["levels"].get(key, 0) + int(count)
+            if not (was and now):
+                key = f"{sector}>" if was else f">{sector}"
+                moves["sectors"][key] = moves["sectors"].get(key, 0) + int(count)
+    return {key: {kind: dict(sorted(counts.items())) for kind, counts in moves.items()} for key, moves in out.items()}
+
+
 def _kendall_by_area(*, rnd: Round, importance: Question | None, topic_ids: list[int]) -> dict[str, Any]:
     """Kendall's W of importance within each area with at least two topics in the round, over the experts
     who rated every one of that area's topics (experts choose their areas, so such complete blocks exist
@@ -363,6 +411,9 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
     previous = Round.objects.filter(study=study, number=rnd.number - 1).first() if rnd.number > 1 else None
     scale_ids = sorted(pk for pk, q in questions.items() if q.qtype == Question.Type.SCALE)
     pairs = _stability(rnd=rnd, previous=previous, scale_ids=scale_ids) if previous is not None else {}
+    moves = (
+        _moves(rnd=rnd, previous=previous, scale_ids=scale_ids, expertise_q=expertise_q) if previous is not None else {}
+    )
     before = (
         {
             (s.topic_id, s.question_id): (s.n, s.data.get("iqr"))
@@ -425,6 +476,7 @@ def round_results_compute(*, rnd: Round) -> tuple[list[dict[str, Any]], dict[str
                 iqr_before_all=iqr_before_all,
             )
         )
+        data["stability"]["moves"] = moves.get(key, {"levels": {}, "sectors": {}})
     rows.sort(key=lambda r: (r["topic"], questions[r["question_id"]].order, r["question"], r["group"]))
 
     respondents = _topic_respondents(rnd=rnd, expertise_q=expertise_q)
