@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from foresight.core.cache import cached_public_page
 from foresight.core.listing import filtered_list
@@ -14,7 +14,7 @@ from scenarios.forms import ScenarioFilterForm
 PAGE_SIZE = 24
 
 
-@require_GET
+@require_safe
 @cached_public_page
 def scenario_list(request: HttpRequest) -> HttpResponse:
     form = ScenarioFilterForm(request.GET)
@@ -27,7 +27,7 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @cached_public_page
 def scenario_detail(request: HttpRequest, code: str) -> HttpResponse:
     scenario = selectors.scenario_get(code=code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from foresight.catalog import selectors
 from foresight.catalog.forms import TopicFilterForm
@@ -17,7 +17,7 @@ from scenarios.selectors import ScenarioFilters
 PAGE_SIZE = 24
 
 
-@require_GET
+@require_safe
 @cached_public_page
 def home(request: HttpRequest) -> HttpResponse:
     directions = selectors.direction_list()
@@ -30,21 +30,21 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @cached_public_page
 def direction_detail(request: HttpRequest, slug: str) -> HttpResponse:
     direction = selectors.direction_get(slug=slug)
     return render(request, "catalog/direction_detail.html", {"direction": direction})
 
 
-@require_GET
+@require_safe
 @cached_public_page
 def area_detail(request: HttpRequest, slug: str) -> HttpResponse:
     area = selectors.area_get(slug=slug)
     return render(request, "catalog/area_detail.html", {"area": area})
 
 
-@require_GET
+@require_safe
 @cached_public_page
 def topic_list(request: HttpRequest) -> HttpResponse:
     form = TopicFilterForm(request.GET)
@@ -57,7 +57,7 @@ def topic_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @cached_public_page
 def topic_detail(request: HttpRequest, code: str) -> HttpResponse:
     topic = selectors.topic_get(code=code)

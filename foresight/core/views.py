@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.defaults import page_not_found
 
 
@@ -32,7 +32,7 @@ def _broker_ok() -> bool:
         return False
 
 
-@require_GET
+@require_safe
 @never_cache
 def health(request: HttpRequest) -> JsonResponse:
     """200 "ok" when all is well, 200 "degraded" without Redis (answers are still saved), 503 without the database."""

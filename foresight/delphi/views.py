@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from foresight.catalog.models import Topic
 from foresight.core.htmx import wants_partial
@@ -41,7 +41,7 @@ from foresight.delphi.services.responses import RoundClosed, response_save, roun
 REDEEM_LIMIT = 20
 
 
-@require_GET
+@require_safe
 @never_cache
 def redeem(request: HttpRequest, study_code: str) -> HttpResponse:
     """Exchange the link's token for a session once, then redirect so the token leaves the address bar."""
@@ -84,7 +84,7 @@ def _home(request: HttpRequest, participant: Participant, *, error: str = "", st
     return render(request, "delphi/expert/study.html", context, status=status)
 
 
-@require_GET
+@require_safe
 @never_cache
 def study_home(request: HttpRequest, study_code: str) -> HttpResponse:
     """Consent, then the round overview: progress, the topics, submit."""
@@ -230,7 +230,7 @@ def _fields(
 
 
 @never_cache
-@require_GET
+@require_safe
 def topic_page(request: HttpRequest, study_code: str, number: int, topic_code: str) -> HttpResponse:
     """One topic: the statement, its questions (with the group's feedback from round 2), rationale, arguments."""
     participant = _consented(request, study_code)

@@ -233,23 +233,25 @@ def data_kind(path: Sequence[str], item: Mapping[str, Any] | None = None) -> str
     return None
 
 
-def _figures(node: Any, path: tuple[str, ...], item: Mapping[str, Any] | None = None) -> Any:
+def _figures(node: Any, path: tuple[str, ...], item: Mapping[str, Any] | None = None, *, exact: bool = False) -> Any:
     if isinstance(node, Mapping):
         if len(path) == 3 and path[:2] == ("report", "items"):
             item = node
-        return {key: _figures(value, (*path, str(key)), item) for key, value in node.items()}
+        return {key: _figures(value, (*path, str(key)), item, exact=exact) for key, value in node.items()}
     if isinstance(node, list):
-        return [_figures(value, path, item) for value in node]
+        return [_figures(value, path, item, exact=exact) for value in node]
     kind = data_kind(path, item)
     if kind is not None and numbers.is_figure(node):
-        return numbers.publish(node, kind)
+        return numbers.quantize(node, kind) if exact else numbers.publish(node, kind)
     return node
 
 
-def published_figures(data: Mapping[str, Any]) -> dict[str, Any]:
+def published_figures(data: Mapping[str, Any], *, exact: bool = False) -> dict[str, Any]:
     """An entry's published data with every figure rounded as the pages print it (``DATA_KINDS``);
-    text, booleans and None are left alone.  Used by the edition API and JSON download."""
-    return dict(_figures(dict(data), ()))
+    text, booleans and None are left alone.  Used by the edition API and JSON download (floats) and by
+    ``figures.csv`` (``exact``: ``Decimal`` values that keep their decimals, so the file reads ``4.00``
+    where the page does)."""
+    return dict(_figures(dict(data), (), exact=exact))
 
 
 def csv_cell(value: Any) -> str:
@@ -499,6 +501,10 @@ _GROUP_OF = {"n_high": "high", "index_high": "high", "index_weighted": "weighted
 _SUPPRESSED_GROUP = {"index_high": "high", "index_weighted": "weighted", "sectors": "sector", "change": "change"}
 
 
+# Figures of a year item computed over the numeric years only (withheld as "years" when too few).
+_YEAR_ONLY = frozenset({"n_years", "median", "q1", "q3", "iqr", "consensus"})
+
+
 def _figure_rows(item_key: str, item: Mapping[str, Any]) -> Iterable[tuple[str, str, str, Any, str]]:
     """(item, group, figure, value, withheld reason) for every figure of one released item."""
     suppressed = item.get("suppressed") or {}
@@ -511,7 +517,13 @@ def _figure_rows(item_key: str, item: Mapping[str, Any]) -> Iterable[tuple[str, 
             continue
         if value is None and name in _GROUP_OF:
             continue  # withheld: reported below with its reason
-        yield item_key, _GROUP_OF.get(name, "all"), name, value, ""
+        # A figure left empty because its group is withheld carries that reason on its own row too.
+        why = (
+            ""
+            if value is not None
+            else str(suppressed.get("all") or (name in _YEAR_ONLY and suppressed.get("years")) or "")
+        )
+        yield item_key, _GROUP_OF.get(name, "all"), name, value, why
     for sector, cell in (item.get("sectors") or {}).items():
         for name, value in cell.items():
             yield item_key, f"sector:{sector}", name, value, ""
@@ -528,7 +540,7 @@ def figures_csv(edition: str, entries: Iterable[Mapping[str, Any]]) -> str:
 
     def rows() -> Iterable[list[Any]]:
         for entry in entries:
-            data = published_figures(entry.get("data") or {})
+            data = published_figures(entry.get("data") or {}, exact=True)
             report = data.get("report") or {}
             head = [edition, entry.get("topic"), entry.get("direction"), entry.get("tier"), report.get("round")]
             respondents = report.get("respondents") or {}
@@ -546,8 +558,10 @@ def figures_csv(edition: str, entries: Iterable[Mapping[str, Any]]) -> str:
             for key, item in (report.get("items") or {}).items():
                 for item_key, group, figure, value, reason in _figure_rows(key, item):
                     yield [*head, item_key, group, figure, value, reason]
+            stand_in = {f.get("criterion"): str(f.get("reason") or "") for f in data.get("fallbacks") or []}
             for name, value in (data.get("criteria") or {}).items():
-                yield [*head, "", "criteria", name, value, ""]
+                # A criterion without a value counts as the lowest: its row says why (the fallback row too).
+                yield [*head, "", "criteria", name, value, stand_in.get(name, "") if value is None else ""]
             for fallback in data.get("fallbacks") or []:
                 # "fallback": a stand-in the score used; "fallback, not in score": its criterion weighs 0.
                 group = "fallback" if fallback.get("in_score") else "fallback, not in score"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from foresight.catalog.selectors import clean_param
 from foresight.core.cache import cached_public_page
@@ -22,7 +22,7 @@ from foresight.priorities.selectors import editions as edition_selectors
 from foresight.priorities.selectors import pages
 
 
-@require_GET
+@require_safe
 @cached_public_page
 def edition_list(request: HttpRequest) -> HttpResponse:
     editions = [
@@ -32,7 +32,7 @@ def edition_list(request: HttpRequest) -> HttpResponse:
     return render(request, "priorities/edition_list.html", {"editions": editions})
 
 
-@require_GET
+@require_safe
 @cached_public_page
 def edition_detail(request: HttpRequest, code: str) -> HttpResponse:
     edition = edition_selectors.edition_get(code=code)
@@ -69,14 +69,14 @@ def _csv_download(request: HttpRequest, body: str, filename: str) -> HttpRespons
     return _download(body, "text/csv; charset=utf-8", filename)
 
 
-@require_GET
+@require_safe
 def edition_entries_csv(request: HttpRequest, code: str) -> HttpResponse:
     edition = edition_selectors.edition_get(code=code)
     body = exports.entries_csv(edition.code, edition_selectors.edition_export_rows(edition=edition))
     return _csv_download(request, body, f"{edition.code}-entries.csv")
 
 
-@require_GET
+@require_safe
 def edition_figures_csv(request: HttpRequest, code: str) -> HttpResponse:
     """Every published figure of every topic in long form (``exports.figures_csv``)."""
     edition = edition_selectors.edition_get(code=code)
@@ -84,14 +84,14 @@ def edition_figures_csv(request: HttpRequest, code: str) -> HttpResponse:
     return _csv_download(request, body, f"{edition.code}-figures.csv")
 
 
-@require_GET
+@require_safe
 def edition_json(request: HttpRequest, code: str) -> HttpResponse:
     edition = edition_selectors.edition_get(code=code)
     body = exports.edition_json(EditionDetailSerializer(edition).data)
     return _download(body, "application/json; charset=utf-8", f"{edition.code}.json")
 
 
-@require_GET
+@require_safe
 def edition_radar_csv(request: HttpRequest, code: str) -> HttpResponse:
     """The Build-Your-Own-Radar CSV, in the language of the URL (quadrant = matrix quadrant, ring = tier).
 

@@ -22,7 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -63,7 +63,7 @@ def _conflict(request: HttpRequest, message: str, *, back: str) -> HttpResponse:
 # --- Index ---------------------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @never_cache
 @staff_required
 def index(request: HttpRequest) -> HttpResponse:
@@ -227,7 +227,7 @@ def _render_run(
     return render(request, template, context, status=status)
 
 
-@require_GET
+@require_safe
 @never_cache
 @vary_on_headers("HX-Request")
 @staff_required
@@ -236,7 +236,7 @@ def run_detail(request: HttpRequest, code: str) -> HttpResponse:
     return _render_run(request, wb.run_get_for_staff(code=code))
 
 
-@require_GET
+@require_safe
 @never_cache
 @staff_required
 def run_progress(request: HttpRequest, code: str) -> HttpResponse:
@@ -322,7 +322,7 @@ def _entry_context(entry: EditionEntry, form: EntryDecideForm | None = None, **e
     return {**wb.entry_context(entry), "form": form or _entry_form(entry), **extra}
 
 
-@require_GET
+@require_safe
 @never_cache
 @staff_required
 def edition_detail(request: HttpRequest, code: str) -> HttpResponse:
@@ -384,7 +384,7 @@ def entry_decide(request: HttpRequest, code: str, topic: str) -> HttpResponse:
     return render(request, f"{TEMPLATES}/entry_saved.html", context, status=status)
 
 
-@require_GET
+@require_safe
 @never_cache
 @staff_required
 def edition_preview(request: HttpRequest, code: str) -> HttpResponse:

@@ -174,3 +174,14 @@ def test_security_headers_are_set(visitor: Client, catalog: dict[str, int]) -> N
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "<script>" not in response.content.decode()
+
+
+def test_every_public_page_answers_head_like_get_without_a_body(visitor: Client, catalog: dict[str, int]) -> None:
+    """Uptime monitors and link checkers ask with HEAD: the same status and headers as GET, no body."""
+    topic = Topic.objects.filter(status="published").first() or Topic.objects.first()
+    for path in ("/", "/topics/", f"/topics/{topic.code}/", "/scenarios/", "/editions/", "/health/", "/api/v1/"):
+        get = visitor.get(path)
+        head = visitor.head(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head["Content-Type"] == get["Content-Type"] and head.content == b"", path
+    assert visitor.post("/topics/").status_code == 405

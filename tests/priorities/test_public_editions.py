@@ -15,6 +15,7 @@ import pytest
 import schemathesis
 from django.test import Client
 
+from foresight import disclosure
 from foresight.catalog.models import Topic
 from foresight.delphi.models import RoundStat, Study
 from foresight.delphi.services.simulation import study_simulate
@@ -424,6 +425,45 @@ def test_an_edition_published_before_the_disclosure_layer_shows_no_subgroup_figu
         for figures in (entry["data"].get("indices") or {}).values():
             assert figures["index_high"] is None and figures["index_weighted"] is None and figures["n_high"] is None
         assert all(not group.get("shown") for group in (entry["data"].get("groups") or {}).values())
+
+
+def test_every_empty_figure_of_figures_csv_says_why() -> None:
+    """A figure withheld as a whole item (its n) or a criterion counted as the lowest value carries its
+    reason on its own row, not only on a summary row elsewhere in the file."""
+    data = {
+        "report": {
+            "round": 2,
+            "respondents": {"n": 12, "by_expertise": {"high": 6}, "suppressed": {}},
+            "items": {
+                "importance": {"n": None, "suppressed": {"all": "since_feedback"}},
+                "tech_year": {
+                    "n": 12,
+                    "n_years": None,
+                    "median": None,
+                    "share_already": 0.5,
+                    "suppressed": {"years": "small_group"},
+                },
+            },
+        },
+        "criteria": {"importance_index": None, "scenario_pull": 0.3},
+        "fallbacks": [
+            {"criterion": "importance_index", "used": "lowest", "reason": "since_feedback", "in_score": True}
+        ],
+    }
+    entry = {"topic": "t", "direction": "d", "tier": "insufficient", "data": data}
+    rows = list(csv.DictReader(io.StringIO(exports.figures_csv("ed", [entry]))))
+    by = {(r["item"], r["group"], r["figure"]): r for r in rows}
+    assert (
+        by[("importance", "all", "n")]["value"] == "" and by[("importance", "all", "n")]["withheld"] == "since_feedback"
+    )
+    assert by[("", "criteria", "importance_index")]["withheld"] == "since_feedback"
+    assert by[("", "criteria", "scenario_pull")]["withheld"] == ""
+    assert by[("tech_year", "all", "median")]["withheld"] == "small_group"
+    assert by[("tech_year", "all", "share_already")]["withheld"] == ""
+    assert all(r["withheld"] for r in rows if r["value"] == ""), [
+        r for r in rows if r["value"] == "" and not r["withheld"]
+    ]
+    assert {r["withheld"] for r in rows if r["withheld"]} <= set(disclosure.REASONS)
 
 
 # --- published aggregates ------------------------------------------------------------------------

@@ -98,6 +98,14 @@ def test_every_importance_index_reads_the_same_on_the_page_in_the_chart_the_csv_
         assert rows[code]["competitiveness_index"] == competitiveness
     tie = next(e for e in entries if stored[e.topic.code] == 56.25)
     assert table[tie.topic.name_en] == "56.3" and f"{56.25:.1f}" == "56.2"
+    # figures.csv prints each figure as the page does, decimals kept (a median of 4 is "4.00" in both).
+    long = list(csv.DictReader(io.StringIO(visitor.get("/editions/ties-2026/figures.csv").text)))
+    for entry in entries:
+        item = entry.data["report"]["items"]["importance"]
+        mine = {r["figure"]: r["value"] for r in long if r["topic"] == entry.topic.code and r["item"] == "importance"}
+        assert mine["index"] == display(item["index"], "index")
+        assert mine["median"] == display(item["median"], "quantile") and len(mine["median"].split(".")[1]) == 2
+        assert f'<span data-figure="median">{mine["median"]}</span>' in page
     assert items[tie.topic.code]["data"]["indices"]["competitiveness"]["index"] == 31.3
 
 

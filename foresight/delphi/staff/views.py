@@ -23,7 +23,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from foresight.core.access import staff_required
@@ -78,7 +78,7 @@ def _status_for(exc: ValidationError) -> int:
 # --- Studies -----------------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @never_cache
 @staff_required
 def study_list(request: HttpRequest) -> HttpResponse:
@@ -190,7 +190,7 @@ def _render_overview(
     return render(request, template, context, status=status)
 
 
-@require_GET
+@require_safe
 @never_cache
 @vary_on_headers("HX-Request")
 @staff_required
@@ -296,7 +296,7 @@ def round_aggregate_view(request: HttpRequest, code: str) -> HttpResponse:
     return _round_action(request, code, "aggregate", _EmptyForm, run)
 
 
-@require_GET
+@require_safe
 @never_cache
 @staff_required
 def round_progress(request: HttpRequest, code: str) -> HttpResponse:
@@ -343,7 +343,7 @@ def _render_settings(
     return render(request, "delphi/staff/study_settings.html", context, status=status)
 
 
-@require_GET
+@require_safe
 @never_cache
 @staff_required
 def study_settings(request: HttpRequest, code: str) -> HttpResponse:
@@ -452,7 +452,7 @@ def _render_panel(
     return render(request, template, context, status=status)
 
 
-@require_GET
+@require_safe
 @never_cache
 @vary_on_headers("HX-Request")
 @staff_required
@@ -497,7 +497,7 @@ def invitations_send(request: HttpRequest, code: str) -> HttpResponse:
 # --- Results: consensus and stability ---------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @never_cache
 @staff_required
 def study_results(request: HttpRequest, code: str) -> HttpResponse:
@@ -546,7 +546,7 @@ def _render_arguments(
     return render(request, "delphi/staff/study_arguments.html", context, status=status)
 
 
-@require_GET
+@require_safe
 @never_cache
 @moderator_required
 def study_arguments(request: HttpRequest, code: str) -> HttpResponse:
