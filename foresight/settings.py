@@ -244,6 +244,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "foresight.core.openapi.document_errors",
+        "foresight.catalog.openapi.catalog_enums",
     ],
 }
 

@@ -95,14 +95,26 @@ class TopicDetailSerializer(TopicListSerializer):
         ]
 
 
+def _choices(queryset: QuerySet[Any], key: str) -> list[tuple[str, str]]:
+    return [(value, value) for value in queryset.order_by(key).values_list(key, flat=True)]
+
+
 class TopicFilter(StrictFilterSet):
     q = django_filters.CharFilter(method="noop", help_text="Full-text search (English or Chinese)")
-    direction = django_filters.CharFilter(method="noop", help_text="Direction slug")
-    area = django_filters.CharFilter(method="noop", help_text="Area slug")
+    # An unknown slug or code is a 400 with a message, as on the topic list page (not an empty 200); the
+    # choices are read from the catalog when the form or the schema is built, so the schema lists them.
+    direction = django_filters.ChoiceFilter(
+        method="noop", choices=lambda: _choices(selectors.direction_options(), "slug"), help_text="Direction slug"
+    )
+    area = django_filters.ChoiceFilter(
+        method="noop", choices=lambda: _choices(selectors.area_list(), "slug"), help_text="Area slug"
+    )
     kind = django_filters.ChoiceFilter(method="noop", choices=Topic.Kind.choices)
     status = django_filters.ChoiceFilter(method="noop", choices=[(s.value, s.label) for s in Topic.PUBLIC_STATUSES])
     setting = django_filters.ChoiceFilter(method="noop", choices=Scenario.Setting.choices, help_text="Scenario setting")
-    cluster = django_filters.CharFilter(method="noop", help_text="Cluster code")
+    cluster = django_filters.ChoiceFilter(
+        method="noop", choices=lambda: _choices(selectors.cluster_list(), "code"), help_text="Cluster code"
+    )
 
     class Meta:
         model = Topic
@@ -130,7 +142,9 @@ class DirectionViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Direction
 
 
 class AreaFilter(StrictFilterSet):
-    direction = django_filters.CharFilter(field_name="direction__slug")
+    direction = django_filters.ChoiceFilter(
+        field_name="direction__slug", choices=lambda: _choices(selectors.direction_options(), "slug")
+    )
 
     class Meta:
         model = Area

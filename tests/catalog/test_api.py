@@ -67,6 +67,19 @@ def test_bad_parameters_get_400(api: Client, catalog: dict[str, int]) -> None:
     assert api.get("/api/v1/topics/", {"page": "abc"}).status_code == 400
     assert api.get("/api/v1/topics/", {"page_size": "1000"}).status_code == 400
     assert api.get("/api/v1/topics/", {"area": "a\x00b"}).status_code == 400
+    # An unknown direction, area or list is named as the bad parameter, as on the topic list page.
+    for path, name in (
+        ("/api/v1/topics/", "direction"),
+        ("/api/v1/topics/", "area"),
+        ("/api/v1/topics/", "cluster"),
+        ("/api/v1/areas/", "direction"),
+    ):
+        response = api.get(path, {name: "nowhere"})
+        assert response.status_code == 400 and name in response.json(), (path, name)
+    assert api.get("/api/v1/areas/", {"direction": "future-energy"}).json()["results"]
+    area = api.get("/api/v1/areas/", {"direction": "future-energy"}).json()["results"][0]["slug"]
+    results = api.get("/api/v1/topics/", {"area": area, "page_size": 200}).json()["results"]
+    assert results and all(t["area"] == area for t in results)
     # Over-long text is not an error: it just matches nothing.
     response = api.get("/api/v1/topics/", {"q": "x" * 500})
     assert response.status_code == 200
