@@ -475,8 +475,11 @@ def release_item(
                 n_paired=int(change.get("n_paired") or 0),
                 rules=rules,
             )
-            if reason is None and _subgroup_attrition(
-                change.get("moves"), decision, rules, levels=levels, sectors=sectors
+            # Subgroup figures are released for index items only: only there can they pin a few movers down.
+            if (
+                reason is None
+                and index
+                and _subgroup_attrition(change.get("moves"), decision, rules, levels=levels, sectors=sectors)
             ):
                 reason = ATTRITION
             if reason is None:

@@ -408,6 +408,40 @@ def _scale(
         suppressed["sectors"] = SMALL_OVERLAP
 
 
+def _subgroup_moved(pkg: Package, valid: list[Answer], before: list[Answer], out: dict[str, Any]) -> bool:
+    """Rounds rule for the subgroups shown beside the change: for every group of this round's figures
+    (high / the rest, weight class, shown sector / the others) that splits the respondents, those who
+    left it and those who joined it since the previous round — leaving or joining the item, or stating
+    another expertise level — number 0 or at least t."""
+    high, weighted = out.get("index_high") is not None, out.get("index_weighted") is not None
+    shown = out.get("sectors") or {}
+
+    def level_part(expertise: str) -> Any:
+        return (pkg.weight(expertise) if weighted else None, expertise == "high" if high else None)
+
+    def sector_part(sector: str) -> str:
+        return sector if sector in shown else ""
+
+    was = {a.respondent: a for a in before if a.value != ""}
+    now = {a.respondent: a for a in valid}
+    for part, attribute, applies in ((level_part, "expertise", high or weighted), (sector_part, "sector", shown)):
+        if not applies or len({part(getattr(a, attribute)) for a in valid}) < 2:
+            continue
+        left: Counter[Any] = Counter()
+        joined: Counter[Any] = Counter()
+        for r in set(was) | set(now):
+            a = part(getattr(was[r], attribute)) if r in was else None
+            b = part(getattr(now[r], attribute)) if r in now else None
+            if a != b:
+                if a is not None:
+                    left[a] += 1
+                if b is not None:
+                    joined[b] += 1
+        if any(not big_enough(c, pkg.t) for c in (*left.values(), *joined.values())):
+            return True
+    return False
+
+
 def _change(
     pkg: Package,
     valid: list[Answer],
@@ -424,6 +458,8 @@ def _change(
     if len(paired) < t:
         suppressed["change"] = SMALL_GROUP
     elif not big_enough(len(earlier) - len(paired), t) or not big_enough(len(now) - len(paired), t):
+        suppressed["change"] = ATTRITION
+    elif _subgroup_moved(pkg, valid, before, out):
         suppressed["change"] = ATTRITION
     if "change" in suppressed:
         out["change"] = None
