@@ -5,6 +5,7 @@ Used by ``services.responses.response_save`` (the web path and ``simulate_study`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,17 @@ CANT_JUDGE = "cant_judge"
 ALREADY = "already"
 NEVER = "never"
 MIN_YEAR = 2000
+
+
+def option_key(option: Mapping[str, Any]) -> str:
+    """An option as figures key it: a scale option by its value (its code when it has none: "1" … "5"),
+    a choice option by its code."""
+    return str(option.get("value", option["code"]))
+
+
+def option_value(option: Mapping[str, Any]) -> float:
+    """The number a scale option codes to (``option_key`` as a number)."""
+    return float(option_key(option))
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,7 @@ def parse_answer(question: Question, raw: Any, *, current_year: int, horizon_yea
         if code not in codes:
             raise _error(question, f"Choose one of {', '.join(codes)}.")
         option = next(o for o in question.options if str(o["code"]) == code)
-        return Coded(value_num=float(option.get("value", code)), value_code=code)
+        return Coded(value_num=option_value(option), value_code=code)
     if qtype == Question.Type.SINGLE:
         code = str(raw).strip()
         if code not in codes:

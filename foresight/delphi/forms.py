@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
-from foresight.delphi.answers import ALREADY, CANT_JUDGE, NEVER, parse_answer
+from foresight.delphi.answers import ALREADY, CANT_JUDGE, NEVER, option_key, option_value, parse_answer
 from foresight.delphi.models import Question
 from foresight.delphi.services.feedback import Feedback
 from foresight.delphi.services.responses import MAX_RATIONALE
@@ -117,9 +117,9 @@ class Field:
             return [
                 {
                     "label": f"{o['code']} · {_option_label(o)}",
-                    "count": counts.get(str(o.get("value", o["code"])), 0),
-                    "share": counts.get(str(o.get("value", o["code"])), 0) / total,
-                    "own": own_code == str(o.get("value", o["code"])),
+                    "count": counts.get(option_key(o), 0),
+                    "share": counts.get(option_key(o), 0) / total,
+                    "own": own_code == option_key(o),
                 }
                 for o in self.question.options
             ]
@@ -183,6 +183,6 @@ def build_fields(
         if qtype == Question.Type.SCALE and item.feedback is not None and value not in (None, "", CANT_JUDGE):
             option = next((o for o in question.options if str(o["code"]) == str(value)), None)
             if option is not None:
-                item.prompt = item.feedback.outside_iqr(float(option.get("value", option["code"])))
+                item.prompt = item.feedback.outside_iqr(option_value(option))
         fields.append(item)
     return fields

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from foresight import disclosure, stats
 from foresight.catalog.models import Area, Topic
+from foresight.delphi.answers import option_value
 from foresight.delphi.models import Answer, Expert, Participant, Question, Response, Round, RoundStat, Study
 
 ALL = "all"
@@ -68,7 +69,7 @@ class Tally:
 
 
 def _scale_codes(question: Question) -> list[int]:
-    return [int(o.get("value", o["code"])) for o in question.options]
+    return [int(option_value(o)) for o in question.options]
 
 
 def _scale_figures(question: Question, counts: dict[float, int], rule: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from django.db.models import F
 from foresight import disclosure
 from foresight.catalog.models import Topic
 from foresight.core.spreadsheet import spreadsheet_text
-from foresight.delphi.answers import export_value
+from foresight.delphi.answers import export_value, option_value
 from foresight.delphi.models import Answer, Question, Round
 from foresight.delphi.selectors import round_topic_reports
 from foresight.delphi.services.studies import RULE_FIELDS
@@ -216,7 +216,7 @@ def _item_rows(question: Question, item: Mapping[str, Any]) -> Iterator[Row]:
     if qtype == Question.Type.SCALE:
         distribution = item.get("distribution") or {}
         for option in question.options:
-            value = str(int(option.get("value", option["code"])))
+            value = str(int(option_value(option)))
             yield ALL, f"distribution:{value}", _fmt(distribution.get(value, 0))
         for figure in ("mean", "sd", "median", "q1", "q3", "iqr", "top2", "bottom2", "rwg", "consensus", "index"):
             if figure in item:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from foresight import disclosure, numbers
 from foresight.catalog.models import Direction, Topic
 from foresight.core.reasons import CRITERION_LABELS, fallback_label, reason_label
+from foresight.delphi.answers import option_key, option_value
 from foresight.delphi.models import Question, Round, RoundStat, Study
 from foresight.delphi.selectors import round_topic_reports
 from foresight.delphi.services.aggregation import ALL
@@ -246,7 +247,7 @@ class TopicHistory:
 
 def _scale_of(options: Any) -> tuple[float, float]:
     try:
-        values = [float(o.get("value", o["code"])) for o in options]
+        values = [option_value(o) for o in options]
     except (AttributeError, KeyError, TypeError, ValueError):
         values = []
     return (min(values), max(values)) if values else (1.0, 5.0)
@@ -437,8 +438,7 @@ def study_item_specs(*, study_id: int) -> list[ItemSpec]:
         if q.qtype == Question.Type.TEXT or q.key == "expertise":
             continue
         options = [
-            (str(o.get("value", o["code"])), str((o.get("label_zh") if zh else "") or o.get("label_en") or o["code"]))
-            for o in q.options
+            (option_key(o), str((o.get("label_zh") if zh else "") or o.get("label_en") or o["code"])) for o in q.options
         ]
         label = (q.label_zh if zh else "") or q.label_en
         specs.append(ItemSpec(key=q.key, qtype=q.qtype, index=q.index, label=label, options=options))

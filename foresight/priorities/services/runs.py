@@ -50,6 +50,7 @@ from django.utils import timezone
 
 from foresight import disclosure
 from foresight.catalog.models import Cluster, PublicationStatus, Topic
+from foresight.delphi.answers import option_value
 from foresight.delphi.models import Answer, Question, Round, Study
 from foresight.delphi.selectors import round_stopping_note, round_topic_reports
 from foresight.delphi.services.audit import audit_log
@@ -128,7 +129,7 @@ class CriteriaData:
 def _scale_mid(question: Question | None) -> float:
     if question is None or not question.options:
         return 3.0
-    values = [float(o.get("value", o["code"])) for o in question.options]
+    values = [option_value(o) for o in question.options]
     return (min(values) + max(values)) / 2
 
 

@@ -1,3 +1,7 @@
+"""The embedded demo's data: a staff account, a simulated finished study with a published edition and a
+study with round 2 open (``make demo``).  Lives in the priorities app, the top of the dependency order,
+because it uses every app."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -5,6 +9,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
+
+from foresight.delphi.models import Participant, RoundCompletion, Study
+from foresight.delphi.services.panel import invitation_create
+from foresight.delphi.services.simulation import study_simulate
+from foresight.priorities.models import Edition
+from foresight.priorities.selectors.editions import edition_public_path
+from foresight.priorities.services.publishing import edition_publish_suggested
 
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = "foresight-demo"
@@ -22,9 +34,6 @@ class Command(BaseCommand):
             self.stdout.write(f"demo staff account: {DEMO_USERNAME} / {DEMO_PASSWORD}")
         else:
             self.stdout.write(f"demo staff account {DEMO_USERNAME!r} already exists")
-        from foresight.delphi.models import Study
-        from foresight.delphi.services.simulation import study_simulate
-
         if not Study.objects.exists():
             result = study_simulate(experts=300, topics=24, seed=2026, rounds=2)
             self.stdout.write(f"simulated finished study {result.study} (rounds {', '.join(result.rounds)})")
@@ -35,11 +44,6 @@ class Command(BaseCommand):
 
     def _published_edition(self) -> None:
         """The finished demo study gets a priority edition published at the suggested tiers (once)."""
-        from foresight.delphi.models import Study
-        from foresight.priorities.models import Edition
-        from foresight.priorities.selectors.editions import edition_public_path
-        from foresight.priorities.services.publishing import edition_publish_suggested
-
         if Edition.objects.filter(status=Edition.Status.PUBLISHED).exists():
             return
         study = Study.objects.filter(status=Study.Status.FINISHED).order_by("pk").first()
@@ -52,11 +56,6 @@ class Command(BaseCommand):
 
     def _expert_link(self) -> None:
         """A fresh single-use link for the one panel member who has not answered the open demo round."""
-        from django.urls import reverse
-
-        from foresight.delphi.models import Participant, RoundCompletion
-        from foresight.delphi.services.panel import invitation_create
-
         participant = (
             Participant.objects.filter(study__rounds__status="open", status=Participant.Status.ACTIVE)
             .exclude(pk__in=RoundCompletion.objects.filter(round__status="open").values("participant_id"))
