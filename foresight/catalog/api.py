@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
@@ -95,25 +97,34 @@ class TopicDetailSerializer(TopicListSerializer):
         ]
 
 
-def _choices(queryset: QuerySet[Any], key: str) -> list[tuple[str, str]]:
-    return [(value, value) for value in queryset.order_by(key).values_list(key, flat=True)]
+def _known(rows: Callable[[], QuerySet[Any]], key: str) -> Callable[[str], None]:
+    """A validator: the value names a row of ``rows()`` by ``key`` (one query, only when the parameter is given)."""
+
+    def check(value: str) -> None:
+        # Text no slug can hold is refused before it reaches the database (which refuses NUL outright).
+        if "\x00" in value or len(value) > 200 or not rows().filter(**{key: value}).exists():
+            raise ValidationError(
+                "Choose one of the allowed values, or leave the parameter out.", code="invalid_choice"
+            )
+
+    return check
 
 
 class TopicFilter(StrictFilterSet):
     q = django_filters.CharFilter(method="noop", help_text="Full-text search (English or Chinese)")
     # An unknown slug or code is a 400 with a message, as on the topic list page (not an empty 200); the
-    # choices are read from the catalog when the form or the schema is built, so the schema lists them.
-    direction = django_filters.ChoiceFilter(
-        method="noop", choices=lambda: _choices(selectors.direction_options(), "slug"), help_text="Direction slug"
+    # schema lists the allowed values (catalog.openapi); a value is checked only when it is given.
+    direction = django_filters.CharFilter(
+        method="noop", validators=[_known(selectors.direction_options, "slug")], help_text="Direction slug"
     )
-    area = django_filters.ChoiceFilter(
-        method="noop", choices=lambda: _choices(selectors.area_list(), "slug"), help_text="Area slug"
+    area = django_filters.CharFilter(
+        method="noop", validators=[_known(selectors.area_list, "slug")], help_text="Area slug"
     )
     kind = django_filters.ChoiceFilter(method="noop", choices=Topic.Kind.choices)
     status = django_filters.ChoiceFilter(method="noop", choices=[(s.value, s.label) for s in Topic.PUBLIC_STATUSES])
     setting = django_filters.ChoiceFilter(method="noop", choices=Scenario.Setting.choices, help_text="Scenario setting")
-    cluster = django_filters.ChoiceFilter(
-        method="noop", choices=lambda: _choices(selectors.cluster_list(), "code"), help_text="Cluster code"
+    cluster = django_filters.CharFilter(
+        method="noop", validators=[_known(selectors.cluster_list, "code")], help_text="Cluster code"
     )
 
     class Meta:
@@ -142,8 +153,8 @@ class DirectionViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Direction
 
 
 class AreaFilter(StrictFilterSet):
-    direction = django_filters.ChoiceFilter(
-        field_name="direction__slug", choices=lambda: _choices(selectors.direction_options(), "slug")
+    direction = django_filters.CharFilter(
+        field_name="direction__slug", validators=[_known(selectors.direction_options, "slug")]
     )
 
     class Meta:

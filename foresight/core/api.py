@@ -70,12 +70,15 @@ def _validated_page(request: Any, param: str) -> None:
 
 
 class StrictFilterSet(django_filters.FilterSet):
-    """A filter set that refuses an empty value for a choice (``?status=``) instead of ignoring it."""
+    """A filter set that refuses an empty value for a choice or a catalog slug (``?status=``, ``?direction=``)
+    instead of ignoring it."""
 
     def is_valid(self) -> bool:
         valid = bool(super().is_valid())
         for name, flt in self.filters.items():
-            if isinstance(flt, django_filters.ChoiceFilter) and name in self.data and self.data.get(name) == "":
+            # A choice, or a value checked against the catalog (a filter with validators): "" names nothing.
+            named = isinstance(flt, django_filters.ChoiceFilter) or bool(flt.extra.get("validators"))
+            if named and name in self.data and self.data.get(name) == "":
                 self.form.add_error(name, "Choose one of the allowed values, or leave the parameter out.")
                 valid = False
         return valid

@@ -28,7 +28,8 @@ PAGES = [
     ("/scenarios/gen-scenario-0/", 5),
     ("/api/v1/directions/", 3),
     ("/api/v1/areas/", 2),
-    ("/api/v1/areas/?direction=gen-direction-2", 2),
+    ("/api/v1/areas/?direction=gen-direction-2", 3),  # + the check that the direction exists (400 if not)
+    ("/api/v1/topics/?direction=gen-direction-2&area=gen-area-2", 4),  # + one check per catalog filter given
     ("/api/v1/topics/", 2),
     ("/api/v1/topics/?q=quantum&page_size=200", 2),
     ("/api/v1/topics/?setting=factory", 2),
