@@ -157,8 +157,11 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Itera
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (make test does)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait for their condition as long as actions do: on a loaded 2-core machine an htmx
+    # autosave can take longer than Playwright's default 5 s to come back.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as pw:
         instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield instance
