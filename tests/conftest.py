@@ -76,25 +76,77 @@ def _isolated_cache() -> Iterator[None]:
     cache.clear()
 
 
-@pytest.fixture
-def catalog(db: Any) -> dict[str, Any]:
-    """The curated catalog, loaded through the real command."""
-    from django.core.management import call_command
+# --- The curated catalog ----------------------------------------------------------------------------
+#
+# ``load_catalog`` validates and writes every direction, area, topic, source and scenario with its
+# history (3-4 s). It runs once per test session, through the real command, into the test database;
+# the rows it wrote are kept in stash tables (``_snapshot_<table>``, which Django neither knows nor
+# flushes) and each test that asks for the catalog gets them back with one INSERT ... SELECT per table.
 
-    call_command("load_catalog", verbosity=0)
+
+def _table_counts(cursor: Any, tables: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for table in tables:
+        cursor.execute(f'SELECT count(*) FROM "{table}"')
+        counts[table] = cursor.fetchone()[0]
+    return counts
+
+
+@pytest.fixture(scope="session")
+def catalog_snapshot(django_db_setup: Any, django_db_blocker: Any) -> list[str]:
+    """Load the catalog once through the real command; stash what it wrote; leave the tables empty."""
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    with django_db_blocker.unblock():
+        tables = [t for t in connection.introspection.table_names() if not t.startswith("_snapshot_")]
+        with connection.cursor() as cursor:
+            before = _table_counts(cursor, tables)
+            with transaction.atomic():
+                call_command("load_catalog", verbosity=0)
+                after = _table_counts(cursor, tables)
+                written = [t for t in tables if after[t] != before[t]]
+                unexpected = [t for t in written if before[t]]
+                assert not unexpected, f"load_catalog wrote into tables that were not empty: {unexpected}"
+                for table in written:
+                    cursor.execute(f'DROP TABLE IF EXISTS "_snapshot_{table}"')
+                    cursor.execute(f'CREATE TABLE "_snapshot_{table}" AS SELECT * FROM "{table}"')
+                for table in written:
+                    cursor.execute(f'DELETE FROM "{table}"')
+    return written
+
+
+def _catalog_restore(tables: list[str]) -> dict[str, Any]:
+    from django.core.management.color import no_style
+    from django.db import connection, transaction
+
     from foresight.catalog.models import Topic
 
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        for table in tables:
+            cursor.execute(f'INSERT INTO "{table}" SELECT * FROM "_snapshot_{table}"')
+        models = [m for m in django_models() if m._meta.db_table in tables]
+        for sql in connection.ops.sequence_reset_sql(no_style(), models):
+            cursor.execute(sql)
     return {"topics": Topic.objects.count()}
 
 
+def django_models() -> list[Any]:
+    from django.apps import apps
+
+    return list(apps.get_models(include_auto_created=True))
+
+
 @pytest.fixture
-def transactional_catalog(transactional_db: Any) -> dict[str, Any]:
-    from django.core.management import call_command
+def catalog(db: Any, catalog_snapshot: list[str]) -> dict[str, Any]:
+    """The curated catalog as ``load_catalog`` writes it (loaded once per run, restored per test)."""
+    return _catalog_restore(catalog_snapshot)
 
-    call_command("load_catalog", verbosity=0)
-    from foresight.catalog.models import Topic
 
-    return {"topics": Topic.objects.count()}
+@pytest.fixture
+def transactional_catalog(transactional_db: Any, catalog_snapshot: list[str]) -> dict[str, Any]:
+    return _catalog_restore(catalog_snapshot)
 
 
 # --- Celery worker -------------------------------------------------------------------------------
