@@ -11,6 +11,7 @@ from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from foresight.core import errors
 from foresight.core.cache import cached_public_api
 
 
@@ -47,17 +48,25 @@ class Pagination(pagination.PageNumberPagination):
         return params
 
 
+class ConflictError(exceptions.APIException):
+    status_code = 409
+    default_detail = "The object's state refuses this request."
+    default_code = "conflict"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Map service-layer Django errors onto DRF responses (services raise Django exceptions)."""
+    """Service errors (``foresight.core.errors``) become API errors with the status and the message
+    the HTML views give: 400 with the field messages, 409 for a conflict, 403 with the reason."""
     if isinstance(exc, DjangoValidationError):
-        detail: Any
-        if hasattr(exc, "message_dict"):
-            detail = exc.message_dict
+        status = errors.error_status(exc)
+        if status == 409:
+            exc = ConflictError(
+                detail=errors.field_errors(exc) if hasattr(exc, "error_dict") else errors.error_message(exc)
+            )
         else:
-            detail = {"detail": exc.messages}
-        exc = exceptions.ValidationError(detail=detail)
+            exc = exceptions.ValidationError(detail=errors.field_errors(exc))
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(errors.error_message(exc) or None)
     return drf_exception_handler(exc, context)
 
 

@@ -13,8 +13,3 @@ def apply_service_error(form: forms.Form, exc: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
-
-
-def is_field_error(exc: ValidationError) -> bool:
-    """A service error about a submitted value (400) rather than about the object's state (409)."""
-    return hasattr(exc, "error_dict") and any(name != "__all__" for name in exc.error_dict)

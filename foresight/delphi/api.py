@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.authentication import CSRFCheck
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,13 +26,7 @@ from foresight.delphi.selectors import (
     response_values,
     round_get_for_participant,
 )
-from foresight.delphi.services.responses import RoundClosed, response_save, round_submit
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "This round is closed."
-    default_code = "conflict"
+from foresight.delphi.services.responses import response_save, round_submit
 
 
 def _csrf_check(request: Request) -> None:
@@ -155,22 +147,15 @@ class ExpertAnswersView(ExpertView):
         unknown = sorted(set(answers) - keys)
         if unknown:
             raise exceptions.ValidationError({"answers": [f"Unknown question: {', '.join(unknown)}"]})
-        try:
-            response_save(
-                participant=participant,
-                rnd=rnd,
-                topic=topic,
-                answers=answers,
-                rationale=data.validated_data.get("rationale"),
-            )
-        except RoundClosed as exc:
-            raise Conflict(str(exc)) from exc
-        except DjangoPermissionDenied as exc:
-            raise exceptions.PermissionDenied(str(exc)) from exc
-        except DjangoValidationError as exc:
-            raise exceptions.ValidationError(
-                exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-            ) from exc
+        # A refusal (a closed round: 409, a bad value: 400, not taking part: 403) is answered by the
+        # API's exception handler with the status and message the web form gives.
+        response_save(
+            participant=participant,
+            rnd=rnd,
+            topic=topic,
+            answers=answers,
+            rationale=data.validated_data.get("rationale"),
+        )
         return Response(self._body(participant, rnd, topic))
 
 
@@ -188,10 +173,5 @@ class ExpertSubmitView(ExpertView):
     def post(self, request: Request, study_code: str, number: int) -> Response:
         participant = self.participant(request, study_code)
         rnd = round_get_for_participant(participant=participant, number=number)
-        try:
-            completion = round_submit(participant=participant, rnd=rnd)
-        except RoundClosed as exc:
-            raise Conflict(str(exc)) from exc
-        except DjangoValidationError as exc:
-            raise exceptions.ValidationError({"detail": exc.messages}) from exc
+        completion = round_submit(participant=participant, rnd=rnd)
         return Response({"submitted_at": completion.submitted_at or timezone.now()})

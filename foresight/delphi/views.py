@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from foresight.catalog.models import Topic
+from foresight.core.errors import error_message, error_status
 from foresight.core.htmx import wants_partial
 from foresight.core.ratelimit import client_ip, rate_limited
 from foresight.delphi.forms import answers_from_post, build_fields, rationale_from_post
@@ -35,7 +36,7 @@ from foresight.delphi.selectors import (
 from foresight.delphi.services.arguments import argument_add, arguments_visible
 from foresight.delphi.services.feedback import topic_feedback
 from foresight.delphi.services.panel import invitation_redeem, participant_choose_topics, participant_consent
-from foresight.delphi.services.responses import RoundClosed, response_save, round_submit
+from foresight.delphi.services.responses import response_save, round_submit
 
 # Link attempts per client address per ten minutes: enough for a few honest retries, useless for guessing.
 REDEEM_LIMIT = 20
@@ -56,7 +57,7 @@ def redeem(request: HttpRequest, study_code: str) -> HttpResponse:
     try:
         participant = invitation_redeem(study_code=study_code, token=token)
     except PermissionDenied as exc:
-        return render(request, "delphi/expert/link_invalid.html", {"message": str(exc)}, status=403)
+        return render(request, "delphi/expert/link_invalid.html", {"message": error_message(exc)}, status=403)
     request.session.cycle_key()
     ids = dict(request.session.get(SESSION_KEY, {}))
     ids[study_code] = participant.pk
@@ -159,7 +160,7 @@ def choose_topics(request: HttpRequest, study_code: str) -> HttpResponse:
                         raise ValidationError(_("Some topics are not part of this study."))
                     participant_choose_topics(participant=participant, topics=picked)
                 except ValidationError as exc:
-                    error = " ".join(exc.messages)
+                    error = error_message(exc)
                     status = 400
                     chosen = ids
                 else:
@@ -279,12 +280,8 @@ def topic_save(request: HttpRequest, study_code: str, number: int, topic_code: s
         saved = response_save(
             participant=participant, rnd=rnd, topic=topic, answers=answers, rationale=rationale, questions=questions
         )
-    except RoundClosed as exc:
-        status, message = 409, str(exc)
-    except PermissionDenied as exc:
-        status, message = 403, str(exc)
-    except ValidationError as exc:
-        status, message = 400, " ".join(exc.messages)
+    except (ValidationError, PermissionDenied) as exc:
+        status, message = error_status(exc), error_message(exc)
     if status == 200 and (errors or rationale_error):
         status = 400
     if saved is not None:
@@ -347,12 +344,8 @@ def argument_create(request: HttpRequest, study_code: str, number: int, topic_co
             stance=request.POST.get("stance", ""),
             text=request.POST.get("text", ""),
         )
-    except RoundClosed as exc:
-        status, error = 409, str(exc)
-    except PermissionDenied as exc:
-        status, error = 403, str(exc)
-    except ValidationError as exc:
-        status, error = 400, " ".join(exc.messages)
+    except (ValidationError, PermissionDenied) as exc:
+        status, error = error_status(exc), error_message(exc)
     context.update(
         {
             "argument_error": error,
@@ -385,8 +378,6 @@ def submit(request: HttpRequest, study_code: str, number: int) -> HttpResponse:
     rnd = round_get_for_participant(participant=participant, number=number)
     try:
         round_submit(participant=participant, rnd=rnd)
-    except RoundClosed as exc:
-        return _home(request, participant, error=str(exc), status=409)
     except ValidationError as exc:
-        return _home(request, participant, error=" ".join(exc.messages), status=400)
+        return _home(request, participant, error=error_message(exc), status=error_status(exc))
     return redirect("delphi:study", study_code=study_code)

@@ -13,13 +13,13 @@ import secrets
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from foresight.catalog.models import Bilingual, Topic
+from foresight.core.errors import Conflict
 from foresight.delphi.models import Round, Study
 
 # Bounds of the number of bootstrap samples (SPEC §6 default 1,000).
@@ -105,7 +105,7 @@ class ScoringRun(models.Model):
         return f"scoring {self.code} ({self.status})"
 
 
-class EditionImmutable(ValidationError):
+class EditionImmutable(Conflict):
     """A published edition (and its entries) cannot be changed or deleted."""
 
 

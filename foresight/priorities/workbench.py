@@ -27,6 +27,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRefresh
 
 from foresight.core.access import staff_required
+from foresight.core.errors import Conflict, error_message, error_status
 from foresight.core.forms import apply_service_error
 from foresight.core.htmx import wants_partial
 from foresight.delphi.models import Study
@@ -161,10 +162,11 @@ def run_create(request: HttpRequest, code: str) -> HttpResponse:
         return _render_run_create(request, study, form, status=400)
     try:
         run = scoring_run_create(study=study, actor=request.user, **form.service_kwargs())
+    except Conflict as exc:
+        return _conflict(request, error_message(exc), back=reverse("workbench:index"))
     except ValidationError as exc:
-        if not hasattr(exc, "error_dict"):
-            return _conflict(request, " ".join(exc.messages), back=reverse("workbench:index"))
-        for name, errors in exc.error_dict.items():
+        by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+        for name, errors in by_field.items():
             form.add_error(_SERVICE_FIELDS.get(name), errors)
         return _render_run_create(request, study, form, status=400)
     messages.success(request, _("Scoring run queued."))
@@ -363,8 +365,8 @@ def entry_decide(request: HttpRequest, code: str, topic: str) -> HttpResponse:
                 rationale_zh=data["rationale_zh"],
                 actor=request.user,
             )
-        except EditionImmutable as exc:
-            status, error = 409, " ".join(exc.messages)
+        except Conflict as exc:
+            status, error = 409, error_message(exc)
         except ValidationError as exc:
             apply_service_error(form, exc)
             status = 400
@@ -422,11 +424,11 @@ def edition_publish_view(request: HttpRequest, code: str) -> HttpResponse:
     try:
         edition = edition_publish(edition=edition, actor=request.user)
     except EditionImmutable as exc:
-        return _conflict(request, " ".join(exc.messages), back=back)
+        return _conflict(request, error_message(exc), back=back)
     except ValidationError as exc:
-        # Missing rationales: the edition is not ready (a state conflict, not a bad value).
+        # Missing rationales or no topic: the edition is not ready yet (409), shown with the form.
         apply_service_error(form, exc)
-        return render(request, f"{TEMPLATES}/publish.html", context, status=409)
+        return render(request, f"{TEMPLATES}/publish.html", context, status=error_status(exc))
     messages.success(request, _("Edition %(code)s published.") % {"code": edition.code})
     return redirect(edition_public_path(edition.code))
 
@@ -438,6 +440,6 @@ def edition_delete(request: HttpRequest, code: str) -> HttpResponse:
     try:
         edition_draft_delete(edition=edition, actor=request.user)
     except EditionImmutable as exc:
-        return _conflict(request, " ".join(exc.messages), back=reverse("workbench:edition", kwargs={"code": code}))
+        return _conflict(request, error_message(exc), back=reverse("workbench:edition", kwargs={"code": code}))
     messages.success(request, _("Draft edition %(code)s deleted.") % {"code": code})
     return redirect("workbench:index")

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from foresight.catalog.models import Topic
 from foresight.core import queue
+from foresight.core.errors import Conflict
 from foresight.delphi.models import Participant, Round, Study
 from foresight.delphi.services.audit import audit_log
 from foresight.delphi.services.panel import participants_to_remind
@@ -42,7 +43,7 @@ def _lock(key: str, seconds: int, message: str) -> None:
         logger.warning("console lock unavailable for %s", key, exc_info=True)
         return
     if not added:
-        raise ValidationError(message)
+        raise Conflict(message)
 
 
 def _unlock(key: str) -> None:
@@ -226,7 +227,7 @@ def reminders_queue(*, rnd: Round, actor: Any, base_url: str) -> int:
     """Queue a reminder for everyone on the panel who has not submitted this open round."""
     current = Round.objects.filter(pk=rnd.pk).values_list("status", flat=True).first()
     if current != Round.Status.OPEN:
-        raise ValidationError(f"Reminders go out only while a round is open; round {rnd.number} is {current}.")
+        raise Conflict(f"Reminders go out only while a round is open; round {rnd.number} is {current}.")
     return _mail_batch(
         key=f"delphi:console:reminders:{rnd.pk}",
         seconds=REMINDERS_LOCK_SECONDS,
@@ -248,7 +249,7 @@ def round_aggregate_queue(*, rnd: Round, actor: Any) -> None:
     with transaction.atomic():
         locked = Round.objects.select_for_update().get(pk=rnd.pk)
         if locked.status != Round.Status.CLOSED:
-            raise ValidationError(
+            raise Conflict(
                 f"Round {locked.number} is {locked.get_status_display().lower()}; only a closed round can be aggregated."
             )
         _lock(key, AGGREGATION_LOCK_SECONDS, "Aggregation of this round was started less than a minute ago.")

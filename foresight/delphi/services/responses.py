@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from foresight.catalog.models import Topic
+from foresight.core.errors import Conflict
 from foresight.delphi.answers import parse_answer
 from foresight.delphi.models import Answer, Participant, Question, Response, Round, RoundCompletion, Study
 from foresight.delphi.selectors import topics_with_answer
@@ -22,7 +23,7 @@ from foresight.delphi.services.rounds import round_answers_lock_shared
 MAX_RATIONALE = 1000
 
 
-class RoundClosed(PermissionDenied):
+class RoundClosed(Conflict):
     """The round is not open: answers are refused (HTTP 409)."""
 
 

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from foresight.core import queue
+from foresight.core.errors import Conflict
 from foresight.delphi.models import Round, Study
 from foresight.delphi.services.audit import audit_log
 
@@ -62,7 +63,7 @@ def round_schedule(*, rnd: Round, opens_at: datetime, closes_at: datetime, actor
         opens_at=opens_at,
         closes_at=closes_at,
     ):
-        raise ValidationError(
+        raise Conflict(
             f"Round {rnd.number} is {rnd.get_status_display().lower()}; only a draft or scheduled round can be scheduled."
         )
     audit_log(
@@ -83,9 +84,9 @@ def round_open(*, rnd: Round, actor: Any = None, closes_at: datetime | None = No
     if rnd.number > 1:
         previous = Round.objects.get(study=rnd.study_id, number=rnd.number - 1)
         if previous.status != Round.Status.AGGREGATED:
-            raise ValidationError(f"Round {rnd.number} can open only after round {previous.number} is aggregated.")
+            raise Conflict(f"Round {rnd.number} can open only after round {previous.number} is aggregated.")
         if not rnd.topics.exists():
-            raise ValidationError("Every topic reached consensus in the previous round; there is nothing left to ask.")
+            raise Conflict("Every topic reached consensus in the previous round; there is nothing left to ask.")
     now = timezone.now()
     fields: dict[str, Any] = {"opened_at": now}
     if rnd.opens_at is None or rnd.opens_at > now:
@@ -132,7 +133,7 @@ def round_extend(*, rnd: Round, closes_at: datetime, actor: Any = None) -> Round
         closes_at=closes_at
     )
     if changed != 1:
-        raise ValidationError("Only a scheduled or open round can be extended.")
+        raise Conflict("Only a scheduled or open round can be extended.")
     rnd.refresh_from_db()
     audit_log(action="round_extend", actor=actor, round=rnd, closes_at=closes_at.isoformat())
     return rnd

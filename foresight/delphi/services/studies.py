@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from foresight.catalog.models import Topic
+from foresight.core.errors import Conflict
 from foresight.delphi import stopping
 from foresight.delphi.models import Question, Round, Study
 from foresight.delphi.questions import DEFAULT_QUESTIONS
@@ -97,7 +98,7 @@ def _refuse_if_frozen(*, study: Study, actor: Any, action: str, what: str, **det
     """Used by every rule and question change: once round 1 has opened, refuse and audit the attempt."""
     if study.is_frozen:
         audit_log(action=f"{action}_refused", actor=actor, study=study, reason="frozen", **details)
-        raise ValidationError(f"The study's {what} were frozen when round 1 opened; they cannot change now.")
+        raise Conflict(f"The study's {what} were frozen when round 1 opened; they cannot change now.")
 
 
 def study_update_rules(*, study: Study, actor: Any, **changes: Any) -> Study:

@@ -27,7 +27,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django.views.decorators.vary import vary_on_headers
 
 from foresight.core.access import staff_required
-from foresight.core.forms import apply_service_error, is_field_error
+from foresight.core.errors import Conflict, error_message, error_status
+from foresight.core.forms import apply_service_error
 from foresight.core.htmx import wants_partial
 from foresight.delphi.models import Argument, Round, Study
 from foresight.delphi.services import console
@@ -69,10 +70,6 @@ def moderator_required(view: _View) -> _View:
         return view(request, *args, **kwargs)
 
     return staff_required(wrapper)
-
-
-def _status_for(exc: ValidationError) -> int:
-    return 400 if is_field_error(exc) else 409
 
 
 # --- Studies -----------------------------------------------------------------------------------------
@@ -217,7 +214,7 @@ def _round_action(
         message = run(rnd, form.cleaned_data)
     except ValidationError as exc:
         apply_service_error(form, exc)
-        return _render_overview(request, rnd.study, failed=Failed(rnd.pk, action, form), status=_status_for(exc))
+        return _render_overview(request, rnd.study, failed=Failed(rnd.pk, action, form), status=error_status(exc))
     messages.success(request, message)
     return redirect(reverse("staff:study", kwargs={"code": rnd.study.code}) + f"#round-{n}")
 
@@ -242,7 +239,7 @@ def round_open_view(request: HttpRequest, code: str) -> HttpResponse:
     def run(rnd: Round, data: dict[str, Any]) -> str:
         if not console.round_open_now(rnd=rnd, actor=request.user, closes_at=data.get("closes_at")):
             rnd.refresh_from_db()
-            raise ValidationError(
+            raise Conflict(
                 _("Round %(n)s is %(status)s; only a draft or scheduled round can be opened.")
                 % {"n": rnd.number, "status": rnd.get_status_display().lower()}
             )
@@ -257,7 +254,7 @@ def round_close_view(request: HttpRequest, code: str) -> HttpResponse:
     def run(rnd: Round, data: dict[str, Any]) -> str:
         if not round_close(rnd=rnd, actor=request.user):
             rnd.refresh_from_db()
-            raise ValidationError(
+            raise Conflict(
                 _("Round %(n)s is %(status)s; only an open round can be closed.")
                 % {"n": rnd.number, "status": rnd.get_status_display().lower()}
             )
@@ -368,7 +365,7 @@ def study_rules(request: HttpRequest, code: str) -> HttpResponse:
     except ValidationError as exc:
         apply_service_error(form, exc)
         study.refresh_from_db()
-        return _render_settings(request, study, rules_form=form, status=_status_for(exc))
+        return _render_settings(request, study, rules_form=form, status=error_status(exc))
     messages.success(request, _("Settings saved."))
     return redirect("staff:study-settings", code=study.code)
 
@@ -389,8 +386,7 @@ def question_update_view(request: HttpRequest, code: str, key: str) -> HttpRespo
         question_update(question=question, actor=request.user, **changes)
     except ValidationError as exc:
         apply_service_error(form, exc)
-        status = 400 if is_field_error(exc) else 409
-        return _render_settings(request, study, failed_question=(key, form), status=status)
+        return _render_settings(request, study, failed_question=(key, form), status=error_status(exc))
     messages.success(request, _("Question “%(key)s” saved.") % {"key": key})
     return redirect(reverse("staff:study-settings", kwargs={"code": study.code}) + f"#q-{key}")
 
@@ -404,8 +400,7 @@ def question_remove_view(request: HttpRequest, code: str, key: str) -> HttpRespo
         question_remove(question=question, actor=request.user)
     except ValidationError as exc:
         study.refresh_from_db()
-        status = 409 if study.is_frozen else 400
-        return _render_settings(request, study, question_error=" ".join(exc.messages), status=status)
+        return _render_settings(request, study, question_error=error_message(exc), status=error_status(exc))
     messages.success(request, _("Question “%(key)s” removed.") % {"key": key})
     return redirect("staff:study-settings", code=study.code)
 
@@ -486,7 +481,7 @@ def invitations_send(request: HttpRequest, code: str) -> HttpResponse:
     try:
         count = console.invitations_queue(study=study, actor=request.user, base_url=settings.SITE_URL)
     except ValidationError as exc:
-        return _render_panel(request, study, invite_error=" ".join(exc.messages), status=409)
+        return _render_panel(request, study, invite_error=error_message(exc), status=error_status(exc))
     if count:
         messages.success(request, _("%(count)s invitation(s) queued.") % {"count": count})
     else:

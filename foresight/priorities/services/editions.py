@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from foresight.catalog.models import Topic
 from foresight.core.cache import content_version_bump
+from foresight.core.errors import Conflict
 from foresight.delphi.services.audit import audit_log
 from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun, Tier
 
@@ -226,9 +227,9 @@ def edition_publish(*, edition: Edition, actor: Any = None) -> Edition:
         )
         if missing:
             shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-            raise ValidationError({"entries": [f"{len(missing)} topics still need a rationale: {shown}."]})
+            raise Conflict({"entries": [f"{len(missing)} topics still need a rationale: {shown}."]})
         if not locked.entries.exists():
-            raise ValidationError({"entries": ["An edition needs at least one topic."]})
+            raise Conflict({"entries": ["An edition needs at least one topic."]})
         fingerprint = edition_fingerprint(edition=locked)
         Edition.objects.filter(pk=locked.pk, status=Edition.Status.DRAFT).update(
             status=Edition.Status.PUBLISHED, published_at=timezone.now(), fingerprint=fingerprint

@@ -11,11 +11,11 @@ import math
 import time
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
 from foresight import numbers
+from foresight.core.errors import Conflict
 from foresight.delphi.models import Study
 from foresight.delphi.selectors import round_stopping_note
 from foresight.priorities.models import BOOTSTRAP_DEFAULT, Edition, EditionEntry, ScoringRun
@@ -353,5 +353,5 @@ def edition_publish_suggested(
                 actor=actor,
             )
         if not run.results.get("ranking"):
-            raise ValidationError("No topic has enough respondents to be ranked: nothing to publish.")
+            raise Conflict("No topic has enough respondents to be ranked: nothing to publish.")
         return edition_publish(edition=edition, actor=actor)

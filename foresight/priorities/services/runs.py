@@ -50,6 +50,7 @@ from django.utils import timezone
 
 from foresight import disclosure
 from foresight.catalog.models import Cluster, PublicationStatus, Topic
+from foresight.core.errors import Conflict
 from foresight.delphi.answers import option_value
 from foresight.delphi.models import Answer, Question, Round, Study
 from foresight.delphi.selectors import round_stopping_note, round_topic_reports
@@ -429,7 +430,7 @@ def scoring_run_create(
         .first()
     )
     if rnd is None:
-        raise ValidationError("The study has no aggregated round yet: close and aggregate a round first.")
+        raise Conflict("The study has no aggregated round yet: close and aggregate a round first.")
     if weights is not None and ahp_matrix is not None:
         raise ValidationError("Give either weights or an AHP matrix, not both.")
     ahp: dict[str, Any] | None = None
