@@ -82,6 +82,10 @@ def _isolated_cache() -> Iterator[None]:
 # history (3-4 s). It runs once per test session, through the real command, into the test database;
 # the rows it wrote are kept in stash tables (``_snapshot_<table>``, which Django neither knows nor
 # flushes) and each test that asks for the catalog gets them back with one INSERT ... SELECT per table.
+# The only rows outside the catalog they point to are content types, which a transactional test's
+# flush recreates under new ids: those references are stored by natural key and mapped back.
+
+CONTENT_TYPES = "django_content_type"
 
 
 def _table_counts(cursor: Any, tables: list[str]) -> dict[str, int]:
@@ -93,8 +97,10 @@ def _table_counts(cursor: Any, tables: list[str]) -> dict[str, int]:
 
 
 @pytest.fixture(scope="session")
-def catalog_snapshot(django_db_setup: Any, django_db_blocker: Any) -> list[str]:
-    """Load the catalog once through the real command; stash what it wrote; leave the tables empty."""
+def catalog_snapshot(django_db_setup: Any, django_db_blocker: Any) -> dict[str, list[str]]:
+    """Load the catalog once through the real command; stash what it wrote; leave the tables empty.
+
+    Returns each stashed table with its columns that refer to a content type."""
     from django.core.management import call_command
     from django.db import connection, transaction
 
@@ -108,15 +114,26 @@ def catalog_snapshot(django_db_setup: Any, django_db_blocker: Any) -> list[str]:
                 written = [t for t in tables if after[t] != before[t]]
                 unexpected = [t for t in written if before[t]]
                 assert not unexpected, f"load_catalog wrote into tables that were not empty: {unexpected}"
+                stashed: dict[str, list[str]] = {}
                 for table in written:
+                    relations = connection.introspection.get_relations(cursor, table)
+                    outside = {c: target for c, (_, target) in relations.items() if target not in written}
+                    for column, target in outside.items():
+                        if target != CONTENT_TYPES:  # e.g. the history's user: none when the command writes
+                            cursor.execute(f'SELECT count("{column}") FROM "{table}"')
+                            assert not cursor.fetchone()[0], f"{table}.{column} refers to rows outside the catalog"
+                    stashed[table] = sorted(c for c, target in outside.items() if target == CONTENT_TYPES)
                     cursor.execute(f'DROP TABLE IF EXISTS "_snapshot_{table}"')
                     cursor.execute(f'CREATE TABLE "_snapshot_{table}" AS SELECT * FROM "{table}"')
+                cursor.execute(f'DROP TABLE IF EXISTS "_snapshot_{CONTENT_TYPES}"')
+                cursor.execute(f'CREATE TABLE "_snapshot_{CONTENT_TYPES}" AS SELECT * FROM "{CONTENT_TYPES}"')
                 for table in written:
                     cursor.execute(f'DELETE FROM "{table}"')
-    return written
+    return stashed
 
 
-def _catalog_restore(tables: list[str]) -> dict[str, Any]:
+def _catalog_restore(stashed: dict[str, list[str]]) -> dict[str, Any]:
+    from django.apps import apps
     from django.core.management.color import no_style
     from django.db import connection, transaction
 
@@ -124,28 +141,29 @@ def _catalog_restore(tables: list[str]) -> dict[str, Any]:
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        for table in tables:
+        for table, ct_columns in stashed.items():
             cursor.execute(f'INSERT INTO "{table}" SELECT * FROM "_snapshot_{table}"')
-        models = [m for m in django_models() if m._meta.db_table in tables]
+            for column in ct_columns:  # the content type of the same app label and model, under today's id
+                cursor.execute(
+                    f'UPDATE "{table}" AS t SET "{column}" = cur.id '
+                    f'FROM "_snapshot_{CONTENT_TYPES}" AS old, "{CONTENT_TYPES}" AS cur '
+                    f'WHERE t."{column}" = old.id AND cur.app_label = old.app_label AND cur.model = old.model '
+                    f"AND cur.id <> old.id"
+                )
+        models = [m for m in apps.get_models(include_auto_created=True) if m._meta.db_table in stashed]
         for sql in connection.ops.sequence_reset_sql(no_style(), models):
             cursor.execute(sql)
     return {"topics": Topic.objects.count()}
 
 
-def django_models() -> list[Any]:
-    from django.apps import apps
-
-    return list(apps.get_models(include_auto_created=True))
-
-
 @pytest.fixture
-def catalog(db: Any, catalog_snapshot: list[str]) -> dict[str, Any]:
+def catalog(db: Any, catalog_snapshot: dict[str, list[str]]) -> dict[str, Any]:
     """The curated catalog as ``load_catalog`` writes it (loaded once per run, restored per test)."""
     return _catalog_restore(catalog_snapshot)
 
 
 @pytest.fixture
-def transactional_catalog(transactional_db: Any, catalog_snapshot: list[str]) -> dict[str, Any]:
+def transactional_catalog(transactional_db: Any, catalog_snapshot: dict[str, list[str]]) -> dict[str, Any]:
     return _catalog_restore(catalog_snapshot)
 
 
