@@ -76,9 +76,11 @@ bench: $(VENV)/.installed
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=redis://127.0.0.1:6379/5 scripts/ensure-services
 	$(BIN)/python -m bench.run --scale 1 --repeat 3 $(BENCH_ARGS)
 
+## Lint and type-check: ruff, then mypy with the Django and DRF stubs (settings in pyproject.toml)
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/mypy
 
 ## Recompile the Chinese UI translation (needs GNU gettext; the compiled file is committed)
 messages: $(VENV)/.installed-dev

@@ -124,9 +124,9 @@ def machine_info(env: BenchEnv) -> dict[str, Any]:
         import psycopg
 
         with psycopg.connect(host=env.pg_host, port=env.pg_port, user=env.pg_user, dbname="postgres") as conn:
-            info["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-            info["shared_buffers"] = conn.execute("SHOW shared_buffers").fetchone()[0]  # type: ignore[index]
-            info["work_mem"] = conn.execute("SHOW work_mem").fetchone()[0]  # type: ignore[index]
+            info["postgresql"] = (conn.execute("SHOW server_version").fetchone() or ("?",))[0]
+            info["shared_buffers"] = (conn.execute("SHOW shared_buffers").fetchone() or ("?",))[0]
+            info["work_mem"] = (conn.execute("SHOW work_mem").fetchone() or ("?",))[0]
     except Exception as exc:  # reported, not fatal: the run fails later with a clearer message
         info["postgresql"] = f"unknown ({exc})"
     try:

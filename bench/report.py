@@ -21,10 +21,11 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 
 def _spread(s: dict[str, float | None], scale: float = 1.0, digits: int = 2, unit: str = "") -> str:
-    if s.get("median") is None:
+    median, low, high = s.get("median"), s.get("min"), s.get("max")
+    if median is None or low is None or high is None:
         return "–"
-    med = _num(s["median"] * scale, digits)
-    lo, hi = _num(s["min"] * scale, digits), _num(s["max"] * scale, digits)  # type: ignore[operator]
+    med = _num(median * scale, digits)
+    lo, hi = _num(low * scale, digits), _num(high * scale, digits)
     return f"{med}{unit} ({lo}–{hi})"
 
 

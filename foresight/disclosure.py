@@ -259,8 +259,8 @@ def item_release(
         # Rule 3a: the expertise groups shown and the sectors shown must not cross in a small cell.
         cross: dict[tuple[Any, str], int] = {}
         for (level, sector), count in (cells or {}).items():
-            key = (expertise_group(level, weighted=weighted), sector if sector in shown else "")
-            cross[key] = cross.get(key, 0) + int(count)
+            cell = (expertise_group(level, weighted=weighted), sector if sector in shown else "")
+            cross[cell] = cross.get(cell, 0) + int(count)
         if cells is None or any(not big_enough(c, t) for c in cross.values()):
             shown = []
             suppressed["sectors"] = SMALL_OVERLAP
@@ -469,7 +469,7 @@ def release_item(
                 suppressed[{"high": "index_high", "weighted": "index_weighted"}.get(figure, figure)] = reason
         change = whole.get("stability")
         if isinstance(change, Mapping):
-            reason = stability_release(
+            withheld = stability_release(
                 n_before=int(change.get("n_before") or 0),
                 n_after=n,
                 n_paired=int(change.get("n_paired") or 0),
@@ -477,16 +477,16 @@ def release_item(
             )
             # Subgroup figures are released for index items only: only there can they pin a few movers down.
             if (
-                reason is None
+                withheld is None
                 and index
                 and _subgroup_attrition(change.get("moves"), decision, rules, levels=levels, sectors=sectors)
             ):
-                reason = ATTRITION
-            if reason is None:
+                withheld = ATTRITION
+            if withheld is None:
                 out["change"] = {key: change.get(key) for key in CHANGE_FIGURES}
             else:
                 out["change"] = None
-                suppressed["change"] = reason
+                suppressed["change"] = withheld
     elif qtype == "year":
         n_years = int(whole.get("n_years") or 0)
         out.update({key: whole.get(key) for key in YEAR_SHARES})

@@ -33,7 +33,7 @@ from decimal import Decimal
 from typing import Any, Literal, SupportsFloat, TypedDict
 
 import numpy as np
-from scipy import stats as _sps  # type: ignore[import-untyped,unused-ignore]
+from scipy import stats as _sps
 
 __all__ = [
     "describe",
@@ -622,7 +622,7 @@ def wilcoxon_many(samples: Iterable[tuple[Iterable[_Value], Iterable[_Value]]]) 
 # ---------------------------------------------------------------------------
 
 
-def _counts(counts: Mapping[object, int], what: str = "counts") -> list[tuple[float, int]]:
+def _counts(counts: Mapping[Any, int], what: str = "counts") -> list[tuple[float, int]]:
     """Validate a frequency table, returning sorted (value, count) pairs with missing values and zero counts dropped."""
     if not isinstance(counts, Mapping):
         raise TypeError(f"{what}: expected a mapping of value -> count, got {type(counts).__name__}")

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
 from foresight.catalog.api import SourceSerializer
+from foresight.catalog.models import Direction
 from foresight.core.api import CachedPublicRead, StrictFilterSet
 from scenarios import selectors
 from scenarios.models import Scenario, ScenarioTopic
@@ -46,7 +47,9 @@ class NeededTopicSerializer(serializers.ModelSerializer[ScenarioTopic]):
 
 
 class ScenarioDetailSerializer(serializers.ModelSerializer[Scenario]):
-    directions = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    directions: serializers.SlugRelatedField[Direction] = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True
+    )
     topics = NeededTopicSerializer(source="topic_links", many=True, read_only=True)
     sources = SourceSerializer(many=True, read_only=True)
 

@@ -79,7 +79,9 @@ class Scenario(Bilingual):
     region_zh = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=PublicationStatus.choices, default=PublicationStatus.DRAFT)
     directions = models.ManyToManyField(Direction, blank=True, related_name="scenarios")
-    topics = models.ManyToManyField(Topic, through="ScenarioTopic", related_name="scenarios")
+    topics: models.ManyToManyField[Topic, ScenarioTopic] = models.ManyToManyField(
+        Topic, through="ScenarioTopic", related_name="scenarios"
+    )
     sources = GenericRelation(SourceReference, related_query_name="scenario")
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
 from foresight.catalog import selectors
-from foresight.catalog.models import Area, Direction, SourceReference, Topic
+from foresight.catalog.models import Area, Cluster, Direction, SourceReference, Topic
 from foresight.catalog.selectors import TopicFilters
 from foresight.core.api import CachedPublicRead, StrictFilterSet
 from scenarios.models import Scenario
@@ -44,7 +44,7 @@ class DirectionSerializer(serializers.ModelSerializer[Direction]):
 
 
 class AreaSerializer(serializers.ModelSerializer[Area]):
-    direction = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    direction: serializers.SlugRelatedField[Direction] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
         model = Area
@@ -79,8 +79,12 @@ class ScenarioLinkSerializer(serializers.Serializer[Any]):
 
 
 class TopicDetailSerializer(TopicListSerializer):
-    clusters = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    secondary_areas = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    clusters: serializers.SlugRelatedField[Cluster] = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+    secondary_areas: serializers.SlugRelatedField[Area] = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True
+    )
     sources = SourceSerializer(many=True, read_only=True)
     scenarios = ScenarioLinkSerializer(source="scenario_links", many=True, read_only=True)
     tags = serializers.ListField(child=serializers.CharField(), read_only=True)

@@ -10,25 +10,26 @@ from django.utils.translation import gettext_lazy as _
 from foresight.catalog import selectors
 from foresight.catalog.models import Topic
 from foresight.catalog.selectors import MAX_QUERY_LENGTH, TopicFilters
+from foresight.core.forms import blank_choice, choices_set
 from scenarios.models import Scenario
-
-
-def _blank(label: str) -> list[tuple[str, str]]:
-    return [("", label)]
 
 
 class TopicFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=MAX_QUERY_LENGTH, strip=True)
     direction = forms.ChoiceField(label=_("Direction"), required=False)
     area = forms.ChoiceField(label=_("Area"), required=False)
-    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=_blank(_("Any kind")) + list(Topic.Kind.choices))
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=blank_choice(_("Any kind")) + list(Topic.Kind.choices)
+    )
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=_blank(_("Any status")) + [(s.value, s.label) for s in Topic.PUBLIC_STATUSES],
+        choices=blank_choice(_("Any status")) + [(s.value, s.label) for s in Topic.PUBLIC_STATUSES],
     )
     setting = forms.ChoiceField(
-        label=_("Scenario setting"), required=False, choices=_blank(_("Any setting")) + list(Scenario.Setting.choices)
+        label=_("Scenario setting"),
+        required=False,
+        choices=blank_choice(_("Any setting")) + list(Scenario.Setting.choices),
     )
     cluster = forms.ChoiceField(label=_("List"), required=False)
 
@@ -42,9 +43,9 @@ class TopicFilterForm(forms.Form):
 
         zh = (get_language() or "en").startswith("zh")
         pick = 2 if zh else 1
-        self.fields["direction"].choices = _blank(_("Any direction")) + [(d[0], d[pick] or d[1]) for d in directions]
-        self.fields["area"].choices = _blank(_("Any area")) + [(a[0], a[pick] or a[1]) for a in areas]
-        self.fields["cluster"].choices = _blank(_("Any list")) + [(c[0], c[pick] or c[1]) for c in clusters]
+        choices_set(self, "direction", blank_choice(_("Any direction")) + [(d[0], d[pick] or d[1]) for d in directions])
+        choices_set(self, "area", blank_choice(_("Any area")) + [(a[0], a[pick] or a[1]) for a in areas])
+        choices_set(self, "cluster", blank_choice(_("Any list")) + [(c[0], c[pick] or c[1]) for c in clusters])
 
     def filters(self) -> TopicFilters:
         data = self.cleaned_data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -22,8 +23,8 @@ def clean_param(value: str, limit: int = MAX_QUERY_LENGTH) -> str:
 
 class CleanedFilters:
     def __post_init__(self) -> None:
-        for name in self.__dataclass_fields__:  # type: ignore[attr-defined]
-            object.__setattr__(self, name, clean_param(str(getattr(self, name) or "")))
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]  # a mixin of frozen dataclasses
+            object.__setattr__(self, field.name, clean_param(str(getattr(self, field.name) or "")))
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def _public_topics() -> QuerySet[Topic]:
     )
 
 
-def _sources_prefetch(prefix: str = "") -> Prefetch[SourceReference]:
+def _sources_prefetch(prefix: str = "") -> Prefetch:
     return Prefetch(f"{prefix}sources", queryset=SourceReference.objects.select_related("programme"))
 
 

@@ -7,6 +7,7 @@ when they differ, so a second run of ``load_catalog`` writes nothing (no history
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ def _clean(obj: models.Model, where: str) -> None:
         raise ValidationError(f"{where}: {exc.message_dict if hasattr(exc, 'message_dict') else exc.messages}") from exc
 
 
-def m2m_sync(manager: Any, wanted: list[models.Model], report: LoadReport, label: str) -> None:
+def m2m_sync(manager: Any, wanted: Sequence[models.Model], report: LoadReport, label: str) -> None:
     """Set a many-to-many relation only if it differs (so unchanged data writes nothing)."""
     current = {obj.pk for obj in manager.all()}
     if current != {obj.pk for obj in wanted}:

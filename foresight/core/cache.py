@@ -156,7 +156,8 @@ def _cached(view: View, *, api: bool) -> View:
         response["ETag"] = f'W/"{digest}"'
         patch_cache_control(response, no_cache=True)
         patch_vary_headers(response, (*_vary(api), "Accept-Encoding"))
-        return get_conditional_response(request, etag=response["ETag"], response=response)
+        # A 304 when the browser's copy is current, else the page itself.
+        return get_conditional_response(request, etag=response["ETag"], response=response) or response
 
     return wrapper
 

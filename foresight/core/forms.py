@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:  # the Django stubs' type for lazy translations (a development dependency)
+    from django_stubs_ext import StrOrPromise
 
 
 def apply_service_error(form: forms.Form, exc: ValidationError) -> None:
@@ -13,3 +18,15 @@ def apply_service_error(form: forms.Form, exc: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+def blank_choice(label: StrOrPromise) -> list[tuple[str, StrOrPromise]]:
+    """The "any" entry at the top of a filter's choices (the empty value, which filters nothing)."""
+    return [("", label)]
+
+
+def choices_set(form: forms.Form, name: str, choices: list[tuple[str, StrOrPromise]]) -> None:
+    """Give a choice field of a form its choices (known only when the form is built, e.g. from the catalog)."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField), f"{name} is not a choice field"
+    field.choices = choices

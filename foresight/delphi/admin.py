@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from foresight.delphi.models import AuditLog, Expert, Round, Study
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -22,11 +22,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
-class RoundInline(admin.TabularInline):  # type: ignore[type-arg]
+class RoundInline(admin.TabularInline):
     model = Round
     extra = 0
-    fields = ["number", "code", "status", "opens_at", "closes_at", "aggregated_at", "checksum"]
-    readonly_fields = fields
+    fields = readonly_fields = ("number", "code", "status", "opens_at", "closes_at", "aggregated_at", "checksum")
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -42,7 +41,7 @@ class StudyAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Expert)
-class ExpertAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ExpertAdmin(admin.ModelAdmin):
     list_display = ["email", "name", "sector", "country", "organisation"]
     list_filter = ["sector", "country"]
     search_fields = ["email", "name", "organisation"]

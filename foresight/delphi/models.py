@@ -302,6 +302,9 @@ class Response(models.Model):
     rationale = models.TextField(blank=True, max_length=1000)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Set by ``response_save``: the response's answers as the save left them (not a database column).
+    saved_answers: list[Answer]
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["round", "participant", "topic"], name="response_unique")]
 

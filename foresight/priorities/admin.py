@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from foresight.priorities.models import Edition, EditionEntry, ScoringRun
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -29,11 +29,10 @@ class ScoringRunAdmin(ReadOnlyAdmin):
     list_select_related = ["study", "round"]
 
 
-class EditionEntryInline(admin.TabularInline):  # type: ignore[type-arg]
+class EditionEntryInline(admin.TabularInline):
     model = EditionEntry
     extra = 0
-    fields = ["topic", "tier", "rank", "rank_low", "rank_high", "score", "decided_by", "decided_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("topic", "tier", "rank", "rank_low", "rank_high", "score", "decided_by", "decided_at")
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +50,7 @@ def num(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def scale(domain: tuple[float, float], out: tuple[float, float]) -> Any:
+def scale(domain: tuple[float, float], out: tuple[float, float]) -> Callable[[float], float]:
     """A linear map from ``domain`` onto ``out`` (a degenerate domain maps to the middle)."""
     d0, d1 = domain
     r0, r1 = out

@@ -12,6 +12,7 @@ from django import forms
 from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from foresight.core.forms import choices_set
 from foresight.priorities.models import BOOTSTRAP_DEFAULT, BOOTSTRAP_MAX, BOOTSTRAP_MIN, Edition, Tier
 from foresight.priorities.services.editions import MAX_RATIONALE
 from foresight.priorities.services.runs import CRITERIA, DEFAULT_WEIGHTS
@@ -292,7 +293,7 @@ class RunTableForm(forms.Form):
 
     def __init__(self, *args: Any, directions: Iterable[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["direction"].choices = [("", _("any")), *directions]  # type: ignore[attr-defined]
+        choices_set(self, "direction", [("", _("any")), *directions])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -330,7 +331,9 @@ class EditionCreateForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Only a published edition can be replaced (edition_draft_create checks it too).
         published = Edition.objects.filter(status=Edition.Status.PUBLISHED).order_by("-published_at")
-        self.fields["replaces"].queryset = published  # type: ignore[attr-defined]
+        field = self.fields["replaces"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = published
 
     def clean_code(self) -> str:
         code: str = self.cleaned_data.get("code") or ""

@@ -42,7 +42,7 @@ class Tier(models.TextChoices):
 
 
 # Inner to outer: the order of tiers everywhere (tables, the radar's rings, movement between editions).
-TIER_ORDER = {Tier.PRIORITY: 0, Tier.KEY: 1, Tier.WATCH: 2, Tier.INSUFFICIENT: 3}
+TIER_ORDER: dict[str, int] = {Tier.PRIORITY: 0, Tier.KEY: 1, Tier.WATCH: 2, Tier.INSUFFICIENT: 3}
 
 
 class ScoringRun(models.Model):

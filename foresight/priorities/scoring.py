@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 import numpy as np
-from scipy import sparse as _sparse  # type: ignore[import-untyped,unused-ignore]
-from scipy import stats as _sps  # type: ignore[import-untyped,unused-ignore]
+from scipy import sparse as _sparse
+from scipy import stats as _sps
 
 __all__ = [
     "AHP_CR_MAX",
@@ -409,6 +409,7 @@ class _Plan:
         self.index: dict[str, tuple[int, bool]] = {}  # name -> (column offset in index_matrix, reverse)
         self.year: dict[str, tuple[int, np.ndarray, float]] = {}  # name -> (offset in year_matrix, years, cut)
         index_names: list[str] = []
+        index_criteria: dict[str, IndexCriterion] = {}
         year_blocks: list[Any] = []
         year_cols = 0
         shape: tuple[int, int] | None = None
@@ -420,6 +421,7 @@ class _Plan:
                 answered_cells += int(np.count_nonzero(~np.isnan(np.asarray(crit.codes, dtype=float))))
                 self.index[name] = (2 * shape[1] * len(index_names), crit.reverse)
                 index_names.append(name)
+                index_criteria[name] = crit
             elif isinstance(crit, YearCriterion):
                 years = np.asarray(crit.years, dtype=float)
                 shape = self._check_shape(shape, years.shape, name)
@@ -443,7 +445,7 @@ class _Plan:
             blocks: list[Any] = []
             dense = None if sparse else np.empty((self.respondents, 2 * t * len(index_names)))
             for i, name in enumerate(index_names):
-                wv, w = self._index_block(name, criteria[name])  # type: ignore[arg-type]
+                wv, w = self._index_block(name, index_criteria[name])
                 if dense is not None:
                     dense[:, 2 * t * i : 2 * t * i + t] = wv
                     dense[:, 2 * t * i + t : 2 * t * (i + 1)] = w

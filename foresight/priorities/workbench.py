@@ -165,7 +165,7 @@ def run_create(request: HttpRequest, code: str) -> HttpResponse:
     except Conflict as exc:
         return _conflict(request, error_message(exc), back=reverse("workbench:index"))
     except ValidationError as exc:
-        by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+        by_field = exc.error_dict if hasattr(exc, "error_dict") else {"__all__": exc.error_list}
         for name, errors in by_field.items():
             form.add_error(_SERVICE_FIELDS.get(name), errors)
         return _render_run_create(request, study, form, status=400)

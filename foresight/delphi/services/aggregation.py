@@ -11,7 +11,7 @@ import hashlib
 import json
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -357,7 +357,7 @@ def _kendall_by_area(*, rnd: Round, importance: Question | None, topic_ids: list
         response__round=rnd, question=importance, cant_judge=False, value_num__isnull=False
     ).values_list("response__participant_id", "response__topic_id", "value_num")
     for participant_id, topic_id, num in valid.iterator(chunk_size=20000):
-        ratings[participant_id][topic_id] = float(num)
+        ratings[participant_id][topic_id] = float(num)  # type: ignore[arg-type]  # value_num__isnull=False above
     out: dict[str, Any] = {}
     for area_id, topics in sorted(by_area.items(), key=lambda a: area_codes[a[0]]):
         if len(topics) < 2:
@@ -516,7 +516,7 @@ def _expand(pairs: Counter[tuple[float, float]]) -> tuple[list[float], list[floa
 
 def _stability_figures(
     pairs: Counter[tuple[float, float]],
-    test: dict[str, Any],
+    test: Mapping[str, Any],
     *,
     from_round: int,
     n_before: int,
@@ -537,7 +537,7 @@ def _stability_figures(
             counts[pair[index]] += count
         figures = stats.Frequencies(counts).describe()
         for key in ("median", "q1", "q3", "iqr"):
-            out[f"{key}_{side}"] = figures[key]  # type: ignore[literal-required]
+            out[f"{key}_{side}"] = figures[key]
     out["delta_iqr"] = (
         out["iqr_after"] - out["iqr_before"] if out["iqr_after"] is not None and out["iqr_before"] is not None else None
     )
@@ -627,9 +627,9 @@ def _stats_store(*, rnd: Round, rows: list[dict[str, Any]]) -> None:
             batch_size=2000,
         )
         return
+    column = {f.name: f.column for f in RoundStat._meta.concrete_fields}
     columns = ", ".join(
-        connection.ops.quote_name(RoundStat._meta.get_field(f).column)
-        for f in ("round", "topic", "question", "group", "n", "data")
+        connection.ops.quote_name(column[f]) for f in ("round", "topic", "question", "group", "n", "data")
     )
     with connection.cursor() as cursor, cursor.copy(f"COPY {_table(RoundStat)} ({columns}) FROM STDIN") as copy:
         for r in rows:

@@ -290,7 +290,7 @@ def _stats_csv(rnd: Round) -> str:
 # round.json
 # ---------------------------------------------------------------------------
 
-CODING = {
+CODING: dict[str, str] = {
     Question.Type.SCALE: "the numeric value of the chosen option (options[].value); index code = value - (min + max) / 2",
     Question.Type.SINGLE: "the code of the chosen option",
     Question.Type.MULTI: "the codes of the ticked options, in option order, joined by '|'",
@@ -532,7 +532,7 @@ def _priorities_documents(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
                         "edition": edition.code,
                         "fingerprint": edition.fingerprint,
                         "scoring_run": run.code,
-                        "replaces": edition.replaces.code if edition.replaces_id else None,
+                        "replaces": edition.replaces.code if edition.replaces is not None else None,
                         "published_at": edition.published_at,
                         # The decision (what the fingerprint covers) and every figure published with it.
                         "entries": [{**edition_entry_record(e), "data": e.data} for e in entries],

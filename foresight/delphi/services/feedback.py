@@ -42,7 +42,7 @@ class Feedback:
         q1, q3 = self.figures.get("q1"), self.figures.get("q3")
         if self.suppressed or value is None or q1 is None or q3 is None:
             return False
-        return value < q1 or value > q3
+        return bool(value < q1 or value > q3)
 
 
 def _rows(answers: Any) -> dict[int, list[_Row]]:

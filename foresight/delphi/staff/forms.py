@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -16,6 +16,9 @@ from foresight.delphi.staff.selectors import topic_choices_for_study
 # <input type="datetime-local"> sends "2030-01-31T09:00" (seconds only when the step asks for them).
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
+if TYPE_CHECKING:  # the Django stubs' type for lazy translations (a development dependency)
+    from django_stubs_ext import StrOrPromise
+
 
 class DateTimeLocalInput(forms.DateTimeInput):
     input_type = "datetime-local"
@@ -24,7 +27,7 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
 
 
-def datetime_field(label: str, *, required: bool = True) -> forms.DateTimeField:
+def datetime_field(label: StrOrPromise, *, required: bool = True) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label,
         required=required,

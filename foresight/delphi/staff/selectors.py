@@ -274,7 +274,7 @@ def panel_list(*, study: Study, q: str = "", sector: str = "") -> QuerySet[Parti
     return qs.order_by("expert__name", "expert__email")
 
 
-def _sent_count() -> QuerySet[Invitation]:
+def _sent_count() -> QuerySet[Any, Any]:
     return (
         Invitation.objects.filter(participant=OuterRef("pk"), sent_at__isnull=False)
         .order_by()

@@ -84,7 +84,9 @@ def study_list(request: HttpRequest) -> HttpResponse:
 
 
 def _render_create(request: HttpRequest, form: StudyCreateForm, status: int = 200) -> HttpResponse:
-    topics = form.fields["topics"].queryset  # type: ignore[attr-defined]
+    field = form.fields["topics"]
+    assert isinstance(field, forms.ModelMultipleChoiceField) and field.queryset is not None
+    topics = field.queryset
     selected = {str(v) for v in (form["topics"].value() or [])}
     return render(
         request,
@@ -556,7 +558,7 @@ def argument_moderate_view(request: HttpRequest, code: str, pk: int) -> HttpResp
     argument = selectors.argument_get_for_staff(study=study, pk=pk)
     form = ModerateForm(request.POST)
     if not form.is_valid():
-        message = " ".join(form.errors.get("status", [])) or _("Approve or reject.")
+        message = " ".join(str(e) for e in form.errors.get("status", [])) or _("Approve or reject.")
         if wants_partial(request):
             return render(
                 request,

@@ -75,7 +75,7 @@ def edition_fingerprint(*, edition: Edition) -> str:
         {
             "data": edition.scoring_run.fingerprint,
             "code": edition.code,
-            "replaces": edition.replaces.code if edition.replaces_id else None,
+            "replaces": edition.replaces.code if edition.replaces is not None else None,
             "entries": entries,
         },
         sort_keys=True,

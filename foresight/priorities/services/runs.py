@@ -749,7 +749,7 @@ def scoring_results_compute(*, run: ScoringRun, data: CriteriaData, progress: An
         )
         topics[code] = entry
     ranking = sorted((c for c in topics if topics[c]["ranked"]), key=lambda c: (topics[c]["rank"], c))
-    return _r(
+    outcome: dict[str, Any] = _r(
         {
             "topics": topics,
             "ranking": ranking,
@@ -781,6 +781,7 @@ def scoring_results_compute(*, run: ScoringRun, data: CriteriaData, progress: An
             },
         }
     )
+    return outcome
 
 
 def scoring_run_execute(*, run_id: int) -> bool:
