@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/foresight
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: demo test bench install install-dev lock lint messages clean
+.PHONY: demo test test-fast bench install install-dev lock lint messages clean
 
 # Installs come from the lock files, every package pinned and hashed (pip --require-hashes), so a
 # fresh machine gets exactly what CI tested. requirements*.txt are the ones people edit; `make lock`
@@ -68,6 +68,12 @@ test: $(VENV)/.installed-dev
 	scripts/ensure-chromium
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) scripts/ensure-services
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The inner loop: every test but the browser, worker and fault suites (PostgreSQL and Redis, no
+## Chromium, no Celery worker process)
+test-fast: $(VENV)/.installed-dev
+	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) scripts/ensure-services
+	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest -m "not browser and not worker and not faults" $(PYTEST_ARGS)
 
 ## Benchmark against baselines on PostgreSQL at national scale, writing BENCHMARKS.md (about 15 minutes);
 ## a quicker run: make bench BENCH_ARGS="--scale 0.1 --repeat 2"

@@ -45,6 +45,33 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     if not os.environ.get("REDIS_URL"):
         raise pytest.UsageError("The test suite needs Redis: set REDIS_URL (make test does).")
+    # Test users' passwords need no key stretching (Django's advice for test suites); logins still run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    """The test database, without waiting for each commit to reach the disk (a crash may lose the last
+    commits of a test run, which does not matter; the fault suite runs its own PostgreSQL, untouched)."""
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        name = connection.settings_dict["NAME"]
+        cursor.execute(f'ALTER DATABASE "{name}" SET synchronous_commit TO off')  # new connections: the worker
+        cursor.execute("SET synchronous_commit TO off")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the fault suite, and check that every test that starts a worker or a browser says so, so
+    that ``make test-fast`` (``-m "not browser and not worker and not faults"``) never starts one."""
+    needs = {"worker": {"celery_worker_process"}, "browser": {"browser", "page"}}
+    for item in items:
+        if item.nodeid.startswith("tests/faults/"):
+            item.add_marker(pytest.mark.faults)
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for marker, names in needs.items():
+            if fixtures & names and item.get_closest_marker(marker) is None:
+                raise pytest.UsageError(f"{item.nodeid} uses {sorted(fixtures & names)}: mark it @pytest.mark.{marker}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
