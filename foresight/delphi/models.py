@@ -375,25 +375,6 @@ class RoundStat(models.Model):
         return f"{self.round_id}:{self.topic_id}:{self.question_id}:{self.group}"
 
 
-class AuditLog(models.Model):
-    """Append-only record of staff actions (open, close, extend, rule changes, publish...)."""
-
-    at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    action = models.CharField(max_length=60)
-    study = models.ForeignKey(Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
-    round = models.ForeignKey(Round, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
-    details = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-at"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
-
-
 class FeedbackSnapshot(models.Model):
     """The real-time feedback last released for one topic × question of a round (``foresight.disclosure``,
     rule 5): experts see these figures until at least k + 1 respondents have answered or changed their

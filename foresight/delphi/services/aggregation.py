@@ -599,7 +599,7 @@ def round_aggregate(*, round_id: int) -> bool:
             aggregation_progress=100,
         )
         _next_round_topics(rnd=locked, summary=summary)
-        from foresight.delphi.services.audit import audit_log
+        from foresight.core.audit import audit_log
 
         audit_log(action="round_aggregate", round=locked, checksum=checksum)
     return True

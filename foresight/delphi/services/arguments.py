@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from foresight.catalog.models import Topic
+from foresight.core.audit import audit_log
 from foresight.delphi.models import Argument, Participant, Question, Round
-from foresight.delphi.services.audit import audit_log
 from foresight.delphi.services.responses import RoundClosed
 
 MAX_ARGUMENT = 1000

@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from foresight.catalog.models import Topic
 from foresight.core import queue
+from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
 from foresight.delphi.models import Participant, Round, Study
-from foresight.delphi.services.audit import audit_log
 from foresight.delphi.services.panel import participants_to_remind
 from foresight.delphi.services.rounds import round_extend, round_open
 from foresight.delphi.services.studies import study_create, study_update_rules

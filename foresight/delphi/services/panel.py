@@ -20,8 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from foresight.catalog.models import Area, Topic
+from foresight.core.audit import audit_log
 from foresight.delphi.models import Expert, Invitation, Participant, Round, RoundCompletion, Study
-from foresight.delphi.services.audit import audit_log
 
 INVITATION_DAYS = 30
 CSV_COLUMNS = ["email", "name", "sector", "country", "organisation", "areas"]

@@ -16,9 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from foresight.core import queue
+from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
 from foresight.delphi.models import Round, Study
-from foresight.delphi.services.audit import audit_log
 
 # Namespace of the PostgreSQL advisory locks that order answer writes against closing (key: round id).
 ANSWERS_LOCK = 0x466F7265  # "Fore"

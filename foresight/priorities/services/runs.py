@@ -50,11 +50,11 @@ from django.utils import timezone
 
 from foresight import disclosure
 from foresight.catalog.models import Cluster, PublicationStatus, Topic
+from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
 from foresight.delphi.answers import option_value
 from foresight.delphi.models import Answer, Question, Round, Study
 from foresight.delphi.selectors import round_stopping_note, round_topic_reports
-from foresight.delphi.services.audit import audit_log
 from foresight.priorities import scoring
 from foresight.priorities.models import BOOTSTRAP_MAX, BOOTSTRAP_MIN, ScoringRun
 from scenarios.models import ScenarioTopic
