@@ -6,10 +6,11 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 
-from foresight.catalog.models import Topic
+from foresight import disclosure
+from foresight.catalog.models import Area, Topic
 from foresight.delphi import stopping
 from foresight.delphi.answers import CANT_JUDGE
-from foresight.delphi.models import Answer, Participant, Question, Response, Round, Study
+from foresight.delphi.models import Answer, FeedbackSnapshot, Participant, Question, Response, Round, RoundStat, Study
 
 SESSION_KEY = "delphi_participant"
 
@@ -190,9 +191,6 @@ def round_topic_reports(
     queries (plus one for the questions when not given); used by scoring, the topic page, the staff
     console and the exports, so all of them show the same figures and hide the same ones.
     """
-    from foresight import disclosure
-    from foresight.delphi.models import RoundStat
-
     study = rnd.study
     rules = study.disclosure_rules()
     if questions is None:
@@ -217,8 +215,6 @@ def round_topic_reports(
     if study.mode != Study.Mode.REALTIME:
         expertise = None
     else:
-        from foresight.delphi.models import FeedbackSnapshot
-
         live = realtime_members(rnd=rnd, topic_ids=list(groups))
         seen = {
             (s.topic_id, s.question_id): s.members
@@ -349,9 +345,6 @@ def round_kendall_by_area(*, rnd: Round) -> list[dict[str, Any]]:
     least t = k + 1 experts rated every topic of the area, else ``suppressed`` (a reason code) —
     also where aggregation had fewer than two raters and stored nothing.  Two queries.
     """
-    from foresight import disclosure
-    from foresight.catalog.models import Area
-
     rules = rnd.study.disclosure_rules()
     stored = (rnd.summary or {}).get("kendall_importance_by_area") or {}
     per_area: dict[int, int] = {}

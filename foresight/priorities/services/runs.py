@@ -50,6 +50,7 @@ from django.utils import timezone
 
 from foresight import disclosure
 from foresight.catalog.models import Cluster, PublicationStatus, Topic
+from foresight.core import queue
 from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
 from foresight.delphi.answers import option_value
@@ -470,10 +471,7 @@ def scoring_run_create(
         bootstrap_b=B,
         top_k=top_k,
     )
-    from foresight.core import queue
-    from foresight.priorities import tasks
-
-    queue.send_on_commit(tasks.scoring_run, run.pk)
+    queue.send_on_commit("priorities.scoring_run", run.pk)
     return run
 
 
@@ -842,9 +840,6 @@ def scoring_run_execute(*, run_id: int) -> bool:
 def scoring_runs_sweep(*, now: Any = None) -> list[int]:
     """Re-queue runs whose task was lost: pending for over a minute (the broker was down when they were
     created), or running for longer than the task's time limit (its worker died). Run by beat."""
-    from foresight.core import queue
-    from foresight.priorities import tasks
-
     now = now or timezone.now()
     ids = list(
         ScoringRun.objects.filter(
@@ -853,5 +848,5 @@ def scoring_runs_sweep(*, now: Any = None) -> list[int]:
         ).values_list("pk", flat=True)
     )
     for pk in ids:
-        queue.send(tasks.scoring_run, pk)
+        queue.send("priorities.scoring_run", pk)
     return ids
