@@ -9,6 +9,10 @@ class PrioritiesConfig(AppConfig):
     verbose_name = "Priorities"
 
     def ready(self) -> None:
-        # Registers the Celery tasks that services queue by name (foresight.core.queue); imported here
-        # because the tasks' services need the models loaded.
+        # Imported here because these modules need the models loaded: the Celery tasks that services
+        # queue by name (foresight.core.queue), and this app's part of a Delphi round package.
+        from foresight.delphi.services import export
         from foresight.priorities import tasks  # noqa: F401
+        from foresight.priorities.services import package
+
+        export.package_part_register(package.round_package_documents)

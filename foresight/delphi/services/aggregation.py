@@ -23,9 +23,9 @@ from foresight.catalog.models import Area, Topic
 from foresight.core.audit import audit_log
 from foresight.delphi.answers import option_value
 from foresight.delphi.models import Answer, Expert, Participant, Question, Response, Round, RoundStat, Study
-from foresight.delphi.selectors import round_topic_reports
+from foresight.delphi.selectors import ALL_RESPONDENTS, round_topic_reports
 
-ALL = "all"
+ALL = ALL_RESPONDENTS
 HIGH = "high"
 
 
