@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from foresight.core import cache
+
 
 class CatalogConfig(AppConfig):
     name = "foresight.catalog"
@@ -9,6 +11,4 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
-        from foresight.core import cache
-
         cache.connect_invalidation()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from foresight.catalog import selectors
@@ -39,7 +40,6 @@ class TopicFilterForm(forms.Form):
         directions = list(selectors.direction_options().values_list("slug", "name_en", "name_zh"))
         areas = list(selectors.area_list().values_list("slug", "name_en", "name_zh"))
         clusters = list(selectors.cluster_list().values_list("code", "name_en", "name_zh"))
-        from django.utils.translation import get_language
 
         zh = (get_language() or "en").startswith("zh")
         pick = 2 if zh else 1

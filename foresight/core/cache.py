@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -82,8 +83,6 @@ def _on_change(sender: type, **kwargs: Any) -> None:
 
 
 def connect_invalidation() -> None:
-    from django.apps import apps
-
     for label in ("catalog", "scenarios"):
         for model in apps.get_app_config(label).get_models():
             if model.__name__.startswith("Historical"):

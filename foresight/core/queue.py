@@ -4,6 +4,10 @@ Answers and state changes are committed first; the task is then sent. If the bro
 be reached, the send is logged and dropped: every such task has a periodic sweep that finds the
 work from the database state (a closed round not yet aggregated, a pending scoring run) and queues
 it again once the broker is back. Errors raised by a task itself (eager mode) still propagate.
+
+Services name the task they queue ("delphi.round_aggregate") rather than import it: a tasks module
+imports the services it runs, so the services importing it back would be a cycle. Each app's
+``AppConfig.ready`` imports its tasks module, so every task is registered wherever Django runs.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,8 +26,15 @@ logger = logging.getLogger(__name__)
 BROKER_ERRORS = (BrokerError, RedisConnectionError, RedisTimeoutError, ConnectionRefusedError)
 
 
+def task_get(name: str) -> Any:
+    """The registered Celery task of that name."""
+    return current_app.tasks[name]
+
+
 def send(task: Any, *args: Any) -> bool:
-    """Send now; False (and a warning) if the broker is unreachable."""
+    """Send now (a task, or the name it is registered under); False (and a warning) if the broker is unreachable."""
+    if isinstance(task, str):
+        task = task_get(task)
     try:
         task.delay(*args)
     except BROKER_ERRORS:
@@ -34,5 +46,5 @@ def send(task: Any, *args: Any) -> bool:
 
 
 def send_on_commit(task: Any, *args: Any) -> None:
-    """Send after the current transaction commits (immediately outside one)."""
+    """Send after the current transaction commits (immediately outside one); ``task`` as for :func:`send`."""
     transaction.on_commit(lambda: send(task, *args))

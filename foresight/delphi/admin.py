@@ -8,18 +8,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from foresight.delphi.models import AuditLog, Expert, Round, Study
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from foresight.core.admin import ReadOnlyAdmin
+from foresight.delphi.models import Expert, Round, Study
 
 
 class RoundInline(admin.TabularInline):
@@ -46,10 +36,3 @@ class ExpertAdmin(admin.ModelAdmin):
     list_filter = ["sector", "country"]
     search_fields = ["email", "name", "organisation"]
     filter_horizontal = ["areas"]
-
-
-@admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdmin):
-    list_display = ["at", "action", "actor", "study", "round"]
-    list_filter = ["action"]
-    date_hierarchy = "at"

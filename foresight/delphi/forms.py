@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from foresight.delphi.answers import ALREADY, CANT_JUDGE, NEVER, option_key, option_value, parse_answer
@@ -140,8 +141,6 @@ class Field:
 
 
 def _option_label(option: dict[str, Any]) -> str:
-    from django.utils.translation import get_language
-
     if (get_language() or "").startswith("zh") and option.get("label_zh"):
         return str(option["label_zh"])
     return str(option.get("label_en") or option["code"])

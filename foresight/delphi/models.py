@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from foresight import disclosure
@@ -110,6 +111,12 @@ class Study(Bilingual):
             min_respondents=int(self.min_respondents),
             min_high=int(self.min_high_respondents),
         )
+
+    def timing_years(self) -> tuple[int, int]:
+        """(Y0, H): the year round 1 opened (the rules froze; this year while they have not) and the horizon
+        year, the span of the timing criterion a scoring run computes and round.json states."""
+        opened = self.frozen_at or timezone.now()
+        return opened.year, int(self.horizon_year)
 
     def stopping_rules(self) -> stopping.Rule:
         """The study's stopping rule (``foresight.delphi.stopping``), defaults for keys it does not store."""
@@ -376,25 +383,6 @@ class RoundStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id}:{self.topic_id}:{self.question_id}:{self.group}"
-
-
-class AuditLog(models.Model):
-    """Append-only record of staff actions (open, close, extend, rule changes, publish...)."""
-
-    at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    action = models.CharField(max_length=60)
-    study = models.ForeignKey(Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
-    round = models.ForeignKey(Round, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
-    details = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-at"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
 
 
 class FeedbackSnapshot(models.Model):

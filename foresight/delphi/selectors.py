@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
-from foresight.catalog.models import Topic
+from foresight import disclosure
+from foresight.catalog.models import Area, Topic
 from foresight.delphi import stopping
-from foresight.delphi.answers import CANT_JUDGE
-from foresight.delphi.models import Answer, Participant, Question, Response, Round, Study
+from foresight.delphi.answers import CANT_JUDGE, option_value
+from foresight.delphi.models import Answer, FeedbackSnapshot, Participant, Question, Response, Round, RoundStat, Study
 
 SESSION_KEY = "delphi_participant"
+# The RoundStat group of every respondent (aggregation.ALL).
+ALL_RESPONDENTS = "all"
 
 
 def participant_get_for_session(*, request: HttpRequest, study_code: str) -> Participant:
@@ -190,9 +196,6 @@ def round_topic_reports(
     queries (plus one for the questions when not given); used by scoring, the topic page, the staff
     console and the exports, so all of them show the same figures and hide the same ones.
     """
-    from foresight import disclosure
-    from foresight.delphi.models import RoundStat
-
     study = rnd.study
     rules = study.disclosure_rules()
     if questions is None:
@@ -217,8 +220,6 @@ def round_topic_reports(
     if study.mode != Study.Mode.REALTIME:
         expertise = None
     else:
-        from foresight.delphi.models import FeedbackSnapshot
-
         live = realtime_members(rnd=rnd, topic_ids=list(groups))
         seen = {
             (s.topic_id, s.question_id): s.members
@@ -349,9 +350,6 @@ def round_kendall_by_area(*, rnd: Round) -> list[dict[str, Any]]:
     least t = k + 1 experts rated every topic of the area, else ``suppressed`` (a reason code) —
     also where aggregation had fewer than two raters and stored nothing.  Two queries.
     """
-    from foresight import disclosure
-    from foresight.catalog.models import Area
-
     rules = rnd.study.disclosure_rules()
     stored = (rnd.summary or {}).get("kendall_importance_by_area") or {}
     per_area: dict[int, int] = {}
@@ -369,3 +367,93 @@ def round_kendall_by_area(*, rnd: Round) -> list[dict[str, Any]]:
             row["suppressed"] = disclosure.SMALL_GROUP
         rows.append(row)
     return rows
+
+
+# --- for scoring (foresight.priorities): answers by cell, with their coding -------------------------------
+
+AnswerRow = tuple[int, int, str, bool, float | None, str]
+
+
+@dataclass(frozen=True)
+class AnswerMatrix:
+    """The answers to some questions in chosen topic × round cells, as scoring reads them.
+
+    ``respondents``: the participant ids with at least one such answer, ascending (pseudonymous ids,
+    never an expert).  ``rows()`` streams (participant id, topic id, question key, can't judge,
+    numeric value, code) per answer, in no particular order; a scale answer's numeric value is its
+    option's value, a year answer's the year (its code is 'already' / 'never' otherwise).
+    ``scale_mid`` gives each scale question's midpoint, (min + max) / 2 of its option values (3 where
+    the study has no such question)."""
+
+    respondents: list[int]
+    scale_mid: dict[str, float]
+    _answers: QuerySet[Answer] = field(repr=False)
+
+    def rows(self) -> Iterator[AnswerRow]:
+        values = self._answers.values_list(
+            "response__participant_id", "response__topic_id", "question__key", "cant_judge", "value_num", "value_code"
+        )
+        for participant_id, topic_id, key, cant_judge, num, code in values.iterator(chunk_size=20000):
+            yield participant_id, topic_id, key, cant_judge, num, code or ""
+
+
+def answer_matrix(*, study: Study, cells: Mapping[int, Round], keys: Collection[str]) -> AnswerMatrix:
+    """The answers to the questions ``keys`` of ``study`` where ``cells`` maps a topic id to the round
+    whose answers count for it. Two queries (questions, respondents); ``rows()`` is a third."""
+    where = Q(pk__in=[])
+    by_round: dict[int, list[int]] = {}
+    for topic_id, rnd in cells.items():
+        by_round.setdefault(rnd.pk, []).append(topic_id)
+    for round_id, topic_ids in by_round.items():
+        where |= Q(response__round_id=round_id, response__topic_id__in=topic_ids)
+    answers = Answer.objects.filter(where, question__study=study, question__key__in=list(keys)).order_by()
+    scale_mid = {key: 3.0 for key in keys}
+    for q in Question.objects.filter(study=study, key__in=list(keys), qtype=Question.Type.SCALE):
+        values = [option_value(o) for o in q.options or []]
+        if values:
+            scale_mid[q.key] = (min(values) + max(values)) / 2
+    respondents = sorted(answers.values_list("response__participant_id", flat=True).distinct())
+    return AnswerMatrix(respondents=respondents, scale_mid=scale_mid, _answers=answers)
+
+
+@dataclass(frozen=True)
+class TopicRoundFigure:
+    """One question's released all-respondent figures of a topic in one aggregated round."""
+
+    round: Round
+    question: Question
+    released: dict[str, Any]  # n, median, q1, q3, iqr, index as the disclosure layer releases them
+
+
+def topic_round_figures(*, topic: Topic, keys: Collection[str], rounds: QuerySet[Round]) -> Iterator[TopicRoundFigure]:
+    """The released all-respondent figures of the questions ``keys`` for ``topic`` in every aggregated round
+    of ``rounds``, by study (oldest first) and round number.  A fixed-rounds round's figures are those
+    ``disclosure.release_item`` lets out; a real-time round's those of ``round_topic_reports`` (they also
+    obey rule 5 against the last snapshot its experts saw).  One query, and one more per real-time round."""
+    stats = (
+        RoundStat.objects.filter(
+            topic=topic,
+            group=ALL_RESPONDENTS,
+            question__key__in=list(keys),
+            round__status=Round.Status.AGGREGATED,
+            round__in=rounds,
+        )
+        .select_related("round__study", "question")
+        .order_by("round__study__created_at", "round__study__code", "round__number")
+    )
+    live: dict[int, dict[str, Any]] = {}  # real-time rounds: their released items (rule 5), one report each
+    for stat in stats:
+        rnd = stat.round
+        if rnd.study.mode == Study.Mode.REALTIME:
+            if rnd.pk not in live:
+                live[rnd.pk] = (round_topic_reports(rnd=rnd, topic_ids=[topic.pk]).get(topic.pk) or {}).get("items", {})
+            report = live[rnd.pk].get(stat.question.key) or {"n": None}
+            released = {key: report.get(key) for key in ("n", "median", "q1", "q3", "iqr", "index")}
+        else:
+            released = disclosure.release_item(
+                qtype=stat.question.qtype,
+                index=stat.question.index,
+                groups={ALL_RESPONDENTS: stat.data or {}},
+                rules=rnd.study.disclosure_rules(),
+            )
+        yield TopicRoundFigure(round=rnd, question=stat.question, released=released)

@@ -12,6 +12,8 @@ from celery import shared_task
 from django.conf import settings
 
 from foresight.core import queue
+from foresight.delphi.models import Participant, Round
+from foresight.delphi.services import aggregation, panel, rounds
 
 TASK_OPTIONS: dict[str, Any] = {"acks_late": True, "reject_on_worker_lost": True}
 
@@ -25,48 +27,34 @@ TASK_OPTIONS: dict[str, Any] = {"acks_late": True, "reject_on_worker_lost": True
     **TASK_OPTIONS,
 )
 def round_aggregate(round_id: int) -> bool:
-    from foresight.delphi.services.aggregation import round_aggregate as service
-
-    return service(round_id=round_id)
+    return aggregation.round_aggregate(round_id=round_id)
 
 
 @shared_task(name="delphi.rounds_tick", time_limit=300, soft_time_limit=280, **TASK_OPTIONS)
 def rounds_tick() -> dict[str, int]:
-    from foresight.delphi.services.rounds import rounds_tick as service
-
-    return service()
+    return rounds.rounds_tick()
 
 
 @shared_task(name="delphi.rounds_sweep", time_limit=300, soft_time_limit=280, **TASK_OPTIONS)
 def rounds_sweep() -> list[int]:
-    from foresight.delphi.services.rounds import rounds_sweep as service
-
-    return service()
+    return rounds.rounds_sweep()
 
 
 @shared_task(name="delphi.invitation_send", time_limit=120, soft_time_limit=100, **TASK_OPTIONS)
 def invitation_send(participant_id: int, base_url: str, kind: str = "invite") -> None:
-    from foresight.delphi.models import Participant
-    from foresight.delphi.services.panel import invitation_send as service
-
     participant = Participant.objects.select_related("expert", "study").filter(pk=participant_id).first()
     if participant is None or participant.status == Participant.Status.DROPPED:
         return
-    service(participant=participant, base_url=base_url, kind=kind)
+    panel.invitation_send(participant=participant, base_url=base_url, kind=kind)
 
 
 @shared_task(name="delphi.reminders_send", time_limit=600, soft_time_limit=570, **TASK_OPTIONS)
 def reminders_send(base_url: str = "") -> int:
     """Remind everyone who has not finished an open round (scheduled by beat)."""
-    from django.conf import settings
-
-    from foresight.delphi.models import Round
-    from foresight.delphi.services.panel import participants_to_remind
-
     url = base_url or settings.SITE_URL
     sent = 0
     for rnd in Round.objects.filter(status=Round.Status.OPEN).select_related("study"):
-        for participant in participants_to_remind(rnd=rnd):
+        for participant in panel.participants_to_remind(rnd=rnd):
             queue.send(invitation_send, participant.pk, url, "reminder")
             sent += 1
     return sent

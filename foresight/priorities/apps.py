@@ -7,3 +7,12 @@ class PrioritiesConfig(AppConfig):
     name = "foresight.priorities"
     label = "priorities"
     verbose_name = "Priorities"
+
+    def ready(self) -> None:
+        # Imported here because these modules need the models loaded: the Celery tasks that services
+        # queue by name (foresight.core.queue), and this app's part of a Delphi round package.
+        from foresight.delphi.services import export
+        from foresight.priorities import tasks  # noqa: F401
+        from foresight.priorities.services import package
+
+        export.package_part_register(package.round_package_documents)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from foresight.delphi.models import AuditLog, Participant, Round, Study
+from foresight.core.models import AuditLog
+from foresight.delphi.models import Participant, Round, Study
 from foresight.delphi.services.aggregation import round_aggregate
 from foresight.delphi.services.responses import response_save, round_submit
 from foresight.delphi.services.rounds import round_close, round_open, rounds_sweep

@@ -20,9 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from foresight.catalog.models import Topic
+from foresight.core.models import AuditLog
 from foresight.delphi.models import (
     Argument,
-    AuditLog,
     Expert,
     Invitation,
     Participant,

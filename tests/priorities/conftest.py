@@ -23,18 +23,17 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Inside a test transaction nothing is ever committed, so work queued on commit is done here instead:
     round aggregation runs at once (the real service), scoring runs are only recorded for the test to run."""
     from foresight.core import queue
-    from foresight.delphi import tasks as delphi_tasks
-    from foresight.priorities import tasks as priority_tasks
 
     runs: list[int] = []
 
     def send_on_commit(task: Any, *args: Any) -> None:
-        if task is delphi_tasks.round_aggregate:
+        name = getattr(task, "name", task)  # services queue by name
+        if name == "delphi.round_aggregate":
             round_aggregate(round_id=args[0])
-        elif task is priority_tasks.scoring_run:
+        elif name == "priorities.scoring_run":
             runs.append(args[0])
         else:
-            raise AssertionError(f"unexpected task {task.name}")
+            raise AssertionError(f"unexpected task {name}")
 
     monkeypatch.setattr(queue, "send_on_commit", send_on_commit)
     return runs

@@ -12,7 +12,8 @@ from django.test import Client
 
 from foresight.catalog.models import Topic
 from foresight.core.cache import content_version
-from foresight.delphi.models import AuditLog, Study
+from foresight.core.models import AuditLog
+from foresight.delphi.models import Study
 from foresight.delphi.services.simulation import study_simulate
 from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun
 from foresight.priorities.selectors import editions

@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import F
 
-from foresight.delphi.models import AuditLog
+from foresight.core.models import AuditLog
 from foresight.priorities.models import Edition
 from foresight.priorities.services.editions import edition_fingerprint
 from foresight.priorities.services.publishing import suggested_rationale

@@ -17,7 +17,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from foresight.catalog.models import Topic
-from foresight.delphi.models import Answer, AuditLog, Round, RoundStat, Study
+from foresight.core.models import AuditLog
+from foresight.delphi.models import Answer, Round, RoundStat, Study
 from foresight.delphi.services.simulation import study_simulate
 from foresight.delphi.services.studies import study_create
 from foresight.priorities.models import ScoringRun

@@ -15,7 +15,8 @@ from django.test import Client
 from django.urls import reverse
 
 from foresight.catalog.models import Topic
-from foresight.delphi.models import AuditLog, Study
+from foresight.core.models import AuditLog
+from foresight.delphi.models import Study
 from foresight.delphi.services.studies import study_create
 from foresight.priorities import scoring
 from foresight.priorities.models import Edition, EditionEntry, ScoringRun

@@ -20,10 +20,12 @@ from django.utils import timezone
 
 from foresight import disclosure, stats
 from foresight.catalog.models import Area, Topic
+from foresight.core.audit import audit_log
 from foresight.delphi.answers import option_value
 from foresight.delphi.models import Answer, Expert, Participant, Question, Response, Round, RoundStat, Study
+from foresight.delphi.selectors import ALL_RESPONDENTS, round_topic_reports
 
-ALL = "all"
+ALL = ALL_RESPONDENTS
 HIGH = "high"
 
 
@@ -599,8 +601,6 @@ def round_aggregate(*, round_id: int) -> bool:
             aggregation_progress=100,
         )
         _next_round_topics(rnd=locked, summary=summary)
-        from foresight.delphi.services.audit import audit_log
-
         audit_log(action="round_aggregate", round=locked, checksum=checksum)
     return True
 
@@ -646,8 +646,6 @@ def _next_round_topics(*, rnd: Round, summary: dict[str, Any]) -> None:
     if rnd.study.drop_consensus_topics:
         # Only a consensus the disclosure layer releases: a topic dropped on a verdict from fewer than
         # k + 1 answers would show everyone (it is missing from the next round) what the verdict was.
-        from foresight.delphi.selectors import round_topic_reports
-
         index_keys = set(Question.objects.filter(study=rnd.study_id, index=True).values_list("key", flat=True))
         done = set()
         for topic_id, report in round_topic_reports(rnd=rnd).items():

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from foresight.catalog.models import Topic
-from foresight.delphi.models import Argument, Participant, Question, Round
-from foresight.delphi.services.audit import audit_log
+from foresight.core.audit import audit_log
+from foresight.delphi.models import Argument, Participant, Question, Round, Study
 from foresight.delphi.services.responses import RoundClosed
 
 MAX_ARGUMENT = 1000
@@ -86,8 +86,6 @@ def argument_moderate(*, argument: Argument, status: str, actor: Any) -> Argumen
 def arguments_visible(*, rnd: Round, topic: Topic) -> list[Argument]:
     """Approved arguments an expert sees on a topic in ``rnd``: those of earlier rounds, plus this
     round's own in real-time mode (where there is only one round)."""
-    from foresight.delphi.models import Study
-
     qs = Argument.objects.filter(
         round__study_id=rnd.study_id, topic=topic, status=Argument.Status.APPROVED
     ).select_related("question")

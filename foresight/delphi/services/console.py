@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from foresight.catalog.models import Topic
 from foresight.core import queue
+from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
 from foresight.delphi.models import Participant, Round, Study
-from foresight.delphi.services.audit import audit_log
 from foresight.delphi.services.panel import participants_to_remind
 from foresight.delphi.services.rounds import round_extend, round_open
 from foresight.delphi.services.studies import study_create, study_update_rules
@@ -180,8 +180,6 @@ def _mail_batch(
 ) -> int:
     """Queue one e-mail of ``kind`` per selected participant after commit, audited, under a short-lived lock
     (``busy`` is the refusal while it holds) that is released at once if nothing was queued or on error."""
-    from foresight.delphi import tasks
-
     _lock(key, seconds, busy)
     try:
         with transaction.atomic():
@@ -189,7 +187,7 @@ def _mail_batch(
             if ids:
                 audit_log(action=action, actor=actor, count=len(ids), **audit)
             for pk in ids:
-                queue.send_on_commit(tasks.invitation_send, pk, base_url, kind)
+                queue.send_on_commit("delphi.invitation_send", pk, base_url, kind)
     except BaseException:
         _unlock(key)
         raise
@@ -243,8 +241,6 @@ def reminders_queue(*, rnd: Round, actor: Any, base_url: str) -> int:
 
 def round_aggregate_queue(*, rnd: Round, actor: Any) -> None:
     """Queue the aggregation of a closed round (closing queues it already; this restarts a lost or stuck run)."""
-    from foresight.delphi import tasks
-
     key = f"delphi:console:aggregate:{rnd.pk}"
     with transaction.atomic():
         locked = Round.objects.select_for_update().get(pk=rnd.pk)
@@ -254,4 +250,4 @@ def round_aggregate_queue(*, rnd: Round, actor: Any) -> None:
             )
         _lock(key, AGGREGATION_LOCK_SECONDS, "Aggregation of this round was started less than a minute ago.")
         audit_log(action="round_aggregate_queue", actor=actor, round=locked)
-        queue.send_on_commit(tasks.round_aggregate, locked.pk)
+        queue.send_on_commit("delphi.round_aggregate", locked.pk)

@@ -17,10 +17,8 @@ import io
 import json
 import zipfile
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
-
-from django.db.models import F
 
 from foresight import disclosure
 from foresight.catalog.models import Topic
@@ -301,11 +299,9 @@ CODING: dict[str, str] = {
 
 def round_settings(*, rnd: Round, sectors: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Every rule that affects a number of this round, the questions and their coding (round.json)."""
-    from foresight.priorities.services.runs import timing_years
-
     study = rnd.study
     rules = study.disclosure_rules()
-    start, horizon = timing_years(study)
+    start, horizon = study.timing_years()
     questions = [
         {
             "key": q.key,
@@ -487,6 +483,19 @@ criterion normalises to 0.5.
 """
 
 
+# Documents that apps further along add to every round's package: each part takes the round and gives
+# (file name, JSON document) pairs.  Priorities registers its scoring runs and published editions
+# (``foresight.priorities.services.package``, from its AppConfig.ready), so Delphi never imports it.
+PackagePart = Callable[[Round], Iterable[tuple[str, dict[str, Any]]]]
+PACKAGE_PARTS: list[PackagePart] = []
+
+
+def package_part_register(part: PackagePart) -> None:
+    """Add ``part``'s documents to every round package from now on (once, however often it is registered)."""
+    if part not in PACKAGE_PARTS:
+        PACKAGE_PARTS.append(part)
+
+
 def round_export_package(*, rnd: Round) -> bytes:
     rounds = _package_rounds(rnd)
     labels, sectors = responses_sector_labels(rounds=rounds)
@@ -498,45 +507,7 @@ def round_export_package(*, rnd: Round) -> bytes:
         settings = round_settings(rnd=rnd, sectors=sectors)
         zf.writestr("round.json", json.dumps(settings, indent=2, sort_keys=True, default=str))
         zf.writestr("codebook.md", CODEBOOK)
-        for name, document in _priorities_documents(rnd):
-            zf.writestr(name, json.dumps(document, indent=2, sort_keys=True, default=str, ensure_ascii=False))
+        for part in PACKAGE_PARTS:
+            for name, document in part(rnd):
+                zf.writestr(name, json.dumps(document, indent=2, sort_keys=True, default=str, ensure_ascii=False))
     return buffer.getvalue()
-
-
-def _priorities_documents(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
-    """Scoring runs on this round and the editions published from them (staff package only)."""
-    from foresight.priorities.models import Edition, ScoringRun
-    from foresight.priorities.services.editions import edition_entry_record
-    from foresight.priorities.services.runs import scoring_run_settings
-
-    documents: list[tuple[str, dict[str, Any]]] = []
-    runs = ScoringRun.objects.filter(round=rnd, status=ScoringRun.Status.DONE).order_by("created_at")
-    for run in runs:
-        documents.append(
-            (
-                f"scoring/{run.code}.json",
-                {
-                    "run": run.code,
-                    "fingerprint": run.fingerprint,
-                    **scoring_run_settings(run),
-                    "results": run.results,
-                },
-            )
-        )
-        for edition in Edition.objects.filter(scoring_run=run, status=Edition.Status.PUBLISHED).order_by("code"):
-            entries = edition.entries.select_related("topic").order_by(F("rank").asc(nulls_last=True), "topic__code")
-            documents.append(
-                (
-                    f"editions/{edition.code}.json",
-                    {
-                        "edition": edition.code,
-                        "fingerprint": edition.fingerprint,
-                        "scoring_run": run.code,
-                        "replaces": edition.replaces.code if edition.replaces is not None else None,
-                        "published_at": edition.published_at,
-                        # The decision (what the fingerprint covers) and every figure published with it.
-                        "entries": [{**edition_entry_record(e), "data": e.data} for e in entries],
-                    },
-                )
-            )
-    return documents

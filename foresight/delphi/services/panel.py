@@ -17,11 +17,12 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from foresight.catalog.models import Area, Topic
+from foresight.core.audit import audit_log
 from foresight.delphi.models import Expert, Invitation, Participant, Round, RoundCompletion, Study
-from foresight.delphi.services.audit import audit_log
 
 INVITATION_DAYS = 30
 CSV_COLUMNS = ["email", "name", "sector", "country", "organisation", "areas"]
@@ -174,8 +175,6 @@ def invitation_create(*, participant: Participant, kind: str = "invite", days: i
 
 def invitation_send(*, participant: Participant, base_url: str, kind: str = "invite") -> None:
     """E-mail a fresh magic link through Django's mail API (run by a Celery task)."""
-    from django.urls import reverse
-
     token = invitation_create(participant=participant, kind=kind)
     study = participant.study
     link = base_url.rstrip("/") + reverse("delphi:redeem", kwargs={"study_code": study.code}) + f"?t={token}"

@@ -18,6 +18,7 @@ from foresight.core.errors import Conflict
 from foresight.delphi.answers import parse_answer
 from foresight.delphi.models import Answer, Participant, Question, Response, Round, RoundCompletion, Study
 from foresight.delphi.selectors import topics_with_answer
+from foresight.delphi.services.feedback import realtime_snapshot
 from foresight.delphi.services.rounds import round_answers_lock_shared
 
 MAX_RATIONALE = 1000
@@ -125,8 +126,6 @@ def response_save(
         raise AssertionError("unreachable")
     if study.mode == Study.Mode.REALTIME:
         # Real-time feedback is refreshed here, on a write, never on a page view (GET stays safe).
-        from foresight.delphi.services.feedback import realtime_snapshot
-
         rules = study.disclosure_rules()
         for key in sorted(coded):
             if by_key[key].qtype != Question.Type.TEXT:

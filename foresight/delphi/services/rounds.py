@@ -16,9 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from foresight.core import queue
+from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
 from foresight.delphi.models import Round, Study
-from foresight.delphi.services.audit import audit_log
 
 # Namespace of the PostgreSQL advisory locks that order answer writes against closing (key: round id).
 ANSWERS_LOCK = 0x466F7265  # "Fore"
@@ -109,8 +109,6 @@ def round_open(*, rnd: Round, actor: Any = None, closes_at: datetime | None = No
 
 def round_close(*, rnd: Round, actor: Any = None) -> bool:
     """Close an open round and queue its aggregation after commit. False if it was not open."""
-    from foresight.delphi import tasks
-
     with transaction.atomic():
         _round_answers_lock_exclusive(rnd.pk)  # waits for the saves in flight; later ones see it closed
         if not _transition(
@@ -118,7 +116,7 @@ def round_close(*, rnd: Round, actor: Any = None) -> bool:
         ):
             return False
         audit_log(action="round_close", actor=actor, round=rnd)
-        queue.send_on_commit(tasks.round_aggregate, rnd.pk)
+        queue.send_on_commit("delphi.round_aggregate", rnd.pk)
     return True
 
 
@@ -164,8 +162,6 @@ def rounds_sweep(*, now: datetime | None = None) -> list[int]:
     Rounds closed within the grace period (``ROUNDS_SWEEP_GRACE_SECONDS``) are skipped: their task is on its way. A duplicate that
     still slips through is harmless (aggregation is a conditional transition under a row lock).
     """
-    from foresight.delphi import tasks
-
     now = now or timezone.now()
     ids = list(
         Round.objects.filter(status=Round.Status.CLOSED)
@@ -173,5 +169,5 @@ def rounds_sweep(*, now: datetime | None = None) -> list[int]:
         .values_list("pk", flat=True)
     )
     for pk in ids:
-        queue.send(tasks.round_aggregate, pk)
+        queue.send("delphi.round_aggregate", pk)
     return ids

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from foresight.catalog.models import Area, PublicationStatus, Topic
-from foresight.delphi.models import Expert, Participant, Round, RoundStat, Study
+from foresight.delphi.models import Expert, FeedbackSnapshot, Participant, Round, RoundStat, Study
 from foresight.delphi.services.panel import participant_add, participant_choose_topics, participant_consent
 from foresight.delphi.services.responses import response_save, round_submit
 from foresight.delphi.services.rounds import round_close, round_open
@@ -165,8 +165,6 @@ def study_simulate(
 
 def _revise(rng: random.Random, rnd: Round, pending: list[tuple[Participant, Topic]]) -> None:
     """Real-time mode: some earlier answers move towards the median the live feedback shows now."""
-    from foresight.delphi.models import FeedbackSnapshot
-
     keep = []
     for participant, topic in pending:
         if rng.random() < 0.5:

@@ -10,11 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from foresight.catalog.models import Topic
+from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
 from foresight.delphi import stopping
 from foresight.delphi.models import Question, Round, Study
 from foresight.delphi.questions import DEFAULT_QUESTIONS
-from foresight.delphi.services.audit import audit_log
 
 # Study settings that affect a number; frozen once round 1 opens (written to round.json too).
 RULE_FIELDS = (

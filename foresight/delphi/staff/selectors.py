@@ -19,11 +19,11 @@ from django.utils.translation import gettext_lazy as _
 
 from foresight import disclosure
 from foresight.catalog.models import Area, Direction, PublicationStatus, Topic
+from foresight.core.models import AuditLog
 from foresight.delphi import stopping
 from foresight.delphi.models import (
     Answer,
     Argument,
-    AuditLog,
     Expert,
     Invitation,
     Participant,

@@ -17,13 +17,12 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from foresight import disclosure, numbers
+from foresight import numbers
 from foresight.catalog.models import Direction, Topic
 from foresight.core.reasons import CRITERION_LABELS, fallback_label, reason_label
 from foresight.delphi.answers import option_key, option_value
-from foresight.delphi.models import Question, Round, RoundStat, Study
-from foresight.delphi.selectors import round_topic_reports
-from foresight.delphi.services.aggregation import ALL
+from foresight.delphi.models import Question, Round, Study
+from foresight.delphi.selectors import topic_round_figures
 from foresight.priorities import charts, summaries
 from foresight.priorities.exports import published_aggregates
 from foresight.priorities.models import TIER_ORDER, Edition, EditionEntry, Tier
@@ -275,7 +274,7 @@ def topic_history(*, topic: Topic) -> TopicHistory:
 
     Round figures are the all-respondent figures the disclosure layer releases (at least k + 1
     answers; a real-time round's also obey rule 5 against the last snapshot its experts saw, through
-    ``delphi.selectors.round_topic_reports``); studies without a published edition, and rounds after
+    ``delphi.selectors.topic_round_figures``); studies without a published edition, and rounds after
     the last published one, show nothing.  Two queries, and two more per real-time round.
     """
     labels = {value: str(label) for value, label in Tier.choices}
@@ -286,37 +285,14 @@ def topic_history(*, topic: Topic) -> TopicHistory:
     )
     # A round is public once a published edition was computed from it or from a later round of its study.
     published_study = Edition.objects.filter(
-        study=OuterRef("round__study_id"),
+        study=OuterRef("study_id"),
         status=Edition.Status.PUBLISHED,
-        scoring_run__round__number__gte=OuterRef("round__number"),
+        scoring_run__round__number__gte=OuterRef("number"),
     )
-    stats = (
-        RoundStat.objects.filter(
-            topic=topic,
-            group=ALL,
-            question__key__in=HISTORY_KEYS,
-            round__status=Round.Status.AGGREGATED,
-        )
-        .filter(Exists(published_study))
-        .select_related("round__study", "question")
-        .order_by("round__study__created_at", "round__study__code", "round__number")
-    )
+    public_rounds = Round.objects.filter(Exists(published_study))
     by_round: dict[int, dict[str, Any]] = {}
-    live: dict[int, dict[str, Any]] = {}  # real-time rounds: their released items (rule 5), one report each
-    for stat in stats:
-        rnd = stat.round
-        if rnd.study.mode == Study.Mode.REALTIME:
-            if rnd.pk not in live:
-                live[rnd.pk] = (round_topic_reports(rnd=rnd, topic_ids=[topic.pk]).get(topic.pk) or {}).get("items", {})
-            report = live[rnd.pk].get(stat.question.key) or {"n": None}
-            released = {key: report.get(key) for key in ("n", "median", "q1", "q3", "iqr", "index")}
-        else:
-            released = disclosure.release_item(
-                qtype=stat.question.qtype,
-                index=stat.question.index,
-                groups={ALL: stat.data or {}},
-                rules=rnd.study.disclosure_rules(),
-            )
+    for figure in topic_round_figures(topic=topic, keys=HISTORY_KEYS, rounds=public_rounds):
+        rnd, question, released = figure.round, figure.question, figure.released
         if released.get("n") is None:
             continue
         row = by_round.setdefault(
@@ -329,11 +305,9 @@ def topic_history(*, topic: Topic) -> TopicHistory:
                 "scale": (1.0, 5.0),
             },
         )
-        row["figures"][stat.question.key] = {
-            key: released.get(key) for key in ("n", "median", "q1", "q3", "iqr", "index")
-        }
-        if stat.question.key == "importance":
-            row["scale"] = _scale_of(stat.question.options)
+        row["figures"][question.key] = {key: released.get(key) for key in ("n", "median", "q1", "q3", "iqr", "index")}
+        if question.key == "importance":
+            row["scale"] = _scale_of(question.options)
     study_index = {code: i + 1 for i, code in enumerate(dict.fromkeys(r["study_code"] for r in by_round.values()))}
     multi = len(study_index) > 1
     round_rows = [

@@ -19,9 +19,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from foresight.catalog.models import Topic
+from foresight.core.audit import audit_log
 from foresight.core.cache import content_version_bump
 from foresight.core.errors import Conflict
-from foresight.delphi.services.audit import audit_log
 from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun, Tier
 
 MAX_RATIONALE = 4000

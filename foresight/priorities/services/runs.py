@@ -50,11 +50,11 @@ from django.utils import timezone
 
 from foresight import disclosure
 from foresight.catalog.models import Cluster, PublicationStatus, Topic
+from foresight.core import queue
+from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
-from foresight.delphi.answers import option_value
-from foresight.delphi.models import Answer, Question, Round, Study
-from foresight.delphi.selectors import round_stopping_note, round_topic_reports
-from foresight.delphi.services.audit import audit_log
+from foresight.delphi.models import Question, Round, Study
+from foresight.delphi.selectors import answer_matrix, round_stopping_note, round_topic_reports
 from foresight.priorities import scoring
 from foresight.priorities.models import BOOTSTRAP_MAX, BOOTSTRAP_MIN, ScoringRun
 from scenarios.models import ScenarioTopic
@@ -127,13 +127,6 @@ class CriteriaData:
         return int(self.importance.shape[0])
 
 
-def _scale_mid(question: Question | None) -> float:
-    if question is None or not question.options:
-        return 3.0
-    values = [option_value(o) for o in question.options]
-    return (min(values) + max(values)) / 2
-
-
 def _aggregated_rounds(rnd: Round) -> list[Round]:
     return list(
         Round.objects.filter(study=rnd.study_id, number__lte=rnd.number, status=Round.Status.AGGREGATED).order_by(
@@ -152,12 +145,6 @@ def _topic_rounds(rounds: Sequence[Round]) -> dict[int, Round]:
         if current is None or by_id[round_id].number > current.number:
             out[topic_id] = by_id[round_id]
     return out
-
-
-def timing_years(study: Study) -> tuple[int, int]:
-    """(Y0, H) of the timing criterion: the year round 1 opened (the rules froze) and the horizon year."""
-    opened = study.frozen_at or timezone.now()
-    return opened.year, int(study.horizon_year)
 
 
 def timing_value(*, year: float | None, code: str, start: int, horizon: int) -> float | None:
@@ -187,20 +174,14 @@ def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaD
     order = sorted(topic_round_ids, key=lambda t: topic_codes[t])
     topics = [topic_codes[t] for t in order]
     column = {t: i for i, t in enumerate(order)}
-    questions = {q.key: q for q in Question.objects.filter(study=rnd.study_id, key__in=_KEYS)}
-    mids = {key: _scale_mid(questions.get(key)) for key in ("importance", "competitiveness")}
     study: Study = rnd.study
     rules = study.disclosure_rules()
-    start, horizon = timing_years(study)
+    start, horizon = study.timing_years()
 
-    cells: Q = Q(pk__in=[])
-    for r in rounds:
-        mine = [t for t, tr in topic_round_ids.items() if tr.pk == r.pk]
-        if mine:
-            cells |= Q(response__round=r, response__topic_id__in=mine)
-    answers = Answer.objects.filter(cells, question__key__in=_KEYS).order_by()
     # Respondents first (one DISTINCT query), so the answers stream straight into the arrays.
-    participants = sorted(answers.values_list("response__participant_id", flat=True).distinct())
+    answers = answer_matrix(study=study, cells=topic_round_ids, keys=_KEYS)
+    mids = answers.scale_mid
+    participants = answers.respondents
     row = {p: i for i, p in enumerate(participants)}
     t_count = len(order)
     r_count = len(participants)
@@ -211,10 +192,7 @@ def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaD
     high = np.zeros((r_count, t_count))
     timing = np.full((r_count, t_count), np.nan)
     answered = np.zeros((r_count, t_count), dtype=bool)
-    values = answers.values_list(
-        "response__participant_id", "response__topic_id", "question__key", "cant_judge", "value_num", "value_code"
-    )
-    for participant_id, topic_id, key, cant_judge, num, code in values.iterator(chunk_size=20000):
+    for participant_id, topic_id, key, cant_judge, num, code in answers.rows():
         i, j = row[participant_id], column[topic_id]
         answered[i, j] = True
         if key == "expertise":
@@ -225,7 +203,7 @@ def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaD
         elif cant_judge:
             continue
         elif key == "tech_year":
-            u = timing_value(year=num, code=code or "", start=start, horizon=horizon)
+            u = timing_value(year=num, code=code, start=start, horizon=horizon)
             if u is not None:
                 timing[i, j] = u
         elif num is not None:
@@ -470,10 +448,7 @@ def scoring_run_create(
         bootstrap_b=B,
         top_k=top_k,
     )
-    from foresight.core import queue
-    from foresight.priorities import tasks
-
-    queue.send_on_commit(tasks.scoring_run, run.pk)
+    queue.send_on_commit("priorities.scoring_run", run.pk)
     return run
 
 
@@ -843,9 +818,6 @@ def scoring_run_execute(*, run_id: int) -> bool:
 def scoring_runs_sweep(*, now: Any = None) -> list[int]:
     """Re-queue runs whose task was lost: pending for over a minute (the broker was down when they were
     created), or running for longer than the task's time limit (its worker died). Run by beat."""
-    from foresight.core import queue
-    from foresight.priorities import tasks
-
     now = now or timezone.now()
     ids = list(
         ScoringRun.objects.filter(
@@ -854,5 +826,5 @@ def scoring_runs_sweep(*, now: Any = None) -> list[int]:
         ).values_list("pk", flat=True)
     )
     for pk in ids:
-        queue.send(tasks.scoring_run, pk)
+        queue.send("priorities.scoring_run", pk)
     return ids

@@ -1,3 +1,7 @@
+"""``manage.py load_catalog``: the curated catalog, then the scenarios that link its topics, in one
+transaction.  It lives in scenarios because scenarios build on the catalog (the catalog never imports
+scenarios)."""
+
 from __future__ import annotations
 
 from pathlib import Path
