@@ -63,7 +63,7 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the fault suite, and check that every test that starts a worker or a browser says so, so
-    that ``make test-fast`` (``-m "not browser and not worker and not faults"``) never starts one."""
+    that ``make test-fast`` (``-m "not browser and not worker and not faults and not sweep"``) never starts one."""
     needs = {"worker": {"celery_worker_process"}, "browser": {"browser", "page"}}
     for item in items:
         if item.nodeid.startswith("tests/faults/"):

@@ -58,13 +58,16 @@ def direction_list() -> QuerySet[Direction]:
         areas__status=PublicationStatus.PUBLISHED,
         areas__topics__status__in=Topic.PUBLIC_STATUSES,
     )
-    areas = Area.objects.filter(status=PublicationStatus.PUBLISHED).annotate(
-        topic_count=Count("topics", filter=Q(topics__status__in=Topic.PUBLIC_STATUSES))
+    areas = (
+        Area.objects.filter(status=PublicationStatus.PUBLISHED)
+        .annotate(topic_count=Count("topics", filter=Q(topics__status__in=Topic.PUBLIC_STATUSES)))
+        .order_by("order", "slug")
     )
     return (
         Direction.objects.filter(status=PublicationStatus.PUBLISHED)
         .annotate(topic_count=Count("areas__topics", filter=public))
         .prefetch_related(Prefetch("areas", queryset=areas))
+        .order_by("order", "slug")  # a GROUP BY query does not take Meta.ordering
     )
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import schemathesis
 from django.core import signals
-from django.core.management import call_command
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
@@ -18,9 +17,11 @@ from foresight.wsgi import application
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+pytestmark = pytest.mark.sweep
+
+
 @pytest.fixture
-def api_schema(db: None) -> Iterator[Any]:
-    call_command("load_catalog", verbosity=0)
+def api_schema(catalog: dict[str, int]) -> Iterator[Any]:
     # The WSGI handler would close the test's database connection at the end of each request.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
@@ -28,6 +30,7 @@ print("demo-ok")
 """
 
 
+@pytest.mark.sweep
 def test_the_demo_has_a_finished_study_and_a_working_expert_link(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env["SQLITE_PATH"] = str(tmp_path / "demo.sqlite3")

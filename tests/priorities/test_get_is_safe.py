@@ -18,7 +18,7 @@ from foresight.priorities.models import Edition
 from tests.delphi.conftest import make_participant
 from tests.priorities.test_privacy_crawler import crawl, published_study  # noqa: F401 (the fixture)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sweep]
 
 
 def snapshot() -> dict[str, str]:

@@ -253,6 +253,7 @@ def published_study(catalog: dict[str, Any], queued: list[int]) -> Edition:
     return edition
 
 
+@pytest.mark.sweep
 def test_an_anonymous_crawler_finds_no_identity_answer_or_draft(published_study: Edition) -> None:
     edition = published_study
     study = edition.study
