@@ -35,7 +35,12 @@ from foresight.delphi.selectors import (
 )
 from foresight.delphi.services.arguments import argument_add, arguments_visible
 from foresight.delphi.services.feedback import topic_feedback
-from foresight.delphi.services.panel import invitation_redeem, participant_choose_topics, participant_consent
+from foresight.delphi.services.panel import (
+    invitation_redeem,
+    participant_choose_topics,
+    participant_consent,
+    participant_require_taking_part,
+)
 from foresight.delphi.services.responses import response_save, round_submit
 
 # Link attempts per client address per ten minutes: enough for a few honest retries, useless for guessing.
@@ -110,10 +115,7 @@ def consent(request: HttpRequest, study_code: str) -> HttpResponse:
 
 def _consented(request: HttpRequest, study_code: str) -> Participant:
     participant = participant_get_for_session(request=request, study_code=study_code)
-    if participant.consent_at is None:
-        raise PermissionDenied("Please give your consent first.")
-    if participant.status == Participant.Status.DROPPED:
-        raise PermissionDenied("You have left this study.")
+    participant_require_taking_part(participant)
     return participant
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from foresight.catalog.models import Topic
 from foresight.delphi.models import Argument, Participant, Question, Round
 from foresight.delphi.services.audit import audit_log
+from foresight.delphi.services.panel import participant_require_taking_part
 from foresight.delphi.services.responses import RoundClosed
 
 MAX_ARGUMENT = 1000
@@ -48,8 +49,7 @@ def argument_add(
         locked = Round.objects.select_for_update().get(pk=rnd.pk)
         if locked.study_id != participant.study_id:
             raise PermissionDenied("This round belongs to another study.")
-        if participant.consent_at is None or participant.status == Participant.Status.DROPPED:
-            raise PermissionDenied("You are not taking part in this study.")
+        participant_require_taking_part(participant)
         if locked.status != Round.Status.OPEN:
             raise RoundClosed("This round is closed.")
         if not locked.topics.filter(pk=topic.pk).exists() or not participant.topics.filter(pk=topic.pk).exists():

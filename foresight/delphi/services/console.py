@@ -209,8 +209,8 @@ def invitations_queue(*, study: Study, actor: Any, base_url: str) -> int:
         seconds=INVITATIONS_LOCK_SECONDS,
         busy="Invitations for this study were queued less than five minutes ago; wait for them to go out.",
         select=lambda: list(
-            Participant.objects.filter(study=study)
-            .exclude(status=Participant.Status.DROPPED)
+            Participant.objects.on_panel()
+            .filter(study=study)
             .exclude(invitations__sent_at__isnull=False)
             .order_by("pk")
             .values_list("pk", flat=True)

@@ -16,7 +16,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from foresight.catalog.models import Area, Topic
@@ -213,6 +212,15 @@ def invitation_redeem(*, study_code: str, token: str) -> Participant:
         return invitation.participant
 
 
+def participant_require_taking_part(participant: Participant) -> None:
+    """Refuse (403) a participant who does not take part (``Participant.takes_part``), saying why."""
+    if participant.takes_part:
+        return
+    if participant.status == Participant.Status.DROPPED:
+        raise PermissionDenied("You have left this study.")
+    raise PermissionDenied("Please give your consent first.")
+
+
 @transaction.atomic
 def participant_consent(*, participant: Participant) -> Participant:
     if participant.consent_at is None:
@@ -238,10 +246,10 @@ def participant_choose_topics(*, participant: Participant, topics: Iterable[Topi
 def participants_to_remind(*, rnd: Round) -> list[Participant]:
     """Panel members who have not finished this open round (and have not left)."""
     done = RoundCompletion.objects.filter(round=rnd).values("participant_id")
+    invited = Participant.objects.on_panel().filter(status=Participant.Status.INVITED)
     return list(
-        Participant.objects.filter(study_id=rnd.study_id)
-        .exclude(status=Participant.Status.DROPPED)
+        (Participant.objects.taking_part() | invited)
+        .filter(study_id=rnd.study_id)
         .exclude(pk__in=done)
-        .filter(Q(consent_at__isnull=False) | Q(status=Participant.Status.INVITED))
         .select_related("expert", "study")
     )

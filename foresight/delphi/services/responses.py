@@ -18,6 +18,7 @@ from foresight.core.errors import Conflict
 from foresight.delphi.answers import parse_answer
 from foresight.delphi.models import Answer, Participant, Question, Response, Round, RoundCompletion, Study
 from foresight.delphi.selectors import topics_with_answer
+from foresight.delphi.services.panel import participant_require_taking_part
 from foresight.delphi.services.rounds import round_answers_lock_shared
 
 MAX_RATIONALE = 1000
@@ -30,10 +31,7 @@ class RoundClosed(Conflict):
 def _check_can_answer(*, participant: Participant, rnd: Round, topic: Topic) -> None:
     if rnd.study_id != participant.study_id:
         raise PermissionDenied("This round belongs to another study.")
-    if participant.status == Participant.Status.DROPPED:
-        raise PermissionDenied("You have left this study.")
-    if participant.consent_at is None:
-        raise PermissionDenied("Please give your consent before answering.")
+    participant_require_taking_part(participant)
     if rnd.status != Round.Status.OPEN:
         raise RoundClosed("This round is closed; answers can no longer be changed.")
     chosen = Participant.topics.through.objects.filter(participant_id=participant.pk, topic_id=OuterRef("pk"))
