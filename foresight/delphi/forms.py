@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
+from foresight.core.errors import error_message
+from foresight.core.text import clean_text
 from foresight.delphi.answers import ALREADY, CANT_JUDGE, NEVER, option_key, option_value, parse_answer
 from foresight.delphi.models import Question
 from foresight.delphi.services.feedback import Feedback
@@ -54,10 +56,10 @@ def answers_from_post(
 def rationale_from_post(data: QueryDict) -> tuple[str | None, str | None]:
     if "rationale" not in data:
         return None, None
-    text = data.get("rationale", "").replace("\x00", "").strip()
-    if len(text) > MAX_RATIONALE:
-        return None, _("At most %(n)s characters.") % {"n": f"{MAX_RATIONALE:,}"}
-    return text, None
+    try:
+        return clean_text(data.get("rationale", ""), limit=MAX_RATIONALE, field="rationale"), None
+    except ValidationError as exc:
+        return None, error_message(exc)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from foresight.catalog.models import Topic
+from foresight.core.text import clean_text
 from foresight.delphi.models import Argument, Participant, Question, Round
 from foresight.delphi.services.audit import audit_log
 from foresight.delphi.services.panel import participant_require_taking_part
@@ -33,14 +34,16 @@ def argument_add(
     question: Question | None = None,
 ) -> Argument:
     """Store a pending argument by an expert on a topic of an open round she answers."""
-    text = (text or "").replace("\x00", "").strip()
     errors: dict[str, list[str]] = {}
     if stance not in Argument.Stance.values:
         errors["stance"] = ["Choose “for” or “against”."]
-    if not text:
-        errors["text"] = ["Write the argument."]
-    elif len(text) > MAX_ARGUMENT:
-        errors["text"] = [f"At most {MAX_ARGUMENT:,} characters."]
+    try:
+        text = clean_text(text, limit=MAX_ARGUMENT, field="text")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    else:
+        if not text:
+            errors["text"] = ["Write the argument."]
     if question is not None and question.study_id != participant.study_id:
         errors["question"] = ["Unknown question."]
     if errors:

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from foresight.catalog.models import Area, Topic
+from foresight.core.text import clean_text
 from foresight.delphi.models import Expert, Invitation, Participant, Round, RoundCompletion, Study
 from foresight.delphi.services.audit import audit_log
 
@@ -64,7 +65,7 @@ class ImportReport:
 
 
 def _clean_cell(value: str | None) -> str:
-    text = (value or "").replace("\x00", "").strip()
+    text = clean_text(value)
     # A cell that a spreadsheet would run as a formula is refused rather than stored.
     if text[:1] in ("=", "+", "-", "@") and not text[1:].replace(".", "").isdigit():
         raise ValueError("looks like a spreadsheet formula")

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from foresight.catalog.models import Topic
 from foresight.core.errors import Conflict
+from foresight.core.text import clean_text
 from foresight.delphi.answers import parse_answer
 from foresight.delphi.models import Answer, Participant, Question, Response, Round, RoundCompletion, Study
 from foresight.delphi.selectors import topics_with_answer
@@ -69,9 +70,7 @@ def response_save(
     if unknown:
         raise ValidationError({"answers": [f"Unknown question: {', '.join(unknown)}"]})
     if rationale is not None:
-        rationale = rationale.replace("\x00", "").strip()
-        if len(rationale) > MAX_RATIONALE:
-            raise ValidationError({"rationale": [f"At most {MAX_RATIONALE:,} characters."]})
+        rationale = clean_text(rationale, limit=MAX_RATIONALE, field="rationale")
     study = participant.study
     current_year = timezone.now().year
     coded = {
