@@ -17,8 +17,10 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from foresight.catalog.models import Area, Topic
+from foresight.core.errors import Conflict
 from foresight.core.text import clean_text
 from foresight.delphi.models import Expert, Invitation, Participant, Round, RoundCompletion, Study
 from foresight.delphi.services.audit import audit_log
@@ -231,9 +233,23 @@ def participant_consent(*, participant: Participant) -> Participant:
     return participant
 
 
+class TopicsLocked(Conflict):
+    """The expert's topics are fixed: a round after the first has started (HTTP 409)."""
+
+
+def participant_topics_locked(participant: Participant) -> bool:
+    """Topic choice is open until a second round has started (round 2 pairs answers with round 1)."""
+    return participant.study.rounds.filter(
+        number__gt=1, status__in=(Round.Status.OPEN, Round.Status.CLOSED, Round.Status.AGGREGATED)
+    ).exists()
+
+
 @transaction.atomic
 def participant_choose_topics(*, participant: Participant, topics: Iterable[Topic]) -> Participant:
-    """The topics an expert answers: must belong to the study. Chosen before or during round 1."""
+    """The topics an expert answers: must belong to the study. Chosen before or during round 1;
+    refused (``TopicsLocked``, 409) once a second round has started."""
+    if participant_topics_locked(participant):
+        raise TopicsLocked(gettext("Your topics are fixed once the second round has started."))
     chosen = list(topics)
     if not chosen:
         raise ValidationError({"topics": ["Choose at least one topic."]})
