@@ -269,7 +269,7 @@ def topic_save(request: HttpRequest, study_code: str, number: int, topic_code: s
     saved = None
     try:
         saved = response_save(
-            participant=participant, rnd=rnd, topic=topic, answers=answers, rationale=rationale, questions=questions
+            participant=participant, rnd=rnd, topic=topic, coded=answers, rationale=rationale, questions=questions
         )
     except (ValidationError, PermissionDenied) as exc:
         status, message = error_status(exc), error_message(exc)

@@ -10,8 +10,11 @@ from django.utils import timezone
 
 from foresight.catalog.models import Topic
 from foresight.core.errors import Conflict, error_status
-from foresight.delphi.models import Expert, Participant, Round, Study
+from foresight.delphi import answers, forms
+from foresight.delphi.models import Answer, Expert, Participant, Question, Round, Study
+from foresight.delphi.services import responses
 from foresight.delphi.services.panel import invitation_create, participant_add, participant_choose_topics
+from foresight.delphi.services.rounds import round_open
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +55,30 @@ def test_topics_are_fixed_once_a_second_round_has_started(study: Study, alice: P
     assert page.status_code == 409
     assert "fixed once the second round has started" in page.content.decode()
     assert set(alice.topics.values_list("pk", flat=True)) == before
+
+
+def test_the_questionnaire_parses_each_posted_answer_once_and_stores_it_as_parsed(
+    study: Study, round1: Round, alice: Participant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The form parses every field on its own (a bad one is reported, the others saved) and the service
+    stores those parsed values: no second parse."""
+    round_open(rnd=round1)
+    parsed: list[str] = []
+
+    def counting(question: Question, raw: Any, **kwargs: Any) -> Any:
+        parsed.append(question.key)
+        return answers.parse_answer(question, raw, **kwargs)
+
+    monkeypatch.setattr(forms, "parse_answer", counting)
+    monkeypatch.setattr(responses, "parse_answer", counting)
+    browser = Client()
+    browser.get(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
+    page = browser.post(
+        f"/delphi/{study.code}/round/1/bci/save/",
+        {"expertise": "high", "importance": "4", "tech_year": "soon"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert page.status_code == 400 and 'id="error-tech_year"' in page.content.decode()
+    assert sorted(parsed) == ["expertise", "importance", "tech_year"]
+    stored = {a.question.key: (a.value_code, a.value_num) for a in Answer.objects.filter(response__participant=alice)}
+    assert stored == {"expertise": ("high", None), "importance": ("4", 4.0)}
