@@ -11,8 +11,6 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from foresight.core import queue
-
 TASK_OPTIONS: dict[str, Any] = {"acks_late": True, "reject_on_worker_lost": True}
 
 
@@ -56,17 +54,9 @@ def invitation_send(participant_id: int, base_url: str, kind: str = "invite") ->
 
 
 @shared_task(name="delphi.reminders_send", time_limit=600, soft_time_limit=570, **TASK_OPTIONS)
-def reminders_send(base_url: str = "") -> int:
-    """Remind everyone who has not finished an open round (scheduled by beat)."""
-    from django.conf import settings
+def reminders_send(base_url: str = "", every: int | None = None) -> int:
+    """Remind everyone who has not finished an open round (scheduled by beat every ``every`` seconds),
+    through the console's service: locked against a second run and audited like staff's reminders."""
+    from foresight.delphi.services.console import reminders_queue_open_rounds
 
-    from foresight.delphi.models import Round
-    from foresight.delphi.services.panel import participants_to_remind
-
-    url = base_url or settings.SITE_URL
-    sent = 0
-    for rnd in Round.objects.filter(status=Round.Status.OPEN).select_related("study"):
-        for participant in participants_to_remind(rnd=rnd):
-            queue.send(invitation_send, participant.pk, url, "reminder")
-            sent += 1
-    return sent
+    return reminders_queue_open_rounds(base_url=base_url or settings.SITE_URL, every=every)

@@ -82,3 +82,45 @@ def test_the_questionnaire_parses_each_posted_answer_once_and_stores_it_as_parse
     assert sorted(parsed) == ["expertise", "importance", "tech_year"]
     stored = {a.question.key: (a.value_code, a.value_num) for a in Answer.objects.filter(response__participant=alice)}
     assert stored == {"expertise": ("high", None), "importance": ("4", 4.0)}
+
+
+def test_beats_reminders_go_through_the_console_service_to_those_who_have_not_finished_once(
+    study: Study,
+    round1: Round,
+    alice: Participant,
+    bob: Participant,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``tasks.reminders_send`` (beat) queues through ``reminders_queue``: only the panel members who have
+    not submitted the open round, audited as the system, and a second run within the lock sends nothing."""
+    from django.core import mail
+
+    from foresight.celery import app
+    from foresight.delphi import tasks
+    from foresight.delphi.models import AuditLog
+    from foresight.delphi.services.console import reminders_queue
+    from foresight.delphi.services.responses import response_save, round_submit
+
+    participant_add(
+        study=study, expert=Expert.objects.create(email="carol@example.org", name="Carol", sector="company")
+    )  # invited, not yet consented: reminded
+    dan = participant_add(
+        study=study, expert=Expert.objects.create(email="dan@example.org", name="Dan", sector="other")
+    )
+    Participant.objects.filter(pk=dan.pk).update(status=Participant.Status.DROPPED)
+    monkeypatch.setattr(app.conf, "task_always_eager", True)  # the e-mails go out in-process, never to a broker
+    round_open(rnd=round1)
+    for topic in alice.topics.all():
+        response_save(participant=alice, rnd=round1, topic=topic, answers={"expertise": "high"})
+    round_submit(participant=alice, rnd=round1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.reminders_send(every=3 * 24 * 3600) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["bob@example.org", "carol@example.org"]
+    line = AuditLog.objects.get(action="reminders_queue")
+    assert line.actor is None and line.round_id == round1.pk and line.details["count"] == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.reminders_send(every=3 * 24 * 3600) == 0  # the next run within the lock: nobody twice
+    with pytest.raises(Conflict):
+        reminders_queue(rnd=round1, actor=None, base_url="http://testserver")
+    assert len(mail.outbox) == 2 and AuditLog.objects.filter(action="reminders_queue").count() == 1
