@@ -19,13 +19,14 @@ from django.utils.translation import gettext as _
 
 from foresight import disclosure, numbers
 from foresight.catalog.models import Direction, Topic
-from foresight.core.reasons import CRITERION_LABELS, fallback_label, reason_label
+from foresight.core.reasons import reason_label
 from foresight.delphi.answers import option_key, option_value
 from foresight.delphi.models import Question, Round, RoundStat, Study
 from foresight.delphi.selectors import round_topic_reports
 from foresight.delphi.services.aggregation import ALL
 from foresight.priorities import charts, summaries
 from foresight.priorities.exports import published_aggregates
+from foresight.priorities.labels import CRITERION_LABELS, fallback_label
 from foresight.priorities.models import TIER_ORDER, Edition, EditionEntry, Tier
 
 HISTORY_KEYS = ("importance", "competitiveness")
