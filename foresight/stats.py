@@ -30,7 +30,7 @@ import numbers
 import warnings
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Literal, SupportsFloat, TypedDict
+from typing import Any, Literal, SupportsFloat, TypedDict, TypeVar
 
 import numpy as np
 from scipy import stats as _sps
@@ -39,6 +39,7 @@ __all__ = [
     "describe",
     "Frequencies",
     "describe_counts",
+    "index_from_mean_code",
     "kendall_w",
     "quantile",
     "rand_ucla",
@@ -772,6 +773,18 @@ def rwg_counts(counts: Mapping[float, int], options: int) -> float | None:
     return Frequencies(counts).rwg(options)
 
 
+_MeanCode = TypeVar("_MeanCode", float, np.ndarray)
+
+
+def index_from_mean_code(mean: _MeanCode) -> _MeanCode:
+    """The 0–100 index of a mean answer coded −2…+2: ``25 · (mean + 2)``, 0 at −2, 50 at 0, 100 at +2.
+
+    The one formula of every importance or competitiveness index: :func:`scale_index_counts` and the
+    bootstrap of ``foresight.priorities.scoring`` (element-wise on a NumPy array) both use it.
+    """
+    return 25.0 * (mean + 2.0)
+
+
 def scale_index_counts(counts: Mapping[tuple[float, float], int], *, low: float, high: float) -> float | None:
     """0–100 index of answers on a ``low``…``high`` scale, optionally weighted.
 
@@ -806,7 +819,7 @@ def scale_index_counts(counts: Mapping[tuple[float, float], int], *, low: float,
     total = _exact_sum(weights)
     if not terms or total <= 0:
         return None
-    return 25.0 * (_exact_sum(terms) / total + 2.0)
+    return index_from_mean_code(_exact_sum(terms) / total)
 
 
 def rand_ucla(values: Iterable[_Value]) -> _RandUcla:

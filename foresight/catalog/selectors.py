@@ -12,13 +12,14 @@ from django.db.models import Case, Count, FloatField, Prefetch, Q, QuerySet, Val
 from django.http import Http404
 
 from foresight.catalog.models import Area, Cluster, Direction, PublicationStatus, SourceReference, Topic
+from foresight.core.text import clean_text
 
 MAX_QUERY_LENGTH = 200
 
 
 def clean_param(value: str, limit: int = MAX_QUERY_LENGTH) -> str:
-    """A user-typed filter value made safe for any database: no NUL characters, bounded length."""
-    return value.replace("\x00", "").strip()[:limit]
+    """A user-typed filter value made safe for any database: no NUL characters, bounded length (cut, not refused)."""
+    return clean_text(value)[:limit]
 
 
 class CleanedFilters:

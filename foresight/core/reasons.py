@@ -1,13 +1,11 @@
-"""How people read a withheld figure or a stand-in: the disclosure layer's codes as translated text.
+"""How people read a withheld figure: the disclosure layer's codes as translated text.
 
 ``foresight.disclosure`` (pure) gives every figure it withholds a reason code; the pages, the staff
-console and the workbench show these words, the exports write the codes as they are.
+console and the workbench show these words, the exports write the codes as they are. (A criterion's
+stand-in is worded by ``foresight.priorities.labels.fallback_label``.)
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -24,30 +22,9 @@ REASON_LABELS = {
     disclosure.NOT_ASKED: _("not asked"),
 }
 
-CRITERION_LABELS = {
-    "importance_index": _("Importance index"),
-    "importance_index_high": _("Importance among high-expertise respondents"),
-    "importance_index_weighted": _("Expertise-weighted importance"),
-    "competitiveness_gap": _("Competitiveness gap"),
-    "timing": _("Earliness of realisation within the horizon"),
-    "scenario_pull": _("Scenario pull"),
-    "policy_list": _("Policy-list membership"),
-}
-
 
 def reason_label(code: str | None) -> str:
     """The words for a reason code ("" for none; an unknown code as it is)."""
     if not code:
         return ""
     return str(REASON_LABELS.get(code, code))
-
-
-def fallback_label(fallback: Mapping[str, Any]) -> str:
-    """One stand-in of the score, e.g. "Importance among high-expertise respondents: the all-respondent
-    index stands in (too few respondents)"."""
-    name = CRITERION_LABELS.get(str(fallback.get("criterion")), str(fallback.get("criterion")))
-    if fallback.get("used") == "importance_index":
-        used = _("the all-respondent index stands in")
-    else:
-        used = _("counts as the lowest value")
-    return f"{name}: {used} ({reason_label(fallback.get('reason'))})"

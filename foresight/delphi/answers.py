@@ -11,12 +11,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from foresight.core.text import clean_text
 from foresight.delphi.models import Question
 
 CANT_JUDGE = "cant_judge"
 ALREADY = "already"
 NEVER = "never"
 MIN_YEAR = 2000
+MAX_TEXT = 1000  # characters of a text answer (Answer.value_text)
 
 
 def option_key(option: Mapping[str, Any]) -> str:
@@ -95,9 +97,7 @@ def parse_answer(question: Question, raw: Any, *, current_year: int, horizon_yea
             raise _error(question, f"Give a year from {current_year} to {horizon_year}.")
         return Coded(value_num=float(year))
     if qtype == Question.Type.TEXT:
-        text = str(raw).replace("\x00", "").strip()
-        if len(text) > 1000:
-            raise _error(question, "At most 1,000 characters.")
+        text = clean_text(raw, limit=MAX_TEXT, field=question.key)
         return Coded(value_text=text) if text else None
     raise _error(question, "Unknown question type.")
 

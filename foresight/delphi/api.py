@@ -26,6 +26,7 @@ from foresight.delphi.selectors import (
     response_values,
     round_get_for_participant,
 )
+from foresight.delphi.services.panel import participant_require_taking_part
 from foresight.delphi.services.responses import response_save, round_submit
 
 
@@ -45,8 +46,7 @@ class ExpertView(APIView):
 
     def participant(self, request: Request, study_code: str) -> Participant:
         participant = participant_get_for_session(request=request._request, study_code=study_code)
-        if participant.consent_at is None or participant.status == Participant.Status.DROPPED:
-            raise exceptions.PermissionDenied("Give your consent on the study page first.")
+        participant_require_taking_part(participant)
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             _csrf_check(request)
         return participant

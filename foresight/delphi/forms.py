@@ -1,4 +1,4 @@
-"""The questionnaire form: posted fields → raw answers (validated per field), and questions → what the template draws.
+"""The questionnaire form: posted fields → parsed answers (validated per field), and questions → what the template draws.
 
 Every question is validated on its own, so one half-typed value never blocks saving the others.
 """
@@ -13,7 +13,9 @@ from django.http import QueryDict
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from foresight.delphi.answers import ALREADY, CANT_JUDGE, NEVER, option_key, option_value, parse_answer
+from foresight.core.errors import error_message
+from foresight.core.text import clean_text
+from foresight.delphi.answers import ALREADY, CANT_JUDGE, NEVER, Coded, option_key, option_value, parse_answer
 from foresight.delphi.models import Question
 from foresight.delphi.services.feedback import Feedback
 from foresight.delphi.services.responses import MAX_RATIONALE
@@ -21,12 +23,13 @@ from foresight.delphi.services.responses import MAX_RATIONALE
 
 def answers_from_post(
     *, questions: list[Question], data: QueryDict, current_year: int, horizon_year: int
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Raw answers of every question present in the form, and an error message per invalid one.
+) -> tuple[dict[str, Coded | None], dict[str, str]]:
+    """The answers of every question present in the form, parsed as ``response_save(coded=...)`` stores
+    them (``None``: cleared), and an error message per invalid one.
 
     A multi-select is present when its ``<key>__present`` marker is (unticking every box clears it).
     """
-    answers: dict[str, Any] = {}
+    answers: dict[str, Coded | None] = {}
     errors: dict[str, str] = {}
     for question in questions:
         key = question.key
@@ -44,21 +47,19 @@ def answers_from_post(
                 continue
             raw = data.get(key, "")
         try:
-            parse_answer(question, raw, current_year=current_year, horizon_year=horizon_year)
+            answers[key] = parse_answer(question, raw, current_year=current_year, horizon_year=horizon_year)
         except ValidationError as exc:
             errors[key] = " ".join(exc.message_dict.get(key, exc.messages))
-            continue
-        answers[key] = raw
     return answers, errors
 
 
 def rationale_from_post(data: QueryDict) -> tuple[str | None, str | None]:
     if "rationale" not in data:
         return None, None
-    text = data.get("rationale", "").replace("\x00", "").strip()
-    if len(text) > MAX_RATIONALE:
-        return None, _("At most %(n)s characters.") % {"n": f"{MAX_RATIONALE:,}"}
-    return text, None
+    try:
+        return clean_text(data.get("rationale", ""), limit=MAX_RATIONALE, field="rationale"), None
+    except ValidationError as exc:
+        return None, error_message(exc)
 
 
 @dataclass

@@ -240,6 +240,16 @@ class Expert(models.Model):
         return self.email
 
 
+class ParticipantQuerySet(models.QuerySet["Participant"]):
+    def on_panel(self) -> ParticipantQuerySet:
+        """Members who have not dropped out (invited or taking part)."""
+        return self.exclude(status=Participant.Status.DROPPED)
+
+    def taking_part(self) -> ParticipantQuerySet:
+        """Members who take part: consented and not dropped out (``Participant.takes_part`` as a filter)."""
+        return self.on_panel().filter(consent_at__isnull=False)
+
+
 class Participant(models.Model):
     """An expert's membership of one study's panel, under a per-study pseudonym."""
 
@@ -257,6 +267,8 @@ class Participant(models.Model):
     topics = models.ManyToManyField(Topic, blank=True, related_name="+", help_text=_("Topics this expert answers."))
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ParticipantQuerySet.as_manager()
+
     class Meta:
         ordering = ["study", "pseudonym"]
         constraints = [
@@ -266,6 +278,11 @@ class Participant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study.code}:{self.pseudonym}"
+
+    @property
+    def takes_part(self) -> bool:
+        """Consented and not dropped out: may answer, argue and choose topics (``taking_part()`` as a filter)."""
+        return self.consent_at is not None and self.status != self.Status.DROPPED
 
 
 class RoundCompletion(models.Model):

@@ -11,9 +11,9 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from foresight.core import queue
-from foresight.delphi.models import Participant, Round
+from foresight.delphi.models import Participant
 from foresight.delphi.services import aggregation, panel, rounds
+from foresight.delphi.services.console import reminders_queue_open_rounds
 
 TASK_OPTIONS: dict[str, Any] = {"acks_late": True, "reject_on_worker_lost": True}
 
@@ -49,12 +49,7 @@ def invitation_send(participant_id: int, base_url: str, kind: str = "invite") ->
 
 
 @shared_task(name="delphi.reminders_send", time_limit=600, soft_time_limit=570, **TASK_OPTIONS)
-def reminders_send(base_url: str = "") -> int:
-    """Remind everyone who has not finished an open round (scheduled by beat)."""
-    url = base_url or settings.SITE_URL
-    sent = 0
-    for rnd in Round.objects.filter(status=Round.Status.OPEN).select_related("study"):
-        for participant in panel.participants_to_remind(rnd=rnd):
-            queue.send(invitation_send, participant.pk, url, "reminder")
-            sent += 1
-    return sent
+def reminders_send(base_url: str = "", every: int | None = None) -> int:
+    """Remind everyone who has not finished an open round (scheduled by beat every ``every`` seconds),
+    through the console's service: locked against a second run and audited like staff's reminders."""
+    return reminders_queue_open_rounds(base_url=base_url or settings.SITE_URL, every=every)

@@ -35,7 +35,13 @@ from foresight.delphi.selectors import (
 )
 from foresight.delphi.services.arguments import argument_add, arguments_visible
 from foresight.delphi.services.feedback import topic_feedback
-from foresight.delphi.services.panel import invitation_redeem, participant_choose_topics, participant_consent
+from foresight.delphi.services.panel import (
+    invitation_redeem,
+    participant_choose_topics,
+    participant_consent,
+    participant_require_taking_part,
+    participant_topics_locked,
+)
 from foresight.delphi.services.responses import response_save, round_submit
 
 # Link attempts per client address per ten minutes: enough for a few honest retries, useless for guessing.
@@ -110,18 +116,8 @@ def consent(request: HttpRequest, study_code: str) -> HttpResponse:
 
 def _consented(request: HttpRequest, study_code: str) -> Participant:
     participant = participant_get_for_session(request=request, study_code=study_code)
-    if participant.consent_at is None:
-        raise PermissionDenied("Please give your consent first.")
-    if participant.status == Participant.Status.DROPPED:
-        raise PermissionDenied("You have left this study.")
+    participant_require_taking_part(participant)
     return participant
-
-
-def _topics_locked(participant: Participant) -> bool:
-    """Topic choice is open until a second round has started (round 2 pairs answers with round 1)."""
-    return participant.study.rounds.filter(
-        number__gt=1, status__in=(Round.Status.OPEN, Round.Status.CLOSED, Round.Status.AGGREGATED)
-    ).exists()
 
 
 @never_cache
@@ -140,31 +136,26 @@ def choose_topics(request: HttpRequest, study_code: str) -> HttpResponse:
         chosen = {t.pk for t in topics if t.area_id in own_areas}
     error = ""
     status = 200
-    locked = _topics_locked(participant)
     if request.method == "POST":
-        if locked:
-            error = _("Your topics are fixed once the second round has started.")
-            status = 409
+        try:
+            ids = {int(v) for v in request.POST.getlist("topics")}
+        except ValueError:
+            ids = None
+        try:
+            if ids is None:
+                raise ValidationError(_("Choose topics from the list."))
+            picked = [t for t in topics if t.pk in ids]
+            if len(picked) != len(ids):
+                raise ValidationError(_("Some topics are not part of this study."))
+            # The service refuses a change once the topics are fixed (409), whoever asks.
+            participant_choose_topics(participant=participant, topics=picked)
+        except ValidationError as exc:
+            error, status = error_message(exc), error_status(exc)
+            if ids is not None and status == 400:
+                chosen = ids
         else:
-            raw = request.POST.getlist("topics")
-            try:
-                ids = {int(v) for v in raw}
-            except ValueError:
-                ids = set()
-                error = _("Choose topics from the list.")
-                status = 400
-            if not error:
-                picked = [t for t in topics if t.pk in ids]
-                try:
-                    if len(picked) != len(ids):
-                        raise ValidationError(_("Some topics are not part of this study."))
-                    participant_choose_topics(participant=participant, topics=picked)
-                except ValidationError as exc:
-                    error = error_message(exc)
-                    status = 400
-                    chosen = ids
-                else:
-                    return redirect("delphi:study", study_code=study_code)
+            return redirect("delphi:study", study_code=study_code)
+    locked = participant_topics_locked(participant)
     groups: dict[Any, list[Topic]] = {}
     for topic in topics:
         groups.setdefault(topic.area, []).append(topic)
@@ -278,7 +269,7 @@ def topic_save(request: HttpRequest, study_code: str, number: int, topic_code: s
     saved = None
     try:
         saved = response_save(
-            participant=participant, rnd=rnd, topic=topic, answers=answers, rationale=rationale, questions=questions
+            participant=participant, rnd=rnd, topic=topic, coded=answers, rationale=rationale, questions=questions
         )
     except (ValidationError, PermissionDenied) as exc:
         status, message = error_status(exc), error_message(exc)

@@ -13,32 +13,10 @@ from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from foresight.core.forms import choices_set
+from foresight.priorities.labels import COMPETITIVENESS_QUADRANTS, CRITERION_LABELS, QUADRANT_LABELS, TIMING_QUADRANTS
 from foresight.priorities.models import BOOTSTRAP_DEFAULT, BOOTSTRAP_MAX, BOOTSTRAP_MIN, Edition, Tier
 from foresight.priorities.services.editions import MAX_RATIONALE
 from foresight.priorities.services.runs import CRITERIA, DEFAULT_WEIGHTS
-
-CRITERION_LABELS: dict[str, Any] = {
-    "importance_index": _("Importance index"),
-    "importance_index_high": _("Importance (high expertise)"),
-    "importance_index_weighted": _("Importance (expertise-weighted)"),
-    "competitiveness_gap": _("Competitiveness gap"),
-    "timing": _("Earliness of realisation within the horizon"),
-    "scenario_pull": _("Scenario pull"),
-    "policy_list": _("On a policy list"),
-}
-# Importance × competitiveness and importance × time-to-realisation quadrants (scoring.quadrant_*).
-QUADRANT_LABELS: dict[str, Any] = {
-    "strengthen": _("Strengthen"),
-    "lead_maintain": _("Lead / maintain"),
-    "watch": _("Hold"),
-    "deprioritise": _("Deprioritise"),
-    "act_now": _("Act now"),
-    "build_up": _("Build up"),
-    "adopt": _("Adopt"),
-    "monitor": _("Monitor"),
-}
-COMPETITIVENESS_QUADRANTS = ("strengthen", "lead_maintain", "watch", "deprioritise")
-TIMING_QUADRANTS = ("act_now", "build_up", "adopt", "monitor")
 
 # Saaty's 1–9 scale, as "row criterion matters X times as much as the column criterion".
 AHP_SCALE = ("9", "8", "7", "6", "5", "4", "3", "2", "1", "1/2", "1/3", "1/4", "1/5", "1/6", "1/7", "1/8", "1/9")

@@ -2,9 +2,9 @@
 
 Pure NumPy/SciPy, no Django import (STYLE §3), so every number can be checked with plain data.
 The service layer (``foresight/priorities/services/runs.py``) turns a Delphi round into the arrays used
-here; the formulas of the 0–100 indices are those of ``foresight.delphi.services.aggregation``
-(``scale_index`` / ``weighted_index``), written in matrix form so a bootstrap sample costs one
-matrix product instead of one Python loop per topic.
+here; the 0–100 indices are those of ``foresight.delphi.services.aggregation`` (``scale_index`` /
+``weighted_index``), their sums written in matrix form so a bootstrap sample costs one matrix product
+instead of one Python loop per topic, and their formula the one of ``foresight.stats.index_from_mean_code``.
 
 Conventions
 -----------
@@ -34,6 +34,8 @@ from typing import Any, TypedDict
 import numpy as np
 from scipy import sparse as _sparse
 from scipy import stats as _sps
+
+from foresight import stats
 
 __all__ = [
     "AHP_CR_MAX",
@@ -347,7 +349,7 @@ def ahp_weights(matrix: Sequence[Sequence[float]], *, max_cr: float | None = AHP
 
 @dataclass(frozen=True)
 class IndexCriterion:
-    """A 0–100 index resampled with the respondents: ``25 · (weighted mean code + 2)``.
+    """A 0–100 index resampled with the respondents: ``stats.index_from_mean_code`` of the weighted mean code.
 
     ``codes``: respondents × topics, answers coded −2…+2 (NaN where the respondent gave none);
     ``weights``: respondents × topics, non-negative (expertise weights, or 1/0 to select e.g.
@@ -512,7 +514,7 @@ class _Plan:
                 num = product[:, off : off + t]
                 den = product[:, off + t : off + 2 * t]
                 positive = den > 0
-                index = np.where(positive, 25.0 * (num / np.where(positive, den, 1.0) + 2.0), np.nan)
+                index = np.where(positive, stats.index_from_mean_code(num / np.where(positive, den, 1.0)), np.nan)
                 if reverse:
                     index = 100.0 - index
                 out[name] = np.round(index, INDEX_DECIMALS)

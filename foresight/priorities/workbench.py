@@ -33,7 +33,6 @@ from foresight.core.htmx import wants_partial
 from foresight.delphi.models import Study
 from foresight.priorities import scoring
 from foresight.priorities.forms import (
-    CRITERION_LABELS,
     SORT_DESC_FIRST,
     EditionCreateForm,
     EntryDecideForm,
@@ -41,6 +40,7 @@ from foresight.priorities.forms import (
     RunCreateForm,
     RunTableForm,
 )
+from foresight.priorities.labels import CRITERION_LABELS
 from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun
 from foresight.priorities.selectors import pages
 from foresight.priorities.selectors import workbench as wb

@@ -803,11 +803,30 @@ class TestRandUclaEdges:
         assert stats.rand_ucla([7, None, 8, NAN, 9]) == stats.rand_ucla([7, 8, 9])
 
 
+def test_the_0_to_100_index_formula_has_one_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``index_from_mean_code``: 25 · (mean code + 2); the round statistics and the bootstrap both use it."""
+    from foresight.priorities.scoring import IndexCriterion, bootstrap_ranks
+
+    assert [stats.index_from_mean_code(m) for m in (-2.0, -1.0, 0.0, 0.5, 2.0)] == [0.0, 25.0, 50.0, 62.5, 100.0]
+    assert stats.index_from_mean_code(np.array([-2.0, 0.0, 2.0])).tolist() == [0.0, 50.0, 100.0]
+    codes = np.array([[2.0, -1.0], [1.0, -2.0]])  # two respondents × two topics, coded −2…+2
+    answers = {(5.0, 1.0): 1, (4.0, 1.0): 1}  # topic 0 on the 1–5 scale
+    assert stats.scale_index_counts(answers, low=1, high=5) == 87.5
+    point = bootstrap_ranks({"i": IndexCriterion(codes)}, {"i": 1}, top_k=1, seed=1, B=2).criteria["i"]
+    assert point == [87.5, 12.5]
+    # Another formula here changes every index: nothing computes it on its own.
+    monkeypatch.setattr(stats, "index_from_mean_code", lambda mean: mean)
+    assert stats.scale_index_counts(answers, low=1, high=5) == 1.5
+    point = bootstrap_ranks({"i": IndexCriterion(codes)}, {"i": 1}, top_k=1, seed=1, B=2).criteria["i"]
+    assert point == [1.5, -1.5]
+
+
 def test_public_api() -> None:
     assert sorted(stats.__all__) == [
         "Frequencies",
         "describe",
         "describe_counts",
+        "index_from_mean_code",
         "kendall_w",
         "quantile",
         "rand_ucla",

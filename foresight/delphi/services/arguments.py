@@ -14,7 +14,9 @@ from django.utils import timezone
 
 from foresight.catalog.models import Topic
 from foresight.core.audit import audit_log
+from foresight.core.text import clean_text
 from foresight.delphi.models import Argument, Participant, Question, Round, Study
+from foresight.delphi.services.panel import participant_require_taking_part
 from foresight.delphi.services.responses import RoundClosed
 
 MAX_ARGUMENT = 1000
@@ -32,14 +34,16 @@ def argument_add(
     question: Question | None = None,
 ) -> Argument:
     """Store a pending argument by an expert on a topic of an open round she answers."""
-    text = (text or "").replace("\x00", "").strip()
     errors: dict[str, list[str]] = {}
     if stance not in Argument.Stance.values:
         errors["stance"] = ["Choose “for” or “against”."]
-    if not text:
-        errors["text"] = ["Write the argument."]
-    elif len(text) > MAX_ARGUMENT:
-        errors["text"] = [f"At most {MAX_ARGUMENT:,} characters."]
+    try:
+        text = clean_text(text, limit=MAX_ARGUMENT, field="text")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    else:
+        if not text:
+            errors["text"] = ["Write the argument."]
     if question is not None and question.study_id != participant.study_id:
         errors["question"] = ["Unknown question."]
     if errors:
@@ -48,8 +52,7 @@ def argument_add(
         locked = Round.objects.select_for_update().get(pk=rnd.pk)
         if locked.study_id != participant.study_id:
             raise PermissionDenied("This round belongs to another study.")
-        if participant.consent_at is None or participant.status == Participant.Status.DROPPED:
-            raise PermissionDenied("You are not taking part in this study.")
+        participant_require_taking_part(participant)
         if locked.status != Round.Status.OPEN:
             raise RoundClosed("This round is closed.")
         if not locked.topics.filter(pk=topic.pk).exists() or not participant.topics.filter(pk=topic.pk).exists():

@@ -22,7 +22,7 @@ from django.utils import timezone
 from foresight.catalog.models import Topic
 from foresight.core import queue
 from foresight.core.audit import audit_log
-from foresight.core.errors import Conflict
+from foresight.core.errors import Conflict, error_message
 from foresight.delphi.models import Participant, Round, Study
 from foresight.delphi.services.panel import participants_to_remind
 from foresight.delphi.services.rounds import round_extend, round_open
@@ -207,8 +207,8 @@ def invitations_queue(*, study: Study, actor: Any, base_url: str) -> int:
         seconds=INVITATIONS_LOCK_SECONDS,
         busy="Invitations for this study were queued less than five minutes ago; wait for them to go out.",
         select=lambda: list(
-            Participant.objects.filter(study=study)
-            .exclude(status=Participant.Status.DROPPED)
+            Participant.objects.on_panel()
+            .filter(study=study)
             .exclude(invitations__sent_at__isnull=False)
             .order_by("pk")
             .values_list("pk", flat=True)
@@ -221,14 +221,18 @@ def invitations_queue(*, study: Study, actor: Any, base_url: str) -> int:
     )
 
 
-def reminders_queue(*, rnd: Round, actor: Any, base_url: str) -> int:
-    """Queue a reminder for everyone on the panel who has not submitted this open round."""
+def reminders_queue(*, rnd: Round, actor: Any, base_url: str, lock_seconds: int = REMINDERS_LOCK_SECONDS) -> int:
+    """Queue a reminder for everyone on the panel who has not submitted this open round (``participants_to_remind``).
+
+    Refused while an earlier run's lock holds (``lock_seconds``, at most an hour), so one round's panel is
+    never reminded twice in a row, whether by staff or by beat. ``actor`` None is the system (beat).
+    """
     current = Round.objects.filter(pk=rnd.pk).values_list("status", flat=True).first()
     if current != Round.Status.OPEN:
         raise Conflict(f"Reminders go out only while a round is open; round {rnd.number} is {current}.")
     return _mail_batch(
         key=f"delphi:console:reminders:{rnd.pk}",
-        seconds=REMINDERS_LOCK_SECONDS,
+        seconds=max(1, min(lock_seconds, REMINDERS_LOCK_SECONDS)),
         busy="Reminders for this round were sent less than an hour ago.",
         select=lambda: [p.pk for p in participants_to_remind(rnd=rnd)],
         kind="reminder",
@@ -237,6 +241,23 @@ def reminders_queue(*, rnd: Round, actor: Any, base_url: str) -> int:
         base_url=base_url,
         round=rnd,
     )
+
+
+def reminders_queue_open_rounds(*, base_url: str, every: int | None = None) -> int:
+    """Beat's reminders: ``reminders_queue`` for every open round, as the system (no actor).
+
+    ``every``: beat's interval in seconds; the lock lasts at most half of it, so the next scheduled run
+    is never refused by this one. A round whose reminders staff sent within the lock, or that closed
+    meanwhile, is skipped. Returns how many reminders were queued.
+    """
+    lock_seconds = REMINDERS_LOCK_SECONDS if every is None else every // 2
+    queued = 0
+    for rnd in Round.objects.filter(status=Round.Status.OPEN).order_by("pk"):
+        try:
+            queued += reminders_queue(rnd=rnd, actor=None, base_url=base_url, lock_seconds=lock_seconds)
+        except Conflict as exc:
+            logger.info("reminders for round %s skipped: %s", rnd.pk, error_message(exc))
+    return queued
 
 
 def round_aggregate_queue(*, rnd: Round, actor: Any) -> None:

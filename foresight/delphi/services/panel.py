@@ -16,12 +16,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from foresight.catalog.models import Area, Topic
 from foresight.core.audit import audit_log
+from foresight.core.errors import Conflict
+from foresight.core.text import clean_text
 from foresight.delphi.models import Expert, Invitation, Participant, Round, RoundCompletion, Study
 
 INVITATION_DAYS = 30
@@ -66,7 +68,7 @@ class ImportReport:
 
 
 def _clean_cell(value: str | None) -> str:
-    text = (value or "").replace("\x00", "").strip()
+    text = clean_text(value)
     # A cell that a spreadsheet would run as a formula is refused rather than stored.
     if text[:1] in ("=", "+", "-", "@") and not text[1:].replace(".", "").isdigit():
         raise ValueError("looks like a spreadsheet formula")
@@ -212,6 +214,15 @@ def invitation_redeem(*, study_code: str, token: str) -> Participant:
         return invitation.participant
 
 
+def participant_require_taking_part(participant: Participant) -> None:
+    """Refuse (403) a participant who does not take part (``Participant.takes_part``), saying why."""
+    if participant.takes_part:
+        return
+    if participant.status == Participant.Status.DROPPED:
+        raise PermissionDenied("You have left this study.")
+    raise PermissionDenied("Please give your consent first.")
+
+
 @transaction.atomic
 def participant_consent(*, participant: Participant) -> Participant:
     if participant.consent_at is None:
@@ -221,9 +232,23 @@ def participant_consent(*, participant: Participant) -> Participant:
     return participant
 
 
+class TopicsLocked(Conflict):
+    """The expert's topics are fixed: a round after the first has started (HTTP 409)."""
+
+
+def participant_topics_locked(participant: Participant) -> bool:
+    """Topic choice is open until a second round has started (round 2 pairs answers with round 1)."""
+    return participant.study.rounds.filter(
+        number__gt=1, status__in=(Round.Status.OPEN, Round.Status.CLOSED, Round.Status.AGGREGATED)
+    ).exists()
+
+
 @transaction.atomic
 def participant_choose_topics(*, participant: Participant, topics: Iterable[Topic]) -> Participant:
-    """The topics an expert answers: must belong to the study. Chosen before or during round 1."""
+    """The topics an expert answers: must belong to the study. Chosen before or during round 1;
+    refused (``TopicsLocked``, 409) once a second round has started."""
+    if participant_topics_locked(participant):
+        raise TopicsLocked(gettext("Your topics are fixed once the second round has started."))
     chosen = list(topics)
     if not chosen:
         raise ValidationError({"topics": ["Choose at least one topic."]})
@@ -237,10 +262,10 @@ def participant_choose_topics(*, participant: Participant, topics: Iterable[Topi
 def participants_to_remind(*, rnd: Round) -> list[Participant]:
     """Panel members who have not finished this open round (and have not left)."""
     done = RoundCompletion.objects.filter(round=rnd).values("participant_id")
+    invited = Participant.objects.on_panel().filter(status=Participant.Status.INVITED)
     return list(
-        Participant.objects.filter(study_id=rnd.study_id)
-        .exclude(status=Participant.Status.DROPPED)
+        (Participant.objects.taking_part() | invited)
+        .filter(study_id=rnd.study_id)
         .exclude(pk__in=done)
-        .filter(Q(consent_at__isnull=False) | Q(status=Participant.Status.INVITED))
         .select_related("expert", "study")
     )

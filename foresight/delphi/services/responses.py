@@ -6,6 +6,7 @@ unique constraint) before anything else happens; saving twice with the same valu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,10 +16,12 @@ from django.utils import timezone
 
 from foresight.catalog.models import Topic
 from foresight.core.errors import Conflict
-from foresight.delphi.answers import parse_answer
+from foresight.core.text import clean_text
+from foresight.delphi.answers import Coded, parse_answer
 from foresight.delphi.models import Answer, Participant, Question, Response, Round, RoundCompletion, Study
 from foresight.delphi.selectors import topics_with_answer
 from foresight.delphi.services.feedback import realtime_snapshot
+from foresight.delphi.services.panel import participant_require_taking_part
 from foresight.delphi.services.rounds import round_answers_lock_shared
 
 MAX_RATIONALE = 1000
@@ -31,10 +34,7 @@ class RoundClosed(Conflict):
 def _check_can_answer(*, participant: Participant, rnd: Round, topic: Topic) -> None:
     if rnd.study_id != participant.study_id:
         raise PermissionDenied("This round belongs to another study.")
-    if participant.status == Participant.Status.DROPPED:
-        raise PermissionDenied("You have left this study.")
-    if participant.consent_at is None:
-        raise PermissionDenied("Please give your consent before answering.")
+    participant_require_taking_part(participant)
     if rnd.status != Round.Status.OPEN:
         raise RoundClosed("This round is closed; answers can no longer be changed.")
     chosen = Participant.topics.through.objects.filter(participant_id=participant.pk, topic_id=OuterRef("pk"))
@@ -50,7 +50,8 @@ def response_save(
     participant: Participant,
     rnd: Round,
     topic: Topic,
-    answers: dict[str, Any],
+    answers: Mapping[str, Any] | None = None,
+    coded: Mapping[str, Coded | None] | None = None,
     rationale: str | None = None,
     questions: list[Question] | None = None,
 ) -> Response:
@@ -61,26 +62,30 @@ def response_save(
     3. upsert one ``Answer`` per question under the round row's lock (the round cannot close mid-save);
        an answer set back to empty is deleted.
 
+    Answers come either raw (``answers``: as typed or sent by the API, parsed here) or already parsed
+    with ``parse_answer`` (``coded``: the questionnaire form parses each field once to report it on its own).
+
     ``questions``: the study's topic questions when the caller already has them (saves a query).
     The returned response carries ``saved_answers``: its answers as stored by this call, so the caller
     can show them without reading them back.
     """
+    if (answers is None) == (coded is None):
+        raise TypeError("response_save: give either answers or coded")
     if questions is None:
         questions = list(Question.objects.filter(study_id=participant.study_id, applies_to=Question.AppliesTo.TOPIC))
     by_key = {q.key: q for q in questions if q.study_id == participant.study_id}
-    unknown = sorted(set(answers) - set(by_key))
+    unknown = sorted(set(coded if coded is not None else answers or {}) - set(by_key))
     if unknown:
         raise ValidationError({"answers": [f"Unknown question: {', '.join(unknown)}"]})
     if rationale is not None:
-        rationale = rationale.replace("\x00", "").strip()
-        if len(rationale) > MAX_RATIONALE:
-            raise ValidationError({"rationale": [f"At most {MAX_RATIONALE:,} characters."]})
+        rationale = clean_text(rationale, limit=MAX_RATIONALE, field="rationale")
     study = participant.study
-    current_year = timezone.now().year
-    coded = {
-        key: parse_answer(by_key[key], raw, current_year=current_year, horizon_year=study.horizon_year)
-        for key, raw in answers.items()
-    }
+    if coded is None:
+        current_year = timezone.now().year
+        coded = {
+            key: parse_answer(by_key[key], raw, current_year=current_year, horizon_year=study.horizon_year)
+            for key, raw in (answers or {}).items()
+        }
     for attempt in range(2):
         try:
             with transaction.atomic():

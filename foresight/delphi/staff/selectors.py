@@ -323,12 +323,7 @@ def panel_rows(participants: Iterable[Participant], rounds: Sequence[Round]) -> 
 
 def panel_pending_invitations(*, study: Study) -> int:
     """Panel members (not dropped out) never sent an invitation e-mail: what "send invitations" would queue."""
-    return (
-        Participant.objects.filter(study=study)
-        .exclude(status=Participant.Status.DROPPED)
-        .exclude(invitations__sent_at__isnull=False)
-        .count()
-    )
+    return Participant.objects.on_panel().filter(study=study).exclude(invitations__sent_at__isnull=False).count()
 
 
 # --- Consensus and stability overview ---------------------------------------------------------------

@@ -19,12 +19,13 @@ from django.utils.translation import gettext as _
 
 from foresight import numbers
 from foresight.catalog.models import Direction, Topic
-from foresight.core.reasons import CRITERION_LABELS, fallback_label, reason_label
+from foresight.core.reasons import reason_label
 from foresight.delphi.answers import option_key, option_value
 from foresight.delphi.models import Question, Round, Study
 from foresight.delphi.selectors import topic_round_figures
 from foresight.priorities import charts, summaries
 from foresight.priorities.exports import published_aggregates
+from foresight.priorities.labels import CRITERION_LABELS, fallback_label
 from foresight.priorities.models import TIER_ORDER, Edition, EditionEntry, Tier
 
 HISTORY_KEYS = ("importance", "competitiveness")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from foresight import numbers
 from foresight.priorities import charts, exports
+from foresight.priorities.labels import quadrant_labels
 from foresight.priorities.models import Tier
 from foresight.priorities.selectors.editions import (
     ItemSpec,
@@ -36,15 +37,6 @@ def status_labels() -> dict[str, str]:
         "moved_in": _("Moved in"),
         "moved_out": _("Moved out"),
         "unchanged": _("Unchanged"),
-    }
-
-
-def quadrant_labels() -> dict[str, str]:
-    return {
-        "strengthen": _("Strengthen"),
-        "lead_maintain": _("Lead / maintain"),
-        "watch": _("Hold"),
-        "deprioritise": _("Deprioritise"),
     }
 
 

@@ -18,15 +18,16 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from foresight.catalog.models import Topic
-from foresight.core.reasons import fallback_label, reason_label
+from foresight.core.reasons import reason_label
 from foresight.delphi.models import Round, Study
 from foresight.priorities import charts
-from foresight.priorities.forms import (
+from foresight.priorities.forms import SORT_DESC_FIRST
+from foresight.priorities.labels import (
     COMPETITIVENESS_QUADRANTS,
     CRITERION_LABELS,
     QUADRANT_LABELS,
-    SORT_DESC_FIRST,
     TIMING_QUADRANTS,
+    fallback_label,
 )
 from foresight.priorities.models import TIER_ORDER, Edition, EditionEntry, ScoringRun, Tier
 from foresight.priorities.services.runs import CRITERIA

@@ -22,6 +22,7 @@ from foresight.catalog.models import Topic
 from foresight.core.audit import audit_log
 from foresight.core.cache import content_version_bump
 from foresight.core.errors import Conflict
+from foresight.core.text import clean_text
 from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun, Tier
 
 MAX_RATIONALE = 4000
@@ -187,19 +188,20 @@ def edition_entry_decide(
             + (f" ({minimum})" if minimum else "")
             + ", so it can only be published as insufficient evidence."
         ]
-    rationale_en = (rationale_en or "").replace("\x00", "").strip()
-    rationale_zh = (rationale_zh or "").replace("\x00", "").strip()
-    if not rationale_en:
-        errors["rationale_en"] = ["Write the rationale for this decision."]
+    rationales: dict[str, str] = {}
     for name, text in (("rationale_en", rationale_en), ("rationale_zh", rationale_zh)):
-        if len(text) > MAX_RATIONALE:
-            errors[name] = [f"At most {MAX_RATIONALE:,} characters."]
+        try:
+            rationales[name] = clean_text(text, limit=MAX_RATIONALE, field=name)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if rationales.get("rationale_en") == "":
+        errors["rationale_en"] = ["Write the rationale for this decision."]
     if errors:
         raise ValidationError(errors)
     EditionEntry.objects.filter(pk=entry.pk).update(
         tier=tier,
-        rationale_en=rationale_en,
-        rationale_zh=rationale_zh,
+        rationale_en=rationales["rationale_en"],
+        rationale_zh=rationales["rationale_zh"],
         decided_by=actor if getattr(actor, "is_authenticated", False) else None,
         decided_at=timezone.now(),
     )

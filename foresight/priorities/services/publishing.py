@@ -13,11 +13,13 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import translation
 
 from foresight import numbers
 from foresight.core.errors import Conflict
 from foresight.delphi.models import Study
 from foresight.delphi.selectors import round_stopping_note
+from foresight.priorities.labels import criterion_label, quadrant_explained
 from foresight.priorities.models import BOOTSTRAP_DEFAULT, Edition, EditionEntry, ScoringRun
 from foresight.priorities.scoring import TIER_KEY_MIN, TIER_PRIORITY_MIN
 from foresight.priorities.selectors.editions import scored_topic_count
@@ -53,48 +55,24 @@ REASON_TEXT = {
         "not_asked": "未询问",
     },
 }
-CRITERION_TEXT = {
-    "en": {
-        "importance_index": "importance index",
-        "importance_index_high": "importance among high-expertise respondents",
-        "importance_index_weighted": "expertise-weighted importance",
-        "competitiveness_gap": "competitiveness gap",
-        "timing": "earliness of realisation within the horizon",
-        "scenario_pull": "scenario pull",
-        "policy_list": "policy-list membership",
-    },
-    "zh": {
-        "importance_index": "重要性指数",
-        "importance_index_high": "高熟悉度专家的重要性指数",
-        "importance_index_weighted": "按熟悉度加权的重要性指数",
-        "competitiveness_gap": "竞争力差距",
-        "timing": "展望期内实现的早晚",
-        "scenario_pull": "场景牵引",
-        "policy_list": "列入政策清单",
-    },
-}
-QUADRANT_TEXT = {
-    "en": {
-        "strengthen": "strengthen (important, current position weak)",
-        "lead_maintain": "lead / maintain (important, current position strong)",
-        "watch": "hold (less important, current position strong)",
-        "deprioritise": "deprioritise (less important, current position weak)",
-        "act_now": "act now (important, realised within the plan period)",
-        "build_up": "build up (important, realised after the plan period)",
-        "adopt": "adopt (less important, realised within the plan period)",
-        "monitor": "monitor (less important, realised after the plan period)",
-    },
-    "zh": {
-        "strengthen": "加强（重要，当前竞争力较弱）",
-        "lead_maintain": "保持领先（重要，当前竞争力较强）",
-        "watch": "维持（重要性较低，当前竞争力较强）",
-        "deprioritise": "暂缓（重要性较低，当前竞争力较弱）",
-        "act_now": "立即行动（重要，规划期内实现）",
-        "build_up": "积累能力（重要，规划期后实现）",
-        "adopt": "引进应用（重要性较低，规划期内实现）",
-        "monitor": "持续监测（重要性较低，规划期后实现）",
-    },
-}
+# The rationale is written in both languages whatever the request's: the gettext locale of each.
+LOCALES = {"en": "en", "zh": "zh-hans"}
+
+
+def _mid_sentence(text: str, lang: str) -> str:
+    """A label as the English rationale words it inside a sentence ("Strengthen" → "strengthen")."""
+    return text[:1].lower() + text[1:] if lang == "en" else text
+
+
+def _criterion(name: str, lang: str) -> str:
+    with translation.override(LOCALES[lang]):
+        return _mid_sentence(criterion_label(name), lang)
+
+
+def _quadrant(key: str, lang: str) -> str:
+    """E.g. "strengthen (important, current position weak)", "加强（重要，当前竞争力较弱）"."""
+    with translation.override(LOCALES[lang]):
+        return _mid_sentence(quadrant_explained(key), lang)
 
 
 def _percent(value: float, kind: str, lang: str) -> str:
@@ -112,12 +90,11 @@ def _index(value: float | None, lang: str, reason: str | None = None) -> str:
 
 def _fallback_sentences(result: dict[str, Any], lang: str) -> list[str]:
     """One sentence per criterion of the score that used a stand-in (never silent)."""
-    names = CRITERION_TEXT[lang]
     out = []
     for fallback in result.get("fallbacks") or []:
         if not fallback.get("in_score"):
             continue
-        name = names.get(fallback["criterion"], fallback["criterion"])
+        name = _criterion(fallback["criterion"], lang)
         why = REASON_TEXT[lang].get(fallback["reason"], fallback["reason"])
         if lang == "en":
             used = (
@@ -184,7 +161,6 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
     share = _percent(result["p_top_k"], "probability", lang)  # P(top-k), as the page prints it, in percent
     ranked = len(run.results.get("ranking", []))
     low, high = numbers.display(result.get("rank_low"), "rank"), numbers.display(result.get("rank_high"), "rank")
-    words = QUADRANT_TEXT[lang]
     if lang == "en":
         parts = [
             f"{TIER_TEXT['en'][tier]}, as the numbers suggest: in the top {run.top_k} in {share} of "
@@ -192,12 +168,12 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
             f"5–95 % rank interval {low}–{high}).",
             f"Importance index {_index(importance, 'en', reasons['importance'])}, "
             f"competitiveness index {_index(competitiveness, 'en', reasons['competitiveness'])}"
-            + (f": {words[matrix]}." if matrix else "."),
+            + (f": {_quadrant(matrix, lang)}." if matrix else "."),
         ]
         if year is not None:
             parts.append(
                 f"Median expected year of technical realisation {numbers.display(year, 'year')}"
-                + (f": {words[timing]}." if timing else ".")
+                + (f": {_quadrant(timing, lang)}." if timing else ".")
             )
         parts.extend(_fallback_sentences(result, "en"))
         parts.append(f"Based on {result['n']} respondents.")
@@ -208,11 +184,12 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
         f"5–95% 排名区间 {low}–{high}）。",
         f"重要性指数 {_index(importance, 'zh', reasons['importance'])}，"
         f"竞争力指数 {_index(competitiveness, 'zh', reasons['competitiveness'])}"
-        + (f"，属于“{words[matrix]}”象限。" if matrix else "。"),
+        + (f"，属于“{_quadrant(matrix, lang)}”象限。" if matrix else "。"),
     ]
     if year is not None:
         parts.append(
-            f"技术实现年份中位数 {numbers.display(year, 'year')}" + (f"，属于“{words[timing]}”。" if timing else "。")
+            f"技术实现年份中位数 {numbers.display(year, 'year')}"
+            + (f"，属于“{_quadrant(timing, lang)}”。" if timing else "。")
         )
     parts.extend(_fallback_sentences(result, "zh"))
     parts.append(f"受访者 {result['n']} 人。")
@@ -221,8 +198,7 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
 
 def _method_note(run: ScoringRun, lang: str) -> str:
     weights = run.results.get("summary", {}).get("weights", {})
-    names = CRITERION_TEXT[lang]
-    shown = [(names.get(name, name), _percent(w, "share", lang)) for name, w in sorted(weights.items()) if w]
+    shown = [(_criterion(name, lang), _percent(w, "share", lang)) for name, w in sorted(weights.items()) if w]
     listed = "; ".join(f"{n} {w}" for n, w in shown) if lang == "en" else "、".join(f"{n} {w}" for n, w in shown)
     # The stopping rule after the round the run used, as the Delphi app words it (both languages).
     stopping = round_stopping_note(rnd=run.round)
@@ -248,9 +224,8 @@ def _rules_note(run: ScoringRun, lang: str) -> str:
     summary = run.results.get("summary", {})
     insufficient = len(summary.get("insufficient", []))
     fallbacks = summary.get("fallbacks", {})
-    names = CRITERION_TEXT[lang]
     weights = summary.get("weights", {})
-    used = [(names.get(c, c), len(codes)) for c, codes in sorted(fallbacks.items()) if codes and weights.get(c)]
+    used = [(_criterion(c, lang), len(codes)) for c, codes in sorted(fallbacks.items()) if codes and weights.get(c)]
     if lang == "en":
         text = (
             f"No figure rests on fewer than {rules.t} respondents (k = {rules.k}), and none that, combined with "
