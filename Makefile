@@ -69,11 +69,11 @@ test: $(VENV)/.installed-dev
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) scripts/ensure-services
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## The inner loop: every test but the browser, worker, fault and whole-surface sweep suites (PostgreSQL
+## The inner loop, in two processes: every test but the browser, worker, fault and sweep suites (PostgreSQL
 ## and Redis; no Chromium, no Celery worker process)
 test-fast: $(VENV)/.installed-dev
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) scripts/ensure-services
-	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest -m "not browser and not worker and not faults and not sweep" $(PYTEST_ARGS)
+	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest -n 2 -m "not browser and not worker and not faults and not sweep" $(PYTEST_ARGS)
 
 ## Benchmark against baselines on PostgreSQL at national scale, writing BENCHMARKS.md (about 15 minutes);
 ## a quicker run: make bench BENCH_ARGS="--scale 0.1 --repeat 2"

@@ -47,6 +47,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("The test suite needs Redis: set REDIS_URL (make test does).")
     # Test users' passwords need no key stretching (Django's advice for test suites); logins still run.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # parallel processes (make test-fast) share Redis: each keeps to keys of its own
+        settings.CACHES["default"]["KEY_PREFIX"] = f"{settings.CACHES['default'].get('KEY_PREFIX', '')}-{worker}"
 
 
 @pytest.fixture(scope="session")
@@ -94,13 +97,26 @@ def _english() -> Iterator[None]:
     translation.activate("en")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache() -> Iterator[None]:
+def cache_clear() -> None:
+    """Empty the cache of this test process: only its own keys, so a parallel process keeps its own."""
+    from django.conf import settings
     from django.core.cache import cache
 
-    cache.clear()
+    config = settings.CACHES["default"]
+    if not config["BACKEND"].endswith("RedisCache"):
+        cache.clear()
+        return
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    keys = list(client.scan_iter(match=f"{config.get('KEY_PREFIX', '')}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache() -> Iterator[None]:
+    cache_clear()
     yield
-    cache.clear()
+    cache_clear()
 
 
 # --- The curated catalog ----------------------------------------------------------------------------
@@ -213,7 +229,7 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Itera
         {
             "DATABASE_URL": f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "CELERY_QUEUE": queue,
-            "CACHE_KEY_PREFIX": "foresight",
+            "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
             "DJANGO_SETTINGS_MODULE": "foresight.settings",
         }
     )

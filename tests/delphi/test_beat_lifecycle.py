@@ -127,7 +127,7 @@ def start_beat(
         {
             "DATABASE_URL": f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "CELERY_QUEUE": queue,
-            "CACHE_KEY_PREFIX": "foresight",
+            "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
             "DJANGO_SETTINGS_MODULE": "foresight.settings",
             "ROUNDS_TICK_SECONDS": "1",
             "ROUNDS_SWEEP_SECONDS": "2",

@@ -97,8 +97,8 @@ def test_beats_reminders_go_through_the_console_service_to_those_who_have_not_fi
     from django.core import mail
 
     from foresight.celery import app
+    from foresight.core.models import AuditLog
     from foresight.delphi import tasks
-    from foresight.delphi.models import AuditLog
     from foresight.delphi.services.console import reminders_queue
     from foresight.delphi.services.responses import response_save, round_submit
 

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -40,6 +39,7 @@ from foresight.delphi.services.rounds import round_close, round_open
 from foresight.delphi.services.studies import study_create, study_update_rules
 from foresight.delphi.staff import selectors
 from foresight.numbers import display
+from tests.conftest import cache_clear
 from tests.delphi.conftest import cell, make_participant
 
 pytestmark = pytest.mark.django_db
@@ -700,7 +700,7 @@ def test_invitations_go_to_everyone_never_sent_one(
     assert response.status_code == 409
     assert "less than five minutes ago" in html(response)
     # Later, there is nobody left to invite.
-    cache.clear()
+    cache_clear()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = sam.post(reverse("staff:invitations-send", args=[study.code]))
     assert response.status_code == 302 and not callbacks
