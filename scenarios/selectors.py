@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from foresight.catalog.models import Direction, PublicationStatus, SourceReference, Topic
+from foresight.catalog.models import Direction, PublicationStatus, SourceReference, public_topic_q
 from foresight.catalog.selectors import CleanedFilters
 from scenarios.models import Scenario, ScenarioTopic
 
@@ -27,16 +27,12 @@ class ScenarioFilters(CleanedFilters):
 
 
 def _public_links() -> QuerySet[ScenarioTopic]:
-    return ScenarioTopic.objects.filter(
-        topic__status__in=Topic.PUBLIC_STATUSES,
-        topic__area__status=PublicationStatus.PUBLISHED,
-        topic__area__direction__status=PublicationStatus.PUBLISHED,
-    )
+    return ScenarioTopic.objects.filter(public_topic_q("topic__"))
 
 
 def scenario_list(*, filters: ScenarioFilters) -> QuerySet[Scenario]:
     qs = Scenario.objects.filter(status=PublicationStatus.PUBLISHED).annotate(
-        topic_count=Count("topic_links", filter=Q(topic_links__topic__status__in=Topic.PUBLIC_STATUSES), distinct=True)
+        topic_count=Count("topic_links", filter=public_topic_q("topic_links__topic__"), distinct=True)
     )
     if filters.setting:
         qs = qs.filter(setting=filters.setting)

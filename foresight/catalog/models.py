@@ -164,6 +164,24 @@ class Cluster(Bilingual):
         return self.name_en
 
 
+def public_topic_q(prefix: str = "") -> models.Q:
+    """The one rule of a public topic, as a filter: a public status, in a published area of a published
+    direction. ``prefix`` is the path to the topic from the model filtered (``"topic__"``, ``"topics__"``)."""
+    return models.Q(
+        **{
+            f"{prefix}status__in": Topic.PUBLIC_STATUSES,
+            f"{prefix}area__status": PublicationStatus.PUBLISHED,
+            f"{prefix}area__direction__status": PublicationStatus.PUBLISHED,
+        }
+    )
+
+
+class TopicQuerySet(models.QuerySet["Topic"]):
+    def public(self) -> TopicQuerySet:
+        """Topics the public may see (``public_topic_q``)."""
+        return self.filter(public_topic_q())
+
+
 class Topic(Bilingual):
     """Level 3: the unit experts rate in a Delphi study."""
 
@@ -181,7 +199,8 @@ class Topic(Bilingual):
         PUBLISHED = "published", _("Published")
         RETIRED = "retired", _("Retired")
 
-    # Statuses the public may see; drafts are 404 to the public.
+    # Statuses the public may see; drafts are 404 to the public. A public topic also needs a published
+    # area in a published direction: ``public_topic_q`` / ``Topic.objects.public()`` / ``is_public``.
     PUBLIC_STATUSES = (Status.CANDIDATE, Status.IN_SURVEY, Status.PUBLISHED, Status.RETIRED)
 
     code = models.SlugField(max_length=80, unique=True)
@@ -205,6 +224,7 @@ class Topic(Bilingual):
     sources = GenericRelation(SourceReference, related_query_name="topic")
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TopicQuerySet.as_manager()
     history = HistoricalRecords(m2m_fields=[clusters, secondary_areas])
 
     class Meta:
@@ -224,4 +244,9 @@ class Topic(Bilingual):
 
     @property
     def is_public(self) -> bool:
-        return self.status in self.PUBLIC_STATUSES
+        """The public may see this topic (its page exists): the rule of ``public_topic_q``."""
+        return (
+            self.status in self.PUBLIC_STATUSES
+            and self.area.status == PublicationStatus.PUBLISHED
+            and self.area.direction.status == PublicationStatus.PUBLISHED
+        )

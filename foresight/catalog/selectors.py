@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Case, Count, FloatField, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 
-from foresight.catalog.models import Area, Cluster, Direction, PublicationStatus, SourceReference, Topic
+from foresight.catalog.models import Area, Cluster, Direction, PublicationStatus, SourceReference, Topic, public_topic_q
 from foresight.core.text import clean_text
 
 MAX_QUERY_LENGTH = 200
@@ -42,11 +42,7 @@ class TopicFilters(CleanedFilters):
 
 
 def _public_topics() -> QuerySet[Topic]:
-    return Topic.objects.filter(
-        status__in=Topic.PUBLIC_STATUSES,
-        area__status=PublicationStatus.PUBLISHED,
-        area__direction__status=PublicationStatus.PUBLISHED,
-    )
+    return Topic.objects.public()
 
 
 def _sources_prefetch(prefix: str = "") -> Prefetch:
@@ -55,18 +51,14 @@ def _sources_prefetch(prefix: str = "") -> Prefetch:
 
 def direction_list() -> QuerySet[Direction]:
     """Published directions with their published areas and the count of public topics in each."""
-    public = Q(
-        areas__status=PublicationStatus.PUBLISHED,
-        areas__topics__status__in=Topic.PUBLIC_STATUSES,
-    )
     areas = (
         Area.objects.filter(status=PublicationStatus.PUBLISHED)
-        .annotate(topic_count=Count("topics", filter=Q(topics__status__in=Topic.PUBLIC_STATUSES)))
+        .annotate(topic_count=Count("topics", filter=public_topic_q("topics__")))
         .order_by("order", "slug")
     )
     return (
         Direction.objects.filter(status=PublicationStatus.PUBLISHED)
-        .annotate(topic_count=Count("areas__topics", filter=public))
+        .annotate(topic_count=Count("areas__topics", filter=public_topic_q("areas__topics__")))
         .prefetch_related(Prefetch("areas", queryset=areas))
         .order_by("order", "slug")  # a GROUP BY query does not take Meta.ordering
     )
@@ -79,7 +71,7 @@ def direction_options() -> QuerySet[Direction]:
 
 def direction_get(*, slug: str) -> Direction:
     areas = Area.objects.filter(status=PublicationStatus.PUBLISHED).prefetch_related(
-        Prefetch("topics", queryset=Topic.objects.filter(status__in=Topic.PUBLIC_STATUSES).order_by("code"))
+        Prefetch("topics", queryset=Topic.objects.public().order_by("code"))
     )
     direction = (
         Direction.objects.filter(slug=slug, status=PublicationStatus.PUBLISHED)
@@ -98,7 +90,7 @@ def area_get(*, slug: str) -> Area:
         )
         .select_related("direction")
         .prefetch_related(
-            Prefetch("topics", queryset=Topic.objects.filter(status__in=Topic.PUBLIC_STATUSES).order_by("code")),
+            Prefetch("topics", queryset=Topic.objects.public().order_by("code")),
             _sources_prefetch(),
         )
         .first()

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from foresight.catalog.models import Area, PublicationStatus, Topic
+from foresight.catalog.models import Area, Topic
 from foresight.delphi.models import Expert, FeedbackSnapshot, Participant, Round, RoundStat, Study
 from foresight.delphi.services.panel import participant_add, participant_choose_topics, participant_consent
 from foresight.delphi.services.responses import response_save, round_submit
@@ -80,13 +80,7 @@ def study_simulate(
     if mode == Study.Mode.REALTIME:
         rounds = 1
     rng = random.Random(seed)
-    pool = list(
-        Topic.objects.filter(
-            status__in=Topic.PUBLIC_STATUSES,
-            area__status=PublicationStatus.PUBLISHED,
-            area__direction__status=PublicationStatus.PUBLISHED,
-        ).order_by("code")
-    )
+    pool = list(Topic.objects.public().order_by("code"))
     if len(pool) < topics:
         raise ValidationError(
             f"the catalog has {len(pool)} public topics; load it first (manage.py load_catalog) or ask for fewer"

@@ -18,7 +18,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from foresight import disclosure
-from foresight.catalog.models import Area, Direction, PublicationStatus, Topic
+from foresight.catalog.models import Area, Direction, Topic
 from foresight.core.models import AuditLog
 from foresight.delphi import stopping
 from foresight.delphi.models import (
@@ -99,11 +99,8 @@ def audit_recent(*, study: Study, limit: int = 15) -> list[AuditLog]:
 def topic_choices_for_study() -> QuerySet[Topic]:
     """Catalog topics a study may survey: public, not retired, in a published area and direction."""
     return (
-        Topic.objects.filter(
-            status__in=[s for s in Topic.PUBLIC_STATUSES if s != Topic.Status.RETIRED],
-            area__status=PublicationStatus.PUBLISHED,
-            area__direction__status=PublicationStatus.PUBLISHED,
-        )
+        Topic.objects.public()
+        .exclude(status=Topic.Status.RETIRED)
         .select_related("area__direction")
         .order_by("area__direction__order", "area__direction__slug", "area__order", "area__slug", "code")
     )
