@@ -11,6 +11,8 @@ from foresight.catalog import views as catalog_views
 from foresight.core import views as core_views
 from foresight.delphi import api as delphi_api
 from foresight.priorities import api as priorities_api
+from foresight.public import api as public_api
+from foresight.public import views as public_views
 from scenarios import api as scenarios_api
 from scenarios import views as scenario_views
 
@@ -22,7 +24,7 @@ handler404 = core_views.not_found
 router = DefaultRouter()
 router.register("directions", catalog_api.DirectionViewSet, basename="api-direction")
 router.register("areas", catalog_api.AreaViewSet, basename="api-area")
-router.register("topics", catalog_api.TopicViewSet, basename="api-topic")
+router.register("topics", public_api.TopicViewSet, basename="api-topic")
 router.register("scenarios", scenarios_api.ScenarioViewSet, basename="api-scenario")
 router.register("editions", priorities_api.EditionViewSet, basename="api-edition")
 
@@ -41,11 +43,11 @@ urlpatterns = [
 ]
 
 urlpatterns += i18n_patterns(
-    path("", catalog_views.home, name="home"),
+    path("", public_views.home, name="home"),
     path("directions/<slug:slug>/", catalog_views.direction_detail, name="direction-detail"),
     path("areas/<slug:slug>/", catalog_views.area_detail, name="area-detail"),
-    path("topics/", catalog_views.topic_list, name="topic-list"),
-    path("topics/<slug:code>/", catalog_views.topic_detail, name="topic-detail"),
+    path("topics/", public_views.topic_list, name="topic-list"),
+    path("topics/<slug:code>/", public_views.topic_detail, name="topic-detail"),
     path("scenarios/", scenario_views.scenario_list, name="scenario-list"),
     path("scenarios/<slug:code>/", scenario_views.scenario_detail, name="scenario-detail"),
     path("delphi/", include("foresight.delphi.urls")),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 
-from foresight.catalog.models import Direction, PublicationStatus, SourceReference, public_topic_q
+from foresight.catalog.models import Direction, PublicationStatus, SourceReference, Topic, public_topic_q
 from foresight.catalog.selectors import CleanedFilters
 from scenarios.models import Scenario, ScenarioTopic
 
@@ -82,3 +82,23 @@ def scenario_topics_by_role(*, scenario: Scenario) -> list[tuple[str, list[Scena
     for link in sorted(scenario.topic_links.all(), key=lambda lk: (ROLE_ORDER[lk.role], lk.topic.code)):
         groups.setdefault(link.role, []).append(link)
     return [(role, groups[role]) for role in sorted(groups, key=lambda r: ROLE_ORDER[r])]
+
+
+def topics_in_setting(topics: QuerySet[Topic], setting: str) -> QuerySet[Topic]:
+    """The topics a published scenario of this setting needs (each topic once, the order kept)."""
+    return topics.filter(
+        scenario_links__scenario__setting=setting,
+        scenario_links__scenario__status=PublicationStatus.PUBLISHED,
+    ).distinct()
+
+
+def with_published_scenarios(topic: Topic) -> Topic:
+    """The topic with ``topic.scenario_links`` holding its links to published scenarios, the scenario joined
+    in, by scenario code (one query)."""
+    links = (
+        ScenarioTopic.objects.filter(scenario__status=PublicationStatus.PUBLISHED)
+        .select_related("scenario")
+        .order_by("scenario__code")
+    )
+    prefetch_related_objects([topic], Prefetch("scenario_links", queryset=links))
+    return topic

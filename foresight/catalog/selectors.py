@@ -30,14 +30,14 @@ class CleanedFilters:
 
 @dataclass(frozen=True)
 class TopicFilters(CleanedFilters):
-    """Validated public filters for the topic list (see forms.TopicFilterForm and api.TopicFilter)."""
+    """Validated filters of the topic list by what the catalog knows (the public layer adds the scenario
+    setting: see foresight.public.selectors.PublicTopicFilters)."""
 
     q: str = ""
     direction: str = ""
     area: str = ""
     kind: str = ""
     status: str = ""
-    setting: str = ""
     cluster: str = ""
 
 
@@ -162,28 +162,14 @@ def topic_list(*, filters: TopicFilters) -> QuerySet[Topic]:
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.cluster:
-        qs = qs.filter(clusters__code=filters.cluster)
-    if filters.setting:
-        qs = qs.filter(
-            scenario_links__scenario__setting=filters.setting,
-            scenario_links__scenario__status=PublicationStatus.PUBLISHED,
-        )
-    if filters.cluster or filters.setting:
-        qs = qs.distinct()
+        qs = qs.filter(clusters__code=filters.cluster).distinct()
     if filters.q:
         return _search(qs, filters.q)
     return qs.order_by("area__direction__order", "area__order", "code")
 
 
 def topic_get(*, code: str) -> Topic:
-    """A public topic with its sources, clusters, secondary areas and published linked scenarios."""
-    from scenarios.models import ScenarioTopic
-
-    links = (
-        ScenarioTopic.objects.filter(scenario__status=PublicationStatus.PUBLISHED)
-        .select_related("scenario")
-        .order_by("scenario__code")
-    )
+    """A public topic with its direction, area, sources, clusters and published secondary areas."""
     topic = (
         _public_topics()
         .filter(code=code)
@@ -192,7 +178,6 @@ def topic_get(*, code: str) -> Topic:
             _sources_prefetch(),
             "clusters",
             Prefetch("secondary_areas", queryset=Area.objects.filter(status=PublicationStatus.PUBLISHED)),
-            Prefetch("scenario_links", queryset=links),
         )
         .first()
     )

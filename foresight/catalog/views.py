@@ -1,4 +1,7 @@
-"""Public catalog pages: home, direction, area, topic list with search and filters, topic."""
+"""Public catalog pages: a direction with its areas and topics, an area with its topics.
+
+The home page, the topic list and the topic page show scenarios and editions too, so they live one layer up,
+in ``foresight.public.views``."""
 
 from __future__ import annotations
 
@@ -7,27 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from foresight.catalog import selectors
-from foresight.catalog.forms import TopicFilterForm
 from foresight.core.cache import cached_public_page
-from foresight.core.listing import filtered_list
-from foresight.priorities.selectors import editions as priority_selectors
-from scenarios import selectors as scenario_selectors
-from scenarios.selectors import ScenarioFilters
-
-PAGE_SIZE = 24
-
-
-@require_safe
-@cached_public_page
-def home(request: HttpRequest) -> HttpResponse:
-    directions = selectors.direction_list()
-    scenarios = scenario_selectors.scenario_list(filters=ScenarioFilters())[:6]
-    latest_edition = priority_selectors.edition_latest()  # SPEC §7: the home shows the latest edition
-    return render(
-        request,
-        "catalog/home.html",
-        {"directions": directions, "scenarios": scenarios, "latest_edition": latest_edition},
-    )
 
 
 @require_safe
@@ -42,25 +25,3 @@ def direction_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def area_detail(request: HttpRequest, slug: str) -> HttpResponse:
     area = selectors.area_get(slug=slug)
     return render(request, "catalog/area_detail.html", {"area": area})
-
-
-@require_safe
-@cached_public_page
-def topic_list(request: HttpRequest) -> HttpResponse:
-    form = TopicFilterForm(request.GET)
-    return filtered_list(
-        request,
-        form=form,
-        results=lambda: selectors.topic_list(filters=form.filters()),
-        template="catalog/topic_list.html",
-        page_size=PAGE_SIZE,
-    )
-
-
-@require_safe
-@cached_public_page
-def topic_detail(request: HttpRequest, code: str) -> HttpResponse:
-    topic = selectors.topic_get(code=code)
-    # The topic across published editions and their studies' rounds (two queries; see priorities.selectors).
-    history = priority_selectors.topic_history(topic=topic)
-    return render(request, "catalog/topic_detail.html", {"topic": topic, "history": history})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -92,3 +94,17 @@ class StrictFilterSet(django_filters.FilterSet):
                 self.form.add_error(name, "Choose one of the allowed values, or leave the parameter out.")
                 valid = False
         return valid
+
+
+def known_value(rows: Callable[[], QuerySet[Any]], key: str) -> Callable[[str], None]:
+    """A filter validator: the value names a row of ``rows()`` by ``key`` (one query, only when the parameter
+    is given), so an unknown slug or code is a 400 with a message rather than an empty list."""
+
+    def check(value: str) -> None:
+        # Text no slug can hold is refused before it reaches the database (which refuses NUL outright).
+        if "\x00" in value or len(value) > 200 or not rows().filter(**{key: value}).exists():
+            raise DjangoValidationError(
+                "Choose one of the allowed values, or leave the parameter out.", code="invalid_choice"
+            )
+
+    return check

@@ -1,4 +1,4 @@
-"""Public filter forms. Choices are read once per request (a fixed number of queries)."""
+"""The public topic list's filter form. Choices are read once per request (a fixed number of queries)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from foresight.catalog import selectors
 from foresight.catalog.models import Topic
-from foresight.catalog.selectors import MAX_QUERY_LENGTH, TopicFilters
+from foresight.catalog.selectors import MAX_QUERY_LENGTH
 from foresight.core.forms import blank_choice, choices_set
+from foresight.public.selectors import PublicTopicFilters
 from scenarios.models import Scenario
 
 
@@ -47,6 +48,6 @@ class TopicFilterForm(forms.Form):
         choices_set(self, "area", blank_choice(_("Any area")) + [(a[0], a[pick] or a[1]) for a in areas])
         choices_set(self, "cluster", blank_choice(_("Any list")) + [(c[0], c[pick] or c[1]) for c in clusters])
 
-    def filters(self) -> TopicFilters:
+    def filters(self) -> PublicTopicFilters:
         data = self.cleaned_data
-        return TopicFilters(**{name: data.get(name) or "" for name in TopicFilters.__dataclass_fields__})
+        return PublicTopicFilters(**{name: data.get(name) or "" for name in PublicTopicFilters.__dataclass_fields__})
