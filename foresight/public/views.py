@@ -27,7 +27,7 @@ def home(request: HttpRequest) -> HttpResponse:
     latest_edition = priority_selectors.edition_latest()  # SPEC §7: the home shows the latest edition
     return render(
         request,
-        "catalog/home.html",
+        "public/home.html",
         {"directions": directions, "scenarios": scenarios, "latest_edition": latest_edition},
     )
 
@@ -40,7 +40,7 @@ def topic_list(request: HttpRequest) -> HttpResponse:
         request,
         form=form,
         results=lambda: selectors.topic_list(filters=form.filters()),
-        template="catalog/topic_list.html",
+        template="public/topic_list.html",
         page_size=PAGE_SIZE,
     )
 
@@ -51,4 +51,4 @@ def topic_detail(request: HttpRequest, code: str) -> HttpResponse:
     topic = selectors.topic_get(code=code)
     # The topic across published editions and their studies' rounds (two queries; see priorities.selectors).
     history = priority_selectors.topic_history(topic=topic)
-    return render(request, "catalog/topic_detail.html", {"topic": topic, "history": history})
+    return render(request, "public/topic_detail.html", {"topic": topic, "history": history})
