@@ -28,11 +28,10 @@ STATIC = Path(__file__).resolve().parents[2] / "static"
 def edition(transactional_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Edition]:
     """A published edition over six topics in two directions (tasks run in-process, no worker needed)."""
     from foresight.core import queue
-    from foresight.delphi import tasks as delphi_tasks
 
     def send_on_commit(task: Any, *args: Any) -> None:
         # Aggregation runs at once (the real service); the scoring run is computed below.
-        if task is delphi_tasks.round_aggregate:
+        if getattr(task, "name", task) == "delphi.round_aggregate":  # services queue by name
             round_aggregate(round_id=args[0])
 
     monkeypatch.setattr(queue, "send_on_commit", send_on_commit)

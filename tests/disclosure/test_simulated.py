@@ -21,7 +21,7 @@ from django.core.management import call_command
 
 from foresight.delphi import selectors
 from foresight.delphi.models import Answer, Participant, Question, Round, RoundStat, Study
-from foresight.delphi.services import feedback
+from foresight.delphi.services import feedback, responses
 from foresight.delphi.staff.selectors import round_consensus_overview
 from foresight.disclosure import snapshot_due
 from foresight.priorities.models import Edition
@@ -186,7 +186,7 @@ def test_the_real_time_feedback_of_a_simulated_study_determines_no_small_group(
             )
         return snapshot
 
-    monkeypatch.setattr(feedback, "realtime_snapshot", recording)
+    monkeypatch.setattr(responses, "realtime_snapshot", recording)  # where the save calls it
     line = _simulate("--experts", "24", "--topics", "3", "--seed", "5", "--mode", "realtime")
     study = Study.objects.get(code=line["study"])
     rules = study.disclosure_rules()
