@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import re
+from types import SimpleNamespace
 
 from django.utils import translation
 
+from foresight.core.reasons import reason_label
 from foresight.priorities import forms, labels, scoring
 from foresight.priorities.selectors import editions, pages, workbench
 from foresight.priorities.services import publishing
@@ -57,3 +59,17 @@ def test_every_criterion_has_one_wording() -> None:
             assert CHINESE.search(labels.criterion_label(name)), name
             assert publishing._criterion(name, "zh") == labels.criterion_label(name)
     assert not hasattr(publishing, "CRITERION_TEXT")
+
+
+def test_a_generated_rationale_words_a_withheld_figure_as_the_pages_do() -> None:
+    """The rationale (written in both languages at once) takes its reason words from the one table the
+    pages use, translated by gettext: no second, hand-translated copy."""
+    study = SimpleNamespace(min_respondents=5, disclosure_rules=lambda: SimpleNamespace(t=4))
+    run = SimpleNamespace(study=study, top_k=2, bootstrap_b=200, results={"ranking": []})
+    result = {"ranked": False, "n": 12, "evidence": {"importance_withheld": "attrition", "min_respondents": 5}}
+    for lang, locale in (("en", "en"), ("zh", "zh-hans")):
+        text = publishing.suggested_rationale(result=result, run=run, lang=lang)  # type: ignore[arg-type]
+        with translation.override(locale):
+            words = reason_label("attrition")
+        assert words and words in text, (lang, text)
+    assert reason_label("attrition") != words  # the Chinese words are not the English ones

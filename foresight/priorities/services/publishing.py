@@ -17,10 +17,11 @@ from django.utils import translation
 
 from foresight import numbers
 from foresight.core.errors import Conflict
+from foresight.core.reasons import reason_label
 from foresight.delphi.models import Study
 from foresight.delphi.selectors import round_stopping_note
 from foresight.priorities.labels import criterion_label, quadrant_explained
-from foresight.priorities.models import BOOTSTRAP_DEFAULT, Edition, EditionEntry, ScoringRun
+from foresight.priorities.models import BOOTSTRAP_DEFAULT, Edition, EditionEntry, ScoringRun, Tier
 from foresight.priorities.scoring import TIER_KEY_MIN, TIER_PRIORITY_MIN
 from foresight.priorities.selectors.editions import scored_topic_count
 from foresight.priorities.services.editions import edition_draft_create, edition_entry_decide, edition_publish
@@ -28,33 +29,6 @@ from foresight.priorities.services.runs import scoring_run_create, scoring_run_e
 
 DEFAULT_SEED = 2026
 
-TIER_TEXT = {
-    "en": {"priority": "Priority", "key": "Key", "watch": "Watch", "insufficient": "Insufficient evidence"},
-    "zh": {"priority": "优先", "key": "重点", "watch": "关注", "insufficient": "证据不足"},
-}
-# Why a figure is not shown (foresight.disclosure reason codes), as the rationale words it.
-REASON_TEXT = {
-    "en": {
-        "small_group": "too few respondents",
-        "small_complement": "the other respondents would form too small a group",
-        "small_weight_class": "an expertise group is too small",
-        "small_overlap": "it overlaps another figure shown in too few respondents",
-        "attrition": "too few respondents left or joined between rounds",
-        "since_feedback": "too few answers changed since the last live feedback",
-        "min_evidence": "fewer high-expertise respondents than the study's minimum",
-        "not_asked": "not asked",
-    },
-    "zh": {
-        "small_group": "作答人数过少",
-        "small_complement": "其余受访者人数过少",
-        "small_weight_class": "某一熟悉度组人数过少",
-        "small_overlap": "与另一项已公布数据重叠的受访者过少",
-        "attrition": "两轮之间退出或新加入的人数过少",
-        "since_feedback": "自上次实时反馈以来变化的答案过少",
-        "min_evidence": "高熟悉度受访者少于本调查的最低要求",
-        "not_asked": "未询问",
-    },
-}
 # The rationale is written in both languages whatever the request's: the gettext locale of each.
 LOCALES = {"en": "en", "zh": "zh-hans"}
 
@@ -62,6 +36,17 @@ LOCALES = {"en": "en", "zh": "zh-hans"}
 def _mid_sentence(text: str, lang: str) -> str:
     """A label as the English rationale words it inside a sentence ("Strengthen" → "strengthen")."""
     return text[:1].lower() + text[1:] if lang == "en" else text
+
+
+def _tier(tier: str, lang: str) -> str:
+    with translation.override(LOCALES[lang]):
+        return str(Tier(tier).label)
+
+
+def _reason(code: str, lang: str) -> str:
+    """Why a figure is not shown, in the words of the pages (``foresight.core.reasons``)."""
+    with translation.override(LOCALES[lang]):
+        return reason_label(code)
 
 
 def _criterion(name: str, lang: str) -> str:
@@ -83,7 +68,7 @@ def _percent(value: float, kind: str, lang: str) -> str:
 
 def _index(value: float | None, lang: str, reason: str | None = None) -> str:
     if value is None:
-        why = REASON_TEXT[lang].get(reason or "small_group", reason or "")
+        why = _reason(reason or "small_group", lang)
         return f"not shown ({why})" if lang == "en" else f"未显示（{why}）"
     return numbers.display(value, "index")
 
@@ -95,7 +80,7 @@ def _fallback_sentences(result: dict[str, Any], lang: str) -> list[str]:
         if not fallback.get("in_score"):
             continue
         name = _criterion(fallback["criterion"], lang)
-        why = REASON_TEXT[lang].get(fallback["reason"], fallback["reason"])
+        why = _reason(fallback["reason"], lang)
         if lang == "en":
             used = (
                 "the all-respondent importance index stands in"
@@ -116,7 +101,7 @@ def _insufficient_rationale(result: dict[str, Any], run: ScoringRun, lang: str) 
     t = run.study.disclosure_rules().t
     withheld = evidence.get("importance_withheld")
     if withheld:
-        why = REASON_TEXT[lang].get(withheld, withheld)
+        why = _reason(withheld, lang)
         if lang == "en":
             return (
                 f"Insufficient evidence: {n} respondents, but their importance index is not shown ({why}), "
@@ -163,7 +148,7 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
     low, high = numbers.display(result.get("rank_low"), "rank"), numbers.display(result.get("rank_high"), "rank")
     if lang == "en":
         parts = [
-            f"{TIER_TEXT['en'][tier]}, as the numbers suggest: in the top {run.top_k} in {share} of "
+            f"{_tier(tier, 'en')}, as the numbers suggest: in the top {run.top_k} in {share} of "
             f"{run.bootstrap_b:,} bootstrap resamples of the respondents (rank {result['rank']} of {ranked}, "
             f"5–95 % rank interval {low}–{high}).",
             f"Importance index {_index(importance, 'en', reasons['importance'])}, "
@@ -179,7 +164,7 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
         parts.append(f"Based on {result['n']} respondents.")
         return " ".join(parts)
     parts = [
-        f"依据数据建议列为“{TIER_TEXT['zh'][tier]}”：在对受访者的 {run.bootstrap_b} 次自助重抽样中，"
+        f"依据数据建议列为“{_tier(tier, 'zh')}”：在对受访者的 {run.bootstrap_b} 次自助重抽样中，"
         f"有 {share} 进入前 {run.top_k} 名（在 {ranked} 项中排名第 {result['rank']}，"
         f"5–95% 排名区间 {low}–{high}）。",
         f"重要性指数 {_index(importance, 'zh', reasons['importance'])}，"
