@@ -1,12 +1,13 @@
 """Odd request lines against the public API and pages: a page number that is a digit to Unicode but not
-an integer. Each is a client error (JSON under /api/), never a 500 and never an HTML page from the API."""
+an integer, a NUL byte in a lookup path or a query, an unmatched /api/ URL in DEBUG mode. Each is a
+client error (JSON under /api/), never a 500 and never an HTML page from the API."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +43,66 @@ def test_a_page_that_is_not_a_plain_number_is_a_400(url: str, param: str, raw: s
 @pytest.mark.parametrize("url", LISTS)
 def test_plain_page_numbers_still_work(url: str, catalog: Any) -> None:
     assert Client().get(url, {"page": "1", "page_size": "200"}).status_code == 200
+
+
+DETAILS = [
+    "/api/v1/directions/future-manufacturing{}/",
+    "/api/v1/areas/humanoid{}/",
+    "/api/v1/topics/6g{}/",
+    "/api/v1/scenarios/smart-factory{}/",
+    "/api/v1/editions/2025{}/",
+]
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("template", DETAILS)
+@pytest.mark.parametrize("nul", ["%00", "%00.json", "%00x", ".json%00"])
+def test_a_nul_in_an_api_lookup_is_a_json_404(template: str, nul: str, debug: bool, catalog: Any) -> None:
+    url = template.format(nul)
+    if nul.endswith(".json"):  # the format suffix: /api/v1/topics/6g%00.json
+        url = template.format(nul).rstrip("/")
+    with override_settings(DEBUG=debug):
+        response = Client().get(url)
+    assert response.status_code == 404, (url, response.content[:200])
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."} or "detail" in response.json()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize(
+    "url", ["/api/nothing-here/", "/api/v1/nothing-here/", "/api/v1/topics/6g/extra/", "/api/v1/expert/x/"]
+)
+def test_an_unmatched_api_url_is_a_json_404_in_both_modes(url: str, debug: bool) -> None:
+    with override_settings(DEBUG=debug):
+        response = Client().get(url)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/topics/6g%00/",
+        "/directions/future-manufacturing%00/",
+        "/areas/humanoid%00/",
+        "/scenarios/smart-factory%00/",
+        "/editions/2025%00/",
+        "/zh-hans/topics/6g%00/",
+        "/topics/?q=%00",
+        "/topics/?q=6g%00",
+        "/topics/?direction=%00",
+        "/scenarios/?q=%00",
+        "/topics/?page=%00",
+        "/topics/?page=%C2%B2",
+        "/editions/?direction=%00",
+        "/api/v1/topics/?q=%00",
+        "/api/v1/topics/?direction=%00",
+        "/api/v1/scenarios/?q=%00",
+    ],
+)
+def test_a_nul_on_a_page_is_a_client_error(url: str, debug: bool, catalog: Any) -> None:
+    with override_settings(DEBUG=debug):
+        status = Client().get(url).status_code
+    assert status in (200, 400, 404), (url, status)
