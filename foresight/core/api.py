@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
@@ -13,6 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from foresight.core import errors
 from foresight.core.cache import cached_public_api
+from foresight.core.parsers import BodyTooLarge
 from foresight.core.text import positive_int
 
 
@@ -67,6 +69,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             )
         else:
             exc = exceptions.ValidationError(detail=errors.field_errors(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = BodyTooLarge()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(errors.error_message(exc) or None)
     return drf_exception_handler(exc, context)
