@@ -43,6 +43,16 @@ def envint(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
+def envfloat(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
 def envlist(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -95,6 +105,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "foresight.core.middleware.RequestGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -144,6 +155,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache, broker, Celery ------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHE_TIMEOUT = envint("CACHE_TIMEOUT", 600)
+# A Redis that accepts connections but never answers costs a request at most these many seconds per cache
+# call; after a cache error the cache is skipped for CACHE_BREAKER_SECONDS (foresight.core.cache.breaker).
+CACHE_CONNECT_TIMEOUT = envfloat("CACHE_CONNECT_TIMEOUT", 0.5)
+CACHE_SOCKET_TIMEOUT = envfloat("CACHE_SOCKET_TIMEOUT", 0.5)
+CACHE_BREAKER_SECONDS = envfloat("CACHE_BREAKER_SECONDS", 10)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -151,6 +167,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "foresight"),
             "TIMEOUT": CACHE_TIMEOUT,
+            "OPTIONS": {"socket_connect_timeout": CACHE_CONNECT_TIMEOUT, "socket_timeout": CACHE_SOCKET_TIMEOUT},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
@@ -168,12 +185,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 1800)
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 1740)
 # A task whose worker died comes back after this many seconds (Redis visibility timeout).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "foresight")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Sending a task must not hang a request when Redis is down: fail fast, the sweeps re-queue the work.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
-CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = 2
+# A hung Redis (connections accepted, no answer) must not hold a request either: a send gives up after
+# CELERY_BROKER_SOCKET_TIMEOUT (above the 1 s the worker's blocking pop waits for a message).
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = envfloat("CELERY_BROKER_CONNECT_TIMEOUT", 2)
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] = envfloat("CELERY_BROKER_SOCKET_TIMEOUT", 5)
 # The aggregation task's hard time limit (its soft limit is a minute less); a hung run is stopped and re-queued.
 AGGREGATION_TIME_LIMIT = envint("AGGREGATION_TIME_LIMIT", 1800)
 ROUNDS_SWEEP_GRACE_SECONDS = envint("ROUNDS_SWEEP_GRACE_SECONDS", 60)
@@ -226,6 +246,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "foresight.core.api.Pagination",
     "PAGE_SIZE": 50,
+    # JSON with a nesting limit and the body size limit (413 with a JSON body); forms as DRF's defaults.
+    "DEFAULT_PARSER_CLASSES": [
+        "foresight.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -114,9 +114,13 @@ def cache_clear() -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache() -> Iterator[None]:
+    from foresight.core.cache import breaker
+
+    breaker.reset()  # a cache error in an earlier test does not make this one skip the cache
     cache_clear()
     yield
     cache_clear()
+    breaker.reset()
 
 
 # --- The curated catalog ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from rest_framework import exceptions, pagination
@@ -15,6 +16,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from foresight.core import errors
 from foresight.core.cache import cached_public_api
+from foresight.core.parsers import BodyTooLarge
+from foresight.core.text import positive_int
 
 
 class CachedPublicRead:
@@ -35,7 +38,7 @@ class Pagination(pagination.PageNumberPagination):
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         _validated_page(request, self.page_query_param)
         raw_size = request.query_params.get(self.page_size_query_param)
-        if raw_size is not None and (not raw_size.isdigit() or not 1 <= int(raw_size) <= self.max_page_size):
+        if raw_size is not None and positive_int(raw_size, maximum=self.max_page_size) is None:
             raise exceptions.ValidationError(
                 {self.page_size_query_param: [f"An integer from 1 to {self.max_page_size}."]}
             )
@@ -68,6 +71,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             )
         else:
             exc = exceptions.ValidationError(detail=errors.field_errors(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = BodyTooLarge()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(errors.error_message(exc) or None)
     return drf_exception_handler(exc, context)
@@ -77,7 +82,7 @@ def _validated_page(request: Any, param: str) -> None:
     raw = request.query_params.get(param)
     if raw is None:
         return
-    if not raw.isdigit() or int(raw) < 1:
+    if positive_int(raw) is None:
         raise exceptions.ValidationError({param: ["A page number is a positive integer."]})
 
 

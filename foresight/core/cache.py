@@ -7,6 +7,11 @@ change on a catalog or scenario model, and every edition published, bumps the ve
 A cached page is stored gzip-compressed (served so to clients that accept it) and answered with a
 weak ``ETag`` naming its content and ``Cache-Control: no-cache``: a browser revalidates each time and
 gets a bodiless 304 until the content changes.
+
+Every cache call of a page goes through one circuit breaker (:data:`breaker`): after a cache error
+(Redis down, or hung: each call then costs the socket timeout) the cache is skipped for
+``CACHE_BREAKER_SECONDS`` and pages are rendered from the database at full speed; then one request tries
+the cache again, and a success closes the breaker.
 """
 
 from __future__ import annotations
@@ -15,13 +20,15 @@ import functools
 import gzip
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpRequest, HttpResponse
@@ -43,34 +50,104 @@ ENTITY_HEADERS = frozenset({"content-length", "content-encoding", "etag", "cache
 COMPRESS_MIN_BYTES = 1024
 
 View = Callable[..., HttpResponse]
+T = TypeVar("T")
 
 
 class CacheUnavailable(Exception):
-    """The cache (Redis) cannot be reached: pages are rendered without it."""
+    """The cache (Redis) cannot be reached, or failed a moment ago: pages are rendered without it."""
+
+
+class CircuitBreaker:
+    """Skips the cache for ``cooldown()`` seconds after it failed, so that an unhealthy Redis costs one
+    timeout per cooldown instead of one per request.
+
+    Closed (the cache is used) until a call fails; then open (every call fails at once with
+    :class:`CacheUnavailable`, the cache untouched) until the cooldown has passed; then the next call
+    tries the cache (pushing the retry time on, so concurrent requests keep skipping meanwhile): a success
+    closes the breaker, a failure opens it for another cooldown. ``clock`` is injectable for tests.
+    """
+
+    def __init__(
+        self, cooldown: Callable[[], float] | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._cooldown = cooldown or (lambda: float(settings.CACHE_BREAKER_SECONDS))
+        self._clock = clock
+        self._retry_at: float | None = None  # None: closed
+        self._lock = threading.Lock()
+
+    @property
+    def is_open(self) -> bool:
+        retry_at = self._retry_at
+        return retry_at is not None and self._clock() < retry_at
+
+    def call(self, operation: Callable[[], T], *, force: bool = False) -> T:
+        """The result of ``operation`` (a cache call), or :class:`CacheUnavailable` if it failed or was
+        skipped. ``force``: call the cache even when open (a version bump, the health probe)."""
+        if not force:
+            with self._lock:
+                if self._retry_at is not None:
+                    if self._clock() < self._retry_at:
+                        raise CacheUnavailable("the cache failed a moment ago: skipped")
+                    self._retry_at = self._clock() + self._cooldown()  # this request tries; others skip
+        try:
+            result = operation()
+        except Exception as exc:
+            self.failed(exc)
+            raise CacheUnavailable(str(exc)) from exc
+        self.reset()
+        return result
+
+    def failed(self, exc: BaseException | None = None) -> None:
+        cooldown = self._cooldown()
+        with self._lock:
+            was_closed = self._retry_at is None
+            self._retry_at = self._clock() + cooldown
+        if was_closed:
+            logger.warning("cache unreachable: skipped for %s s", cooldown, exc_info=exc)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._retry_at = None
+
+
+# One per process: the state of the cache as this process last saw it.
+breaker = CircuitBreaker()
+
+
+def _breaker_reset(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("CACHES", "CACHE_BREAKER_SECONDS"):  # another cache (tests): start afresh
+        breaker.reset()
+
+
+setting_changed.connect(_breaker_reset, dispatch_uid="foresight-cache-breaker-reset")
+
+
+def _read_version() -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = str(time.time_ns())
+        cache.add(VERSION_KEY, version, timeout=None)
+        version = cache.get(VERSION_KEY, version)
+    return str(version)
 
 
 def content_version() -> str:
-    try:
-        version = cache.get(VERSION_KEY)
-        if version is None:
-            version = str(time.time_ns())
-            cache.add(VERSION_KEY, version, timeout=None)
-            version = cache.get(VERSION_KEY, version)
-    except Exception as exc:  # Redis down: the site keeps working uncached
-        raise CacheUnavailable(str(exc)) from exc
-    return str(version)
+    """The current content version; :class:`CacheUnavailable` when the cache is down (or skipped)."""
+    return breaker.call(_read_version)
 
 
 def content_version_bump() -> None:
     """Make every cached public page stale. Runs after commit so readers never cache old data as new.
 
-    With the cache unreachable there is nothing to make stale now; cached pages expire after
-    ``PUBLIC_CACHE_SECONDS`` at the latest, and a Redis that restarts empty starts a new version.
+    Always tried, even while the breaker skips the cache for pages: a bump that is lost while Redis
+    is in fact back would leave stale pages. With the cache unreachable there is nothing to make stale
+    now; cached pages expire after ``PUBLIC_CACHE_SECONDS`` at the latest, and a Redis that restarts
+    empty starts a new version.
     """
     try:
-        cache.set(VERSION_KEY, str(time.time_ns()), timeout=None)
-    except Exception:
-        logger.warning("public page cache unreachable: version not bumped", exc_info=True)
+        breaker.call(lambda: cache.set(VERSION_KEY, str(time.time_ns()), timeout=None), force=True)
+    except CacheUnavailable:
+        logger.warning("public page cache unreachable: version not bumped")
 
 
 def _on_change(sender: type, **kwargs: Any) -> None:
@@ -109,9 +186,8 @@ def _cached(view: View, *, api: bool) -> View:
                 f"{ENTRY_FORMAT}|{content_version()}|{get_language()}|{int(is_htmx)}|{accept}|{request.get_full_path()}"
             )
             key = ("api:" if api else "page:") + hashlib.sha256(raw.encode()).hexdigest()
-            cached = cache.get(key)
-        except Exception:  # the cache is unreachable: serve from the database
-            logger.warning("public page cache unreachable", exc_info=True)
+            cached = breaker.call(lambda: cache.get(key))
+        except CacheUnavailable:  # the cache is unreachable (logged by the breaker): serve from the database
             key, cached = "", None
         gzip_ok = bool(accepts_gzip.search(request.headers.get("Accept-Encoding", "")))
         if cached is not None:
@@ -137,14 +213,11 @@ def _cached(view: View, *, api: bool) -> View:
             digest = hashlib.sha256(response.content).hexdigest()[:32]
             # The view's own headers (type, Allow, Vary, language) come back with every hit.
             headers = {k: v for k, v in response.items() if k.lower() not in ENTITY_HEADERS}
+            entry = (response.status_code, headers, body, compressed, digest)
             try:
-                cache.set(
-                    key,
-                    (response.status_code, headers, body, compressed, digest),
-                    timeout=settings.PUBLIC_CACHE_SECONDS,
-                )
-            except Exception:
-                logger.warning("public page cache unreachable", exc_info=True)
+                breaker.call(lambda: cache.set(key, entry, timeout=settings.PUBLIC_CACHE_SECONDS))
+            except CacheUnavailable:
+                pass  # logged by the breaker; the page is served all the same
             if compressed and gzip_ok:
                 response.content = body
                 response["Content-Length"] = str(len(body))

@@ -7,6 +7,8 @@ import logging
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from foresight.core.cache import CacheUnavailable, breaker
+
 logger = logging.getLogger(__name__)
 
 
@@ -17,16 +19,19 @@ def client_ip(request: HttpRequest) -> str:
 def rate_limited(*, scope: str, key: str, limit: int, window_seconds: int) -> bool:
     """Count one attempt; True once more than ``limit`` attempts were made in the current window."""
     cache_key = f"ratelimit:{scope}:{key}"
-    try:
+
+    def count() -> int:
         cache.add(cache_key, 0, timeout=window_seconds)
         try:
-            count = cache.incr(cache_key)
+            return int(cache.incr(cache_key))
         except ValueError:  # expired between add and incr
             cache.set(cache_key, 1, timeout=window_seconds)
-            count = 1
-    except Exception:
-        # The cache (Redis) is unreachable: let the attempt through rather than lock every expert out;
-        # the tokens themselves (256 bits, single use) are what keeps guessing useless.
-        logger.warning("rate limit cache unreachable; allowing the attempt", exc_info=True)
+            return 1
+
+    try:
+        return breaker.call(count) > limit
+    except CacheUnavailable:
+        # The cache (Redis) is unreachable, or failed a moment ago: let the attempt through rather than
+        # lock every expert out; the tokens themselves (256 bits, single use) keep guessing useless.
+        logger.warning("rate limit cache unreachable; allowing the attempt")
         return False
-    return count > limit

@@ -10,6 +10,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django.views.defaults import page_not_found
 
+from foresight.core.cache import CacheUnavailable, breaker
+
 
 def _database_ok() -> bool:
     try:
@@ -25,10 +27,16 @@ def _database_ok() -> bool:
 def _broker_ok() -> bool:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return True
-    try:
+
+    def probe() -> bool:
         cache.set("health:probe", "1", timeout=10)
-        return cache.get("health:probe") == "1"
-    except Exception:  # Redis down or unreachable
+        return bool(cache.get("health:probe") == "1")
+
+    # Always asked (never skipped by the breaker), at most the cache's socket timeout per call; the
+    # outcome opens or closes the breaker that the pages follow.
+    try:
+        return breaker.call(probe, force=True)
+    except CacheUnavailable:  # Redis down, unreachable or not answering
         return False
 
 

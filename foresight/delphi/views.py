@@ -121,7 +121,7 @@ def _consented(request: HttpRequest, study_code: str) -> Participant:
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def choose_topics(request: HttpRequest, study_code: str) -> HttpResponse:
     """Accept the assigned topics or choose by area: checkboxes grouped by area, pre-ticked with the
     staff's assignment or, failing that, the topics of the expert's own areas."""

@@ -114,7 +114,7 @@ def _render_run_create(
 _SERVICE_FIELDS = {"ahp": "ahp_criteria", "seed": "seed", "top_k": "top_k", "bootstrap_b": "bootstrap_b"}
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
 @staff_required
 def run_create(request: HttpRequest, code: str) -> HttpResponse:
@@ -129,7 +129,7 @@ def run_create(request: HttpRequest, code: str) -> HttpResponse:
             _("This study has no aggregated round yet: close and aggregate a round first."),
             back=reverse("workbench:index"),
         )
-    if request.method == "GET":
+    if request.method != "POST":
         if "ahp_check" in request.GET:
             form = RunCreateForm(request.GET, topic_count=topic_count)
             return _render_run_create(request, study, form, partial=wants_partial(request))
@@ -254,7 +254,7 @@ def run_progress(request: HttpRequest, code: str) -> HttpResponse:
 # --- Editions ------------------------------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
 @staff_required
 def edition_create(request: HttpRequest, code: str) -> HttpResponse:
@@ -263,7 +263,7 @@ def edition_create(request: HttpRequest, code: str) -> HttpResponse:
     back = reverse("workbench:run", kwargs={"code": run.code})
     if run.status != ScoringRun.Status.DONE:
         return _conflict(request, _("The scoring run has not finished: a draft needs its results."), back=back)
-    if request.method == "GET":
+    if request.method != "POST":
         initial: dict[str, Any] = {
             "code": wb.edition_code_suggested(base=f"{run.study.code}-edition"),
             "title_en": f"Priority directions: {run.study.title_en}",
@@ -401,7 +401,7 @@ def edition_preview(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, f"{TEMPLATES}/preview.html", context)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
 @staff_required
 def edition_publish_view(request: HttpRequest, code: str) -> HttpResponse:
@@ -409,12 +409,12 @@ def edition_publish_view(request: HttpRequest, code: str) -> HttpResponse:
     edition = wb.edition_get_for_staff(code=code)
     back = reverse("workbench:edition", kwargs={"code": edition.code})
     if edition.is_published:
-        if request.method == "GET":
+        if request.method != "POST":
             return redirect(back)
         return _conflict(request, _("This edition is already published and cannot be changed."), back=back)
     count = wb.edition_decided_count(edition=edition)
     context: dict[str, Any] = {"edition": edition, "study": edition.study, "count": count}
-    if request.method == "GET":
+    if request.method != "POST":
         context["form"] = PublishForm()
         return render(request, f"{TEMPLATES}/publish.html", context)
     form = PublishForm(request.POST)

@@ -75,3 +75,36 @@ def test_a_bad_boolean_fails_loudly() -> None:
     result = _run(["-c", PROBE], _env(DJANGO_DEBUG="maybe"))
     assert result.returncode != 0
     assert "DJANGO_DEBUG must be a boolean" in result.stderr
+
+
+TIMEOUTS = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'cache': s.CACHES['default'].get('OPTIONS', {}), 'broker': s.CELERY_BROKER_TRANSPORT_OPTIONS, "
+    "'breaker': s.CACHE_BREAKER_SECONDS}))"
+)
+
+
+def test_redis_has_short_timeouts_that_the_environment_can_change() -> None:
+    """A Redis that accepts connections but never answers costs a request half a second, not many."""
+    result = _run(["-c", TIMEOUTS], _env(REDIS_URL="redis://r:6379/0"))
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)
+    assert config["cache"]["socket_connect_timeout"] == config["cache"]["socket_timeout"] == 0.5
+    assert 0 < config["broker"]["socket_timeout"] <= 5 and 0 < config["broker"]["socket_connect_timeout"] <= 2
+    assert config["breaker"] > 0
+    result = _run(
+        ["-c", TIMEOUTS],
+        _env(
+            REDIS_URL="redis://r:6379/0",
+            CACHE_SOCKET_TIMEOUT="0.2",
+            CACHE_CONNECT_TIMEOUT="0.3",
+            CACHE_BREAKER_SECONDS="7",
+        ),
+    )
+    config = json.loads(result.stdout)
+    assert (config["cache"]["socket_timeout"], config["cache"]["socket_connect_timeout"], config["breaker"]) == (
+        0.2,
+        0.3,
+        7,
+    )
+    assert "must be a number" in _run(["-c", TIMEOUTS], _env(CACHE_SOCKET_TIMEOUT="soon")).stderr

@@ -192,3 +192,40 @@ def test_free_text_that_looks_like_a_formula_is_exported_as_text(study: Study, c
         typed["carol@example.org"],
         "'" + typed["dan@example.org"],  # so that removing one leading quote always gives what was typed
     }
+
+
+def nested(depth: int, leaf: str = "high") -> str:
+    return "[" * depth + json.dumps(leaf) + "]" * depth
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        nested(5000),
+        '{"answers": {"expertise": ' + nested(5000) + "}}",
+        '{"answers": ' + '{"a": ' * 5000 + "1" + "}" * 5001,
+        '{"answers": {"expertise": ' + nested(40) + "}}",
+    ],
+    ids=["list-5000", "answer-5000", "object-5000", "answer-40"],
+)
+def test_a_deeply_nested_body_is_a_json_400(expert: Client, study: Study, body: str) -> None:
+    response = expert.patch(f"/api/v1/expert/{study.code}/rounds/1/topics/bci/", body, content_type="application/json")
+    assert response.status_code == 400, (response.status_code, response.content[:300])
+    assert response["Content-Type"] == "application/json"
+    assert "nested" in response.json()["detail"]
+    assert not Answer.objects.exists()
+
+
+def test_an_oversized_body_is_refused_with_a_json_error(expert: Client, study: Study) -> None:
+    body = json.dumps({"answers": {"expertise": "high"}, "rationale": "x" * (10 * 1024 * 1024)})
+    response = expert.patch(f"/api/v1/expert/{study.code}/rounds/1/topics/bci/", body, content_type="application/json")
+    assert response.status_code == 413, (response.status_code, response.content[:300])
+    assert response["Content-Type"] == "application/json"
+    assert "too large" in response.json()["detail"]
+    assert not Answer.objects.exists()
+
+
+def test_an_ordinary_body_still_saves(expert: Client, study: Study) -> None:
+    body = json.dumps({"answers": {"expertise": "high", "policy_measures": ["rd_funding"]}, "rationale": "Why."})
+    response = expert.patch(f"/api/v1/expert/{study.code}/rounds/1/topics/bci/", body, content_type="application/json")
+    assert response.status_code == 200, response.content[:300]

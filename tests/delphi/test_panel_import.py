@@ -39,6 +39,8 @@ def test_importing_twice_adds_nobody(study: Study) -> None:
         ("x@example.org,X,company,CHN,,", "two-letter"),
         ("x@example.org,X,company,CN,,no-such-area", "unknown area"),
         ('x@example.org,=HYPERLINK("http://evil"),company,CN,,', "formula"),
+        ("x@example.org,=²,company,CN,,", "formula"),  # a digit to str.isdigit(), not a number
+        ("x@example.org,-٣,company,CN,,", "formula"),
         ("x@example.org,,company,CN,,", "name"),
     ],
 )

@@ -84,8 +84,18 @@ class Redis:
             s.sendall(b"PING\r\n")
             return s.recv(16).startswith(b"+PONG")
 
+    def pause(self) -> None:
+        """Hang it: connections are still accepted (by the kernel) but nothing is ever answered."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)  # a paused server must run to exit
             self.proc.terminate()
             self.proc.wait(timeout=20)
             self.proc = None

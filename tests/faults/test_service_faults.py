@@ -5,6 +5,8 @@
 - a hung aggregation is stopped by its time limit and the next round still aggregates;
 - Redis stopped: ballots are still accepted and saved, health says "degraded", and the aggregation
   the closing round could not queue is done by the sweep once Redis is back;
+- Redis hung (SIGSTOP: connections accepted, never answered): pages answer about as fast as usual
+  (one short cache timeout, then the cache is skipped) and health says "degraded" at once;
 - PostgreSQL restarted: health answers 503 while it is down, and the site recovers by itself;
 - pg_dump → restore into a new database → recompute: identical statistics and fingerprints.
 """
@@ -254,6 +256,41 @@ def test_without_redis_ballots_are_saved_and_the_sweep_catches_up(stack: Stack) 
     assert [row[0] for row in n] == [6, 6, 6]
     assert json.loads(stack.get("/health/")[1])["status"] == "ok"
     stack.kill("beat")
+
+
+def timed_get(stack: Stack, path: str) -> tuple[int, bytes, float]:
+    started = time.monotonic()
+    status, body = stack.get(path)
+    return status, body, time.monotonic() - started
+
+
+def test_a_hung_redis_slows_no_page_and_health_says_so_at_once(stack: Stack) -> None:
+    if "web" not in stack.procs:
+        stack.start_web()
+    wait_for(lambda: json.loads(stack.get("/health/")[1])["status"] == "ok", "health ok before the fault")
+    # The normal case: pages rendered afresh (a new query each, so no cache hit), and the health check.
+    normal = max(timed_get(stack, f"/topics/?q=normal{i}")[2] for i in range(4))
+    normal_health = max(timed_get(stack, "/health/")[2] for _ in range(2))
+    stack.redis.pause()
+    try:
+        status, body, took = timed_get(stack, "/health/")
+        assert status == 200 and json.loads(body) == {"status": "degraded", "database": True, "broker": False}
+        assert took < normal_health + 2.0, took  # one short socket timeout, not the ~9 s of a hung client
+        timings = []
+        for i in range(8):
+            status, _, took = timed_get(stack, f"/topics/?q=hung{i}" if i % 2 else "/topics/")
+            assert status == 200
+            timings.append(took)
+        # Each page within one cache timeout of normal, and together they paid at most a few timeouts:
+        # after the first error the breaker skips the cache (one timeout per request would be 8 × 0.5 s).
+        assert max(timings) < 2 * normal + 1.5, (normal, timings)
+        assert sum(timings) < len(timings) * 2 * normal + 2.0, (normal, timings)
+        status, body, took = timed_get(stack, "/health/")  # asked again: still probes, still quick
+        assert json.loads(body)["status"] == "degraded" and took < normal_health + 2.0, took
+    finally:
+        stack.redis.resume()
+    wait_for(lambda: json.loads(stack.get("/health/")[1])["status"] == "ok", "health ok once Redis answers", 30)
+    assert stack.get("/topics/")[0] == 200
 
 
 def test_a_postgres_restart_is_survived_without_manual_action(stack: Stack) -> None:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext
 from foresight.catalog.models import Area, Topic
 from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
-from foresight.core.text import clean_text
+from foresight.core.text import clean_text, is_ascii_digits
 from foresight.delphi.models import Expert, Invitation, Participant, Round, RoundCompletion, Study
 
 INVITATION_DAYS = 30
@@ -70,7 +70,7 @@ class ImportReport:
 def _clean_cell(value: str | None) -> str:
     text = clean_text(value)
     # A cell that a spreadsheet would run as a formula is refused rather than stored.
-    if text[:1] in ("=", "+", "-", "@") and not text[1:].replace(".", "").isdigit():
+    if text[:1] in ("=", "+", "-", "@") and not is_ascii_digits(text[1:].replace(".", "")):
         raise ValueError("looks like a spreadsheet formula")
     return text
 

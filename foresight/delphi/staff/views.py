@@ -96,11 +96,11 @@ def _render_create(request: HttpRequest, form: StudyCreateForm, status: int = 20
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
 @staff_required
 def study_create(request: HttpRequest) -> HttpResponse:
-    if request.method == "GET":
+    if request.method != "POST":
         return _render_create(request, StudyCreateForm())
     form = StudyCreateForm(request.POST)
     if not form.is_valid():
@@ -444,7 +444,7 @@ def _render_panel(
         "pending_invitations": selectors.panel_pending_invitations(study=study),
     }
     template = "delphi/staff/study_panel.html"
-    if wants_partial(request) and request.method == "GET":
+    if wants_partial(request) and request.method != "POST":
         template += "#results"
     return render(request, template, context, status=status)
 
