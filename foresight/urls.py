@@ -39,7 +39,13 @@ urlpatterns = [
     path("api/v1/expert/<slug:study_code>/rounds/<int:number>/submit/", delphi_api.ExpertSubmitView.as_view()),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
+        name="api-docs",
+    ),
+    # Browsers ask for /favicon.ico wherever a page names no icon (the API's JSON, the schema).
+    path("favicon.ico", core_views.favicon, name="favicon"),
 ]
 
 urlpatterns += i18n_patterns(

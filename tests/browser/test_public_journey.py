@@ -79,3 +79,13 @@ def test_topic_page_on_a_phone(browser: Any, live_server: Any, transactional_cat
     assert width <= 375, f"page is {width}px wide on a 375px phone"
     expect(page.get_by_role("link", name="中文")).to_be_visible()
     context.close()
+
+
+def test_the_api_docs_work_under_the_content_security_policy(
+    page: Any, live_server: Any, transactional_catalog: Any
+) -> None:
+    """Swagger UI renders every operation with no console error: its styles come from static/, and the
+    page fixture fails the test on any Content-Security-Policy violation."""
+    page.goto(live_server.url + "/api/docs/")
+    expect(page.locator(".opblock-summary-path", has_text="/api/v1/topics/").first).to_be_visible()
+    assert page.evaluate("() => getComputedStyle(document.body).margin") == "0px"  # api-docs.css applied
