@@ -290,7 +290,7 @@ def topic_save(request: HttpRequest, study_code: str, number: int, topic_code: s
         {
             "fields": _fields(participant, rnd, topic, questions, shown, errors),
             "rationale": request.POST.get("rationale", stored_rationale) if rationale_error else stored_rationale,
-            "rationale_error": rationale_error,
+            "rationale_error": rationale_error or "",  # no problem: an empty message, never "None"
             "message": message,
             "saved": status == 200,
             "partly_saved": status == 400 and not message,

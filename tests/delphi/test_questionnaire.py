@@ -179,6 +179,29 @@ def test_a_bad_value_is_refused_with_a_message_and_the_good_ones_are_kept(
     assert answers_of(alice, open_round, "bci") == {"expertise": "high"}
 
 
+def test_an_autosave_without_a_rationale_problem_leaves_its_message_empty(
+    study: Study, open_round: Round, alice: Participant
+) -> None:
+    """No stray "None" under the reason box, whether the save passed, partly passed, or had no reason in it."""
+    browser = login(alice)
+
+    def rationale_error(response: Any) -> str:
+        html = response.content.decode()
+        start = html.index('id="error-rationale"')
+        return html[html.index(">", start) + 1 : html.index("</p>", start)]
+
+    for data, headers, status in (
+        ({"expertise": "high", "rationale": "Trials are under way."}, HTMX, 200),
+        ({"expertise": "high"}, HTMX, 200),
+        ({"importance": "9", "rationale": "Why not."}, HTMX, 400),
+        ({"importance": "9"}, {}, 400),
+    ):
+        response = browser.post(url(study, "bci", "save"), data, **headers)
+        assert response.status_code == status, data
+        assert rationale_error(response) == "", data
+        assert ">None<" not in response.content.decode()
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
