@@ -421,3 +421,40 @@ def test_an_autosave_and_a_topic_page_stay_within_their_statement_budget(
     with django_assert_max_num_queries(10):
         assert browser.get(url(study, "humanoid-robots")).status_code == 200
     assert answers_of(alice, open_round, "humanoid-robots")["importance"] == "5"
+
+
+def _five_pm_next_year() -> Any:
+    from django.utils import timezone
+
+    return timezone.now().replace(year=timezone.now().year + 1, month=3, day=5, hour=17, minute=0, second=0)
+
+
+def _sentences(page: str, *needles: str) -> list[str]:
+    """The paragraphs of the overview that hold one of the needles, tags stripped and whitespace squeezed."""
+    import re
+
+    paragraphs = [" ".join(re.sub(r"<[^>]+>", " ", p).split()) for p in re.findall(r"<p[^>]*>(.*?)</p>", page, re.S)]
+    return [p for p in paragraphs if any(n in p for n in needles)]
+
+
+def test_the_overview_ends_each_sentence_with_one_full_stop(study: Study, round1: Round, alice: Participant) -> None:
+    """A time in the overview's sentences never runs into the sentence's own full stop ("5 p.m..")."""
+    from foresight.delphi.services.rounds import round_schedule
+
+    five_pm = _five_pm_next_year()
+    round_schedule(rnd=round1, opens_at=five_pm, closes_at=five_pm.replace(day=20))
+    browser = login(alice)
+    languages = (("en", ""), ("zh", "/zh-hans"))
+    pages = {lang: browser.get(f"{prefix}/delphi/{study.code}/").content.decode() for lang, prefix in languages}
+    round_open(rnd=round1, closes_at=five_pm)
+    RoundCompletion.objects.create(round=round1, participant=alice, submitted_at=five_pm.replace(year=five_pm.year - 1))
+    for lang, prefix in languages:
+        pages[lang] += browser.get(f"{prefix}/delphi/{study.code}/").content.decode()
+    english = _sentences(pages["en"], "p.m.")
+    assert len(english) == 3, english  # opens on, closes on, submitted on
+    for text in english:
+        assert "p.m.." not in text and ".." not in text, text
+    chinese = _sentences(pages["zh"], "17:00")
+    assert len(chinese) == 3, chinese
+    for text in chinese:
+        assert "。。" not in text and "p.m." not in text, text
