@@ -458,3 +458,45 @@ def test_the_overview_ends_each_sentence_with_one_full_stop(study: Study, round1
     assert len(chinese) == 3, chinese
     for text in chinese:
         assert "。。" not in text and "p.m." not in text, text
+
+
+@pytest.mark.parametrize(("zone", "abbreviation"), [("UTC", "UTC"), ("Asia/Shanghai", "CST")])
+def test_every_time_an_expert_sees_names_its_time_zone(
+    study: Study, round1: Round, alice: Participant, settings: Any, zone: str, abbreviation: str
+) -> None:
+    """Opening, closing, submission, closure and autosave times all carry the site's zone (TIME_ZONE)."""
+    import re
+
+    from django.utils import translation
+
+    from foresight.delphi.services.rounds import round_schedule
+
+    settings.TIME_ZONE = zone
+    five_pm = _five_pm_next_year()  # 17:00 UTC; 01:00 the next day in Shanghai
+    submitted = five_pm.replace(year=five_pm.year - 1)
+    round_schedule(rnd=round1, opens_at=five_pm, closes_at=five_pm.replace(day=20))
+    browser = login(alice)
+    overview = browser.get(f"/delphi/{study.code}/").content.decode()
+    assert f"opens on {local(five_pm)} {abbreviation};" in overview, _sentences(overview, "opens")
+    round_open(rnd=round1, closes_at=five_pm)
+    RoundCompletion.objects.create(round=round1, participant=alice, submitted_at=submitted)
+    overview = browser.get(f"/delphi/{study.code}/").content.decode()
+    assert f"closes on {local(five_pm)} {abbreviation};" in overview, _sentences(overview, "closes")
+    assert f"Submitted on {local(submitted)} {abbreviation};" in overview
+    saved = browser.post(url(study, "bci", "save"), {"expertise": "high"}, **HTMX).content.decode()
+    assert re.search(rf"Saved at \d\d:\d\d:\d\d {abbreviation}\.", saved), saved
+    chinese = browser.get(f"/zh-hans/delphi/{study.code}/").content.decode()
+    with translation.override("zh-hans"):
+        assert f"{local(five_pm)} {abbreviation}" in chinese
+        assert f"{local(submitted)} {abbreviation}" in chinese
+    round_close(rnd=round1)
+    round1.refresh_from_db()
+    closed = browser.get(f"/delphi/{study.code}/").content.decode()
+    assert f"This round closed on {local(round1.closed_at)} {abbreviation};" in closed, _sentences(closed, "closed")
+
+
+def local(value: Any) -> str:
+    """A time as the active language writes it, in the site's time zone, without the zone."""
+    from django.utils import formats, timezone
+
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
