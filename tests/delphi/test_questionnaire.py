@@ -500,3 +500,27 @@ def local(value: Any) -> str:
     from django.utils import formats, timezone
 
     return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def test_once_topics_are_fixed_the_page_lists_them_read_only_and_says_why(study: Study, catalog: Any) -> None:
+    """From round 2 on the topics page is no form: the chosen topics, a sentence why they are fixed, no button."""
+    alice = make_participant(study, "alice@example.org", topics=["bci", "6g"])
+    Round.objects.filter(study=study, number=1).update(status=Round.Status.AGGREGATED)
+    Round.objects.update_or_create(study=study, number=2, defaults={"code": f"{study.code}-r2", "status": "open"})
+    browser = login(alice)
+    for language in ("", "/zh-hans"):
+        response = browser.get(f"{language}/delphi/{study.code}/topics/")
+        assert response.status_code == 200
+        main = response.content.decode().split("<main")[1].split("</main>")[0]
+        assert "<form" not in main and "<input" not in main and "<button" not in main
+    page = browser.get(f"/delphi/{study.code}/topics/").content.decode()
+    assert "Confirm my topics" not in page
+    assert "Tick whole areas" not in page
+    assert "fixed since the second round started" in page
+    for topic in Topic.objects.filter(studies=study):
+        assert (topic.name in page) is (topic.code in ("bci", "6g")), topic.code
+    # The refusal of a change shows the same read-only list with the service's message.
+    response = browser.post(f"/delphi/{study.code}/topics/", {"topics": [Topic.objects.get(code="6g").pk]})
+    assert response.status_code == 409
+    assert "Confirm my topics" not in response.content.decode()
+    assert set(alice.topics.values_list("code", flat=True)) == {"bci", "6g"}
