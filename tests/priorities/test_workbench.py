@@ -570,6 +570,18 @@ def test_the_preview_is_the_public_page_of_the_draft(sam: Client, draft: Edition
         assert f"Because {entry.topic.code} scored so." in (ranked if entry.rank is not None else insufficient)
 
 
+def test_the_preview_of_a_draft_says_it_is_not_published_yet(sam: Client, draft: Edition) -> None:
+    """The public template's "Published <date>" line becomes a draft notice in the preview, in both languages."""
+    for prefix, draft_words, published_words in (
+        ("", "not published yet", "Published"),
+        ("/zh-hans", "尚未发布", "已发布"),
+    ):
+        html = sam.get(prefix + reverse("workbench:edition-preview", args=[draft.code])).content.decode()
+        status = _section(html, r'<article class="edition">\s*<h1>.*?</h1>\s*<p class="meta"[^>]*>.*?</p>')
+        assert draft_words in status, status
+        assert published_words not in status and "<time" not in status, status
+
+
 def test_workbench_pages_cost_a_fixed_number_of_queries(
     sam: Client, draft: Edition, make_run: Callable[..., ScoringRun], django_assert_max_num_queries: Any
 ) -> None:
