@@ -156,6 +156,9 @@ def choose_topics(request: HttpRequest, study_code: str) -> HttpResponse:
         else:
             return redirect("delphi:study", study_code=study_code)
     locked = participant_topics_locked(participant)
+    if locked:  # read-only: only the topics she has, never a suggestion
+        mine = set(participant.topics.values_list("pk", flat=True))
+        topics = [t for t in topics if t.pk in mine]
     groups: dict[Any, list[Topic]] = {}
     for topic in topics:
         groups.setdefault(topic.area, []).append(topic)
@@ -290,7 +293,7 @@ def topic_save(request: HttpRequest, study_code: str, number: int, topic_code: s
         {
             "fields": _fields(participant, rnd, topic, questions, shown, errors),
             "rationale": request.POST.get("rationale", stored_rationale) if rationale_error else stored_rationale,
-            "rationale_error": rationale_error,
+            "rationale_error": rationale_error or "",  # no problem: an empty message, never "None"
             "message": message,
             "saved": status == 200,
             "partly_saved": status == 400 and not message,

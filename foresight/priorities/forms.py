@@ -319,7 +319,14 @@ class EditionCreateForm(forms.Form):
 
 
 class EntryDecideForm(forms.Form):
-    tier = forms.ChoiceField(label=_("Final tier"), choices=Tier.choices)
+    tier = forms.ChoiceField(
+        label=_("Final tier"),
+        choices=Tier.choices,
+        help_text=_(
+            "Changing the tier? Then rewrite both rationales: a rationale generated from the numbers "
+            "for another tier is refused."
+        ),
+    )
     rationale_en = forms.CharField(
         label=_("Rationale (English)"),
         max_length=MAX_RATIONALE,
@@ -330,6 +337,7 @@ class EntryDecideForm(forms.Form):
         label=_("Rationale (Chinese, optional)"),
         max_length=MAX_RATIONALE,
         required=False,
+        help_text=_("Left empty, the Chinese page shows the English rationale, marked “in English only”."),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 

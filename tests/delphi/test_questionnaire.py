@@ -179,6 +179,29 @@ def test_a_bad_value_is_refused_with_a_message_and_the_good_ones_are_kept(
     assert answers_of(alice, open_round, "bci") == {"expertise": "high"}
 
 
+def test_an_autosave_without_a_rationale_problem_leaves_its_message_empty(
+    study: Study, open_round: Round, alice: Participant
+) -> None:
+    """No stray "None" under the reason box, whether the save passed, partly passed, or had no reason in it."""
+    browser = login(alice)
+
+    def rationale_error(response: Any) -> str:
+        html = response.content.decode()
+        start = html.index('id="error-rationale"')
+        return html[html.index(">", start) + 1 : html.index("</p>", start)]
+
+    for data, headers, status in (
+        ({"expertise": "high", "rationale": "Trials are under way."}, HTMX, 200),
+        ({"expertise": "high"}, HTMX, 200),
+        ({"importance": "9", "rationale": "Why not."}, HTMX, 400),
+        ({"importance": "9"}, {}, 400),
+    ):
+        response = browser.post(url(study, "bci", "save"), data, **headers)
+        assert response.status_code == status, data
+        assert rationale_error(response) == "", data
+        assert ">None<" not in response.content.decode()
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -398,3 +421,106 @@ def test_an_autosave_and_a_topic_page_stay_within_their_statement_budget(
     with django_assert_max_num_queries(10):
         assert browser.get(url(study, "humanoid-robots")).status_code == 200
     assert answers_of(alice, open_round, "humanoid-robots")["importance"] == "5"
+
+
+def _five_pm_next_year() -> Any:
+    from django.utils import timezone
+
+    return timezone.now().replace(year=timezone.now().year + 1, month=3, day=5, hour=17, minute=0, second=0)
+
+
+def _sentences(page: str, *needles: str) -> list[str]:
+    """The paragraphs of the overview that hold one of the needles, tags stripped and whitespace squeezed."""
+    import re
+
+    paragraphs = [" ".join(re.sub(r"<[^>]+>", " ", p).split()) for p in re.findall(r"<p[^>]*>(.*?)</p>", page, re.S)]
+    return [p for p in paragraphs if any(n in p for n in needles)]
+
+
+def test_the_overview_ends_each_sentence_with_one_full_stop(study: Study, round1: Round, alice: Participant) -> None:
+    """A time in the overview's sentences never runs into the sentence's own full stop ("5 p.m..")."""
+    from foresight.delphi.services.rounds import round_schedule
+
+    five_pm = _five_pm_next_year()
+    round_schedule(rnd=round1, opens_at=five_pm, closes_at=five_pm.replace(day=20))
+    browser = login(alice)
+    languages = (("en", ""), ("zh", "/zh-hans"))
+    pages = {lang: browser.get(f"{prefix}/delphi/{study.code}/").content.decode() for lang, prefix in languages}
+    round_open(rnd=round1, closes_at=five_pm)
+    RoundCompletion.objects.create(round=round1, participant=alice, submitted_at=five_pm.replace(year=five_pm.year - 1))
+    for lang, prefix in languages:
+        pages[lang] += browser.get(f"{prefix}/delphi/{study.code}/").content.decode()
+    english = _sentences(pages["en"], "p.m.")
+    assert len(english) == 3, english  # opens on, closes on, submitted on
+    for text in english:
+        assert "p.m.." not in text and ".." not in text, text
+    chinese = _sentences(pages["zh"], "17:00")
+    assert len(chinese) == 3, chinese
+    for text in chinese:
+        assert "。。" not in text and "p.m." not in text, text
+
+
+@pytest.mark.parametrize(("zone", "abbreviation"), [("UTC", "UTC"), ("Asia/Shanghai", "CST")])
+def test_every_time_an_expert_sees_names_its_time_zone(
+    study: Study, round1: Round, alice: Participant, settings: Any, zone: str, abbreviation: str
+) -> None:
+    """Opening, closing, submission, closure and autosave times all carry the site's zone (TIME_ZONE)."""
+    import re
+
+    from django.utils import translation
+
+    from foresight.delphi.services.rounds import round_schedule
+
+    settings.TIME_ZONE = zone
+    five_pm = _five_pm_next_year()  # 17:00 UTC; 01:00 the next day in Shanghai
+    submitted = five_pm.replace(year=five_pm.year - 1)
+    round_schedule(rnd=round1, opens_at=five_pm, closes_at=five_pm.replace(day=20))
+    browser = login(alice)
+    overview = browser.get(f"/delphi/{study.code}/").content.decode()
+    assert f"opens on {local(five_pm)} {abbreviation};" in overview, _sentences(overview, "opens")
+    round_open(rnd=round1, closes_at=five_pm)
+    RoundCompletion.objects.create(round=round1, participant=alice, submitted_at=submitted)
+    overview = browser.get(f"/delphi/{study.code}/").content.decode()
+    assert f"closes on {local(five_pm)} {abbreviation};" in overview, _sentences(overview, "closes")
+    assert f"Submitted on {local(submitted)} {abbreviation};" in overview
+    saved = browser.post(url(study, "bci", "save"), {"expertise": "high"}, **HTMX).content.decode()
+    assert re.search(rf"Saved at \d\d:\d\d:\d\d {abbreviation}\.", saved), saved
+    chinese = browser.get(f"/zh-hans/delphi/{study.code}/").content.decode()
+    with translation.override("zh-hans"):
+        assert f"{local(five_pm)} {abbreviation}" in chinese
+        assert f"{local(submitted)} {abbreviation}" in chinese
+    round_close(rnd=round1)
+    round1.refresh_from_db()
+    closed = browser.get(f"/delphi/{study.code}/").content.decode()
+    assert f"This round closed on {local(round1.closed_at)} {abbreviation};" in closed, _sentences(closed, "closed")
+
+
+def local(value: Any) -> str:
+    """A time as the active language writes it, in the site's time zone, without the zone."""
+    from django.utils import formats, timezone
+
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def test_once_topics_are_fixed_the_page_lists_them_read_only_and_says_why(study: Study, catalog: Any) -> None:
+    """From round 2 on the topics page is no form: the chosen topics, a sentence why they are fixed, no button."""
+    alice = make_participant(study, "alice@example.org", topics=["bci", "6g"])
+    Round.objects.filter(study=study, number=1).update(status=Round.Status.AGGREGATED)
+    Round.objects.update_or_create(study=study, number=2, defaults={"code": f"{study.code}-r2", "status": "open"})
+    browser = login(alice)
+    for language in ("", "/zh-hans"):
+        response = browser.get(f"{language}/delphi/{study.code}/topics/")
+        assert response.status_code == 200
+        main = response.content.decode().split("<main")[1].split("</main>")[0]
+        assert "<form" not in main and "<input" not in main and "<button" not in main
+    page = browser.get(f"/delphi/{study.code}/topics/").content.decode()
+    assert "Confirm my topics" not in page
+    assert "Tick whole areas" not in page
+    assert "fixed since the second round started" in page
+    for topic in Topic.objects.filter(studies=study):
+        assert (topic.name in page) is (topic.code in ("bci", "6g")), topic.code
+    # The refusal of a change shows the same read-only list with the service's message.
+    response = browser.post(f"/delphi/{study.code}/topics/", {"topics": [Topic.objects.get(code="6g").pk]})
+    assert response.status_code == 409
+    assert "Confirm my topics" not in response.content.decode()
+    assert set(alice.topics.values_list("code", flat=True)) == {"bci", "6g"}

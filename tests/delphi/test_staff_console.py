@@ -795,6 +795,36 @@ def test_attrition_counts_who_submitted_round_1_but_not_round_2(
     assert by_round[2].total.lost == 1 and by_round[2].total.previous_submitted == 2
 
 
+def test_submitted_counts_only_experts_with_a_topic_in_the_round(
+    sam: Client, study: Study, round1: Round, alice: Participant
+) -> None:
+    """Carol chose only BCI, which reached consensus and left round 2: with nothing to answer there, her
+    "submission" of round 2 (the API accepts it) is no response, and the count says whom it is out of."""
+    carol = make_participant(study, "carol@example.org", topics=["bci"])
+    round_open(rnd=round1)
+    answer_all(alice, round1, "4")
+    answer_all(carol, round1, "4")
+    round_close(rnd=round1)
+    round_aggregate(round_id=round1.pk)
+    round2 = study.rounds.get(number=2)
+    round2.topics.remove(Topic.objects.get(code="bci"))  # as if it had reached consensus (drop_consensus_topics)
+    round_open(rnd=round2)
+    answer_all(alice, round2, "4")
+    round_submit(participant=carol, rnd=round2)
+
+    page = html(sam.get(reverse("staff:study", args=[study.code])))
+    assert cell(page, "r2:all:submitted") == "1"
+    assert cell(page, "r1:all:submitted") == "2"
+    assert cell(page, "r1:all:with_topics") == "of 2 with topics in this round"
+    assert cell(page, "r2:all:with_topics") == "of 1 with topics in this round"
+    assert cell(page, "r2:university:submitted") == "1"
+    rounds = selectors.round_list_for_study(study=study)
+    by_round = {rp.round.number: rp for rp in selectors.study_participation(study=study, rounds=rounds)}
+    assert (by_round[2].total.submitted, by_round[2].total.with_topics) == (1, 1)
+    chinese = html(sam.get("/zh-hans" + reverse("staff:study", args=[study.code])))
+    assert "with topics in this round" not in chinese
+
+
 # --- Consensus and stability -----------------------------------------------------------------------------------------
 
 

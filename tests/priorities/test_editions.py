@@ -26,6 +26,7 @@ from foresight.priorities.services.editions import (
     edition_fingerprint,
     edition_publish,
 )
+from foresight.priorities.services.publishing import suggested_rationale
 from foresight.priorities.services.runs import scoring_run_create, scoring_run_execute
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +79,39 @@ def test_a_decision_needs_a_rationale_and_a_valid_tier(run: ScoringRun) -> None:
     edition_entry_decide(entry=entry, tier="watch", rationale_en="Too early for this plan period.")
     entry.refresh_from_db()
     assert entry.tier == "watch" and entry.decided_at is not None
+
+
+def test_a_tier_change_refuses_a_rationale_generated_for_another_tier(run: ScoringRun) -> None:
+    """A rationale written from the numbers argues for the tier it was written for: a decision whose tier
+    differs from it, in either language, is refused on that field (400) and changes nothing. Rewritten,
+    or (the optional Chinese one) left empty, the new tier is saved."""
+    edition = edition_draft_create(run=run, code="ed-1", title_en="E")
+    entry = edition.entries.select_related("topic").order_by("rank").first()
+    result = run.results["topics"][entry.topic.code]
+    generated = {lang: suggested_rationale(result=result, run=run, lang=lang) for lang in ("en", "zh")}
+    suggested = entry.tier
+    # At the tier it was written for, the generated text is a fine rationale (the demo publishes it so).
+    edition_entry_decide(entry=entry, tier=suggested, rationale_en=generated["en"], rationale_zh=generated["zh"])
+    other = "watch" if suggested != "watch" else "key"
+    for en, zh, fields in (
+        (generated["en"], generated["zh"], {"rationale_en", "rationale_zh"}),
+        ("Rewritten for the new tier.", generated["zh"], {"rationale_zh"}),
+        (generated["en"], "为新层级重写。", {"rationale_en"}),
+        ("Rewritten for the new tier.", generated["zh"][:-1] + "另加一句。", {"rationale_zh"}),  # edited, same claim
+    ):
+        with pytest.raises(ValidationError) as caught:
+            edition_entry_decide(entry=entry, tier=other, rationale_en=en, rationale_zh=zh)
+        assert set(caught.value.message_dict) == fields, caught.value.message_dict
+        for field in fields:
+            assert "generated from the numbers for the tier" in caught.value.message_dict[field][0]
+        entry.refresh_from_db()
+        assert (entry.tier, entry.rationale_en, entry.rationale_zh) == (suggested, generated["en"], generated["zh"])
+    edition_entry_decide(entry=entry, tier=other, rationale_en="Rewritten for the new tier.", rationale_zh="")
+    entry.refresh_from_db()
+    assert (entry.tier, entry.rationale_zh) == (other, "")
+    edition_entry_decide(entry=entry, tier=other, rationale_en="Rewritten.", rationale_zh="为新层级重写。")
+    entry.refresh_from_db()
+    assert (entry.tier, entry.rationale_en, entry.rationale_zh) == (other, "Rewritten.", "为新层级重写。")
 
 
 def test_publishing_needs_every_rationale_then_fingerprints_and_invalidates_the_public_cache(

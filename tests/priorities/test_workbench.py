@@ -457,6 +457,50 @@ def test_a_decision_needs_a_rationale_and_a_known_tier_and_saves_inline(sam: Cli
     assert plain.status_code == 302 and plain["Location"].endswith(f"#entry-{entry.topic.code}")
 
 
+def test_changing_a_tier_refuses_the_rationale_generated_for_the_old_one(sam: Client, draft: Edition) -> None:
+    """The editor says the rule in its help text; a tier change that keeps the Chinese rationale generated for
+    the old tier is a 400 on that field; an empty Chinese rationale is allowed and the Chinese page marks the
+    English one it shows instead."""
+    from django.utils import translation
+
+    from foresight.priorities.services.publishing import suggested_rationale
+
+    run = draft.scoring_run
+    entry = draft.entries.select_related("topic").order_by("rank").first()
+    result = run.results["topics"][entry.topic.code]
+    generated = {lang: suggested_rationale(result=result, run=run, lang=lang) for lang in ("en", "zh")}
+    edition_entry_decide(entry=entry, tier=entry.tier, rationale_en=generated["en"], rationale_zh=generated["zh"])
+    page = sam.get(reverse("workbench:edition", args=[draft.code])).content.decode()
+    assert "rewrite both rationales" in page
+    url = reverse("workbench:entry-decide", args=[draft.code, entry.topic.code])
+    other = "watch" if entry.tier != "watch" else "key"
+    before = snapshot(draft)
+    data = {"tier": other, "rationale_en": "Rewritten for the new tier.", "rationale_zh": generated["zh"]}
+    for headers in ({"HX-Request": "true"}, {}):
+        response = sam.post(url, data, headers=headers)
+        assert response.status_code == 400
+        body = response.content.decode()
+        field = body[body.index(f'id="{entry.topic.code}-rationale_zh"') :]
+        assert "generated from the numbers for the tier" in field.split("</div>")[0], field[:2000]
+    assert snapshot(draft) == before
+    response = sam.post(url, {**data, "rationale_zh": ""}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    for other_entry in draft.entries.select_related("topic").exclude(pk=entry.pk):
+        edition_entry_decide(entry=other_entry, tier=other_entry.tier, rationale_en="Kept.", rationale_zh="保留。")
+    edition_publish(edition=draft)
+    chinese = Client().get(f"/zh-hans/editions/{draft.code}/").content.decode()
+    with translation.override("zh-hans"):
+        marker = translation.gettext("(in English only)")
+    assert marker != "(in English only)"
+    shown = re.search(
+        r'<p class="rationale"[^>]*>(?:(?!</p>).)*Rewritten for the new tier\.(?:(?!</p>).)*</p>', chinese, re.S
+    )
+    assert shown and marker in shown.group(0) and 'lang="en"' in shown.group(0), chinese
+    assert chinese.count(marker) == 1  # the others have their Chinese rationale
+    english = Client().get(f"/editions/{draft.code}/").content.decode()
+    assert "(in English only)" not in english
+
+
 def test_publishing_is_refused_while_rationales_are_missing_and_needs_a_confirmation(
     sam: Client, draft: Edition
 ) -> None:
@@ -568,6 +612,18 @@ def test_the_preview_is_the_public_page_of_the_draft(sam: Client, draft: Edition
     assert _section(preview_html, r'<ul class="insufficient-list">.*?</ul>\s*</section>') == insufficient
     for entry in entries:
         assert f"Because {entry.topic.code} scored so." in (ranked if entry.rank is not None else insufficient)
+
+
+def test_the_preview_of_a_draft_says_it_is_not_published_yet(sam: Client, draft: Edition) -> None:
+    """The public template's "Published <date>" line becomes a draft notice in the preview, in both languages."""
+    for prefix, draft_words, published_words in (
+        ("", "not published yet", "Published"),
+        ("/zh-hans", "尚未发布", "已发布"),
+    ):
+        html = sam.get(prefix + reverse("workbench:edition-preview", args=[draft.code])).content.decode()
+        status = _section(html, r'<article class="edition">\s*<h1>.*?</h1>\s*<p class="meta"[^>]*>.*?</p>')
+        assert draft_words in status, status
+        assert published_words not in status and "<time" not in status, status
 
 
 def test_workbench_pages_cost_a_fixed_number_of_queries(

@@ -151,7 +151,10 @@ class ParticipationRow:
     emailed: int
     consented: int
     answered: int
+    # Submitted the round, among those with at least one topic in it (``with_topics``): an expert whose
+    # topics all reached consensus has nothing to answer in a later round, and her "submission" is no response.
     submitted: int
+    with_topics: int
     # Attrition from the previous round: submitted round n−1 but not round n (None for round 1).
     previous_submitted: int | None = None
     lost: int | None = None
@@ -181,7 +184,8 @@ def study_participation(*, study: Study, rounds: Sequence[Round]) -> list[RoundP
 
     One grouped query for the whole study, whatever the panel size: each figure is a filtered COUNT over
     the study's participants, grouped by sector. "Invited" is everyone on the panel; "e-mailed" those
-    whose invitation link has actually gone out.
+    whose invitation link has actually gone out; "submitted" counts only those with at least one of their
+    topics in the round ("with topics": round 2+ drops the topics that reached consensus).
     """
     started = [r for r in rounds if r.status in STARTED]
     by_number = {r.number: r for r in rounds}
@@ -199,7 +203,11 @@ def study_participation(*, study: Study, rounds: Sequence[Round]) -> list[RoundP
             Exists(Answer.objects.filter(response=OuterRef("pk")))
         )
         aggregates[f"r{rnd.number}_answered"] = Count("pk", filter=Exists(answered))
-        aggregates[f"r{rnd.number}_submitted"] = Count("pk", filter=done)
+        has_topics = Exists(
+            Participant.topics.through.objects.filter(participant=OuterRef("pk"), topic__in=rnd.topics.all())
+        )
+        aggregates[f"r{rnd.number}_with_topics"] = Count("pk", filter=has_topics)
+        aggregates[f"r{rnd.number}_submitted"] = Count("pk", filter=done & has_topics)
         previous = by_number.get(rnd.number - 1)
         if previous is not None:
             done_before = Exists(RoundCompletion.objects.filter(round=previous, participant=OuterRef("pk")))
@@ -226,6 +234,7 @@ def study_participation(*, study: Study, rounds: Sequence[Round]) -> list[RoundP
             consented=counts["consented"],
             answered=counts[f"r{n}_answered"],
             submitted=counts[f"r{n}_submitted"],
+            with_topics=counts[f"r{n}_with_topics"],
             previous_submitted=counts[f"r{n}_previous"] if has_previous else None,
             lost=counts[f"r{n}_lost"] if has_previous else None,
         )

@@ -6,12 +6,24 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from foresight import disclosure, numbers
 from foresight.core.reasons import REASON_LABELS
 
 register = template.Library()
+
+
+@register.filter
+def zoned(moment: Any, fmt: str = "DATETIME_FORMAT") -> str:
+    """A time as experts see it: in the site's time zone (``TIME_ZONE``), formatted for the active language,
+    followed by the zone's abbreviation: "March 5, 2027, 5 p.m. UTC", "2027年3月5日 17:00 UTC".
+    ``fmt`` is a format name or a ``date`` format (``{{ saved_at|zoned:"H:i:s" }}``); None → ""."""
+    if moment is None or moment == "":
+        return ""
+    local = timezone.localtime(moment)
+    return f"{formats.date_format(local, fmt)} {local.tzname()}"
 
 
 @register.filter

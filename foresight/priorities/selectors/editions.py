@@ -89,10 +89,15 @@ class PublicEntry:
 
     @property
     def rationale(self) -> str:
-        """The rationale in the active language, falling back to English."""
+        """The rationale in the active language, falling back to English (``rationale_in_english_only``)."""
         if _zh() and self.entry.rationale_zh:
             return self.entry.rationale_zh
         return self.entry.rationale_en
+
+    @property
+    def rationale_in_english_only(self) -> bool:
+        """A Chinese page shows the English rationale: the curator wrote none in Chinese (the page says so)."""
+        return _zh() and not self.entry.rationale_zh
 
     def index(self, key: str) -> float | None:
         value = (self.data.get("indices") or {}).get(key, {}) or {}

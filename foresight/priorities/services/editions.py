@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from foresight.catalog.models import Topic
 from foresight.core.audit import audit_log
@@ -24,6 +25,7 @@ from foresight.core.cache import content_version_bump
 from foresight.core.errors import Conflict
 from foresight.core.text import clean_text
 from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun, Tier
+from foresight.priorities.rationales import generated_tier
 
 MAX_RATIONALE = 4000
 
@@ -175,6 +177,11 @@ def edition_entry_decide(
 
     A topic below the study's minimum evidence (no rank) can only be "insufficient evidence"; any
     ranked topic may also be put there by staff judgement.
+
+    A rationale generated from the numbers (``services.publishing``; a correction may copy them) argues
+    for the tier it was written for: with another tier it is refused on its field, in either language,
+    so a tier change never keeps a text contradicting it. The curator rewrites it, or leaves the
+    optional Chinese one empty (the Chinese page then shows the English one, marked as English).
     """
     edition = Edition.objects.select_for_update().get(pk=entry.edition_id)
     _refuse_if_published(edition)
@@ -196,6 +203,18 @@ def edition_entry_decide(
             errors.update(exc.message_dict)
     if rationales.get("rationale_en") == "":
         errors["rationale_en"] = ["Write the rationale for this decision."]
+    if tier in Tier.values:
+        for name, text in rationales.items():
+            written_for = generated_tier(text)
+            if written_for is None or written_for == tier:
+                continue
+            message = gettext(
+                "This rationale was generated from the numbers for the tier “%(written)s”, not “%(tier)s”: "
+                "rewrite it for the new tier."
+            ) % {"written": Tier(written_for).label, "tier": Tier(tier).label}
+            if name == "rationale_zh":  # optional: may be left empty instead
+                message += " " + gettext("Or leave it empty: the Chinese page then shows the English rationale.")
+            errors[name] = [message]
     if errors:
         raise ValidationError(errors)
     EditionEntry.objects.filter(pk=entry.pk).update(

@@ -22,6 +22,7 @@ from foresight.delphi.models import Study
 from foresight.delphi.selectors import round_stopping_note
 from foresight.priorities.labels import criterion_label, quadrant_explained
 from foresight.priorities.models import BOOTSTRAP_DEFAULT, Edition, EditionEntry, ScoringRun, Tier
+from foresight.priorities.rationales import LOCALES, generated_lead
 from foresight.priorities.scoring import TIER_KEY_MIN, TIER_PRIORITY_MIN
 from foresight.priorities.selectors.editions import scored_topic_count
 from foresight.priorities.services.editions import edition_draft_create, edition_entry_decide, edition_publish
@@ -29,18 +30,10 @@ from foresight.priorities.services.runs import scoring_run_create, scoring_run_e
 
 DEFAULT_SEED = 2026
 
-# The rationale is written in both languages whatever the request's: the gettext locale of each.
-LOCALES = {"en": "en", "zh": "zh-hans"}
-
 
 def _mid_sentence(text: str, lang: str) -> str:
     """A label as the English rationale words it inside a sentence ("Strengthen" → "strengthen")."""
     return text[:1].lower() + text[1:] if lang == "en" else text
-
-
-def _tier(tier: str, lang: str) -> str:
-    with translation.override(LOCALES[lang]):
-        return str(Tier(tier).label)
 
 
 def _reason(code: str, lang: str) -> str:
@@ -104,21 +97,19 @@ def _insufficient_rationale(result: dict[str, Any], run: ScoringRun, lang: str) 
         why = _reason(withheld, lang)
         if lang == "en":
             return (
-                f"Insufficient evidence: {n} respondents, but their importance index is not shown ({why}), "
+                f"{generated_lead(Tier.INSUFFICIENT, 'en')}{n} respondents, but their importance index is not shown ({why}), "
                 "so the survey gives no verdict to rank the topic on. It is not ranked; its other figures are "
                 "shown where enough experts answered."
             )
-        return f"证据不足：受访者 {n} 人，但其重要性指数未予公布（{why}），调查未给出可据以排名的结论。该主题不参与排名；其他数据在作答人数足够时予以展示。"
+        return f"{generated_lead(Tier.INSUFFICIENT, 'zh')}受访者 {n} 人，但其重要性指数未予公布（{why}），调查未给出可据以排名的结论。该主题不参与排名；其他数据在作答人数足够时予以展示。"
     if lang == "en":
         base = f"Based on {n} respondents" if n is not None else f"Fewer than {t} respondents answered"
         return (
-            f"Insufficient evidence: {base}, below the study's minimum of {minimum} respondents for a tier. "
+            f"{generated_lead(Tier.INSUFFICIENT, 'en')}{base}, below the study's minimum of {minimum} respondents for a tier. "
             "The topic is not ranked; its figures are shown where enough experts answered."
         )
     base = f"受访者 {n} 人" if n is not None else f"作答不足 {t} 人"
-    return (
-        f"证据不足：{base}，低于本调查列入层级所需的最少 {minimum} 人。该主题不参与排名；作答人数足够的数据仍予展示。"
-    )
+    return f"{generated_lead(Tier.INSUFFICIENT, 'zh')}{base}，低于本调查列入层级所需的最少 {minimum} 人。该主题不参与排名；作答人数足够的数据仍予展示。"
 
 
 def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -> str:
@@ -148,7 +139,7 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
     low, high = numbers.display(result.get("rank_low"), "rank"), numbers.display(result.get("rank_high"), "rank")
     if lang == "en":
         parts = [
-            f"{_tier(tier, 'en')}, as the numbers suggest: in the top {run.top_k} in {share} of "
+            f"{generated_lead(tier, 'en')}in the top {run.top_k} in {share} of "
             f"{run.bootstrap_b:,} bootstrap resamples of the respondents (rank {result['rank']} of {ranked}, "
             f"5–95 % rank interval {low}–{high}).",
             f"Importance index {_index(importance, 'en', reasons['importance'])}, "
@@ -164,7 +155,7 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
         parts.append(f"Based on {result['n']} respondents.")
         return " ".join(parts)
     parts = [
-        f"依据数据建议列为“{_tier(tier, 'zh')}”：在对受访者的 {run.bootstrap_b} 次自助重抽样中，"
+        f"{generated_lead(tier, 'zh')}在对受访者的 {run.bootstrap_b} 次自助重抽样中，"
         f"有 {share} 进入前 {run.top_k} 名（在 {ranked} 项中排名第 {result['rank']}，"
         f"5–95% 排名区间 {low}–{high}）。",
         f"重要性指数 {_index(importance, 'zh', reasons['importance'])}，"
