@@ -5,6 +5,7 @@ Every question is validated on its own, so one half-typed value never blocks sav
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,7 @@ class Field:
     error: str = ""
     feedback: Feedback | None = None
     prompt: bool = False  # the answer stays outside the group's IQR: ask for a reason
+    kept: bool = False  # filled in from the previous round and not saved in this one yet
 
     @property
     def key(self) -> str:
@@ -159,11 +161,14 @@ def build_fields(
     feedback: dict[str, Feedback],
     current_year: int,
     horizon_year: int,
+    kept: Collection[str] = (),
 ) -> list[Field]:
+    """The questions as the template draws them; ``kept``: keys whose value is the previous round's answer,
+    shown to keep or revise and not yet saved in this round."""
     fields = []
     for question in questions:
         value = values.get(question.key)
-        item = Field(question=question, value=value, error=errors.get(question.key, ""))
+        item = Field(question=question, value=value, error=errors.get(question.key, ""), kept=question.key in kept)
         item.feedback = feedback.get(question.key)
         qtype = question.qtype
         if qtype in (Question.Type.SCALE, Question.Type.SINGLE):

@@ -79,6 +79,10 @@ class Study(Bilingual):
     drop_consensus_topics = models.BooleanField(
         default=True, help_text=_("Round 2+ drops topics that reached consensus.")
     )
+    prefill_previous = models.BooleanField(
+        default=True,
+        help_text=_("Round 2+ fills each answer in with the expert's answer of the previous round, to keep or revise."),
+    )
     frozen_at = models.DateTimeField(null=True, blank=True, help_text=_("Rules are frozen when round 1 opens."))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     topics = models.ManyToManyField(Topic, related_name="studies", blank=True)

@@ -139,6 +139,19 @@ def response_values(
     return answers_form_values(list(response.answers.all()), questions), response.rationale
 
 
+def previous_round_values(
+    *, participant: Participant, rnd: Round, topic: Topic, questions: list[Question] | None = None
+) -> dict[str, Any]:
+    """Round 2+: the expert's answers on this topic in the round before, as form values, to keep or revise
+    (empty in round 1, when the study does not pre-fill, or when she did not answer it then)."""
+    if rnd.number < 2 or not rnd.study.prefill_previous:
+        return {}
+    previous = Round.objects.filter(study_id=rnd.study_id, number=rnd.number - 1).first()
+    if previous is None:
+        return {}
+    return response_values(participant=participant, rnd=previous, topic=topic, questions=questions)[0]
+
+
 def answers_form_values(answers: list[Answer], questions: list[Question] | None = None) -> dict[str, Any]:
     """Stored answers as form values, by question key."""
     by_id = {q.pk: q for q in questions or []}

@@ -6,6 +6,7 @@ anyone else), so an expert reaches only her own answers, and only while her roun
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,6 +30,7 @@ from foresight.delphi.selectors import (
     answers_form_values,
     participant_get_for_session,
     participant_round_topics,
+    previous_round_values,
     response_values,
     round_current,
     round_get_for_participant,
@@ -213,6 +215,7 @@ def _fields(
     questions: list[Question],
     values: dict[str, Any],
     errors: dict[str, str],
+    kept: Collection[str] = (),
 ) -> list[Any]:
     return build_fields(
         questions=questions,
@@ -221,6 +224,7 @@ def _fields(
         feedback=topic_feedback(participant=participant, rnd=rnd, topic=topic, questions=questions),
         current_year=timezone.now().year,
         horizon_year=participant.study.horizon_year,
+        kept=kept,
     )
 
 
@@ -234,9 +238,16 @@ def topic_page(request: HttpRequest, study_code: str, number: int, topic_code: s
     context = _topic_context(participant, rnd, topic_code, questions)
     topic = context["topic"]
     values, rationale = response_values(participant=participant, rnd=rnd, topic=topic, questions=questions)
+    kept: set[str] = set()
+    if not values and rnd.is_open:
+        # Round 2+: her previous answers are filled in, to keep (one save) or revise; nothing is stored yet.
+        values = previous_round_values(participant=participant, rnd=rnd, topic=topic, questions=questions)
+        kept = set(values)
     context.update(
         {
-            "fields": _fields(participant, rnd, topic, questions, values, {}),
+            "fields": _fields(participant, rnd, topic, questions, values, {}, kept),
+            "kept": bool(kept),
+            "kept_round": rnd.number - 1,
             "rationale": rationale,
             "arguments": arguments_visible(rnd=rnd, topic=topic),
             "editable": rnd.is_open,

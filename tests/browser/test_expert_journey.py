@@ -112,11 +112,21 @@ def test_expert_journey(
     expect(importance).to_contain_text("median 3.5")  # 1, 2, 3, 4, 5 and her 5
     expect(importance.locator(".own-previous")).to_contain_text("Very high")
     expect(importance.locator("tr.own")).to_contain_text("◀ you")
-    # She keeps an answer outside the middle half: she is asked for a reason, and gives it.
+    # Her round-1 answer is filled in, marked as kept until she changes it.
+    expect(importance.get_by_label("5 Very high")).to_be_checked()
+    expect(page.locator("#kept-importance")).to_contain_text("kept unless you change it")
+    # She revises it to an answer outside the middle half: she is asked for a reason, and gives it.
     page.locator("#q-expertise").get_by_label("High", exact=True).check()
     importance.get_by_label("1 Very low").check()
     expect(page.locator("#prompt-importance")).to_contain_text("outside the middle half")
-    with page.expect_response(lambda r: r.url.endswith("/save/") and r.request.method == "POST") as saved:
+    expect(page.locator("#kept-importance")).to_be_empty()  # saved in round 2 now
+
+    def saves_the_reason(r: Any) -> bool:
+        return (
+            r.url.endswith("/save/") and r.request.method == "POST" and "rationale=Cost" in (r.request.post_data or "")
+        )
+
+    with page.expect_response(saves_the_reason) as saved:
         page.get_by_label("Reason for your answers").fill("Cost curves make early adoption unlikely.")
     assert saved.value.status == 200
     page.reload()

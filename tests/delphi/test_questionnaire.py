@@ -524,3 +524,39 @@ def test_once_topics_are_fixed_the_page_lists_them_read_only_and_says_why(study:
     assert response.status_code == 409
     assert "Confirm my topics" not in response.content.decode()
     assert set(alice.topics.values_list("code", flat=True)) == {"bci", "6g"}
+
+
+@pytest.mark.parametrize("prefill", [True, False])
+def test_round_2_fills_in_her_previous_answers_to_keep_or_revise(
+    study: Study, alice: Participant, bob: Participant, prefill: bool
+) -> None:
+    """From round 2 each item shows her round-1 answer, marked as kept, and one save keeps them all; nothing is
+    stored before she saves. A study can turn this off (then round 2 starts empty, as before)."""
+    Study.objects.filter(pk=study.pk).update(prefill_previous=prefill, drop_consensus_topics=False)
+    round1 = study.rounds.get(number=1)
+    round_open(rnd=round1)
+    mine = {"expertise": "high", "importance": "2", "competitiveness": "4", "tech_year": "2031"}
+    response_save(participant=alice, rnd=round1, topic=Topic.objects.get(code="bci"), answers=mine)
+    response_save(participant=bob, rnd=round1, topic=Topic.objects.get(code="bci"), answers={**mine, "importance": "5"})
+    round_close(rnd=round1)
+    round_aggregate(round_id=round1.pk)
+    round2 = study.rounds.get(number=2)
+    round_open(rnd=round2)
+    browser = login(alice)
+
+    before = snapshot()
+    page = browser.get(url(study, "bci", number=2)).content.decode()
+    assert snapshot() == before  # showing the filled-in answers stores nothing
+    importance = page[page.index('id="q-importance"') : page.index("</fieldset>", page.index('id="q-importance"'))]
+    assert ('value="2" checked' in importance) is prefill
+    assert ("Your answer in round 1, kept unless you change it." in importance) is prefill
+    assert ("Keep my answers" in page) is prefill
+    assert answers_of(alice, round2, "bci") == {}
+
+    if prefill:
+        # "Keep my answers" posts the form as shown: round 2 now holds her round-1 answers, and says so no more.
+        form = {"expertise": "high", "importance": "2", "competitiveness": "4", "tech_year": "2031", "go": "stay"}
+        assert browser.post(url(study, "bci", "save", number=2), form).status_code == 302
+        assert answers_of(alice, round2, "bci") == {**answers_of(alice, round1, "bci")}
+        again = browser.get(url(study, "bci", number=2)).content.decode()
+        assert "kept unless you change it" not in again and 'value="2" checked' in again

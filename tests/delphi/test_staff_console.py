@@ -403,6 +403,7 @@ RULES = {
     "anonymous": "on",
     "k_threshold": "5",
     "drop_consensus_topics": "on",
+    "prefill_previous": "on",
     "scale_iqr_max": "1",
     "top2_min": "0.7",
     "bottom2_max": "0.15",

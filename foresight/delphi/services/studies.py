@@ -25,6 +25,7 @@ RULE_FIELDS = (
     "consensus_rule",
     "stopping_rule",
     "drop_consensus_topics",
+    "prefill_previous",
     "planned_rounds",
     "mode",
     "realtime_feedback_after_own_answer",

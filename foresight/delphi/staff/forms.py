@@ -128,6 +128,10 @@ class StudyRulesForm(forms.Form):
     drop_consensus_topics = forms.BooleanField(
         label=_("Drop topics that reached consensus from the next round"), required=False
     )
+    prefill_previous = forms.BooleanField(
+        label=_("Round 2 and later: fill each answer in with the expert's previous answer, to keep or revise"),
+        required=False,
+    )
     scale_iqr_max = forms.FloatField(label=_("Consensus: largest IQR on 5-point items"), min_value=0, max_value=4)
     top2_min = forms.FloatField(label=_("Consensus: smallest share in the top-2 box (0–1)"), min_value=0, max_value=1)
     bottom2_max = forms.FloatField(
@@ -166,6 +170,7 @@ class StudyRulesForm(forms.Form):
         "min_respondents",
         "min_high_respondents",
         "drop_consensus_topics",
+        "prefill_previous",
     )
     CONSENSUS = ("scale_iqr_max", "top2_min", "bottom2_max", "year_iqr_max")
     WEIGHTS = ("high", "medium", "low")
