@@ -69,14 +69,15 @@ def redeem(request: HttpRequest, study_code: str) -> HttpResponse:
 
     GET (what a mail scanner that opens every link does too) only shows a button: the token is checked
     read only, so an invalid link says so at once, but nothing is written and it stays usable. The
-    button POSTs the token (CSRF-protected); that spends it once, opens a fresh session and redirects,
-    so the token leaves the address bar."""
+    button POSTs the token (CSRF-protected); that spends it once (403 for a spent one), opens a fresh
+    session and redirects, so the token leaves the address bar."""
     if rate_limited(scope="redeem", key=client_ip(request), limit=REDEEM_LIMIT, window_seconds=600):
         return _link_invalid(request, study_code, _("Too many attempts. Please wait ten minutes."), 429)
     if request.method != "POST":
         token = request.GET.get("t", "")
         if not invitation_check(study_code=study_code, token=token):
-            return _link_invalid(request, study_code, str(LINK_INVALID), 403)
+            # A page for a person, with the form for a new link: 200 (the POST of a spent token is the 403).
+            return _link_invalid(request, study_code, str(LINK_INVALID), 200)
         study = Study.objects.filter(code=study_code).first()
         return render(request, "delphi/expert/join.html", {"study": study, "token": token})
     try:
