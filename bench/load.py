@@ -141,7 +141,8 @@ class _Browser:
 def _product_ballot(port: int, study: str, number: int, ballot: dict[str, Any]) -> dict[str, list[float]]:
     b = _Browser(port, ballot["source_ip"])
     home = f"/delphi/{study}/"
-    b.call("redeem", "GET", f"{home}join/?t={ballot['token']}", 302)
+    b.call("link_page", "GET", f"{home}join/?t={ballot['token']}", 200)
+    b.call("redeem", "POST", f"{home}join/", 302, body=f"csrfmiddlewaretoken={b.token}&t={ballot['token']}")
     b.call("page", "GET", home, 200)
     b.call("consent", "POST", f"{home}consent/", 302, body=f"csrfmiddlewaretoken={b.token}&agree=yes")
     b.call("page", "GET", home, 200)

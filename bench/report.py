@@ -289,12 +289,12 @@ def render(r: dict[str, Any]) -> str:
         add("")
         add(
             f"**Product:** {sub['clients']} concurrent clients (separate processes) each complete ballots one after "
-            f"another for {sub['seconds']:.0f} s, through gunicorn exactly as the browser does: the magic link "
-            f"(`GET /delphi/<study>/join/?t=…`, a session), the study page (CSRF cookie and token), consent "
+            f"another for {sub['seconds']:.0f} s, through gunicorn exactly as the browser does: the magic link's "
+            f"page (`GET /delphi/<study>/join/?t=…`) and its button (`POST …/join/`, a session), the study page (CSRF cookie and token), consent "
             f"(`POST …/consent/`), then for each of {sub['topics']} topics the topic page (`GET`) and the autosave "
             "`POST …/round/1/<topic>/save/` with the whole form and `HX-Request: true`, the final "
             "`POST …/round/1/submit/` and the overview: "
-            f"{4 + 2 * sub['topics'] + 2} requests per ballot. Each ballot is a new panel member with an invitation "
+            f"{5 + 2 * sub['topics'] + 2} requests per ballot. Each ballot is a new panel member with an invitation "
             "token and its own client address on the loopback network (the magic link is rate-limited per address). "
             "A real browser autosaves on every change (up to 12 posts per topic); one post of the complete form per "
             "topic is the least a complete ballot costs."

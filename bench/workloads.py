@@ -298,7 +298,7 @@ def submit_queries(bs: BallotStudy) -> dict[str, int]:
     ballot, spare = bs.pool(2, invited=True)
     client = Client(HTTP_HOST="127.0.0.1", REMOTE_ADDR="127.250.0.1")
     home = f"/delphi/{bs.study.code}/"
-    client.get(f"{home}join/?t={ballot.token}")
+    client.post(f"{home}join/", {"t": ballot.token})
     client.post(f"{home}consent/", {"agree": "yes"})
     code, _, form = ballot.topics[0]
     page = f"{home}round/{bs.rnd.number}/{code}/"

@@ -7,7 +7,10 @@ Aggregate views and exports only ever show pseudonyms or nothing.
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -17,6 +20,14 @@ from django.utils.translation import gettext_lazy as _
 from foresight import disclosure
 from foresight.catalog.models import Area, Bilingual, Topic
 from foresight.delphi import stopping
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name that this system's zoneinfo knows ("Europe/Berlin", "Asia/Shanghai")."""
+    if value and value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("Unknown time zone %(zone)s; use a name such as Europe/Berlin."), params={"zone": value}
+        )
 
 
 def default_expertise_weights() -> dict[str, float]:
@@ -235,6 +246,9 @@ class Expert(models.Model):
     organisation = models.CharField(max_length=300, blank=True)
     areas = models.ManyToManyField(Area, blank=True, related_name="experts")
     nominated_by = models.CharField(max_length=200, blank=True)
+    # The language and time zone of her e-mails; empty: the site's (settings.LANGUAGE_CODE, TIME_ZONE).
+    language = models.CharField(max_length=10, blank=True, choices=settings.LANGUAGES)
+    timezone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

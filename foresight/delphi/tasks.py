@@ -53,3 +53,9 @@ def reminders_send(base_url: str = "", every: int | None = None) -> int:
     """Remind everyone who has not finished an open round (scheduled by beat every ``every`` seconds),
     through the console's service: locked against a second run and audited like staff's reminders."""
     return reminders_queue_open_rounds(base_url=base_url or settings.SITE_URL, every=every)
+
+
+@shared_task(name="delphi.invitation_reissue", time_limit=120, soft_time_limit=100, **TASK_OPTIONS)
+def invitation_reissue(study_code: str, email: str, base_url: str) -> bool:
+    """A new link for a panel member who asked for one on the study's page (nothing for anyone else)."""
+    return panel.invitation_reissue(study_code=study_code, email=email, base_url=base_url)

@@ -6,9 +6,11 @@ anyone else), so an expert reaches only her own answers, and only while her roun
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -38,7 +40,10 @@ from foresight.delphi.selectors import (
 from foresight.delphi.services.arguments import argument_add, arguments_visible
 from foresight.delphi.services.feedback import topic_feedback
 from foresight.delphi.services.panel import (
+    LINK_INVALID,
+    invitation_check,
     invitation_redeem,
+    invitation_reissue_request,
     participant_choose_topics,
     participant_consent,
     participant_require_taking_part,
@@ -48,29 +53,67 @@ from foresight.delphi.services.responses import response_save, round_submit
 
 # Link attempts per client address per ten minutes: enough for a few honest retries, useless for guessing.
 REDEEM_LIMIT = 20
+# Requests for a new link: per client address, and per address asked for on one study, per hour.
+REISSUE_CLIENT_LIMIT = 10
+REISSUE_EMAIL_LIMIT = 3
+REISSUE_WINDOW = 3600
 
 
-@require_safe
+def _link_invalid(request: HttpRequest, study_code: str, message: str, status: int) -> HttpResponse:
+    context = {"message": message, "study_code": study_code}
+    return render(request, "delphi/expert/link_invalid.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
 def redeem(request: HttpRequest, study_code: str) -> HttpResponse:
-    """Exchange the link's token for a session once, then redirect so the token leaves the address bar."""
+    """The link's page, then the link itself.
+
+    GET (what a mail scanner that opens every link does too) only shows a button: the token is checked
+    read only, so an invalid link says so at once, but nothing is written and it stays usable. The
+    button POSTs the token (CSRF-protected); that spends it once (403 for a spent one), opens a fresh
+    session and redirects, so the token leaves the address bar."""
     if rate_limited(scope="redeem", key=client_ip(request), limit=REDEEM_LIMIT, window_seconds=600):
-        return render(
-            request,
-            "delphi/expert/link_invalid.html",
-            {"message": "Too many attempts. Please wait ten minutes."},
-            status=429,
-        )
-    token = request.GET.get("t", "")
+        return _link_invalid(request, study_code, _("Too many attempts. Please wait ten minutes."), 429)
+    if request.method != "POST":
+        token = request.GET.get("t", "")
+        if not invitation_check(study_code=study_code, token=token):
+            # A page for a person, with the form for a new link: 200 (the POST of a spent token is the 403).
+            return _link_invalid(request, study_code, str(LINK_INVALID), 200)
+        study = Study.objects.filter(code=study_code).first()
+        return render(request, "delphi/expert/join.html", {"study": study, "token": token})
     try:
-        participant = invitation_redeem(study_code=study_code, token=token)
+        participant = invitation_redeem(study_code=study_code, token=request.POST.get("t", ""))
     except PermissionDenied as exc:
-        return render(request, "delphi/expert/link_invalid.html", {"message": error_message(exc)}, status=403)
+        return _link_invalid(request, study_code, error_message(exc), error_status(exc))
     request.session.cycle_key()
     ids = dict(request.session.get(SESSION_KEY, {}))
     ids[study_code] = participant.pk
     request.session[SESSION_KEY] = ids
     return redirect("delphi:study", study_code=study_code)
+
+
+@require_POST
+@never_cache
+def new_link(request: HttpRequest, study_code: str) -> HttpResponse:
+    """Ask for a new link by e-mail address. The page says the same, with the same status, whether or not
+    the address is on this study's panel (or the study exists); only a panel member receives a link."""
+    email = request.POST.get("email", "")
+    context: dict[str, Any] = {"study_code": study_code, "email": email[:254]}
+    key = hashlib.sha256(f"{study_code}\0{email.strip().lower()}".encode("utf-8", "surrogatepass")).hexdigest()
+    if rate_limited(
+        scope="reissue-client", key=client_ip(request), limit=REISSUE_CLIENT_LIMIT, window_seconds=REISSUE_WINDOW
+    ) or rate_limited(scope="reissue-email", key=key, limit=REISSUE_EMAIL_LIMIT, window_seconds=REISSUE_WINDOW):
+        context["error"] = _("Too many requests for a new link. Please wait an hour.")
+        return render(request, "delphi/expert/new_link.html", context, status=429)
+    try:
+        # The link points at SITE_URL, never at the request's Host header, which the client chooses.
+        invitation_reissue_request(study_code=study_code, email=email, base_url=settings.SITE_URL)
+    except ValidationError as exc:
+        context["error"] = error_message(exc)
+        return render(request, "delphi/expert/new_link.html", context, status=error_status(exc))
+    context["sent"] = True
+    return render(request, "delphi/expert/new_link.html", context)
 
 
 def _home(request: HttpRequest, participant: Participant, *, error: str = "", status: int = 200) -> HttpResponse:
@@ -96,8 +139,12 @@ def _home(request: HttpRequest, participant: Participant, *, error: str = "", st
 @require_safe
 @never_cache
 def study_home(request: HttpRequest, study_code: str) -> HttpResponse:
-    """Consent, then the round overview: progress, the topics, submit."""
-    participant = participant_get_for_session(request=request, study_code=study_code)
+    """Consent, then the round overview: progress, the topics, submit. Without a session for this study:
+    nothing of the study (404, the same for a study that does not exist), and a form to ask for a new link."""
+    try:
+        participant = participant_get_for_session(request=request, study_code=study_code)
+    except Http404:
+        return render(request, "delphi/expert/new_link.html", {"study_code": study_code, "landing": True}, status=404)
     if participant.consent_at is not None and not participant.topics.exists():
         return redirect("delphi:topics", study_code=study_code)
     return _home(request, participant)

@@ -52,7 +52,7 @@ def _identity(kind: str, django_user_model: Any) -> dict[str, Any]:
         study = study_create(title_en="API", horizon_year=2045, topics=topics, code="api-study")
         round_open(rnd=study.rounds.get(number=1))
         expert = make_participant(study, "api@example.org", topics=["bci", "6g"])
-        browser.get(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=expert)})
+        browser.post(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=expert)})
         browser.get(f"/delphi/{study.code}/round/1/bci/")
     else:
         browser.force_login(django_user_model.objects.create_user("staff", is_staff=True))

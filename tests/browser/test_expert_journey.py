@@ -54,6 +54,8 @@ def test_expert_journey(
     # The link opens a session; the token leaves the address bar.
     token = invitation_create(participant=wei)
     page.goto(f"{base}/delphi/{study.code}/join/?t={token}")
+    page.get_by_role("button", name="Open the study").click()
+    expect(page).to_have_url(f"{base}/delphi/{study.code}/")
     assert token not in page.url
     expect(page.get_by_role("heading", level=1)).to_have_text("Future industries 2040")
     page.get_by_label("I agree to take part on these terms.").check()

@@ -37,7 +37,7 @@ def test_public_pages_and_magic_links_work_without_the_cache(catalog: Any) -> No
         browser = Client()
         for url in ("/", "/topics/", "/topics/?q=quantum", "/api/v1/topics/"):
             assert browser.get(url).status_code == 200, url
-        assert browser.get(f"/delphi/{study.code}/join/", {"t": token}).status_code == 302
+        assert browser.post(f"/delphi/{study.code}/join/", {"t": token}).status_code == 302
         health = browser.get("/health/")
         assert health.status_code == 200 and health.json()["status"] == "degraded"
 

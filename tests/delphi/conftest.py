@@ -33,6 +33,16 @@ def make_participant(
     return participant
 
 
+def join(client: Any, participant: Participant) -> Any:
+    """Open a fresh magic link as a browser does: its page (which sets the CSRF cookie), then its button."""
+    from foresight.delphi.services.panel import invitation_create
+
+    url = f"/delphi/{participant.study.code}/join/"
+    token = invitation_create(participant=participant)
+    client.get(url, {"t": token})
+    return client.post(url, {"t": token, "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+
+
 @pytest.fixture
 def alice(study: Study) -> Participant:
     return make_participant(study, "alice@example.org")

@@ -10,17 +10,16 @@ from django.test import Client
 
 from foresight.catalog.models import Topic
 from foresight.delphi.models import Answer, Participant, Round, Study
-from foresight.delphi.services.panel import invitation_create
 from foresight.delphi.services.rounds import round_close, round_open
 from foresight.delphi.services.studies import study_create
-from tests.delphi.conftest import make_participant
+from tests.delphi.conftest import join, make_participant
 
 pytestmark = pytest.mark.django_db
 
 
 def login(participant: Participant, **kwargs: Any) -> Client:
     browser = Client(**kwargs)
-    browser.get(f"/delphi/{participant.study.code}/join/", {"t": invitation_create(participant=participant)})
+    assert join(browser, participant).status_code == 302
     return browser
 
 

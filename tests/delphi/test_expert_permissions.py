@@ -48,7 +48,7 @@ def state() -> tuple[Any, ...]:
 
 def login(participant: Participant) -> Client:
     browser = Client()
-    browser.get(f"/delphi/{participant.study.code}/join/", {"t": invitation_create(participant=participant)})
+    browser.post(f"/delphi/{participant.study.code}/join/", {"t": invitation_create(participant=participant)})
     return browser
 
 
@@ -127,7 +127,10 @@ def test_expert_writes_need_post_and_csrf(study: Study, open_round: Round, alice
     for url in ("round/1/bci/save/", "round/1/bci/argument/", "round/1/submit/", "consent/"):
         assert browser.get(f"/delphi/{study.code}/{url}").status_code == 405
     strict = Client(enforce_csrf_checks=True)
-    strict.get(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
+    token = invitation_create(participant=alice)
+    strict.get(f"/delphi/{study.code}/join/", {"t": token})  # the link's page sets the CSRF cookie
+    csrf = strict.cookies["csrftoken"].value
+    assert strict.post(f"/delphi/{study.code}/join/", {"t": token, "csrfmiddlewaretoken": csrf}).status_code == 302
     before = state()
     assert strict.post(f"/delphi/{study.code}/round/1/bci/save/", {"expertise": "high"}).status_code == 403
     assert state() == before

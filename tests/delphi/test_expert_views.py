@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from foresight.delphi.models import Participant, Study
+from foresight.delphi.models import Invitation, Participant, Study
 from foresight.delphi.services.panel import invitation_create
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_a_link_opens_a_session_and_the_token_leaves_the_url(study: Study, alice: Participant) -> None:
     token = invitation_create(participant=alice)
     browser = Client()
-    response = browser.get(f"/delphi/{study.code}/join/", {"t": token})
+    response = browser.post(f"/delphi/{study.code}/join/", {"t": token})
     assert response.status_code == 302
     assert response["Location"] == f"/delphi/{study.code}/"
     assert token not in response["Location"]
@@ -26,10 +26,53 @@ def test_a_link_opens_a_session_and_the_token_leaves_the_url(study: Study, alice
 
 def test_a_used_link_is_refused_in_another_browser(study: Study, alice: Participant) -> None:
     token = invitation_create(participant=alice)
-    Client().get(f"/delphi/{study.code}/join/", {"t": token})
-    response = Client().get(f"/delphi/{study.code}/join/", {"t": token})
+    Client().post(f"/delphi/{study.code}/join/", {"t": token})
+    response = Client().post(f"/delphi/{study.code}/join/", {"t": token})
     assert response.status_code == 403
     assert "not valid" in response.content.decode()
+
+
+def test_a_mail_scanner_opening_the_link_does_not_spend_it(study: Study, alice: Participant) -> None:
+    """GETs (a scanner, a preview, a prefetch) only show the button and write nothing; the button's POST,
+    CSRF-protected, spends the token once, and a second POST is refused."""
+    token = invitation_create(participant=alice)
+    url = f"/delphi/{study.code}/join/"
+    scanner = Client()
+    for _ in range(5):
+        page = scanner.get(url, {"t": token})
+        assert page.status_code == 200
+        assert "Open the study" in page.content.decode()
+        assert scanner.head(url, {"t": token}).status_code == 200
+    assert Invitation.objects.get(participant=alice).used_at is None
+    assert "delphi_participant" not in scanner.session
+    # Without the CSRF token the button's POST is refused and the token stays usable.
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(url, {"t": token}).status_code == 403
+    assert Invitation.objects.get(participant=alice).used_at is None
+    # The expert's browser: the page, then the button.
+    page = strict.get(url, {"t": token})
+    assert f'name="t" value="{token}"' in page.content.decode()
+    csrf = strict.cookies["csrftoken"].value
+    response = strict.post(url, {"t": token, "csrfmiddlewaretoken": csrf})
+    assert response.status_code == 302 and response["Location"] == f"/delphi/{study.code}/"
+    assert strict.get(response["Location"]).status_code == 200
+    assert Invitation.objects.get(participant=alice).used_at is not None
+    # Spent: a second POST is refused, and the link's page now says so before any button.
+    again = Client().post(url, {"t": token})
+    assert again.status_code == 403 and "not valid" in again.content.decode()
+    spent = Client().get(url, {"t": token})
+    assert spent.status_code == 200 and "not valid" in spent.content.decode()
+    assert "Open the study" not in spent.content.decode()
+    assert "E-mail me a new link" in spent.content.decode()
+
+
+def test_a_session_key_is_cycled_when_the_link_is_spent(study: Study, alice: Participant) -> None:
+    browser = Client()
+    browser.get(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
+    browser.session.save()
+    before = browser.session.session_key
+    browser.post(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
+    assert browser.session.session_key != before
 
 
 def test_an_outsider_sees_nothing(study: Study) -> None:
@@ -43,7 +86,7 @@ def test_a_session_is_bound_to_its_study(study: Study, alice: Participant, catal
 
     other = study_create(title_en="Other", horizon_year=2045, topics=[Topic.objects.get(code="bci")])
     browser = Client()
-    browser.get(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
+    browser.post(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
     assert browser.get(f"/delphi/{study.code}/").status_code == 200
     assert browser.get(f"/delphi/{other.code}/").status_code == 404
 
@@ -51,7 +94,7 @@ def test_a_session_is_bound_to_its_study(study: Study, alice: Participant, catal
 def test_guessing_links_is_rate_limited(study: Study, alice: Participant) -> None:
     browser = Client()
     statuses = [browser.get(f"/delphi/{study.code}/join/", {"t": f"guess-{i}"}).status_code for i in range(25)]
-    assert statuses[:20] == [403] * 20
+    assert statuses[:20] == [200] * 20  # each says the link is not valid
     assert statuses[20:] == [429] * 5
     # Even a valid link waits out the window: nothing to learn from timing or status.
-    assert browser.get(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)}).status_code == 429
+    assert browser.post(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)}).status_code == 429

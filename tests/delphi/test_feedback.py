@@ -137,7 +137,9 @@ def test_a_page_view_never_writes_a_snapshot(catalog: Any) -> None:
     Answer.objects.create(response=response, question=importance, value_num=2.0, value_code="2")
     before = list(FeedbackSnapshot.objects.order_by("pk").values())
     browser = Client()
-    assert browser.get(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=panel[0])}).status_code == 302
+    assert (
+        browser.post(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=panel[0])}).status_code == 302
+    )
     page = f"/delphi/{study.code}/round/1/bci/"
     with CaptureQueriesContext(connection) as queries:
         for path, params, headers in (

@@ -54,7 +54,7 @@ SETTINGS = settings(
 def expert(study: Study, round1: Round, alice: Participant) -> Client:
     round_open(rnd=round1)
     browser = Client()
-    browser.get(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
+    browser.post(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
     return browser
 
 

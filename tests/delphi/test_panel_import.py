@@ -63,3 +63,40 @@ def test_wrong_encoding_and_missing_columns(study: Study) -> None:
     )
     assert "Missing column" in panel_import_csv(study=study, data=b"mail,who\nx,y\n").errors[0][1]
     assert not Expert.objects.exists()
+
+
+def test_optional_language_and_time_zone_columns(study: Study) -> None:
+    data = (
+        "email,name,sector,language,timezone\n"
+        "ada@example.org,Ada,university,en,Europe/London\n"
+        "lin@example.org,Lin Wei,company,zh_Hans,Asia/Shanghai\n"
+        "kim@example.org,Kim,company,,\n"
+    )
+    report = panel_import_csv(study=study, data=data.encode())
+    assert report.ok, report.errors
+    experts = {e.email: (e.language, e.timezone) for e in Expert.objects.all()}
+    assert experts == {
+        "ada@example.org": ("en", "Europe/London"),
+        "lin@example.org": ("zh-hans", "Asia/Shanghai"),
+        "kim@example.org": ("", ""),  # the site's language and time zone
+    }
+    # A later file fills a language the expert did not have, and changes none she has.
+    panel_import_csv(
+        study=study,
+        data=b"email,name,sector,language\nkim@example.org,Kim,company,zh\nada@example.org,Ada,university,zh\n",
+    )
+    assert Expert.objects.get(email="kim@example.org").language == "zh-hans"
+    assert Expert.objects.get(email="ada@example.org").language == "en"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("x@example.org,X,company,fr,", "language must be one of en, zh-hans"),
+        ("x@example.org,X,company,en,Mars/Base", "unknown time zone"),
+    ],
+)
+def test_a_bad_language_or_time_zone_is_reported(study: Study, row: str, message: str) -> None:
+    report = panel_import_csv(study=study, data=f"email,name,sector,language,timezone\n{row}\n".encode())
+    assert not report.ok and message in report.errors[0][1]
+    assert not Expert.objects.exists()

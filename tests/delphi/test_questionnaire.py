@@ -22,7 +22,9 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 def login(participant: Participant) -> Client:
     browser = Client()
-    response = browser.get(f"/delphi/{participant.study.code}/join/", {"t": invitation_create(participant=participant)})
+    response = browser.post(
+        f"/delphi/{participant.study.code}/join/", {"t": invitation_create(participant=participant)}
+    )
     assert response.status_code == 302
     return browser
 

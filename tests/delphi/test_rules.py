@@ -50,7 +50,7 @@ def test_topics_are_fixed_once_a_second_round_has_started(study: Study, alice: P
         participant_choose_topics(participant=alice, topics=bci)
     assert error_status(caught.value) == 409
     browser = Client()
-    browser.get(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
+    browser.post(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
     page = browser.post(f"/delphi/{study.code}/topics/", {"topics": [bci.get().pk]})
     assert page.status_code == 409
     assert "fixed once the second round has started" in page.content.decode()
@@ -72,7 +72,7 @@ def test_the_questionnaire_parses_each_posted_answer_once_and_stores_it_as_parse
     monkeypatch.setattr(forms, "parse_answer", counting)
     monkeypatch.setattr(responses, "parse_answer", counting)
     browser = Client()
-    browser.get(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
+    browser.post(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
     page = browser.post(
         f"/delphi/{study.code}/round/1/bci/save/",
         {"expertise": "high", "importance": "4", "tech_year": "soon"},

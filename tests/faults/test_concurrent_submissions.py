@@ -40,12 +40,18 @@ class Expert:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         token = invitation_create(participant=participant)
-        self.opener.open(f"{base}/delphi/{participant.study.code}/join/?t={token}").read()
+        join = f"{base}/delphi/{participant.study.code}/join/"
+        self.opener.open(f"{join}?t={token}").read()  # the link's page, then its button
+        body = urllib.parse.urlencode({"t": token, "csrfmiddlewaretoken": self.csrf_cookie()}).encode()
+        self.opener.open(urllib.request.Request(join, data=body, headers={"Referer": join})).read()
         self.csrf = self.csrf_token(f"{base}/delphi/{participant.study.code}/round/1/{CODES[0]}/")
+
+    def csrf_cookie(self) -> str:
+        return next(c.value for c in self.jar if c.name == "csrftoken")
 
     def csrf_token(self, url: str) -> str:
         self.opener.open(url).read()
-        return next(c.value for c in self.jar if c.name == "csrftoken")
+        return self.csrf_cookie()
 
     def post(self, path: str, data: dict[str, str]) -> int:
         body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self.csrf}).encode()

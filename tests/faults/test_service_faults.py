@@ -170,7 +170,11 @@ class Browser:
         self.stack = stack
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        self.opener.open(f"{stack.base}/delphi/{study}/join/?t={token}", timeout=20).read()
+        join = f"{stack.base}/delphi/{study}/join/"
+        self.opener.open(f"{join}?t={token}", timeout=20).read()  # the link's page, then its button
+        csrf = next(c.value for c in self.jar if c.name == "csrftoken")
+        body = urllib.parse.urlencode({"t": token, "csrfmiddlewaretoken": csrf}).encode()
+        self.opener.open(urllib.request.Request(join, data=body, headers={"Referer": join}), timeout=20).read()
         self.opener.open(f"{stack.base}/delphi/{study}/round/1/{CODES[0]}/", timeout=20).read()
         self.csrf = next(c.value for c in self.jar if c.name == "csrftoken")
 

@@ -44,7 +44,7 @@ def test_get_changes_nothing_for_anyone(published_study: Edition, django_user_mo
     wei = make_participant(live, "wei@example.org", topics=["bci", "6g"])
     response_save(participant=wei, rnd=live.rounds.get(number=1), topic=topics[0], answers={"expertise": "high"})
     expert = Client()
-    assert expert.get(f"/delphi/{live.code}/join/", {"t": invitation_create(participant=wei)}).status_code == 302
+    assert expert.post(f"/delphi/{live.code}/join/", {"t": invitation_create(participant=wei)}).status_code == 302
     staff = Client()
     staff.force_login(django_user_model.objects.create_superuser("root", "root@example.org", "pw"))
 

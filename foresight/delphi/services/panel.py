@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 import secrets
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,18 +18,33 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
 from foresight.catalog.models import Area, Topic
+from foresight.core import queue
 from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
 from foresight.core.text import clean_text, is_ascii_digits
-from foresight.delphi.models import Expert, Invitation, Participant, Round, RoundCompletion, Study
+from foresight.delphi.models import (
+    Expert,
+    Invitation,
+    Participant,
+    Question,
+    Round,
+    RoundCompletion,
+    Study,
+    validate_time_zone,
+)
 
 INVITATION_DAYS = 30
 CSV_COLUMNS = ["email", "name", "sector", "country", "organisation", "areas"]
+# Optional columns: the language and time zone of the expert's e-mails (empty: the site's).
+CSV_OPTIONAL_COLUMNS = ["language", "timezone"]
+LANGUAGE_ALIASES = {"zh": "zh-hans", "zh-cn": "zh-hans", "zh-sg": "zh-hans", "en-gb": "en", "en-us": "en"}
 MAX_CSV_BYTES = 2_000_000
 
 
@@ -76,7 +93,8 @@ def _clean_cell(value: str | None) -> str:
 
 
 def panel_import_csv(*, study: Study, data: bytes, actor: Any = None) -> ImportReport:
-    """Import a panel from CSV (columns: email,name,sector,country,organisation,areas with areas ``;``-separated slugs).
+    """Import a panel from CSV (columns: email,name,sector,country,organisation,areas with areas ``;``-separated slugs;
+    optional: language (en, zh-hans) and timezone (an IANA name), for the expert's e-mails).
 
     All or nothing: with any bad row nothing is stored, and the report lists every bad row.
     """
@@ -127,6 +145,17 @@ def panel_import_csv(*, study: Study, data: bytes, actor: Any = None) -> ImportR
         if country and (len(country) != 2 or not country.isalpha()):
             report.errors.append((line, "country must be a two-letter code such as CN or DE"))
             continue
+        language = cells.get("language", "").lower().replace("_", "-")
+        language = LANGUAGE_ALIASES.get(language, language)
+        if language and language not in {code for code, _ in settings.LANGUAGES}:
+            report.errors.append((line, f"language must be one of {', '.join(c for c, _ in settings.LANGUAGES)}"))
+            continue
+        zone = cells.get("timezone", "")
+        try:
+            validate_time_zone(zone)
+        except ValidationError:
+            report.errors.append((line, f"unknown time zone {zone!r}; use a name such as Europe/Berlin"))
+            continue
         slugs = [s.strip() for s in cells.get("areas", "").split(";") if s.strip()]
         unknown = [s for s in slugs if s not in areas]
         if unknown:
@@ -139,6 +168,8 @@ def panel_import_csv(*, study: Study, data: bytes, actor: Any = None) -> ImportR
                 "sector": sector,
                 "country": country,
                 "organisation": cells.get("organisation", "")[:300],
+                "language": language,
+                "timezone": zone,
                 "areas": [areas[s] for s in slugs],
             }
         )
@@ -151,13 +182,17 @@ def panel_import_csv(*, study: Study, data: bytes, actor: Any = None) -> ImportR
         for row in rows:
             expert, created = Expert.objects.get_or_create(
                 email=row["email"],
-                defaults={k: row[k] for k in ("name", "sector", "country", "organisation")},
+                defaults={k: row[k] for k in ("name", "sector", "country", "organisation", "language", "timezone")},
             )
             if created:
                 expert.areas.set(row["areas"])
                 report.created += 1
             else:
                 report.existing += 1
+                # A language or time zone the file gives fills one the expert does not have yet.
+                fill = {k: row[k] for k in ("language", "timezone") if row[k] and not getattr(expert, k)}
+                if fill:
+                    Expert.objects.filter(pk=expert.pk).update(**fill)
             participant_add(study=study, expert=expert)
         audit_log(action="panel_import", actor=actor, study=study, created=report.created, existing=report.existing)
     return report
@@ -175,43 +210,156 @@ def invitation_create(*, participant: Participant, kind: str = "invite", days: i
     return token
 
 
+LINK_INVALID = gettext_lazy("This link is not valid any more. You can ask for a new one on this page.")
+# How long one question takes, for the time an e-mail says the questionnaire takes (rounded up per topic).
+SECONDS_PER_QUESTION = 30
+MAIL_KINDS = ("invite", "reminder", "reissue")
+
+
+def expert_language(expert: Expert) -> str:
+    """The language of her e-mails: her own if set, else the site's default."""
+    codes = {code for code, _ in settings.LANGUAGES}
+    return expert.language if expert.language in codes else settings.LANGUAGE_CODE
+
+
+def expert_zone(expert: Expert) -> zoneinfo.ZoneInfo:
+    """The time zone her e-mails state times in: her own if set and known, else the site's."""
+    try:
+        return zoneinfo.ZoneInfo(expert.timezone or settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def minutes_per_topic(study: Study) -> int:
+    """The minutes one topic takes: its questions at ``SECONDS_PER_QUESTION`` each, at least one minute."""
+    count = Question.objects.filter(study=study, applies_to=Question.AppliesTo.TOPIC).count()
+    return max(1, math.ceil(count * SECONDS_PER_QUESTION / 60))
+
+
+def _mail_round(study: Study, kind: str) -> Round | None:
+    """The round an e-mail is about: the open one, else the next that is scheduled (none for a draft)."""
+    rounds = list(study.rounds.filter(status__in=(Round.Status.OPEN, Round.Status.SCHEDULED)).order_by("number"))
+    return next((r for r in rounds if r.status == Round.Status.OPEN), rounds[0] if rounds else None)
+
+
+def invitation_message(*, participant: Participant, link: str, kind: str = "invite") -> tuple[str, str]:
+    """The subject and plain-text body of an invitation, reminder or new link, in the expert's language,
+    with the round's closing time in her time zone, the time the questionnaire takes and the rounds."""
+    study = participant.study
+    expert = participant.expert
+    zone = expert_zone(expert)
+    with translation.override(expert_language(expert)):
+        title = study.title
+        rnd = _mail_round(study, kind)
+        closes = None
+        if rnd is not None and rnd.closes_at is not None:
+            closes = formats.date_format(timezone.localtime(rnd.closes_at, zone), "DATETIME_FORMAT")
+        round_topics = set(rnd.topics.values_list("pk", flat=True)) if rnd is not None else set()
+        chosen = set(participant.topics.values_list("pk", flat=True))
+        if round_topics and chosen:
+            chosen &= round_topics
+        context: dict[str, Any] = {
+            "kind": kind,
+            "name": expert.name,
+            "title": title,
+            "link": link,
+            "days": INVITATION_DAYS,
+            "round": rnd,
+            "closes": closes,
+            "zone": str(zone.key),
+            "rounds": 1 if study.mode == Study.Mode.REALTIME else study.planned_rounds,
+            "per_topic": minutes_per_topic(study),
+            "my_topics": len(chosen),
+            "all_topics": len(round_topics) or study.topics.count(),
+        }
+        context["total"] = context["per_topic"] * context["my_topics"]
+        if kind == "reminder":
+            subject = gettext("Reminder: your answers to “%(title)s” are still open") % {"title": title}
+        elif kind == "reissue":
+            subject = gettext("Your new link to the Delphi study “%(title)s”") % {"title": title}
+        else:
+            subject = gettext("Invitation to the Delphi study “%(title)s”") % {"title": title}
+        body = render_to_string("delphi/email/invitation.txt", context)
+    return subject, body
+
+
 def invitation_send(*, participant: Participant, base_url: str, kind: str = "invite") -> None:
-    """E-mail a fresh magic link through Django's mail API (run by a Celery task)."""
+    """E-mail a fresh magic link through Django's mail API (run by a Celery task), in the expert's language."""
     token = invitation_create(participant=participant, kind=kind)
     study = participant.study
-    link = base_url.rstrip("/") + reverse("delphi:redeem", kwargs={"study_code": study.code}) + f"?t={token}"
-    subject = (
-        f"Invitation to the Delphi study “{study.title_en}”"
-        if kind == "invite"
-        else f"Reminder: your answers to “{study.title_en}” are still open"
-    )
-    body = (
-        f"Dear {participant.expert.name},\n\n"
-        f"You are invited to give your expert judgement in the study “{study.title_en}”.\n"
-        f"Your personal link (valid {INVITATION_DAYS} days, for you only):\n\n{link}\n\n"
-        "Your answers are shown to others only as anonymous group statistics.\n"
-    )
+    with translation.override(expert_language(participant.expert)):  # the pages it opens speak her language too
+        path = reverse("delphi:redeem", kwargs={"study_code": study.code})
+    link = base_url.rstrip("/") + path + f"?t={token}"
+    subject, body = invitation_message(participant=participant, link=link, kind=kind)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [participant.expert.email])
     Invitation.objects.filter(token_hash=token_hash(token)).update(sent_at=timezone.now())
+
+
+def _usable(study_code: str, token: str) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        token_hash=token_hash(token),
+        participant__study__code=study_code,
+        used_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )
+
+
+def invitation_check(*, study_code: str, token: str) -> bool:
+    """Whether the link would open the study now, read only: nothing is written and the token stays
+    usable (a mail scanner that opens every link in a message must not spend it)."""
+    if not token or len(token) > 200:
+        return False
+    return _usable(study_code, token).exists()
 
 
 def invitation_redeem(*, study_code: str, token: str) -> Participant:
     """Exchange a magic link for a participant, once. Wrong, used, expired or foreign tokens all get the same answer."""
     if not token or len(token) > 200:
-        raise PermissionDenied("This link is not valid any more. Ask the study team for a new one.")
-    now = timezone.now()
+        raise PermissionDenied(LINK_INVALID)
     with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update()
-            .select_related("participant__study")
-            .filter(token_hash=token_hash(token), participant__study__code=study_code)
-            .first()
-        )
-        if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
-            raise PermissionDenied("This link is not valid any more. Ask the study team for a new one.")
-        invitation.used_at = now
+        invitation = _usable(study_code, token).select_for_update().select_related("participant__study").first()
+        if invitation is None:
+            raise PermissionDenied(LINK_INVALID)
+        invitation.used_at = timezone.now()
         invitation.save(update_fields=["used_at"])
         return invitation.participant
+
+
+def reissue_email(value: str) -> str:
+    """The address a request for a new link gives, normalised; ``ValidationError`` (400) if it is not one."""
+    email = clean_text(value).strip().lower()
+    try:
+        if len(email) > 254:
+            raise ValidationError("too long")
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": [gettext("Enter your e-mail address.")]}) from None
+    return email
+
+
+def invitation_reissue_request(*, study_code: str, email: str, base_url: str) -> None:
+    """Ask for a new link to a study for this address. The request does the same work whether or not the
+    address is on the study's panel (it queues one task); the task decides, so neither the answer nor its
+    time tells anyone who is on a panel."""
+    queue.send_on_commit("delphi.invitation_reissue", study_code, reissue_email(email), base_url)
+
+
+def invitation_reissue(*, study_code: str, email: str, base_url: str) -> bool:
+    """E-mail a new link to the panel member of this study with this address (not one who has left), audited.
+
+    Her earlier unused links are left to expire: cancelling them would let anyone who knows her address
+    spend the link she is about to use. Returns whether a link was sent."""
+    participant = (
+        Participant.objects.on_panel()
+        .select_related("expert", "study")
+        .filter(study__code=study_code, expert__email__iexact=email)
+        .first()
+    )
+    if participant is None:
+        return False
+    invitation_send(participant=participant, base_url=base_url, kind="reissue")
+    audit_log(action="invitation_reissue", study=participant.study, pseudonym=participant.pseudonym)
+    return True
 
 
 def participant_require_taking_part(participant: Participant) -> None:

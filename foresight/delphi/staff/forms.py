@@ -256,7 +256,10 @@ class RoundExtendForm(forms.Form):
 class PanelImportForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
-        help_text=_("Columns: email,name,sector,country,organisation,areas (area slugs separated by ;). UTF-8."),
+        help_text=_(
+            "Columns: email,name,sector,country,organisation,areas (area slugs separated by ;); optional: "
+            "language (en or zh-hans) and timezone (such as Europe/Berlin) for the expert's e-mails. UTF-8."
+        ),
     )
 
     def clean_file(self) -> Any:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('delphi', '0004_move_auditlog_to_core'),
+        ('delphi', '0005_expert_language_timezone'),
     ]
 
     operations = [
