@@ -117,6 +117,12 @@ class Direction(Bilingual):
         return self.name_en
 
 
+class AreaQuerySet(models.QuerySet["Area"]):
+    def public(self) -> AreaQuerySet:
+        """Areas the public may see: published, in a published direction (their pages exist)."""
+        return self.filter(status=PublicationStatus.PUBLISHED, direction__status=PublicationStatus.PUBLISHED)
+
+
 class Area(Bilingual):
     """Level 2: a technology area within a direction."""
 
@@ -130,6 +136,7 @@ class Area(Bilingual):
     status = models.CharField(max_length=16, choices=PublicationStatus.choices, default=PublicationStatus.DRAFT)
     sources = GenericRelation(SourceReference, related_query_name="area")
 
+    objects = AreaQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

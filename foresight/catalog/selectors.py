@@ -85,9 +85,8 @@ def direction_get(*, slug: str) -> Direction:
 
 def area_get(*, slug: str) -> Area:
     area = (
-        Area.objects.filter(
-            slug=slug, status=PublicationStatus.PUBLISHED, direction__status=PublicationStatus.PUBLISHED
-        )
+        Area.objects.public()
+        .filter(slug=slug)
         .select_related("direction")
         .prefetch_related(
             Prefetch("topics", queryset=Topic.objects.public().order_by("code")),
@@ -101,9 +100,7 @@ def area_get(*, slug: str) -> Area:
 
 
 def area_list() -> QuerySet[Area]:
-    return Area.objects.filter(
-        status=PublicationStatus.PUBLISHED, direction__status=PublicationStatus.PUBLISHED
-    ).select_related("direction")
+    return Area.objects.public().select_related("direction")
 
 
 def cluster_list() -> QuerySet[Cluster]:
@@ -177,7 +174,7 @@ def topic_get(*, code: str) -> Topic:
         .prefetch_related(
             _sources_prefetch(),
             "clusters",
-            Prefetch("secondary_areas", queryset=Area.objects.filter(status=PublicationStatus.PUBLISHED)),
+            Prefetch("secondary_areas", queryset=Area.objects.public()),
         )
         .first()
     )

@@ -55,3 +55,17 @@ def test_pages_counts_and_links_agree(topics: dict[str, Topic]) -> None:
     assert row["topic_count"] == len(detail["topics"]) == 1
     direction = client.get(f"/api/v1/directions/{topics['shown'].area.direction.slug}/").json()
     assert direction["topic_count"] == 1
+
+
+def test_a_secondary_area_in_a_hidden_direction_is_neither_linked_nor_listed() -> None:
+    """An area is public only in a published direction: a topic's secondary areas obey the same rule as
+    the area pages (no link to a 404, no hidden slug in the API)."""
+    topic = TopicFactory()
+    hidden = AreaFactory(direction=DirectionFactory(status=PublicationStatus.DRAFT))
+    shown = AreaFactory()
+    topic.secondary_areas.add(hidden, shown)
+    client = Client()
+    page = client.get(f"/topics/{topic.code}/").content.decode()
+    assert f'href="/areas/{shown.slug}/"' in page and f"/areas/{hidden.slug}/" not in page
+    assert client.get(f"/areas/{hidden.slug}/").status_code == 404
+    assert client.get(f"/api/v1/topics/{topic.code}/").json()["secondary_areas"] == [shown.slug]
