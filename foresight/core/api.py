@@ -27,7 +27,7 @@ class CachedPublicRead:
     @classmethod
     def as_view(cls, *args: Any, **kwargs: Any) -> Any:
         # A mixin: super() is the DRF view class it is mixed into, which the checker cannot see here.
-        return cached_public_api(super().as_view(*args, **kwargs))  # type: ignore[misc]
+        return cached_public_api(super().as_view(*args, **kwargs))  # type: ignore[misc]  # super() of a mixin
 
 
 class Pagination(pagination.PageNumberPagination):

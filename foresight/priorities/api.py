@@ -242,7 +242,7 @@ class EntrySerializer(serializers.Serializer[Any]):
     rationale_zh = serializers.CharField(source="entry.rationale_zh")
     # The body's "data" key (the published figures) shadows Serializer.data only in the type checker's eyes:
     # DRF collects declared fields before the class is built, so the serializer's .data property still works.
-    data = PublishedDataField()  # type: ignore[assignment]
+    data = PublishedDataField()  # type: ignore[assignment]  # a declared field named "data", not Serializer.data
 
 
 class MethodSerializer(serializers.Serializer[Any]):
