@@ -210,6 +210,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
 }
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Addresses of the reverse proxies in front of the app (comma-separated): behind one, rate limits key on
+# the client address the proxy forwards (X-Forwarded-For), not on the proxy's own.
+TRUSTED_PROXIES = envlist("TRUSTED_PROXIES", [])
 
 # --- Auth, i18n, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

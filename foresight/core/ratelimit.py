@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
@@ -12,8 +14,36 @@ from foresight.core.cache import CacheUnavailable, breaker
 logger = logging.getLogger(__name__)
 
 
+def _address(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", "unknown"))
+    """The client's address. Behind a reverse proxy listed in ``TRUSTED_PROXIES`` (every request then comes
+    from the proxy), the last address of ``X-Forwarded-For`` that is not itself a trusted proxy: the one the
+    proxy saw; the addresses before it are whatever the client claimed, so they are never used."""
+    remote = str(request.META.get("REMOTE_ADDR", "unknown"))
+    trusted = set(settings.TRUSTED_PROXIES)
+    if remote not in trusted:
+        return remote
+    for text in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        address = _address(text)
+        if address is None:
+            break  # a malformed hop: stop at the last address a trusted proxy vouches for
+        if address not in trusted:
+            return address
+    return remote
+
+
+def limit_reached(*, scope: str, key: str, limit: int) -> bool:
+    """True when ``limit`` attempts were already counted in the current window (counts nothing)."""
+    try:
+        return int(breaker.call(lambda: cache.get(f"ratelimit:{scope}:{key}") or 0)) >= limit
+    except CacheUnavailable:
+        return False  # as in rate_limited: the cache being down locks nobody out
 
 
 def rate_limited(*, scope: str, key: str, limit: int, window_seconds: int) -> bool:

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from foresight.catalog.models import Topic
 from foresight.core.errors import error_message, error_status
 from foresight.core.htmx import wants_partial
-from foresight.core.ratelimit import client_ip, rate_limited
+from foresight.core.ratelimit import client_ip, limit_reached, rate_limited
 from foresight.delphi.forms import answers_from_post, build_fields, rationale_from_post
 from foresight.delphi.models import Argument, Participant, Question, Round, RoundCompletion, Study
 from foresight.delphi.selectors import (
@@ -52,7 +52,8 @@ from foresight.delphi.services.panel import (
 from foresight.delphi.services.responses import response_save, round_submit
 
 # Link attempts per client address per ten minutes: enough for a few honest retries, useless for guessing.
-REDEEM_LIMIT = 20
+REDEEM_LIMIT = 20  # invalid links per client and study in REDEEM_WINDOW
+REDEEM_WINDOW = 600
 # Requests for a new link: per client address, and per address asked for on one study, per hour.
 REISSUE_CLIENT_LIMIT = 10
 REISSUE_EMAIL_LIMIT = 3
@@ -73,11 +74,15 @@ def redeem(request: HttpRequest, study_code: str) -> HttpResponse:
     read only, so an invalid link says so at once, but nothing is written and it stays usable. The
     button POSTs the token (CSRF-protected); that spends it once (403 for a spent one), opens a fresh
     session and redirects, so the token leaves the address bar."""
-    if rate_limited(scope="redeem", key=client_ip(request), limit=REDEEM_LIMIT, window_seconds=600):
+    # Only invalid links count, per client and study: a whole panel behind one proxy address opening
+    # valid links is never locked out, while guessing tokens for a study is.
+    key = f"{client_ip(request)}:{study_code}"
+    if limit_reached(scope="redeem", key=key, limit=REDEEM_LIMIT):
         return _link_invalid(request, study_code, _("Too many attempts. Please wait ten minutes."), 429)
     if request.method != "POST":
         token = request.GET.get("t", "")
         if not invitation_check(study_code=study_code, token=token):
+            rate_limited(scope="redeem", key=key, limit=REDEEM_LIMIT, window_seconds=REDEEM_WINDOW)
             # A page for a person, with the form for a new link: 200 (the POST of a spent token is the 403).
             return _link_invalid(request, study_code, str(LINK_INVALID), 200)
         study = Study.objects.filter(code=study_code).first()
@@ -85,6 +90,7 @@ def redeem(request: HttpRequest, study_code: str) -> HttpResponse:
     try:
         participant = invitation_redeem(study_code=study_code, token=request.POST.get("t", ""))
     except PermissionDenied as exc:
+        rate_limited(scope="redeem", key=key, limit=REDEEM_LIMIT, window_seconds=REDEEM_WINDOW)
         return _link_invalid(request, study_code, error_message(exc), error_status(exc))
     request.session.cycle_key()
     ids = dict(request.session.get(SESSION_KEY, {}))
