@@ -1,7 +1,8 @@
 """Faults against a private stack (own PostgreSQL, Redis, worker, beat, gunicorn; see stack.py):
 
-- kill -9 the worker's pool process during aggregation, then the whole worker: the round is
-  aggregated again to the identical checksum within 30 s each time;
+- kill -9 the worker's pool process inside the aggregation's write transaction, then the whole worker:
+  nothing of the killed transaction is stored, and the round is aggregated again to the identical
+  stored rows and checksum each time;
 - a hung aggregation is stopped by its time limit and the next round still aggregates;
 - Redis stopped: ballots are still accepted and saved, health says "degraded", and the aggregation
   the closing round could not queue is done by the sweep once Redis is back;
@@ -16,11 +17,12 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +64,25 @@ def simulated_round(stack: Stack, seed: int) -> tuple[int, str]:
 def reopen_for_aggregation(stack: Stack, round_id: int, closed_long_ago: bool = False) -> None:
     """Put an aggregated round back to "closed", as if its aggregation had never finished."""
     stack.pg.sql(
-        "UPDATE delphi_round SET status = 'closed', checksum = '', aggregated_at = NULL, aggregation_progress = 0, "
+        "UPDATE delphi_round SET status = 'closed', checksum = '', summary = '{}', aggregated_at = NULL, "
+        "aggregation_progress = 0, "
         f"closed_at = now() - interval '{'1 hour' if closed_long_ago else '0 seconds'}' WHERE id = %s",
         [round_id],
     )
+    stack.pg.sql("DELETE FROM delphi_roundstat WHERE round_id = %s", [round_id])
+
+
+def stored_aggregate(stack: Stack, round_id: int) -> dict[str, Any]:
+    """What an aggregation stored for the round: its state, checksum and summary, and every RoundStat row."""
+    ((status, checksum, summary),) = stack.pg.sql(
+        "SELECT status, checksum, summary::text FROM delphi_round WHERE id = %s", [round_id]
+    )
+    rows = stack.pg.sql(
+        'SELECT topic_id, question_id, "group", n, data::text FROM delphi_roundstat WHERE round_id = %s '
+        'ORDER BY topic_id, question_id, "group"',
+        [round_id],
+    )
+    return {"status": status, "checksum": checksum, "summary": summary, "stats": rows}
 
 
 def round_state(stack: Stack, round_id: int) -> tuple[str, str, int]:
@@ -92,42 +109,79 @@ def wait_aggregated(stack: Stack, round_id: int, timeout: float = 30) -> str:
         raise AssertionError(f"{exc}\nworker log:\n{stack.log('worker')}\nbeat log:\n{stack.log('beat')}") from None
 
 
+# The aggregation's write transaction ends with its audit line: a session holding the audit table
+# stops it there, after it has replaced the RoundStat rows and marked the round aggregated.
+AUDIT_TABLE = "delphi_auditlog"
+WRITER_AT_AUDIT = f"""
+SELECT pid FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO "{AUDIT_TABLE}"%%'
+"""
+
+
+def kill_inside_the_write(stack: Stack, round_id: int, kill: Callable[[], None]) -> None:
+    """Queue the round's aggregation, hold it inside its write transaction (RoundStat rows written, round
+    row updated, audit line waiting), ``kill`` the worker there, and check nothing of it was stored.
+
+    A second session queues for the audit table behind the held task: it is granted only once the killed
+    task's transaction is over, and until it lets go no re-run can commit, so what is stored then is
+    exactly what the killed transaction left behind.
+    """
+    reopen_for_aggregation(stack, round_id, closed_long_ago=True)
+    before = stored_aggregate(stack, round_id)
+    with stack.pg.connect(autocommit=False) as gate, stack.pg.connect(autocommit=False) as after:
+        gate.execute(f"LOCK TABLE {AUDIT_TABLE} IN SHARE MODE")
+        queue_aggregation(stack, round_id)
+        wait_for(lambda: stack.pg.sql(WRITER_AT_AUDIT), "the aggregation inside its write transaction", timeout=60)
+        granted = threading.Event()
+
+        def lock_after() -> None:
+            after.execute(f"LOCK TABLE {AUDIT_TABLE} IN EXCLUSIVE MODE")
+            granted.set()
+
+        waiter = threading.Thread(target=lock_after)
+        waiter.start()
+        after_pid = after.info.backend_pid
+        wait_for(
+            lambda: stack.pg.sql("SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted", [after_pid]),
+            "the second session queued for the audit table",
+        )
+        kill()
+        gate.rollback()
+        try:
+            assert granted.wait(60), "the killed aggregation's transaction never ended"
+            # Nothing of the killed transaction is stored: no RoundStat row, the round still closed.
+            assert stored_aggregate(stack, round_id) == before
+        finally:
+            waiter.join(60)
+            after.rollback()
+
+
 def test_killed_workers_give_the_identical_aggregate(stack: Stack) -> None:
     stack.start_worker()
     round_id, checksum = simulated_round(stack, seed=4)
+    undisturbed = stored_aggregate(stack, round_id)
+    assert undisturbed["stats"] and undisturbed["checksum"] == checksum
 
-    # 1. The pool process dies mid-aggregation (held at the round's row lock): the message is
-    #    rejected back to the queue, a new pool process takes it and gets the same result.
-    reopen_for_aggregation(stack, round_id)
-    with stack.pg.connect(autocommit=False) as blocker:
-        blocker.execute("SELECT 1 FROM delphi_round WHERE id = %s FOR UPDATE", [round_id])
-        queue_aggregation(stack, round_id)
-        wait_for(lambda: stack.pg.blocked_on("delphi_round"), "the aggregation task running, held at the round's lock")
+    # 1. The pool process dies inside the aggregation's write transaction: the message is rejected
+    #    back to the queue, a new pool process takes it and stores the same rows and checksum.
+    def kill_pool() -> None:
         children = stack.children("worker")
         assert children, "the worker has no pool process"
         for pid in children:
             subprocess.run(["kill", "-9", str(pid)], check=True)
-        killed_at = time.monotonic()
-        blocker.rollback()
-    assert wait_aggregated(stack, round_id) == checksum
-    assert time.monotonic() - killed_at < 30
 
-    # 2. The whole worker dies mid-aggregation; a new worker starts. The unacknowledged message
-    #    waits for Redis' visibility timeout, so the beat-driven sweep re-queues the closed round.
-    reopen_for_aggregation(stack, round_id, closed_long_ago=True)
-    with stack.pg.connect(autocommit=False) as blocker:
-        blocker.execute("SELECT 1 FROM delphi_round WHERE id = %s FOR UPDATE", [round_id])
-        queue_aggregation(stack, round_id)
-        wait_for(lambda: stack.pg.blocked_on("delphi_round"), "the aggregation task running, held at the round's lock")
-        stack.kill("worker")
-        killed_at = time.monotonic()
-        blocker.rollback()
-    assert round_state(stack, round_id)[0] == "closed"
+    kill_inside_the_write(stack, round_id, kill_pool)
+    wait_aggregated(stack, round_id)
+    assert stored_aggregate(stack, round_id) == undisturbed
+
+    # 2. The whole worker dies inside the write transaction; a new worker starts. The unacknowledged
+    #    message waits for Redis' visibility timeout, so the beat-driven sweep re-queues the closed round.
+    kill_inside_the_write(stack, round_id, lambda: stack.kill("worker"))
     stack.start_worker()
     stack.start_beat()
     try:
-        assert wait_aggregated(stack, round_id) == checksum
-        assert time.monotonic() - killed_at < 30 + 15  # 15 s to start a worker on a busy machine
+        wait_aggregated(stack, round_id, timeout=60)
+        assert stored_aggregate(stack, round_id) == undisturbed
     finally:
         stack.kill("beat")
 
