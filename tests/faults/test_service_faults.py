@@ -4,8 +4,9 @@
   nothing of the killed transaction is stored, and the round is aggregated again to the identical
   stored rows and checksum each time;
 - a hung aggregation is stopped by its time limit and the next round still aggregates;
-- Redis stopped: ballots are still accepted and saved, health says "degraded", and the aggregation
-  the closing round could not queue is done by the sweep once Redis is back;
+- Redis stopped: public pages are built from the database (a change the cache never heard of shows),
+  ballots are still accepted and saved, health says "degraded", and the aggregation that staff closing
+  the round from the console could not queue is done by the sweep once Redis is back;
 - Redis hung (SIGSTOP: connections accepted, never answered): pages answer about as fast as usual
   (one short cache timeout, then the cache is skipped) and health says "degraded" at once;
 - PostgreSQL restarted: health answers 503 while it is down, and the site recovers by itself;
@@ -260,12 +261,41 @@ for i in range({n}):
     participant_consent(participant=p)
     participant_choose_topics(participant=p, topics=Topic.objects.filter(code__in=codes))
     tokens.append(invitation_create(participant=p))
-print(json.dumps({{"round": rnd.pk, "tokens": tokens}}))
+print(json.dumps({{"round": rnd.pk, "round_code": rnd.code, "tokens": tokens}}))
 """
 
 
 def open_study(stack: Stack, code: str, n: int) -> dict[str, Any]:
     return dict(stack.shell(SETUP.format(codes=CODES, code=code, n=n)))
+
+
+class StaffBrowser:
+    """A staff member's browser against the stack's gunicorn, logged in through the admin login form."""
+
+    def __init__(self, stack: Stack, username: str, password: str) -> None:
+        self.stack = stack
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.opener.open(f"{stack.base}/admin/login/", timeout=20).read()
+        self.post("/admin/login/", {"username": username, "password": password, "next": "/staff/"})
+        assert any(c.name == "sessionid" for c in self.jar), "the staff login failed"
+
+    def post(self, path: str, data: dict[str, str]) -> tuple[int, bytes]:
+        csrf = next(c.value for c in self.jar if c.name == "csrftoken")
+        body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": csrf}).encode()
+        request = urllib.request.Request(self.stack.base + path, data=body, headers={"Referer": self.stack.base + path})
+        try:
+            with self.opener.open(request, timeout=20) as response:  # redirects followed, like a browser
+                return int(response.status), response.read()
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), exc.read()
+
+
+def topic_name(stack: Stack, code: str, name: str) -> str:
+    """Rename a topic in the database only (no signal: the page cache does not hear of it); the old name."""
+    ((old,),) = stack.pg.sql("SELECT name_en FROM catalog_topic WHERE code = %s", [code])
+    stack.pg.sql("UPDATE catalog_topic SET name_en = %s WHERE code = %s", [name, code])
+    return str(old)
 
 
 def test_without_redis_ballots_are_saved_and_the_sweep_catches_up(stack: Stack) -> None:
@@ -274,11 +304,27 @@ def test_without_redis_ballots_are_saved_and_the_sweep_catches_up(stack: Stack) 
     stack.start_web()
     stack.start_beat()
     study = open_study(stack, "no-redis", n=6)
+    stack.shell(
+        "from django.contrib.auth.models import User; import json; "
+        "User.objects.create_superuser('faults-staff', 'staff@faults.example.org', 'faults-staff-pw'); print(1)"
+    )
+    staff = StaffBrowser(stack, "faults-staff", "faults-staff-pw")
     experts = [Browser(stack, token, "no-redis") for token in study["tokens"][:3]]
+    # The public topic page is cached in Redis: a rename made behind the cache's back is not seen ...
+    page = "/topics/bci/"
+    status, body = stack.get(page)
+    renamed = "Renamed while the cache is down"
+    original_name = topic_name(stack, "bci", renamed)
+    assert status == 200 and original_name.encode() in body
+    status, body = stack.get(page)
+    assert status == 200 and original_name.encode() in body and renamed.encode() not in body
     stack.redis.stop()
     try:
         assert json.loads(stack.get("/health/")[1])["status"] == "degraded"
-        assert stack.get("/topics/")[0] == 200  # public pages are served uncached
+        # ... but with Redis down the page is built from the database: the new name, not a kept copy.
+        status, body = stack.get(page)
+        assert status == 200 and renamed.encode() in body, body[:2000]
+        assert stack.get("/topics/")[0] == 200
         # Experts who log in and answer while Redis is down: everything is saved.
         experts += [Browser(stack, token, "no-redis") for token in study["tokens"][3:]]
         for i, expert in enumerate(experts):
@@ -293,14 +339,13 @@ def test_without_redis_ballots_are_saved_and_the_sweep_catches_up(stack: Stack) 
             [study["round"]],
         )[0][0]
         assert saved == 6 * 3 * 2
-        # Staff close the round: the aggregation cannot be queued, the close still succeeds.
-        stack.shell(
-            "from foresight.delphi.models import Round; from foresight.delphi.services.rounds import round_close; "
-            f"import json; print(json.dumps(round_close(rnd=Round.objects.get(pk={study['round']}))))"
-        )
+        # Staff close the round from the console: the aggregation cannot be queued, the close succeeds.
+        status, body = staff.post(f"/staff/rounds/{study['round_code']}/close/", {})
+        assert status == 200 and b"its aggregation is queued" in body, body[:2000]
         assert round_state(stack, study["round"])[0] == "closed"
     finally:
         stack.redis.start()
+        topic_name(stack, "bci", original_name)
     # Redis is back (empty): the beat-driven sweep re-queues the round and the worker aggregates it.
     wait_aggregated(stack, study["round"], timeout=60)
     n = stack.pg.sql(
@@ -309,7 +354,7 @@ def test_without_redis_ballots_are_saved_and_the_sweep_catches_up(stack: Stack) 
         [study["round"]],
     )
     assert [row[0] for row in n] == [6, 6, 6]
-    assert json.loads(stack.get("/health/")[1])["status"] == "ok"
+    wait_for(lambda: json.loads(stack.get("/health/")[1])["status"] == "ok", "health ok once Redis is back")
     stack.kill("beat")
 
 
