@@ -1,8 +1,9 @@
 """Concurrent writes on the real HTTP path (Django's threaded live server on PostgreSQL).
 
 - 20 identical submissions at once (a double click, retries): exactly one stored answer per question, no 5xx;
-- a round closed while 8 experts keep submitting: every accepted answer is in the aggregate, every
-  refused one got a clear 409, nothing in between.
+- a round closed while 8 experts keep submitting and one save is held inside its transaction: the close
+  waits for it, so the aggregation run as the close commits counts every accepted answer, no answer is
+  written after the close, and every refused save got a clear 409, nothing in between.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import psycopg
 import pytest
 from django.db import connection
 
@@ -113,54 +115,160 @@ def test_twenty_identical_submissions_store_one_answer_each(live_server: Any, st
     assert alice.responses.count() == 1
 
 
+def _psql(**overrides: Any) -> psycopg.Connection[Any]:
+    """A connection of its own to the test database, outside Django (to hold a lock while others run)."""
+    db = connection.settings_dict
+    return psycopg.connect(
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        **overrides,
+    )
+
+
+def _wait(check: Callable[[], Any], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+# Rows of a round written by a transaction that was not yet committed when ``snapshot`` was taken
+# (``xmin``: the transaction that wrote the row's current version; the epoch is the snapshot's).
+WRITTEN_AFTER = """
+SELECT count(*) FROM {table} t {join} WHERE {round_column} = %(round)s
+AND NOT txid_visible_in_snapshot(
+    ((txid_snapshot_xmax(%(snapshot)s::txid_snapshot) >> 32) << 32) + t.xmin::text::bigint, %(snapshot)s::txid_snapshot
+)
+"""
+
+
 def test_a_round_closed_under_load_keeps_every_accepted_answer_and_refuses_the_rest(
     live_server: Any, study: Any
 ) -> None:
+    """Eight experts keep saving while the round closes, and one save is held inside its transaction
+    (after it found the round open, before it writes) while the close is asked for. The close must wait
+    for it: the aggregation run the moment the close commits (as the worker does) counts every answer
+    that got a 200, and no answer is stored by a transaction that commits after the close."""
+    from foresight.delphi.services.rounds import ANSWERS_LOCK
+
     panel = [make_participant(study, f"e{i}@example.org", topics=CODES) for i in range(8)]
     experts = [Expert(live_server.url, p) for p in panel]
+    slow = make_participant(study, "slow@example.org", topics=CODES)
+    slow_expert = Expert(live_server.url, slow)
     rnd = study.rounds.get(number=1)
+    save_url = f"/delphi/{study.code}/round/1/{{}}/save/"
     accepted: dict[tuple[int, str], str] = {}
     refused: list[int] = []
+    saves = dict.fromkeys(range(len(panel)), 0)
     lock = threading.Lock()
-    closing = threading.Event()
+    assert slow_expert.post(save_url.format(CODES[0]), {"expertise": "medium", "importance": "1"}) == 200
+    accepted[(slow.pk, CODES[0])] = "1"
+    slow_answer = Answer.objects.get(response__participant=slow, question__key="importance").pk
 
     def submit(i: int) -> None:
-        participant, expert = panel[i], experts[i]
-        attempt = 0
-        while attempt < 400:
-            topic = CODES[attempt % len(CODES)]
-            value = str(1 + (attempt + i) % 5)
-            status = expert.post(
-                f"/delphi/{study.code}/round/1/{topic}/save/", {"expertise": "medium", "importance": value}
-            )
-            with lock:
-                if status == 200:
-                    accepted[(participant.pk, topic)] = value
-                else:
-                    refused.append(status)
-            if status == 409:
-                return
-            attempt += 1
-            if attempt == 6:
-                closing.set()
-
-    closed: list[bool] = []
-
-    def close_soon() -> None:
         try:
-            closing.wait(timeout=60)
-            time.sleep(0.2)
-            closed.append(round_close(rnd=rnd))
+            participant, expert = panel[i], experts[i]
+            deadline = time.monotonic() + 180
+            attempt = 0
+            while time.monotonic() < deadline:  # until the round is closed
+                topic = CODES[attempt % len(CODES)]
+                value = str(1 + (attempt + i) % 5)
+                status = expert.post(save_url.format(topic), {"expertise": "medium", "importance": value})
+                with lock:
+                    if status == 200:
+                        accepted[(participant.pk, topic)] = value
+                        saves[i] += 1
+                    else:
+                        refused.append(status)
+                if status == 409:
+                    return
+                attempt += 1
+            raise AssertionError(f"expert {i} never met the closed round")
         finally:
             connection.close()
 
-    closer = threading.Thread(target=close_soon)
-    closer.start()
-    in_threads(8, submit)
-    closer.join()
+    slow_status: list[int] = []
+
+    def slow_save() -> None:
+        status = slow_expert.post(save_url.format(CODES[0]), {"expertise": "medium", "importance": "5"})
+        slow_status.append(status)
+        if status == 200:
+            with lock:
+                accepted[(slow.pk, CODES[0])] = "5"
+
+    closed: list[bool] = []
+    snapshot: list[str] = []
+
+    def close_and_aggregate() -> None:
+        try:
+            closed.append(round_close(rnd=Round.objects.get(pk=rnd.pk)))
+            with connection.cursor() as cursor:  # the transactions committed by the time the close was
+                cursor.execute("SELECT txid_current_snapshot()::text")
+                snapshot.append(cursor.fetchone()[0])
+            # The worker aggregates the round as soon as the close is committed.
+            round_aggregate(round_id=rnd.pk)
+        finally:
+            connection.close()
+
+    with _psql(autocommit=True) as probe, ThreadPoolExecutor(max_workers=len(panel)) as pool:
+
+        def count(query: str, *params: Any) -> int:
+            return int(probe.execute(query, params).fetchone()[0])  # type: ignore[index]
+
+        load = [pool.submit(submit, i) for i in range(len(panel))]
+        _wait(lambda: min(saves.values()) >= 3 or any(f.done() for f in load), "every expert saving")
+        with _psql(autocommit=False) as holder:
+            # Hold the slow save inside its transaction: it has the round open and waits for its answer row.
+            holder.execute("SELECT 1 FROM delphi_answer WHERE id = %s FOR UPDATE", [slow_answer])
+            holder_pid = holder.info.backend_pid
+            slow_thread = threading.Thread(target=slow_save)
+            slow_thread.start()
+            _wait(
+                lambda: count(
+                    "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", holder_pid
+                ),
+                "the slow save held inside its transaction",
+            )
+            closer = threading.Thread(target=close_and_aggregate)
+            closer.start()
+            # Either the close waits for the save in flight, or (were it not ordered against saves) it
+            # commits, and the aggregation runs, while the save is still held.
+            _wait(
+                lambda: not closer.is_alive()
+                or count(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    " AND mode = 'ExclusiveLock' AND classid = %s AND objid = %s AND objsubid = 2"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                    ANSWERS_LOCK,
+                    rnd.pk,
+                ),
+                "the close waiting for the save in flight (or done)",
+            )
+            holder.rollback()
+        slow_thread.join(60)
+        closer.join(120)
+        for future in load:
+            future.result(timeout=180)
+        # No answer, and no response, was written by a transaction still open when the close committed.
+        assert snapshot, "the close did not finish"
+        late = {
+            table: probe.execute(
+                WRITTEN_AFTER.format(table=table, join=join, round_column=column),
+                {"round": rnd.pk, "snapshot": snapshot[0]},
+            ).fetchone()[0]  # type: ignore[index]
+            for table, join, column in (
+                ("delphi_answer", "JOIN delphi_response r ON r.id = t.response_id", "r.round_id"),
+                ("delphi_response", "", "t.round_id"),
+            )
+        }
     assert closed == [True]
+    assert slow_status == [200]  # it found the round open, so it must be kept
+    assert late == {"delphi_answer": 0, "delphi_response": 0}, late
     assert set(refused) == {409}, refused  # every refusal is a clear 409; no 5xx, no other error
-    assert len(refused) == 8  # each expert met the closed round exactly once, then stopped
+    assert len(refused) == len(panel)  # each expert met the closed round exactly once, then stopped
     # What was accepted is exactly what is stored, value for value ...
     stored = {
         (pid, code): str(int(v))
@@ -169,15 +277,16 @@ def test_a_round_closed_under_load_keeps_every_accepted_answer_and_refuses_the_r
         )
     }
     assert stored == accepted
-    # ... and exactly what the aggregate counts.
-    round_aggregate(round_id=rnd.pk)
+    # ... and exactly what the aggregation run at the close counted.
     rnd.refresh_from_db()
     assert rnd.status == Round.Status.AGGREGATED
     for code in CODES:
         values = sorted(int(v) for (pid, c), v in accepted.items() if c == code)
         stat = RoundStat.objects.get(round=rnd, topic__code=code, question__key="importance", group="all")
-        assert stat.n == len(values)
-        assert stat.data["distribution"] == {str(k): values.count(k) for k in range(1, 6)}
+        assert (stat.n, stat.data["distribution"]) == (
+            len(values),
+            {str(k): values.count(k) for k in range(1, 6)},
+        ), code
 
 
 def test_a_close_is_not_starved_by_a_stream_of_saves(study: Any) -> None:
