@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -98,3 +100,34 @@ def test_guessing_links_is_rate_limited(study: Study, alice: Participant) -> Non
     assert statuses[20:] == [429] * 5
     # Even a valid link waits out the window: nothing to learn from timing or status.
     assert browser.post(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)}).status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_client(
+    study: Study, alice: Participant, settings: Any
+) -> None:
+    """Every request comes from the proxy's address: one guesser is limited, the rest of the panel is not,
+    and a forged X-Forwarded-For entry before the proxy's own cannot pick another client's bucket."""
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
+    via = {"REMOTE_ADDR": "10.0.0.1"}
+    guesser = Client(**via, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert [guesser.get(f"/delphi/{study.code}/join/", {"t": f"g{i}"}).status_code for i in range(21)][-1] == 429
+    # A forged first entry does not move the guesser out of her bucket: the proxy's entry is the last one.
+    forged = Client(**via, HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.7")
+    assert forged.get(f"/delphi/{study.code}/join/", {"t": "g"}).status_code == 429
+    # Another expert behind the same proxy opens her valid link.
+    colleague = Client(**via, HTTP_X_FORWARDED_FOR="203.0.113.8")
+    token = invitation_create(participant=alice)
+    assert colleague.get(f"/delphi/{study.code}/join/", {"t": token}).status_code == 200
+    assert colleague.post(f"/delphi/{study.code}/join/", {"t": token}).status_code == 302
+
+
+def test_valid_links_never_count_towards_the_limit(study: Study) -> None:
+    """A whole panel may open its links from one address (an office behind NAT)."""
+    from tests.delphi.conftest import make_participant
+
+    office = Client()
+    for i in range(25):
+        expert = make_participant(study, f"office{i}@example.org")
+        token = invitation_create(participant=expert)
+        assert office.get(f"/delphi/{study.code}/join/", {"t": token}).status_code == 200, i
+        assert office.post(f"/delphi/{study.code}/join/", {"t": token}).status_code == 302, i
