@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
@@ -30,6 +31,7 @@ router.register("editions", priorities_api.EditionViewSet, basename="api-edition
 
 urlpatterns = [
     path("health/", core_views.health, name="health"),
+    path("sign-out/", LogoutView.as_view(next_page="home"), name="sign-out"),
     path("admin/", admin.site.urls),
     path("api/v1/expert/<slug:study_code>/rounds/<int:number>/topics/", delphi_api.ExpertTopicsView.as_view()),
     path(

@@ -90,6 +90,11 @@ class Study(Bilingual):
     drop_consensus_topics = models.BooleanField(
         default=True, help_text=_("Round 2+ drops topics that reached consensus.")
     )
+    session_hours = models.PositiveSmallIntegerField(
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(720)],
+        help_text=_("How long a link keeps an expert signed in on her device, in hours."),
+    )
     prefill_previous = models.BooleanField(
         default=True,
         help_text=_("Round 2+ fills each answer in with the expert's answer of the previous round, to keep or revise."),

@@ -86,17 +86,29 @@ def redeem(request: HttpRequest, study_code: str) -> HttpResponse:
             # A page for a person, with the form for a new link: 200 (the POST of a spent token is the 403).
             return _link_invalid(request, study_code, str(LINK_INVALID), 200)
         study = Study.objects.filter(code=study_code).first()
-        return render(request, "delphi/expert/join.html", {"study": study, "token": token})
+        others = set(request.session.get(SESSION_KEY, {})) - {study_code}
+        return render(request, "delphi/expert/join.html", {"study": study, "token": token, "other_studies": others})
     try:
         participant = invitation_redeem(study_code=study_code, token=request.POST.get("t", ""))
     except PermissionDenied as exc:
         rate_limited(scope="redeem", key=key, limit=REDEEM_LIMIT, window_seconds=REDEEM_WINDOW)
         return _link_invalid(request, study_code, error_message(exc), error_status(exc))
+    # One study per session, unless she chose to stay signed in to the others on this device; the session
+    # lasts as long as the study says (a shared computer forgets her the same day by default).
+    ids = dict(request.session.get(SESSION_KEY, {})) if request.POST.get("keep_others") == "1" else {}
     request.session.cycle_key()
-    ids = dict(request.session.get(SESSION_KEY, {}))
     ids[study_code] = participant.pk
     request.session[SESSION_KEY] = ids
+    request.session.set_expiry(participant.study.session_hours * 3600)
     return redirect("delphi:study", study_code=study_code)
+
+
+@require_POST
+@never_cache
+def sign_out(request: HttpRequest, study_code: str) -> HttpResponse:
+    """Forget the expert on this device (every study of the session); her answers stay saved."""
+    request.session.flush()
+    return render(request, "delphi/expert/signed_out.html", {"study_code": study_code})
 
 
 @require_POST

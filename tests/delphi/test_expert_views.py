@@ -131,3 +131,56 @@ def test_valid_links_never_count_towards_the_limit(study: Study) -> None:
         token = invitation_create(participant=expert)
         assert office.get(f"/delphi/{study.code}/join/", {"t": token}).status_code == 200, i
         assert office.post(f"/delphi/{study.code}/join/", {"t": token}).status_code == 302, i
+
+
+def test_a_link_opens_one_study_per_session_unless_she_keeps_the_others(
+    study: Study, alice: Participant, catalog: object
+) -> None:
+    from foresight.catalog.models import Topic
+    from foresight.delphi.services.panel import participant_add, participant_choose_topics, participant_consent
+    from foresight.delphi.services.studies import study_create
+
+    other = study_create(title_en="Other", horizon_year=2045, topics=[Topic.objects.get(code="bci")], code="other")
+    alice_other = participant_add(study=other, expert=alice.expert)  # the same expert on a second panel
+    participant_consent(participant=alice_other)
+    participant_choose_topics(participant=alice_other, topics=Topic.objects.filter(code="bci"))
+    browser = Client()
+    browser.post(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
+    # The second study's link page offers to keep the first; without it, the first study is forgotten.
+    token = invitation_create(participant=alice_other)
+    assert (
+        "Stay signed in to my other studies"
+        in browser.get(f"/delphi/{other.code}/join/", {"t": token}).content.decode()
+    )
+    browser.post(f"/delphi/{other.code}/join/", {"t": token})
+    assert browser.get(f"/delphi/{other.code}/").status_code == 200
+    assert browser.get(f"/delphi/{study.code}/").status_code == 404
+    # With it, both stay open.
+    browser.post(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
+    browser.post(f"/delphi/{other.code}/join/", {"t": invitation_create(participant=alice_other), "keep_others": "1"})
+    assert browser.get(f"/delphi/{other.code}/").status_code == 200
+    assert browser.get(f"/delphi/{study.code}/").status_code == 200
+
+
+def test_an_expert_session_lasts_as_long_as_the_study_says_and_she_can_sign_out(
+    study: Study, alice: Participant
+) -> None:
+    Study.objects.filter(pk=study.pk).update(session_hours=8)
+    browser = Client()
+    browser.post(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
+    assert browser.session.get_expiry_age() == 8 * 3600
+    page = browser.get(f"/delphi/{study.code}/").content.decode()
+    assert f'action="/delphi/{study.code}/sign-out/"' in page
+    assert browser.get(f"/delphi/{study.code}/sign-out/").status_code == 405  # a link cannot sign her out
+    response = browser.post(f"/delphi/{study.code}/sign-out/")
+    assert response.status_code == 200 and "Your answers are saved." in response.content.decode()
+    assert browser.get(f"/delphi/{study.code}/").status_code == 404
+
+
+def test_staff_sign_out_from_the_header(django_user_model: Any) -> None:
+    staff = Client()
+    staff.force_login(django_user_model.objects.create_user("kim", "kim@example.org", "pw", is_staff=True))
+    page = staff.get("/staff/").content.decode()
+    assert 'action="/sign-out/"' in page
+    assert staff.post("/sign-out/").status_code == 302
+    assert staff.get("/staff/").status_code in (302, 403)

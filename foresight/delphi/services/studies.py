@@ -26,6 +26,7 @@ RULE_FIELDS = (
     "stopping_rule",
     "drop_consensus_topics",
     "prefill_previous",
+    "session_hours",
     "planned_rounds",
     "mode",
     "realtime_feedback_after_own_answer",

@@ -128,6 +128,9 @@ class StudyRulesForm(forms.Form):
     drop_consensus_topics = forms.BooleanField(
         label=_("Drop topics that reached consensus from the next round"), required=False
     )
+    session_hours = forms.IntegerField(
+        label=_("Hours a link keeps an expert signed in on her device"), min_value=1, max_value=720
+    )
     prefill_previous = forms.BooleanField(
         label=_("Round 2 and later: fill each answer in with the expert's previous answer, to keep or revise"),
         required=False,
@@ -171,6 +174,7 @@ class StudyRulesForm(forms.Form):
         "min_high_respondents",
         "drop_consensus_topics",
         "prefill_previous",
+        "session_hours",
     )
     CONSENSUS = ("scale_iqr_max", "top2_min", "bottom2_max", "year_iqr_max")
     WEIGHTS = ("high", "medium", "low")
