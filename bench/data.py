@@ -44,7 +44,14 @@ from foresight.delphi.models import (
 )
 from foresight.delphi.services.panel import token_hash
 from foresight.delphi.services.rounds import round_open
-from foresight.delphi.services.simulation import SECTORS, answers_draw, previous_medians, topic_truth, weighted_pick
+from foresight.delphi.services.simulation import (
+    SECTORS,
+    answers_draw,
+    previous_medians,
+    study_simulate,
+    topic_truth,
+    weighted_pick,
+)
 from foresight.delphi.services.studies import study_create
 
 HORIZON = 2050
@@ -378,8 +385,6 @@ class BallotStudy:
 
 def simulate_rate(*, experts: int, topics: int, seed: int) -> dict[str, Any]:
     """Run ``study_simulate`` (one round, aggregated by the worker) and measure its answers per second."""
-    from foresight.delphi.services.simulation import study_simulate
-
     started = time.perf_counter()
     result = study_simulate(experts=experts, topics=topics, seed=seed, rounds=1)
     seconds = time.perf_counter() - started
