@@ -6,7 +6,7 @@
   closing and aggregating go through the product's services; the panel and its answers are
   inserted in bulk (``COPY``), because ``simulate_study`` saves one topic at a time through
   ``response_save`` (see ``simulate_rate`` for how long that would take at national scale).
-  Answers are drawn by the simulation's own generator (``simulation._answers``: expertise, noise,
+  Answers are drawn by the simulation's own generator (``simulation.answers_draw``: expertise, noise,
   movement towards the previous round's median) and coded by the product's ``parse_answer``, so
   the stored rows are those the web path would store.
 * ``BallotStudy``: a study with round 1 open and a pool of invited panel members for the submit
@@ -44,7 +44,14 @@ from foresight.delphi.models import (
 )
 from foresight.delphi.services.panel import token_hash
 from foresight.delphi.services.rounds import round_open
-from foresight.delphi.services.simulation import SECTORS, _answers, _pick, _previous_medians, topic_truth
+from foresight.delphi.services.simulation import (
+    SECTORS,
+    answers_draw,
+    previous_medians,
+    study_simulate,
+    topic_truth,
+    weighted_pick,
+)
 from foresight.delphi.services.studies import study_create
 
 HORIZON = 2050
@@ -126,7 +133,7 @@ def _experts(study: Study, count: int, rng: random.Random, *, offset: int = 0) -
             Expert(
                 email=f"{study.code}-{offset + i}@example.org",
                 name=f"Bench expert {offset + i}",
-                sector=_pick(rng, SECTORS),
+                sector=weighted_pick(rng, SECTORS),
                 country="CN",
             )
             for i in range(count)
@@ -234,7 +241,7 @@ class AggregationStudy:
         round_open(rnd=rnd)
         rnd = self.round(number)
         round_topics = set(rnd.topics.values_list("pk", flat=True))
-        medians = _previous_medians(self.study, number)
+        medians = previous_medians(self.study, number)
         rng = self.rng
         if number > 1:
             kept = [p for p in self.active if rng.random() < RETENTION]
@@ -253,7 +260,7 @@ class AggregationStudy:
         _sync_sequence(Response._meta.db_table)
         lines: list[str] = []
         for i, (p, t) in enumerate(pairs):
-            raw = _answers(rng, self.truth[t.pk], t, self.own_areas[p], medians.get(t.pk), HORIZON)
+            raw = answers_draw(rng, self.truth[t.pk], t, self.own_areas[p], medians.get(t.pk), HORIZON)
             for key, value in raw.items():
                 question = questions[key]
                 coded = parse_answer(question, value, current_year=current_year, horizon_year=HORIZON)
@@ -359,7 +366,7 @@ class BallotStudy:
             own = set(rng.sample(sorted(areas), k=min(2, len(areas))))
             forms = []
             for t in self.topics:
-                answers = _answers(rng, self.truth[t.pk], t, own, None, HORIZON)
+                answers = answers_draw(rng, self.truth[t.pk], t, own, None, HORIZON)
                 body = urlencode(_form_pairs(questions, answers, "Benchmark ballot: reasons for my answers."))
                 forms.append((t.code, t.pk, body))
             ballots.append(Ballot(participant=p.pk, token=token, source_ip=self._source_ip(), topics=forms))
@@ -378,8 +385,6 @@ class BallotStudy:
 
 def simulate_rate(*, experts: int, topics: int, seed: int) -> dict[str, Any]:
     """Run ``study_simulate`` (one round, aggregated by the worker) and measure its answers per second."""
-    from foresight.delphi.services.simulation import study_simulate
-
     started = time.perf_counter()
     result = study_simulate(experts=experts, topics=topics, seed=seed, rounds=1)
     seconds = time.perf_counter() - started

@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import django
+import psycopg
+import redis
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -57,8 +61,6 @@ class BenchEnv:
         return env
 
     def _admin(self, sql: str) -> None:
-        import psycopg
-
         with psycopg.connect(
             host=self.pg_host, port=self.pg_port, user=self.pg_user, dbname="postgres", autocommit=True
         ) as conn:
@@ -86,14 +88,10 @@ class BenchEnv:
             "LOG_LEVEL",
         ):
             os.environ[key] = environ[key]
-        import django
-
         django.setup()
 
     def redis_cleanup(self) -> None:
         """Remove this run's keys (queue, cache) from the bench Redis database; nobody else's."""
-        import redis
-
         client = redis.Redis.from_url(self.redis_url)
         for pattern in (f"{self.queue}*", f"*{self.queue}*"):
             keys = list(client.scan_iter(match=pattern, count=1000))
@@ -121,8 +119,6 @@ def machine_info(env: BenchEnv) -> dict[str, Any]:
         "kernel": platform.release(),
     }
     try:
-        import psycopg
-
         with psycopg.connect(host=env.pg_host, port=env.pg_port, user=env.pg_user, dbname="postgres") as conn:
             info["postgresql"] = (conn.execute("SHOW server_version").fetchone() or ("?",))[0]
             info["shared_buffers"] = (conn.execute("SHOW shared_buffers").fetchone() or ("?",))[0]

@@ -71,6 +71,8 @@ class CeleryWorker:
         self.name = f"{queue}@{socket.gethostname()}"
 
     def start(self, timeout: float = 90) -> None:
+        # Here, not at the top: the Celery app reads Django's settings, which are the bench's only once
+        # BenchEnv.django_setup has run (this module is imported before it).
         from foresight.celery import app
 
         self.log.parent.mkdir(parents=True, exist_ok=True)

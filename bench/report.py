@@ -181,7 +181,7 @@ def render(r: dict[str, Any]) -> str:
             "(`load_catalog`) plus generated topics under its directions. The study, its questions and rounds, "
             "opening, closing and aggregating go through the product's services; the panel and its answers are "
             "inserted with `COPY` by `bench/data.py`, drawn by the simulation's own answer generator "
-            "(`simulation._answers`) and coded by the product's `parse_answer`. Each stored answer is one value, so a "
+            "(`simulation.answers_draw`) and coded by the product's `parse_answer`. Each stored answer is one value, so a "
             "round has 12 values per response (the SPEC's estimate of ≈ 1.6 million values per round counted 8)."
         )
         add("")

@@ -22,8 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+
+from bench.bootstrap import WEIGHTS
 from bench.env import ROOT, BenchEnv, machine_info
-from bench.procs import load_average
+from bench.procs import CeleryWorker, Gunicorn, load_average
+from bench.report import render
 
 NATIONAL_RESPONDENTS = 5000
 NATIONAL_TOPICS = 700
@@ -87,11 +93,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _edition(study: Any, log: Any) -> tuple[str | None, str]:
     """Publish an edition from an aggregated study, if the public edition pages exist yet."""
-    from bench.workloads import routed
+    from bench.workloads import routed  # loads the product's models: only once Django is set up
 
     if not (routed("/editions/bench/") or routed("/api/v1/editions/bench/")):
         return None, "no public edition pages in this checkout yet"
     try:
+        # Here, inside the try: a checkout without editions yet reports instead of failing the benchmark.
         from foresight.priorities.models import BOOTSTRAP_MIN, EditionEntry, ScoringRun
         from foresight.priorities.services.editions import edition_draft_create, edition_publish
         from foresight.priorities.services.runs import scoring_run_create
@@ -121,8 +128,6 @@ def _terminate(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if args.render_only:
-        from bench.report import render
-
         saved = json.loads(args.render_only.read_text())
         notes = ROOT / "bench" / "notes.md"
         saved["notes"] = notes.read_text() if notes.exists() else None
@@ -153,13 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     env.database_create()
     try:
         env.django_setup(environ)
-        from django.conf import settings
-        from django.core.management import call_command
-
+        # Only now: these load the product's models, which need Django set up on the bench database.
         from bench import workloads
-        from bench.bootstrap import WEIGHTS
         from bench.data import BallotStudy, catalog_generate, simulate_rate
-        from bench.procs import CeleryWorker, Gunicorn
         from foresight.catalog.models import Direction, Topic
         from foresight.priorities.services.runs import DEFAULT_WEIGHTS
 
@@ -301,15 +302,11 @@ def main(argv: list[str] | None = None) -> int:
         notes = ROOT / "bench" / "notes.md"
         if notes.exists():
             result["notes"] = notes.read_text()
-        from bench.report import render
-
         raw = env.workdir / f"results-{env.tag}.json"
         raw.write_text(json.dumps(result, indent=1, default=str))
         args.out.write_text(render(result) + "\n")
         _log(f"report written to {args.out} ({result['minutes']:.1f} minutes); measurements in {raw}")
     finally:
-        from django.db import connections
-
         connections.close_all()
         if not args.keep_db:
             env.database_drop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import statistics
 import subprocess
 import sys
@@ -15,12 +16,16 @@ import time
 from typing import Any
 
 from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve
 
 from bench import load
 from bench.data import AggregationStudy, BallotStudy
 from bench.env import ROOT
 from bench.procs import CeleryWorker, Gunicorn, load_average, peak_mb, peak_reset, rss_mb
+from foresight import stats
+from foresight.catalog.models import Topic
 from foresight.delphi import tasks
 from foresight.delphi.models import Round, RoundStat
 from foresight.delphi.services.rounds import round_close
@@ -208,8 +213,6 @@ def aggregation(
 def wilcoxon_profile(pairs: tuple[int, ...] = (4, 8, 10, 12, 13, 14, 30, 200)) -> list[dict[str, float]]:
     """Time of ``foresight.stats.wilcoxon`` (round-2 stability, once per topic × scale question) on ``n``
     paired 5-point answers of which half changed: what one round-2 cell costs, by its number of pairs."""
-    from foresight import stats
-
     stats.wilcoxon([1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 2.0, 3.0])  # SciPy's lazy imports, outside the clock
     out = []
     for n in pairs:
@@ -291,10 +294,6 @@ def _ballot_run(
 
 def submit_queries(bs: BallotStudy) -> dict[str, int]:
     """SQL statements of one topic page, one autosave and one baseline upsert (Django's test client, in process)."""
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
     ballot, spare = bs.pool(2, invited=True)
     client = Client(HTTP_HOST="127.0.0.1", REMOTE_ADDR="127.250.0.1")
     home = f"/delphi/{bs.study.code}/"
@@ -321,8 +320,6 @@ def submit_queries(bs: BallotStudy) -> dict[str, int]:
 def submit_path(
     *, server: Gunicorn, bs: BallotStudy, clients: int, seconds: float, repeat: int, log: Any
 ) -> dict[str, Any]:
-    import multiprocessing
-
     queries = submit_queries(bs)
     log(
         f"  SQL statements: topic page {queries['topic_page']}, autosave {queries['save']}, baseline {queries['baseline']}"
@@ -423,8 +420,6 @@ def _get_run(pool: Any, server: Gunicorn, path: str, *, clients: int, seconds: f
 def public_pages(
     *, server: Gunicorn, pages: list[tuple[str, str]], clients: int, seconds: float, repeat: int, log: Any
 ) -> dict[str, Any]:
-    import multiprocessing
-
     constant = "/bench/constant/"
     runs: dict[str, list[dict[str, Any]]] = {constant: []}
     for _, path in pages:
@@ -458,8 +453,6 @@ def public_pages(
 
 def cache_invalidation(*, server: Gunicorn, topic_code: str) -> dict[str, Any]:
     """Rename a topic the way curators do (a model save), and check the cached page shows the new name at once."""
-    from foresight.catalog.models import Topic
-
     headers = {"Host": f"127.0.0.1:{server.port}", "Accept-Language": "en"}
     path = f"/topics/{topic_code}/"
     load._request(server.port, "GET", path, headers=headers)  # cached now

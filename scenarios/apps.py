@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from foresight.core import cache
+
 
 class ScenariosConfig(AppConfig):
     name = "scenarios"
     verbose_name = "Application scenarios"
+
+    def ready(self) -> None:
+        cache.invalidate_on_change(self)  # the public pages show the scenarios

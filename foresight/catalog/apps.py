@@ -11,4 +11,4 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
-        cache.connect_invalidation()
+        cache.invalidate_on_change(self)  # the public pages show the catalog

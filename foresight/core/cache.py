@@ -1,8 +1,9 @@
 """Public page cache, invalidated as a whole whenever curated content changes.
 
 Every cached public response is keyed by a content *version*; any save, delete or relation
-change on a catalog or scenario model, and every edition published, bumps the version
-(``content_version_bump``), so the next request renders afresh.
+change on a model of an app that registered with :func:`invalidate_on_change` (the catalog and the
+scenarios), and every edition published, bumps the version (``content_version_bump``), so the next
+request renders afresh.
 
 A cached page is stored gzip-compressed (served so to clients that accept it) and answered with a
 weak ``ETag`` naming its content and ``Cache-Control: no-cache``: a browser revalidates each time and
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.apps import apps
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import setting_changed
@@ -159,16 +160,20 @@ def _on_change(sender: type, **kwargs: Any) -> None:
     transaction.on_commit(content_version_bump)
 
 
-def connect_invalidation() -> None:
-    for label in ("catalog", "scenarios"):
-        for model in apps.get_app_config(label).get_models():
-            if model.__name__.startswith("Historical"):
-                continue
-            uid = f"content-cache-{model._meta.label}"
-            post_save.connect(_on_change, sender=model, dispatch_uid=uid + "-save")
-            post_delete.connect(_on_change, sender=model, dispatch_uid=uid + "-delete")
-            for field in model._meta.local_many_to_many:
-                m2m_changed.connect(_on_change, sender=field.remote_field.through, dispatch_uid=f"{uid}-{field.name}")
+def invalidate_on_change(app_config: AppConfig) -> None:
+    """Make every cached public page stale whenever a model of this app changes (save, delete, relation).
+
+    Each app whose content the public pages show calls this from its ``AppConfig.ready``, so the cache
+    names no app.
+    """
+    for model in app_config.get_models():
+        if model.__name__.startswith("Historical"):
+            continue
+        uid = f"content-cache-{model._meta.label}"
+        post_save.connect(_on_change, sender=model, dispatch_uid=uid + "-save")
+        post_delete.connect(_on_change, sender=model, dispatch_uid=uid + "-delete")
+        for field in model._meta.local_many_to_many:
+            m2m_changed.connect(_on_change, sender=field.remote_field.through, dispatch_uid=f"{uid}-{field.name}")
 
 
 def _cached(view: View, *, api: bool) -> View:

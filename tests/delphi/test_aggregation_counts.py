@@ -18,7 +18,7 @@ from foresight.delphi.models import Answer, Response, Round, RoundStat, Study
 from foresight.delphi.services.aggregation import results_checksum, round_aggregate, round_results_compute
 from foresight.delphi.services.responses import response_save, round_submit
 from foresight.delphi.services.rounds import round_close, round_open
-from foresight.delphi.services.simulation import _answers, topic_truth
+from foresight.delphi.services.simulation import answers_draw, topic_truth
 from tests.delphi import reference_aggregation as reference
 from tests.delphi.conftest import make_participant
 
@@ -42,7 +42,7 @@ def _answer_round(study: Study, rnd: Round, participants: list[Any], rng: random
         own_areas = set(participant.expert.areas.values_list("pk", flat=True))
         complete = True
         for topic in participant.topics.filter(pk__in=rnd.topics.all()).order_by("code"):
-            answers = _answers(rng, truth[topic.pk], topic, own_areas, medians, study.horizon_year)
+            answers = answers_draw(rng, truth[topic.pk], topic, own_areas, medians, study.horizon_year)
             if rng.random() < 0.1:
                 answers.pop("expertise")  # an expert who left their expertise blank (and so cannot submit)
                 complete = False

@@ -34,7 +34,7 @@ class SimulationResult:
     open_participant: int | None = None
 
 
-def _pick(rng: random.Random, weighted: list[tuple[str, float]]) -> str:
+def weighted_pick(rng: random.Random, weighted: list[tuple[str, float]]) -> str:
     return rng.choices([k for k, _ in weighted], weights=[w for _, w in weighted])[0]
 
 
@@ -106,7 +106,7 @@ def study_simulate(
         own = rng.sample(areas, k=min(len(areas), rng.choice([1, 1, 2, 3])))
         expert, _ = Expert.objects.get_or_create(
             email=f"sim-expert-{seed}-{i}@example.org",
-            defaults={"name": f"Simulated expert {i}", "sector": _pick(rng, SECTORS), "country": "CN"},
+            defaults={"name": f"Simulated expert {i}", "sector": weighted_pick(rng, SECTORS), "country": "CN"},
         )
         expert.areas.set([area_objs[a] for a in own])
         participant = participant_add(study=study, expert=expert)
@@ -123,7 +123,7 @@ def study_simulate(
         if not round_topics:
             break
         round_open(rnd=rnd)
-        medians = _previous_medians(study, number)
+        medians = previous_medians(study, number)
         if number > 1:
             # Attrition: roughly 45–60 % retention in national surveys; keep it milder for small panels.
             active = [p for p in active if rng.random() < 0.8]
@@ -140,7 +140,9 @@ def study_simulate(
                 continue
             own_areas = set(participant.expert.areas.values_list("pk", flat=True))
             for topic in participant.topics.filter(pk__in=round_topics).order_by("code"):
-                answers = _answers(rng, truth[topic.pk], topic, own_areas, medians.get(topic.pk), study.horizon_year)
+                answers = answers_draw(
+                    rng, truth[topic.pk], topic, own_areas, medians.get(topic.pk), study.horizon_year
+                )
                 response_save(participant=participant, rnd=rnd, topic=topic, answers=answers)
                 if mode == Study.Mode.REALTIME and rng.random() < 0.35:
                     revisions.append((participant, topic))
@@ -187,7 +189,8 @@ def topic_truth(rng: random.Random, topics: list[Topic]) -> dict[int, dict[str, 
     }
 
 
-def _previous_medians(study: Study, number: int) -> dict[int, dict[str, float]]:
+def previous_medians(study: Study, number: int) -> dict[int, dict[str, float]]:
+    """The medians of the round before ``number``, by topic and question key (what a simulated expert sees)."""
     if number == 1:
         return {}
     out: dict[int, dict[str, float]] = {}
@@ -200,7 +203,7 @@ def _previous_medians(study: Study, number: int) -> dict[int, dict[str, float]]:
     return out
 
 
-def _answers(
+def answers_draw(
     rng: random.Random,
     truth: dict[str, Any],
     topic: Topic,
@@ -208,6 +211,7 @@ def _answers(
     medians: dict[str, float] | None,
     horizon: int,
 ) -> dict[str, Any]:
+    """One simulated expert's answers to a topic: around its ``truth``, pulled towards last round's ``medians``."""
     expertise = "high" if topic.area_id in own_areas and rng.random() < 0.6 else rng.choice(["medium", "medium", "low"])
     noise = {"high": 0.6, "medium": 0.9, "low": 1.3}[expertise]
 
