@@ -90,6 +90,12 @@ class Study(Bilingual):
     drop_consensus_topics = models.BooleanField(
         default=True, help_text=_("Round 2+ drops topics that reached consensus.")
     )
+    organiser = models.CharField(
+        max_length=300, blank=True, help_text=_("Who runs the study, as the consent page names them.")
+    )
+    contact_email = models.EmailField(
+        blank=True, help_text=_("Where experts write with questions or to leave (empty: the site's sender address).")
+    )
     session_hours = models.PositiveSmallIntegerField(
         default=24,
         validators=[MinValueValidator(1), MaxValueValidator(720)],

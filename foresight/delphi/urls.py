@@ -10,6 +10,7 @@ urlpatterns = [
     path("<slug:study_code>/join/", views.redeem, name="redeem"),
     path("<slug:study_code>/new-link/", views.new_link, name="new-link"),
     path("<slug:study_code>/sign-out/", views.sign_out, name="sign-out"),
+    path("<slug:study_code>/withdraw/", views.withdraw, name="withdraw"),
     path("<slug:study_code>/", views.study_home, name="study"),
     path("<slug:study_code>/consent/", views.consent, name="consent"),
     path("<slug:study_code>/topics/", views.choose_topics, name="topics"),

@@ -41,6 +41,7 @@ from foresight.delphi.services.arguments import argument_add, arguments_visible
 from foresight.delphi.services.feedback import topic_feedback
 from foresight.delphi.services.panel import (
     LINK_INVALID,
+    consent_facts,
     invitation_check,
     invitation_redeem,
     invitation_reissue_request,
@@ -48,6 +49,7 @@ from foresight.delphi.services.panel import (
     participant_consent,
     participant_require_taking_part,
     participant_topics_locked,
+    participant_withdraw,
 )
 from foresight.delphi.services.responses import response_save, round_submit
 
@@ -105,6 +107,18 @@ def redeem(request: HttpRequest, study_code: str) -> HttpResponse:
 
 @require_POST
 @never_cache
+def withdraw(request: HttpRequest, study_code: str) -> HttpResponse:
+    """Leave the study: first a page that says what happens, then (confirmed) off the panel and signed out."""
+    participant = participant_get_for_session(request=request, study_code=study_code)
+    if request.POST.get("confirm") != "yes":
+        return render(request, "delphi/expert/withdraw.html", {"participant": participant, "study": participant.study})
+    participant_withdraw(participant=participant)
+    request.session.flush()
+    return render(request, "delphi/expert/withdrawn.html", {"study_code": study_code})
+
+
+@require_POST
+@never_cache
 def sign_out(request: HttpRequest, study_code: str) -> HttpResponse:
     """Forget the expert on this device (every study of the session); her answers stay saved."""
     request.session.flush()
@@ -137,7 +151,9 @@ def new_link(request: HttpRequest, study_code: str) -> HttpResponse:
 def _home(request: HttpRequest, participant: Participant, *, error: str = "", status: int = 200) -> HttpResponse:
     study = participant.study
     context: dict[str, Any] = {"participant": participant, "study": study, "error": error}
-    if participant.consent_at is not None:
+    if participant.consent_at is None:
+        context["facts"] = consent_facts(participant=participant)
+    else:
         rnd = round_current(study=study)
         context["round"] = rnd
         if rnd is not None and rnd.status != Round.Status.SCHEDULED:

@@ -184,3 +184,67 @@ def test_staff_sign_out_from_the_header(django_user_model: Any) -> None:
     assert 'action="/sign-out/"' in page
     assert staff.post("/sign-out/").status_code == 302
     assert staff.get("/staff/").status_code in (302, 403)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_consent_page_says_what_she_agrees_to(study: Study, language: str) -> None:
+    """Purpose, time, rounds, who runs it (and whom to write to), how answers are published (the smallest
+    group), and how to leave, in both languages, before she agrees."""
+    from django.utils import translation
+
+    from foresight.delphi.models import Expert
+    from foresight.delphi.services.panel import consent_facts, participant_add
+
+    Study.objects.filter(pk=study.pk).update(organiser="Institute of Foresight", contact_email="team@example.org")
+    expert = Expert.objects.create(email="new@example.org", name="New")
+    participant = participant_add(study=study, expert=expert)
+    browser = Client()
+    prefix = "" if language == "en" else "/zh-hans"
+    token = invitation_create(participant=participant)
+    browser.post(f"/delphi/{study.code}/join/", {"t": token})
+    page = browser.get(f"{prefix}/delphi/{study.code}/").content.decode()
+    facts = consent_facts(participant=participant)
+    assert facts["rounds"] == study.planned_rounds and facts["smallest_group"] == study.k_threshold + 1
+    assert "Institute of Foresight" in page and "mailto:team@example.org" in page
+    with translation.override(language):
+        for words in ("What the study is for", "How long it takes", "How your answers are used", "How to leave"):
+            assert translation.gettext(words) in page, words
+    assert f">{facts['smallest_group']}<" in page or f" {facts['smallest_group']} " in page
+    assert str(facts["minutes"]) in page
+
+
+def test_leaving_deletes_the_open_rounds_answers_and_keeps_the_closed_ones(
+    study: Study, alice: Participant, bob: Participant
+) -> None:
+    from foresight.catalog.models import Topic
+    from foresight.core.models import AuditLog
+    from foresight.delphi.models import Answer, Response
+    from foresight.delphi.services.aggregation import round_aggregate
+    from foresight.delphi.services.responses import response_save
+    from foresight.delphi.services.rounds import round_close, round_open
+
+    bci = Topic.objects.get(code="bci")
+    Study.objects.filter(pk=study.pk).update(drop_consensus_topics=False)
+    round1, round2 = study.rounds.get(number=1), study.rounds.get(number=2)
+    round_open(rnd=round1)
+    response_save(participant=alice, rnd=round1, topic=bci, answers={"importance": "4"})
+    round_close(rnd=round1)
+    round_aggregate(round_id=round1.pk)
+    round_open(rnd=round2)
+    response_save(participant=alice, rnd=round2, topic=bci, answers={"importance": "2"})
+    response_save(participant=bob, rnd=round2, topic=bci, answers={"importance": "3"})
+    browser = Client()
+    browser.post(f"/delphi/{study.code}/join/", {"t": invitation_create(participant=alice)})
+    # The button first says what happens; nothing changes until she confirms.
+    first = browser.post(f"/delphi/{study.code}/withdraw/")
+    assert first.status_code == 200 and "Yes, leave the study" in first.content.decode()
+    assert Response.objects.filter(participant=alice, round=round2).exists()
+    assert browser.post(f"/delphi/{study.code}/withdraw/", {"confirm": "yes"}).status_code == 200
+    alice.refresh_from_db()
+    assert alice.status == Participant.Status.DROPPED
+    assert not Response.objects.filter(participant=alice, round=round2).exists()  # the open round forgets her
+    assert Answer.objects.filter(response__participant=alice, response__round=round1).exists()  # closed: kept
+    assert Response.objects.filter(participant=bob, round=round2).exists()
+    assert AuditLog.objects.filter(action="participant_withdraw").count() == 1
+    assert browser.get(f"/delphi/{study.code}/").status_code == 404  # and this device is signed out
+    assert browser.get("/delphi/x/withdraw/").status_code == 405

@@ -34,11 +34,13 @@ from foresight.delphi.models import (
     Invitation,
     Participant,
     Question,
+    Response,
     Round,
     RoundCompletion,
     Study,
     validate_time_zone,
 )
+from foresight.delphi.services.rounds import round_answers_lock_shared
 
 INVITATION_DAYS = 30
 CSV_COLUMNS = ["email", "name", "sector", "country", "organisation", "areas"]
@@ -236,6 +238,23 @@ def minutes_per_topic(study: Study) -> int:
     return max(1, math.ceil(count * SECONDS_PER_QUESTION / 60))
 
 
+def consent_facts(*, participant: Participant) -> dict[str, Any]:
+    """What the consent page tells an expert before she agrees: the time it takes, the rounds, who runs the
+    study and whom to write to, and the smallest group any published figure describes."""
+    study = participant.study
+    topics = participant.topics.count() or study.topics.count()
+    per_topic = minutes_per_topic(study)
+    return {
+        "rounds": 1 if study.mode == Study.Mode.REALTIME else study.planned_rounds,
+        "per_topic": per_topic,
+        "topics": topics,
+        "minutes": per_topic * topics,
+        "organiser": study.organiser,
+        "contact": study.contact_email or settings.DEFAULT_FROM_EMAIL,
+        "smallest_group": study.disclosure_rules().t,
+    }
+
+
 def _mail_round(study: Study, kind: str) -> Round | None:
     """The round an e-mail is about: the open one, else the next that is scheduled (none for a draft)."""
     rounds = list(study.rounds.filter(status__in=(Round.Status.OPEN, Round.Status.SCHEDULED)).order_by("number"))
@@ -417,3 +436,26 @@ def participants_to_remind(*, rnd: Round) -> list[Participant]:
         .exclude(pk__in=done)
         .select_related("expert", "study")
     )
+
+
+def participant_withdraw(*, participant: Participant) -> int:
+    """The expert leaves the study: she is off the panel (no more mail, no more answers), and her answers
+    in a round still open are deleted; rounds already closed keep them in their anonymous statistics, as the
+    consent page says. Returns how many responses were deleted; a second call changes nothing."""
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        if locked.status == Participant.Status.DROPPED:
+            return 0
+        deleted = 0
+        for rnd in Round.objects.filter(study_id=locked.study_id, status=Round.Status.OPEN).order_by("number"):
+            round_answers_lock_shared(rnd.pk)  # as a save does: a close waits for this, or this sees it closed
+            current = Round.objects.filter(pk=rnd.pk).values_list("status", flat=True).first()
+            if current != Round.Status.OPEN:
+                continue
+            deleted += Response.objects.filter(round=rnd, participant=locked).delete()[1].get("delphi.Response", 0)
+            RoundCompletion.objects.filter(round=rnd, participant=locked).delete()
+        locked.status = Participant.Status.DROPPED
+        locked.save(update_fields=["status"])
+        audit_log(action="participant_withdraw", actor=None, study=locked.study, participant=locked.pseudonym)
+    participant.status = Participant.Status.DROPPED
+    return deleted

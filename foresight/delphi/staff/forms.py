@@ -54,6 +54,14 @@ class StudyCreateForm(forms.Form):
     description_en = forms.CharField(
         label=_("Description (English)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    organiser = forms.CharField(
+        label=_("Run by"), max_length=300, required=False, help_text=_("Named on the experts' consent page.")
+    )
+    contact_email = forms.EmailField(
+        label=_("Contact e-mail for experts"),
+        required=False,
+        help_text=_("For questions and for leaving the study; empty: the site's sender address."),
+    )
     code = forms.SlugField(
         label=_("Code"),
         max_length=40,

@@ -112,6 +112,8 @@ def study_create(request: HttpRequest) -> HttpResponse:
             title_en=data["title_en"],
             title_zh=data["title_zh"],
             description_en=data["description_en"],
+            organiser=data["organiser"],
+            contact_email=data["contact_email"],
             code=data["code"] or None,
             horizon_year=data["horizon_year"],
             planned_rounds=data["planned_rounds"],
