@@ -18,7 +18,10 @@ from django.test import Client
 from foresight.delphi.models import Study
 link = {link!r}
 browser = Client()
-response = browser.get(link.split("8000", 1)[1])
+path = link.split("8000", 1)[1]
+page = browser.get(path)  # the link's page: a button, nothing spent (as when a mail scanner opens it)
+assert page.status_code == 200 and "Open the study" in page.content.decode(), page.status_code
+response = browser.post(path.split("?", 1)[0], {{"t": path.split("t=", 1)[1]}})
 assert response.status_code == 302, response.status_code
 home = browser.get(response["Location"])
 assert home.status_code == 200 and "Round 2" in home.content.decode()
