@@ -300,7 +300,12 @@ class Stack:
                 f"{name}-{self.web_port}@%h",
             ],
         )
-        wait_for(lambda: self.log(name).count(" ready.") > before or proc.poll() is not None, f"{name} ready", 60)
+        # Counted over the whole log (``log`` returns only its tail, where an earlier " ready." may have scrolled out).
+        wait_for(
+            lambda: path.read_text(errors="replace").count(" ready.") > before or proc.poll() is not None,
+            f"{name} ready",
+            60,
+        )
         if proc.poll() is not None:
             raise AssertionError(f"{name} exited: {self.log(name)}")
         return proc
