@@ -379,7 +379,8 @@ def test_a_hung_redis_slows_no_page_and_health_says_so_at_once(stack: Stack) -> 
     try:
         status, body, took = timed_get(stack, "/health/")
         assert status == 200 and json.loads(body) == {"status": "degraded", "database": True, "broker": False}
-        assert took < normal_health + 2.0, took  # one short socket timeout, not the ~9 s of a hung client
+        # One short socket timeout (0.5 s), not the ~9 s of a hung client; the margin absorbs a loaded machine.
+        assert took < normal_health + 3.0, took
         timings = []
         for i in range(8):
             status, _, took = timed_get(stack, f"/topics/?q=hung{i}" if i % 2 else "/topics/")
@@ -387,10 +388,11 @@ def test_a_hung_redis_slows_no_page_and_health_says_so_at_once(stack: Stack) -> 
             timings.append(took)
         # Each page within one cache timeout of normal, and together they paid at most a few timeouts:
         # after the first error the breaker skips the cache (one timeout per request would be 8 × 0.5 s).
-        assert max(timings) < 2 * normal + 1.5, (normal, timings)
-        assert sum(timings) < len(timings) * 2 * normal + 2.0, (normal, timings)
+        # Without the breaker every page pays at least one timeout per cache call (8 pages: 8 s and more).
+        assert max(timings) < 2 * normal + 3.0, (normal, timings)
+        assert sum(timings) < len(timings) * 2 * normal + 3.5, (normal, timings)
         status, body, took = timed_get(stack, "/health/")  # asked again: still probes, still quick
-        assert json.loads(body)["status"] == "degraded" and took < normal_health + 2.0, took
+        assert json.loads(body)["status"] == "degraded" and took < normal_health + 3.0, took
     finally:
         stack.redis.resume()
     wait_for(lambda: json.loads(stack.get("/health/")[1])["status"] == "ok", "health ok once Redis answers", 30)
