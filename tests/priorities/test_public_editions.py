@@ -631,12 +631,15 @@ def test_edition_pages_cost_a_fixed_number_of_queries(
 ) -> None:
     # A real direction of the edition filters (200); an unknown one is refused (400) within the same budget.
     direction = editions["second"].entries.select_related("topic__area__direction").first().topic.area.direction
-    urls = [(url.replace("?direction=x", f"?direction={direction.slug}"), budget, 200) for url, budget in BUDGETS]
-    urls.append(("/editions/ed-2026b/?direction=x", 7, 400))
-    for url, budget, status in urls:
+    urls = [(url.replace("?direction=x", f"?direction={direction.slug}"), budget, {200}) for url, budget in BUDGETS]
+    urls.append(("/editions/ed-2026b/?direction=x", 7, {400}))
+    # The radar file is 409 when a quadrant of this small edition is empty (which topic codes the factories
+    # gave decides it); either way within the budget.
+    urls = [(url, budget, {200, 409} if url.endswith("radar.csv") else statuses) for url, budget, statuses in urls]
+    for url, budget, statuses in urls:
         with django_assert_max_num_queries(budget):
             response = visitor.get(url)
-        assert response.status_code == status, url
+        assert response.status_code in statuses, url
     topic = editions["second"].entries.select_related("topic").first().topic
     # the catalog's 6 (sources need their content type) + history 2 + the questions of the latest edition's figures
     with django_assert_max_num_queries(9):
