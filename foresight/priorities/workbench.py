@@ -38,7 +38,7 @@ from foresight.priorities.forms import (
     RunCreateForm,
     RunTableForm,
 )
-from foresight.priorities.labels import CRITERION_LABELS
+from foresight.priorities.labels import CRITERION_LABELS, edition_titles
 from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun
 from foresight.priorities.selectors import pages
 from foresight.priorities.selectors import workbench as wb
@@ -270,8 +270,7 @@ def edition_create(request: HttpRequest, code: str) -> HttpResponse:
     if request.method != "POST":
         initial: dict[str, Any] = {
             "code": wb.edition_code_suggested(base=f"{run.study.code}-edition"),
-            "title_en": f"Priority directions: {run.study.title_en}",
-            "title_zh": f"优先方向：{run.study.title_zh}" if run.study.title_zh else "",
+            **edition_titles(title_en=run.study.title_en, title_zh=run.study.title_zh),
         }
         replaced = wb.edition_published_get(code=request.GET.get("replaces", ""))
         if replaced is not None:
