@@ -1,9 +1,11 @@
-"""The words for the priority concepts: criteria of the score, matrix quadrants, and a criterion's stand-in.
+"""The words for the priority concepts: criteria of the score, matrix quadrants, a criterion's stand-in,
+a figure that is not shown, and an edition's default title.
 
 One wording each, translated through gettext (locale/zh_Hans): the workbench, the public pages, the
 exports and the rationales written from the numbers (``services.publishing``) all read them here.
 The keys are those of ``services.runs.CRITERIA`` and ``scoring.quadrant_competitiveness`` /
-``scoring.quadrant_timing``.
+``scoring.quadrant_timing``. Text written in both languages at once (a rationale, a default title)
+renders each under ``translation.override(LOCALES[lang])``.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from foresight.core.reasons import reason_label
+
+# Texts written in both languages whatever the request's (rationales, default titles): the gettext locale of each.
+LOCALES = {"en": "en", "zh": "zh-hans"}
 
 CRITERION_LABELS: dict[str, Any] = {
     "importance_index": _("Importance index"),
@@ -80,3 +86,50 @@ def fallback_label(fallback: Mapping[str, Any]) -> str:
     else:
         used = gettext("counts as the lowest value")
     return f"{name}: {used} ({reason_label(fallback.get('reason'))})"
+
+
+# A stand-in as a rationale's sentence says it, e.g. "For timing, it counts as the lowest value (…)."
+FALLBACK_SENTENCES: dict[str, Any] = {
+    "importance_index": _("For %(criterion)s, the all-respondent importance index stands in (%(reason)s)."),
+    "lowest": _("For %(criterion)s, it counts as the lowest value (%(reason)s)."),
+}
+
+
+def mid_sentence(text: str) -> str:
+    """A label as it reads inside a sentence: "Strengthen" → "strengthen" (Chinese has no case: unchanged)."""
+    return text[:1].lower() + text[1:]
+
+
+def fallback_sentence(fallback: Mapping[str, Any]) -> str:
+    """One stand-in of the score as a sentence of a rationale written from the numbers."""
+    sentence = FALLBACK_SENTENCES["importance_index" if fallback.get("used") == "importance_index" else "lowest"]
+    return str(sentence) % {
+        "criterion": mid_sentence(criterion_label(str(fallback.get("criterion")))),
+        "reason": reason_label(fallback.get("reason")),
+    }
+
+
+def fallback_count_label(criterion: str, count: int) -> str:
+    """How many topics a criterion's stand-in served, e.g. "Timing: 3 topics use the all-respondent index or
+    the lowest value instead" (``criterion``: its label, as it should read here)."""
+    return gettext("%(name)s: %(n)s topics use the all-respondent index or the lowest value instead") % {
+        "name": criterion,
+        "n": count,
+    }
+
+
+def not_shown(reason: str | None) -> str:
+    """A figure that is withheld, with why, e.g. "not shown (too few respondents)"."""
+    return gettext("not shown (%(why)s)") % {"why": reason_label(reason)}
+
+
+def edition_titles(*, title_en: str, title_zh: str = "") -> dict[str, str]:
+    """The default titles of a study's edition ("Priority directions: …"), English and, when the study has a
+    Chinese title, Chinese; as ``title_en`` / ``title_zh`` keyword arguments."""
+    titles = {}
+    for lang, study_title in (("en", title_en), ("zh", title_zh)):
+        with translation.override(LOCALES[lang]):
+            titles[f"title_{lang}"] = gettext("Priority directions: %(study)s") % {"study": study_title}
+    if not title_zh:
+        titles["title_zh"] = ""
+    return titles

@@ -109,7 +109,8 @@ class EditionImmutable(Conflict):
     """A published edition (and its entries) cannot be changed or deleted."""
 
 
-IMMUTABLE_MESSAGE = "This edition is published and cannot be changed; publish a correction as a new edition."
+# The one wording of the refusal, wherever a published edition is asked to change (models, services, views).
+IMMUTABLE_MESSAGE = _("This edition is published and cannot be changed; publish a correction as a new edition.")
 
 
 class Edition(Bilingual):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from django.utils import translation
 
+from foresight.priorities.labels import LOCALES
 from foresight.priorities.models import Tier
 
-# The rationale is written in both languages whatever the request's: the gettext locale of each.
-LOCALES = {"en": "en", "zh": "zh-hans"}
+__all__ = ["LOCALES", "generated_lead", "generated_tier", "tier_label"]
 
 
 def tier_label(tier: str, lang: str) -> str:

@@ -35,7 +35,7 @@ import numpy as np
 from scipy import sparse as _sparse
 from scipy import stats as _sps
 
-from foresight import stats
+from foresight import numbers, stats
 
 __all__ = [
     "AHP_CR_MAX",
@@ -46,6 +46,8 @@ __all__ = [
     "BootstrapResult",
     "IndexCriterion",
     "InconsistentMatrix",
+    "ahp_consistent",
+    "ahp_inconsistent_message",
     "YearCriterion",
     "ahp_weights",
     "bootstrap_ranks",
@@ -274,6 +276,19 @@ class AhpResult(TypedDict):
     cr: float
 
 
+def ahp_consistent(cr: float, limit: float = AHP_CR_MAX) -> bool:
+    """Saaty's rule: a pairwise comparison matrix is consistent enough when its CR is at most ``limit``."""
+    return cr <= limit
+
+
+def ahp_inconsistent_message(cr: float, limit: float = AHP_CR_MAX) -> str:
+    """Why a matrix is refused, with its CR and the limit as the pages print them (``numbers``, a coefficient)."""
+    return (
+        f"The pairwise comparisons are too inconsistent: consistency ratio {numbers.display(cr, 'coefficient')} "
+        f"is above {numbers.display(limit, 'coefficient')}. Revise the judgements that contradict each other."
+    )
+
+
 class InconsistentMatrix(ValueError):
     """A pairwise comparison matrix whose consistency ratio exceeds ``AHP_CR_MAX``; carries the figures."""
 
@@ -281,10 +296,7 @@ class InconsistentMatrix(ValueError):
         self.result = result
         self.cr = result["cr"]
         self.limit = limit
-        super().__init__(
-            f"The pairwise comparisons are too inconsistent: consistency ratio {self.cr:.3f} exceeds {limit:.2f}. "
-            "Revise the judgements that contradict each other."
-        )
+        super().__init__(ahp_inconsistent_message(self.cr, limit))
 
 
 def ahp_weights(matrix: Sequence[Sequence[float]], *, max_cr: float | None = AHP_CR_MAX) -> AhpResult:
@@ -337,7 +349,7 @@ def ahp_weights(matrix: Sequence[Sequence[float]], *, max_cr: float | None = AHP
     ri = RANDOM_INDEX[n - 1]
     cr = ci / ri if ri > 0 else 0.0
     result: AhpResult = {"weights": [float(w) for w in weights], "lambda_max": lambda_max, "ci": ci, "cr": cr}
-    if max_cr is not None and cr > max_cr:
+    if max_cr is not None and not ahp_consistent(cr, max_cr):
         raise InconsistentMatrix(result, max_cr)
     return result
 

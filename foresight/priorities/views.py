@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 
 from foresight.catalog.selectors import clean_param
 from foresight.core.cache import cached_public_page
+from foresight.core.errors import error_message, error_status
 from foresight.core.htmx import wants_partial
 from foresight.priorities import exports
 from foresight.priorities.api import EditionDetailSerializer
@@ -42,7 +43,7 @@ def edition_detail(request: HttpRequest, code: str) -> HttpResponse:
     try:
         entries = edition_selectors.edition_entries(edition=edition, direction=direction)
     except ValidationError as exc:
-        entries, status, error = [], 400, " ".join(exc.message_dict.get("direction", exc.messages))
+        entries, status, error = [], error_status(exc), error_message(exc)
     if wants_partial(request):
         specs = edition_selectors.study_item_specs(study_id=edition.edition.study_id)
         context = pages.edition_entries_context(

@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,7 +30,6 @@ from foresight.core.errors import Conflict, error_message, error_status
 from foresight.core.forms import apply_service_error
 from foresight.core.htmx import wants_partial
 from foresight.delphi.models import Study
-from foresight.priorities import scoring
 from foresight.priorities.forms import (
     SORT_DESC_FIRST,
     EditionCreateForm,
@@ -40,18 +38,19 @@ from foresight.priorities.forms import (
     RunCreateForm,
     RunTableForm,
 )
-from foresight.priorities.labels import CRITERION_LABELS
+from foresight.priorities.labels import CRITERION_LABELS, edition_titles
 from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun
 from foresight.priorities.selectors import pages
 from foresight.priorities.selectors import workbench as wb
 from foresight.priorities.selectors.editions import edition_preview_get, edition_public_path, scored_topic_count
 from foresight.priorities.services.editions import (
+    edition_check_draft,
     edition_draft_create,
     edition_draft_delete,
     edition_entry_decide,
     edition_publish,
 )
-from foresight.priorities.services.runs import CRITERIA, scoring_run_create
+from foresight.priorities.services.runs import CRITERIA, ahp_assess, scoring_run_create
 
 STUDY_PAGE_SIZE = 25
 TEMPLATES = "priorities/workbench"
@@ -59,6 +58,12 @@ TEMPLATES = "priorities/workbench"
 
 def _conflict(request: HttpRequest, message: str, *, back: str) -> HttpResponse:
     return render(request, f"{TEMPLATES}/conflict.html", {"message": message, "back": back}, status=409)
+
+
+def _refusal(request: HttpRequest, exc: Exception, *, back: str) -> HttpResponse:
+    """A service's refusal that no form field can correct, on its own page with the contract's status."""
+    context = {"message": error_message(exc), "back": back}
+    return render(request, f"{TEMPLATES}/conflict.html", context, status=error_status(exc))
 
 
 # --- Index ---------------------------------------------------------------------------------------------
@@ -83,16 +88,15 @@ def _ahp_figures(form: RunCreateForm) -> dict[str, Any]:
     if len(names) < 2:
         return {"ok": False, "message": _("Choose at least two criteria to compare.")}
     try:
-        result = scoring.ahp_weights(form.ahp_matrix()["matrix"], max_cr=None)
-    except ValueError as exc:
-        return {"ok": False, "message": str(exc)}
+        assessed = ahp_assess(form.ahp_matrix())
+    except ValidationError as exc:
+        return {"ok": False, "message": error_message(exc)}
     return {
-        "ok": result["cr"] <= scoring.AHP_CR_MAX,
-        "cr": result["cr"],
-        "limit": scoring.AHP_CR_MAX,
+        "ok": assessed["consistent"],
+        "cr": assessed["cr"],
+        "limit": assessed["limit"],
         "weights": [
-            {"label": CRITERION_LABELS[n], "weight": w, "percent": w * 100}
-            for n, w in zip(names, result["weights"], strict=True)
+            {"label": CRITERION_LABELS[n], "weight": w, "percent": w * 100} for n, w in assessed["weights"].items()
         ],
     }
 
@@ -162,13 +166,13 @@ def run_create(request: HttpRequest, code: str) -> HttpResponse:
         return _render_run_create(request, study, form, status=400)
     try:
         run = scoring_run_create(study=study, actor=request.user, **form.service_kwargs())
-    except Conflict as exc:
-        return _conflict(request, error_message(exc), back=reverse("workbench:index"))
     except ValidationError as exc:
+        if isinstance(exc, Conflict):  # the study's state refuses the run: nothing on the form to correct
+            return _refusal(request, exc, back=reverse("workbench:index"))
         by_field = exc.error_dict if hasattr(exc, "error_dict") else {"__all__": exc.error_list}
         for name, errors in by_field.items():
             form.add_error(_SERVICE_FIELDS.get(name), errors)
-        return _render_run_create(request, study, form, status=400)
+        return _render_run_create(request, study, form, status=error_status(exc))
     messages.success(request, _("Scoring run queued."))
     url = reverse("workbench:run", kwargs={"code": run.code})
     return redirect(f"{url}?{urlencode({'compare': compare})}" if compare else url)
@@ -259,15 +263,14 @@ def run_progress(request: HttpRequest, code: str) -> HttpResponse:
 @staff_required
 def edition_create(request: HttpRequest, code: str) -> HttpResponse:
     """A draft edition from a finished run (``?replaces=CODE``: a correction of a published edition)."""
-    run = wb.run_get_for_staff(code=code, results=False)
+    run = wb.run_get_for_staff(code=code, results=request.method == "POST")  # the draft is built from the results
     back = reverse("workbench:run", kwargs={"code": run.code})
     if run.status != ScoringRun.Status.DONE:
         return _conflict(request, _("The scoring run has not finished: a draft needs its results."), back=back)
     if request.method != "POST":
         initial: dict[str, Any] = {
             "code": wb.edition_code_suggested(base=f"{run.study.code}-edition"),
-            "title_en": f"Priority directions: {run.study.title_en}",
-            "title_zh": f"优先方向：{run.study.title_zh}" if run.study.title_zh else "",
+            **edition_titles(title_en=run.study.title_en, title_zh=run.study.title_zh),
         }
         replaced = wb.edition_published_get(code=request.GET.get("replaces", ""))
         if replaced is not None:
@@ -291,23 +294,21 @@ def edition_create(request: HttpRequest, code: str) -> HttpResponse:
     data = form.cleaned_data
     replaces: Edition | None = data["replaces"]
     try:
-        with transaction.atomic():
-            edition = edition_draft_create(
-                run=wb.run_get_for_staff(code=run.code),
-                code=data["code"],
-                title_en=data["title_en"],
-                title_zh=data["title_zh"],
-                method_note_en=data["method_note_en"],
-                method_note_zh=data["method_note_zh"],
-                replaces=replaces,
-                copy_decisions=data["copy_decisions"],
-                actor=request.user,
-            )
+        edition = edition_draft_create(
+            run=run,
+            code=data["code"],
+            title_en=data["title_en"],
+            title_zh=data["title_zh"],
+            method_note_en=data["method_note_en"],
+            method_note_zh=data["method_note_zh"],
+            replaces=replaces,
+            copy_decisions=data["copy_decisions"],
+            actor=request.user,
+        )
     except ValidationError as exc:
         apply_service_error(form, exc)
-        return render(
-            request, f"{TEMPLATES}/edition_create.html", {"run": run, "study": run.study, "form": form}, status=400
-        )
+        context = {"run": run, "study": run.study, "form": form}
+        return render(request, f"{TEMPLATES}/edition_create.html", context, status=error_status(exc))
     messages.success(request, _("Draft edition created: decide each topic's tier and write its rationale."))
     return redirect("workbench:edition", code=edition.code)
 
@@ -351,13 +352,12 @@ def entry_decide(request: HttpRequest, code: str, topic: str) -> HttpResponse:
     form = _entry_form(entry, request.POST)
     status = 200
     error = ""
-    if edition.is_published:
-        status, error = 409, _("This edition is published and cannot be changed; publish a correction instead.")
-    elif not form.is_valid():
-        status = 400
-    else:
-        data = form.cleaned_data
-        try:
+    try:
+        edition_check_draft(edition=edition)  # a published edition refuses before its values are judged
+        if not form.is_valid():
+            status = 400
+        else:
+            data = form.cleaned_data
             entry = edition_entry_decide(
                 entry=entry,
                 tier=data["tier"],
@@ -365,13 +365,13 @@ def entry_decide(request: HttpRequest, code: str, topic: str) -> HttpResponse:
                 rationale_zh=data["rationale_zh"],
                 actor=request.user,
             )
-        except Conflict as exc:
-            status, error = 409, error_message(exc)
-        except ValidationError as exc:
-            apply_service_error(form, exc)
-            status = 400
-        else:
             form = _entry_form(entry)
+    except ValidationError as exc:
+        status = error_status(exc)
+        if isinstance(exc, Conflict):
+            error = error_message(exc)
+        else:
+            apply_service_error(form, exc)
     if not getattr(request, "htmx", None):
         if status == 200:
             messages.success(request, _("Decision saved for %(topic)s.") % {"topic": entry.topic.name})
@@ -408,10 +408,8 @@ def edition_publish_view(request: HttpRequest, code: str) -> HttpResponse:
     """GET: the confirmation step. POST: publish atomically, then show the public page."""
     edition = wb.edition_get_for_staff(code=code)
     back = reverse("workbench:edition", kwargs={"code": edition.code})
-    if edition.is_published:
-        if request.method != "POST":
-            return redirect(back)
-        return _conflict(request, _("This edition is already published and cannot be changed."), back=back)
+    if request.method != "POST" and edition.is_published:
+        return redirect(back)  # nothing left to confirm
     count = wb.edition_decided_count(edition=edition)
     context: dict[str, Any] = {"edition": edition, "study": edition.study, "count": count}
     if request.method != "POST":
@@ -419,12 +417,13 @@ def edition_publish_view(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, f"{TEMPLATES}/publish.html", context)
     form = PublishForm(request.POST)
     context["form"] = form
-    if not form.is_valid():
-        return render(request, f"{TEMPLATES}/publish.html", context, status=400)
     try:
+        edition_check_draft(edition=edition)  # a published edition refuses before the confirmation is judged
+        if not form.is_valid():
+            return render(request, f"{TEMPLATES}/publish.html", context, status=400)
         edition = edition_publish(edition=edition, actor=request.user)
     except EditionImmutable as exc:
-        return _conflict(request, error_message(exc), back=back)
+        return _refusal(request, exc, back=back)
     except ValidationError as exc:
         # Missing rationales or no topic: the edition is not ready yet (409), shown with the form.
         apply_service_error(form, exc)
@@ -439,7 +438,7 @@ def edition_delete(request: HttpRequest, code: str) -> HttpResponse:
     edition = wb.edition_get_for_staff(code=code)
     try:
         edition_draft_delete(edition=edition, actor=request.user)
-    except EditionImmutable as exc:
-        return _conflict(request, error_message(exc), back=reverse("workbench:edition", kwargs={"code": code}))
+    except ValidationError as exc:
+        return _refusal(request, exc, back=reverse("workbench:edition", kwargs={"code": code}))
     messages.success(request, _("Draft edition %(code)s deleted.") % {"code": code})
     return redirect("workbench:index")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from django.utils import translation
 
 from foresight.core.reasons import reason_label
 from foresight.priorities import forms, labels, scoring
 from foresight.priorities.selectors import editions, pages, workbench
-from foresight.priorities.services import publishing
+from foresight.priorities.services import publishing, runs
 from foresight.priorities.services.runs import CRITERIA
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -73,3 +75,86 @@ def test_a_generated_rationale_words_a_withheld_figure_as_the_pages_do() -> None
             words = reason_label("attrition")
         assert words and words in text, (lang, text)
     assert reason_label("attrition") != words  # the Chinese words are not the English ones
+
+
+def test_a_stand_in_and_a_withheld_index_have_one_wording_in_either_language() -> None:
+    """A rationale written from the numbers says "not shown (…)" and names a stand-in with the words of
+    ``labels`` (gettext), in English and in Chinese; publishing writes no Chinese of its own for them."""
+    study = SimpleNamespace(min_respondents=5, disclosure_rules=lambda: SimpleNamespace(t=4))
+    run = SimpleNamespace(study=study, top_k=2, bootstrap_b=200, results={"ranking": ["a", "b", "c"]})
+    fallback = {"criterion": "importance_index_high", "used": "importance_index", "reason": "small_group"}
+    lowest = {"criterion": "timing", "used": "lowest", "reason": "small_group", "in_score": True}
+    result = {
+        "ranked": True,
+        "tier": "key",
+        "rank": 2,
+        "rank_low": 1.0,
+        "rank_high": 3.0,
+        "p_top_k": 0.873,
+        "n": 12,
+        "indices": {"importance": {"index": None}, "competitiveness": {"index": 61.25}},
+        "report": {"items": {"importance": {"suppressed": {"all": "small_group"}}}},
+        "fallbacks": [{**fallback, "in_score": True}, lowest],
+    }
+    expected = {
+        "en": (
+            "not shown (too few respondents)",
+            "For importance among high-expertise respondents, the all-respondent importance index stands in "
+            "(too few respondents).",
+            "For earliness of realisation within the horizon, it counts as the lowest value (too few respondents).",
+        ),
+        "zh": None,
+    }
+    for lang, locale in (("en", "en"), ("zh", "zh-hans")):
+        text = publishing.suggested_rationale(result=result, run=run, lang=lang)  # type: ignore[arg-type]
+        with translation.override(locale):
+            words = (
+                labels.not_shown("small_group"),
+                labels.fallback_sentence(fallback),
+                labels.fallback_sentence(lowest),
+            )
+        if expected[lang]:
+            assert words == expected[lang]
+        else:
+            with translation.override(locale):
+                why = reason_label("small_group")
+                high = labels.criterion_label("importance_index_high")
+            assert words[0] == f"未显示（{why}）"
+            assert words[1] == f"{high}以全体受访者的重要性指数代替（{why}）。"
+        for sentence in words:
+            assert sentence in text, (lang, sentence, text)
+        # The percent as the pages print it, in either language.
+        assert "87 %" in text, text
+    source = Path(publishing.__file__).read_text(encoding="utf-8")
+    for hand_written in (
+        "代替",
+        "按最低值计",
+        "未显示",
+        'f"not shown (',
+        "stands in",
+        "优先方向",
+        "Priority directions",
+    ):
+        assert hand_written not in source, hand_written
+
+
+def test_an_edition_has_one_default_title_in_both_languages() -> None:
+    assert labels.edition_titles(title_en="Future industries 2050", title_zh="未来产业 2050") == {
+        "title_en": "Priority directions: Future industries 2050",
+        "title_zh": "优先方向：未来产业 2050",
+    }
+    assert labels.edition_titles(title_en="Future industries 2050")["title_zh"] == ""
+    with translation.override("zh-hans"):  # whatever the request's language
+        assert labels.edition_titles(title_en="X")["title_en"] == "Priority directions: X"
+
+
+def test_the_public_matrix_defaults_to_the_runs_default_cuts(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, float] = {}
+
+    def chart(points: object, *, x_cut: float, y_cut: float, **kwargs: object) -> dict[str, float]:
+        seen.update(x_cut=x_cut, y_cut=y_cut)
+        return seen
+
+    monkeypatch.setattr(pages.charts, "matrix_chart", chart)
+    pages.edition_matrix(SimpleNamespace(thresholds={}), [])  # type: ignore[arg-type]
+    assert seen == {"x_cut": runs.DEFAULT_COMPETITIVENESS_CUT, "y_cut": runs.DEFAULT_IMPORTANCE_CUT}

@@ -11,17 +11,21 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
+from foresight import numbers
 from foresight.catalog.models import Topic
+from foresight.core.errors import Conflict, error_message, error_status
 from foresight.core.models import AuditLog
 from foresight.delphi.models import Study
 from foresight.delphi.services.studies import study_create
 from foresight.priorities import scoring
-from foresight.priorities.models import Edition, EditionEntry, ScoringRun
-from foresight.priorities.services.editions import edition_entry_decide, edition_publish
-from foresight.priorities.services.runs import CRITERIA, scoring_run_execute
+from foresight.priorities.models import IMMUTABLE_MESSAGE, Edition, EditionEntry, ScoringRun
+from foresight.priorities.services.editions import edition_draft_create, edition_entry_decide, edition_publish
+from foresight.priorities.services.runs import CRITERIA, ahp_assess, scoring_run_create, scoring_run_execute
 from tests.priorities.conftest import answers, panelist, run_round
 
 pytestmark = pytest.mark.django_db
@@ -256,11 +260,14 @@ def test_an_inconsistent_ahp_grid_is_refused_with_its_cr_and_nothing_is_stored(s
     response = sam.post(reverse("workbench:run-create", args=[study.code]), {**run_payload(), **grid})
     assert response.status_code == 400
     body = response.content.decode()
-    assert f"consistency ratio {cr:.3f} is above 0.10" in body
+    assert f"consistency ratio {numbers.display(cr, 'coefficient')} is above 0.100" in body
     assert (ScoringRun.objects.count(), AuditLog.objects.count()) == (runs, audit)
     # "Check consistency" without JavaScript shows the same figure and stores nothing either.
     check = sam.post(reverse("workbench:run-create", args=[study.code]), {**run_payload(), **grid, "ahp_check": "1"})
-    assert check.status_code == 200 and f"Consistency ratio (CR) {cr:.3f}" in check.content.decode()
+    assert (
+        check.status_code == 200
+        and f"Consistency ratio (CR) {numbers.display(cr, 'coefficient')}" in check.content.decode()
+    )
     assert ScoringRun.objects.count() == runs
 
 
@@ -554,6 +561,64 @@ def test_every_write_on_a_published_edition_is_a_409_and_changes_nothing(sam: Cl
     assert 'name="rationale_en"' not in page and "Publish a correction" in page
     assert sam.get(reverse("workbench:edition-publish", args=[draft.code])).status_code == 302
     assert sam.get(reverse("workbench:edition-preview", args=[draft.code]))["Location"] == f"/editions/{draft.code}/"
+
+
+def test_a_published_edition_refuses_with_the_one_immutable_message_before_judging_the_values(
+    sam: Client, draft: Edition
+) -> None:
+    decide_all(sam, draft)
+    edition_publish(edition=draft)
+    entry = draft.entries.select_related("topic").first()
+    decide = reverse("workbench:entry-decide", args=[draft.code, entry.topic.code])
+    publish = reverse("workbench:edition-publish", args=[draft.code])
+    # Even an invalid form (no rationale, no confirmation) is a 409: the edition's state refuses first.
+    for url, data in ((decide, {"tier": "watch", "rationale_en": ""}), (publish, {})):
+        for headers in ({}, {"HX-Request": "true"}):
+            response = sam.post(url, data, headers=headers)
+            assert response.status_code == 409, url
+        assert str(IMMUTABLE_MESSAGE) in sam.post(url, data).content.decode(), url  # the refusal's page
+    # The same message in the workbench's other language.
+    with translation.override("zh-hans"):
+        chinese = str(IMMUTABLE_MESSAGE)
+        decide_zh = reverse("workbench:entry-decide", args=[draft.code, entry.topic.code])
+    assert chinese != str(IMMUTABLE_MESSAGE)
+    response = sam.post(decide_zh, {"tier": "watch", "rationale_en": "No."})
+    assert response.status_code == 409 and chinese in response.content.decode()
+
+
+def test_the_ahp_panel_and_a_refused_run_take_the_rule_and_the_message_from_the_service(
+    sam: Client, study: Study
+) -> None:
+    cyclic = {"criteria": ["importance_index", "competitiveness_gap", "scenario_pull"]}
+    cyclic["matrix"] = [[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]]
+    assessed = ahp_assess(cyclic)
+    assert not assessed["consistent"] and assessed["limit"] == scoring.AHP_CR_MAX
+    assert numbers.display(assessed["cr"], "coefficient") in assessed["message"]
+    assert "is above 0.100." in assessed["message"]  # the limit as the page prints it
+    with pytest.raises(ValidationError) as refused:
+        scoring_run_create(study=study, seed=1, top_k=2, ahp_matrix=cyclic)
+    assert assessed["message"] in error_message(refused.value) and error_status(refused.value) == 400
+    fine = ahp_assess({"criteria": cyclic["criteria"], "matrix": [[1, 2, 4], [1 / 2, 1, 2], [1 / 4, 1 / 2, 1]]})
+    assert fine["consistent"] and fine["message"] == "" and list(fine["weights"]) == cyclic["criteria"]
+    # A malformed grid: the panel shows the service's message instead of the figures.
+    with pytest.raises(ValidationError) as malformed:
+        ahp_assess({"criteria": ["importance_index", "timing"], "matrix": [[1, 3], [3, 1]]})
+    grid = {
+        "method": "ahp",
+        "ahp_criteria": ["importance_index", "timing"],
+        "pair__importance_index__timing": "3",
+        "ahp_check": "1",
+    }
+    panel = sam.get(reverse("workbench:run-create", args=[study.code]), grid).content.decode()
+    assert "Consistency ratio (CR) 0.000; the limit is 0.100." in panel
+    assert "reciprocal" in error_message(malformed.value)
+
+
+def test_a_draft_from_an_unfinished_run_is_a_conflict(study: Study, queued: list[int]) -> None:
+    run = scoring_run_create(study=study, seed=1, top_k=2)
+    with pytest.raises(Conflict) as refused:
+        edition_draft_create(run=run, code="too-early", title_en="Too early")
+    assert error_status(refused.value) == 409 and not Edition.objects.exists()
 
 
 def test_a_correction_is_a_new_draft_that_names_the_edition_it_replaces(sam: Client, draft: Edition) -> None:

@@ -25,7 +25,7 @@ from foresight.delphi.models import Question, Round, Study
 from foresight.delphi.selectors import topic_round_figures
 from foresight.priorities import charts, summaries
 from foresight.priorities.exports import published_aggregates
-from foresight.priorities.labels import CRITERION_LABELS, fallback_label
+from foresight.priorities.labels import CRITERION_LABELS, criterion_label, fallback_count_label, fallback_label
 from foresight.priorities.models import TIER_ORDER, Edition, EditionEntry, Tier
 
 HISTORY_KEYS = ("importance", "competitiveness")
@@ -579,7 +579,11 @@ def edition_method(*, edition: PublicEdition) -> dict[str, Any]:
     rules = inputs.get("rules") or edition.edition.study.disclosure_rules().as_dict()
     weights = summary.get("weights", {})
     fallbacks = [
-        {"criterion": CRITERION_LABELS.get(name, name), "topics": len(codes)}
+        {
+            "criterion": CRITERION_LABELS.get(name, name),
+            "topics": len(codes),
+            "label": fallback_count_label(criterion_label(name), len(codes)),
+        }
         for name, codes in sorted((summary.get("fallbacks") or {}).items())
         if codes and weights.get(name)
     ]

@@ -25,6 +25,7 @@ from foresight.priorities.selectors.editions import (
     entry_figures,
     study_item_specs,
 )
+from foresight.priorities.services.runs import DEFAULT_COMPETITIVENESS_CUT, DEFAULT_IMPORTANCE_CUT
 
 
 def tier_labels() -> dict[str, str]:
@@ -74,8 +75,8 @@ def edition_matrix(edition: PublicEdition, entries: list[PublicEntry]) -> dict[s
     }
     return charts.matrix_chart(
         points,
-        x_cut=float(thresholds.get("competitiveness", 50)),
-        y_cut=float(thresholds.get("importance", 50)),
+        x_cut=float(thresholds.get("competitiveness", DEFAULT_COMPETITIVENESS_CUT)),
+        y_cut=float(thresholds.get("importance", DEFAULT_IMPORTANCE_CUT)),
         labels=labels,
     )
 

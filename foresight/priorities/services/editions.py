@@ -24,7 +24,7 @@ from foresight.core.audit import audit_log
 from foresight.core.cache import content_version_bump
 from foresight.core.errors import Conflict
 from foresight.core.text import clean_text
-from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun, Tier
+from foresight.priorities.models import IMMUTABLE_MESSAGE, Edition, EditionEntry, EditionImmutable, ScoringRun, Tier
 from foresight.priorities.rationales import generated_tier
 
 MAX_RATIONALE = 4000
@@ -110,7 +110,7 @@ def edition_draft_create(
     and rationale of every topic both editions rank.
     """
     if run.status != ScoringRun.Status.DONE:
-        raise ValidationError({"scoring_run": ["The scoring run has not finished."]})
+        raise Conflict({"scoring_run": ["The scoring run has not finished."]})
     if replaces is not None and replaces.status != Edition.Status.PUBLISHED:
         raise ValidationError({"replaces": ["Only a published edition can be replaced."]})
     edition = Edition(
@@ -162,11 +162,10 @@ def edition_draft_create(
     return edition
 
 
-def _refuse_if_published(edition: Edition) -> None:
+def edition_check_draft(*, edition: Edition) -> None:
+    """Refuse (``EditionImmutable``, a 409) unless the edition is still a draft in the database."""
     if Edition.objects.filter(pk=edition.pk, status=Edition.Status.PUBLISHED).exists():
-        raise EditionImmutable(
-            "This edition is published and cannot be changed; publish a correction as a new edition."
-        )
+        raise EditionImmutable(IMMUTABLE_MESSAGE)
 
 
 @transaction.atomic
@@ -184,7 +183,7 @@ def edition_entry_decide(
     optional Chinese one empty (the Chinese page then shows the English one, marked as English).
     """
     edition = Edition.objects.select_for_update().get(pk=entry.edition_id)
-    _refuse_if_published(edition)
+    edition_check_draft(edition=edition)
     errors: dict[str, list[str]] = {}
     if tier not in Tier.values:
         errors["tier"] = ["Choose priority, key, watch or insufficient evidence."]
@@ -239,7 +238,7 @@ def edition_publish(*, edition: Edition, actor: Any = None) -> Edition:
         locked = (
             Edition.objects.select_for_update(of=("self",)).select_related("scoring_run", "replaces").get(pk=edition.pk)
         )
-        _refuse_if_published(locked)
+        edition_check_draft(edition=locked)
         missing = list(
             locked.entries.filter(rationale_en="")
             .select_related("topic")
@@ -266,7 +265,7 @@ def edition_publish(*, edition: Edition, actor: Any = None) -> Edition:
 @transaction.atomic
 def edition_draft_delete(*, edition: Edition, actor: Any = None) -> None:
     locked = Edition.objects.select_for_update().get(pk=edition.pk)
-    _refuse_if_published(locked)
+    edition_check_draft(edition=locked)
     code = locked.code
     locked.entries.all().delete()
     locked.delete()

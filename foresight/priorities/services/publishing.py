@@ -20,20 +20,24 @@ from foresight.core.errors import Conflict
 from foresight.core.reasons import reason_label
 from foresight.delphi.models import Study
 from foresight.delphi.selectors import round_stopping_note
-from foresight.priorities.labels import criterion_label, quadrant_explained
+from foresight.priorities.labels import (
+    LOCALES,
+    criterion_label,
+    edition_titles,
+    fallback_count_label,
+    fallback_sentence,
+    mid_sentence,
+    not_shown,
+    quadrant_explained,
+)
 from foresight.priorities.models import BOOTSTRAP_DEFAULT, Edition, EditionEntry, ScoringRun, Tier
-from foresight.priorities.rationales import LOCALES, generated_lead
+from foresight.priorities.rationales import generated_lead
 from foresight.priorities.scoring import TIER_KEY_MIN, TIER_PRIORITY_MIN
 from foresight.priorities.selectors.editions import scored_topic_count
 from foresight.priorities.services.editions import edition_draft_create, edition_entry_decide, edition_publish
 from foresight.priorities.services.runs import scoring_run_create, scoring_run_execute
 
 DEFAULT_SEED = 2026
-
-
-def _mid_sentence(text: str, lang: str) -> str:
-    """A label as the English rationale words it inside a sentence ("Strengthen" → "strengthen")."""
-    return text[:1].lower() + text[1:] if lang == "en" else text
 
 
 def _reason(code: str, lang: str) -> str:
@@ -44,47 +48,31 @@ def _reason(code: str, lang: str) -> str:
 
 def _criterion(name: str, lang: str) -> str:
     with translation.override(LOCALES[lang]):
-        return _mid_sentence(criterion_label(name), lang)
+        return mid_sentence(criterion_label(name))
 
 
 def _quadrant(key: str, lang: str) -> str:
     """E.g. "strengthen (important, current position weak)", "加强（重要，当前竞争力较弱）"."""
     with translation.override(LOCALES[lang]):
-        return _mid_sentence(quadrant_explained(key), lang)
+        return mid_sentence(quadrant_explained(key))
 
 
-def _percent(value: float, kind: str, lang: str) -> str:
-    """A 0–1 figure as the pages print it as a percent ("87 %"); Chinese text sets the sign closed up ("87%")."""
-    text = numbers.display(value, kind, percent=True)
-    return text.replace(" %", "%") if lang == "zh" else text
+def _percent(value: float, kind: str) -> str:
+    """A 0–1 figure as a percent exactly as the pages print it ("87 %"), in either language."""
+    return numbers.display(value, kind, percent=True)
 
 
 def _index(value: float | None, lang: str, reason: str | None = None) -> str:
     if value is None:
-        why = _reason(reason or "small_group", lang)
-        return f"not shown ({why})" if lang == "en" else f"未显示（{why}）"
+        with translation.override(LOCALES[lang]):
+            return not_shown(reason or "small_group")
     return numbers.display(value, "index")
 
 
 def _fallback_sentences(result: dict[str, Any], lang: str) -> list[str]:
     """One sentence per criterion of the score that used a stand-in (never silent)."""
-    out = []
-    for fallback in result.get("fallbacks") or []:
-        if not fallback.get("in_score"):
-            continue
-        name = _criterion(fallback["criterion"], lang)
-        why = _reason(fallback["reason"], lang)
-        if lang == "en":
-            used = (
-                "the all-respondent importance index stands in"
-                if fallback["used"] == "importance_index"
-                else "it counts as the lowest value"
-            )
-            out.append(f"For {name}, {used} ({why}).")
-        else:
-            used = "以全体受访者的重要性指数代替" if fallback["used"] == "importance_index" else "按最低值计"
-            out.append(f"{name}{used}（{why}）。")
-    return out
+    with translation.override(LOCALES[lang]):
+        return [fallback_sentence(f) for f in result.get("fallbacks") or [] if f.get("in_score")]
 
 
 def _insufficient_rationale(result: dict[str, Any], run: ScoringRun, lang: str) -> str:
@@ -134,7 +122,7 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
     matrix = quadrants.get("importance_competitiveness")
     timing = quadrants.get("importance_timing")
     tier = result["tier"]
-    share = _percent(result["p_top_k"], "probability", lang)  # P(top-k), as the page prints it, in percent
+    share = _percent(result["p_top_k"], "probability")  # P(top-k), as the page prints it, in percent
     ranked = len(run.results.get("ranking", []))
     low, high = numbers.display(result.get("rank_low"), "rank"), numbers.display(result.get("rank_high"), "rank")
     if lang == "en":
@@ -174,7 +162,7 @@ def suggested_rationale(*, result: dict[str, Any], run: ScoringRun, lang: str) -
 
 def _method_note(run: ScoringRun, lang: str) -> str:
     weights = run.results.get("summary", {}).get("weights", {})
-    shown = [(_criterion(name, lang), _percent(w, "share", lang)) for name, w in sorted(weights.items()) if w]
+    shown = [(_criterion(name, lang), _percent(w, "share")) for name, w in sorted(weights.items()) if w]
     listed = "; ".join(f"{n} {w}" for n, w in shown) if lang == "en" else "、".join(f"{n} {w}" for n, w in shown)
     # The stopping rule after the round the run used, as the Delphi app words it (both languages).
     stopping = round_stopping_note(rnd=run.round)
@@ -201,7 +189,12 @@ def _rules_note(run: ScoringRun, lang: str) -> str:
     insufficient = len(summary.get("insufficient", []))
     fallbacks = summary.get("fallbacks", {})
     weights = summary.get("weights", {})
-    used = [(_criterion(c, lang), len(codes)) for c, codes in sorted(fallbacks.items()) if codes and weights.get(c)]
+    with translation.override(LOCALES[lang]):
+        used = [
+            fallback_count_label(_criterion(c, lang), len(codes))
+            for c, codes in sorted(fallbacks.items())
+            if codes and weights.get(c)
+        ]
     if lang == "en":
         text = (
             f"No figure rests on fewer than {rules.t} respondents (k = {rules.k}), and none that, combined with "
@@ -210,13 +203,7 @@ def _rules_note(run: ScoringRun, lang: str) -> str:
             f"{rules.min_high} high-expertise respondents."
         )
         if used:
-            text += (
-                " Stand-ins in the score: "
-                + "; ".join(
-                    f"{name}: the all-respondent index or the lowest value for {count} topics" for name, count in used
-                )
-                + " (each named in its entry)."
-            )
+            text += " Stand-ins in the score: " + "; ".join(used) + " (each named in its entry)."
         return text
     text = (
         f"任何数据均不基于少于 {rules.t} 名受访者（k = {rules.k}），也不公布与其他数据组合后可识别更小群体的数据。"
@@ -224,11 +211,7 @@ def _rules_note(run: ScoringRun, lang: str) -> str:
         f"标注为高熟悉度的数据需至少 {rules.min_high} 名高熟悉度受访者。"
     )
     if used:
-        text += (
-            "评分中的替代："
-            + "；".join(f"{name}：{count} 项以全体受访者指数或最低值代替" for name, count in used)
-            + "（各项条目中均有说明）。"
-        )
+        text += "评分中的替代：" + "；".join(used) + "（各项条目中均有说明）。"
     return text
 
 
@@ -277,12 +260,13 @@ def edition_publish_suggested(
     previous = study.editions.filter(status=Edition.Status.PUBLISHED).order_by("-published_at").first()
     if code is None:
         code = f"{study.code}-edition-{study.editions.count() + 1}"
+    titles = edition_titles(title_en=study.title_en, title_zh=study.title_zh)
     with transaction.atomic():
         edition = edition_draft_create(
             run=run,
             code=code,
-            title_en=f"Priority directions: {study.title_en}",
-            title_zh=f"优先方向：{study.title_zh}" if study.title_zh else "",
+            title_en=titles["title_en"],
+            title_zh=titles["title_zh"],
             method_note_en=_method_note(run, "en"),
             method_note_zh=_method_note(run, "zh"),
             replaces=previous,

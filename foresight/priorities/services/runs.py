@@ -301,7 +301,13 @@ def _clean_weights(weights: Mapping[str, Any]) -> dict[str, float]:
     return clean
 
 
-def _clean_ahp(ahp_matrix: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+def ahp_assess(ahp_matrix: Mapping[str, Any]) -> dict[str, Any]:
+    """The figures of a pairwise grid whatever its consistency (nothing stored): ``weights`` by criterion,
+    ``cr``, ``lambda_max``, ``ci``, the ``limit`` and ``consistent`` (whether a run takes the grid), and,
+    when it does not, the ``message`` a refused run gets. A malformed grid is a ``ValidationError`` on "ahp".
+
+    The one validation of an AHP grid: ``scoring_run_create`` refuses what this calls inconsistent, and
+    the workbench shows the consistency ratio of the grid as it is being filled in from it."""
     if not isinstance(ahp_matrix, Mapping) or "criteria" not in ahp_matrix or "matrix" not in ahp_matrix:
         raise ValidationError({"ahp": ['Give {"criteria": [names], "matrix": [[pairwise judgements]]}.']})
     names = ahp_matrix["criteria"]
@@ -316,26 +322,35 @@ def _clean_ahp(ahp_matrix: Mapping[str, Any]) -> tuple[dict[str, float], dict[st
     if not isinstance(matrix, list) or len(matrix) != len(names):
         raise ValidationError({"ahp": [f"The matrix needs one row per criterion ({len(names)} rows)."]})
     try:
-        result = scoring.ahp_weights(matrix)
-    except scoring.InconsistentMatrix as exc:
-        raise ValidationError(
-            {
-                "ahp": [
-                    f"The pairwise comparisons are too inconsistent: consistency ratio {exc.cr:.3f} is above "
-                    f"{scoring.AHP_CR_MAX:.2f}. Revise the judgements that contradict each other; nothing was saved."
-                ]
-            }
-        ) from exc
+        result = scoring.ahp_weights(matrix, max_cr=None)
     except ValueError as exc:
         raise ValidationError({"ahp": [str(exc)]}) from exc
-    weights = {name: round(w, 12) for name, w in zip(names, result["weights"], strict=True)}
-    stored = {
+    consistent = scoring.ahp_consistent(result["cr"], scoring.AHP_CR_MAX)
+    return {
         "criteria": list(names),
         "matrix": [[float(v) for v in row] for row in matrix],
+        "weights": dict(zip(names, result["weights"], strict=True)),
+        "lambda_max": result["lambda_max"],
+        "ci": result["ci"],
+        "cr": result["cr"],
+        "limit": scoring.AHP_CR_MAX,
+        "consistent": consistent,
+        "message": "" if consistent else scoring.ahp_inconsistent_message(result["cr"], scoring.AHP_CR_MAX),
+    }
+
+
+def _clean_ahp(ahp_matrix: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    assessed = ahp_assess(ahp_matrix)
+    if not assessed["consistent"]:
+        raise ValidationError({"ahp": [f"{assessed['message']} Nothing was saved."]})
+    weights = {name: round(w, 12) for name, w in assessed["weights"].items()}
+    stored = {
+        "criteria": assessed["criteria"],
+        "matrix": assessed["matrix"],
         "weights": weights,
-        "lambda_max": round(result["lambda_max"], 12),
-        "ci": round(result["ci"], 12),
-        "cr": round(result["cr"], 12),
+        "lambda_max": round(assessed["lambda_max"], 12),
+        "ci": round(assessed["ci"], 12),
+        "cr": round(assessed["cr"], 12),
     }
     return weights, stored
 
