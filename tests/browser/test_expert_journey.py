@@ -131,6 +131,10 @@ def test_expert_journey(
     with page.expect_response(saves_the_reason) as saved:
         page.get_by_label("Reason for your answers").fill("Cost curves make early adoption unlikely.")
     assert saved.value.status == 200
+    # The save status is in the sticky bar: in view at the top of the page too, not only at its end.
+    page.evaluate("window.scrollTo(0, 0)")
+    expect(page.locator(".form-actions #save-result")).to_contain_text("Saved at")
+    expect(page.locator(".form-actions #save-result")).to_be_in_viewport()
     page.reload()
     expect(page.get_by_label("Reason for your answers")).to_have_value("Cost curves make early adoption unlikely.")
     expect(page.locator("#q-importance").get_by_label("1 Very low")).to_be_checked()
