@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
-from foresight.core import cache
+from foresight.core import cache, roles
 
 
 class ScenariosConfig(AppConfig):
@@ -11,3 +11,4 @@ class ScenariosConfig(AppConfig):
 
     def ready(self) -> None:
         cache.invalidate_on_change(self)  # the public pages show the scenarios
+        roles.grant_models(self, "Curator")  # curation happens in the admin

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 
 from foresight.catalog.models import (
@@ -16,6 +18,7 @@ from foresight.catalog.models import (
     SourceReference,
     Topic,
 )
+from foresight.core.roles import ROLES, roles_sync
 from scenarios.models import Scenario, ScenarioTopic
 
 
@@ -168,3 +171,20 @@ def generate_catalog(
         ]
     )
     return {"directions": directions, "areas": area_objs, "topics": topic_objs, "scenarios": scenario_objs}
+
+
+def staff_user(
+    username: str, *roles: str, no_role: bool = False, password: str = "a-long-password-1", **extra: Any
+) -> Any:
+    """An active staff account holding ``roles`` (group names of ``foresight.core.roles.ROLES``; every role
+    when none is named, which is not a superuser: the permission checks still run; ``no_role``: none)."""
+    wanted = [] if no_role else list(roles) or list(ROLES)
+    unknown = set(wanted) - set(ROLES)
+    assert not unknown, f"no such role: {unknown}"
+    if Group.objects.filter(name__in=wanted).count() != len(wanted):
+        roles_sync()  # a flushed database (transactional tests) lost the groups made after migrate
+    user = get_user_model().objects.create_user(
+        username, extra.pop("email", f"{username}@example.org"), password, is_staff=True, **extra
+    )
+    user.groups.add(*Group.objects.filter(name__in=wanted))
+    return user

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
-from foresight.core import cache
+from foresight.core import cache, roles
 
 
 class CatalogConfig(AppConfig):
@@ -12,3 +13,5 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         cache.invalidate_on_change(self)  # the public pages show the catalog
+        roles.grant_models(self, "Curator")  # curation happens in the admin
+        roles.nav_register("catalog", _("Catalog admin"), "admin:index", ["catalog.change_topic"], order=30)

@@ -1,4 +1,9 @@
-"""Who may enter the staff areas (the Delphi console and the priority workbench)."""
+"""Who may enter the staff areas (the Delphi console and the priority workbench).
+
+Every staff view names the permissions it needs (``role_required``): staff status alone opens nothing.
+The roles that hold those permissions are in ``foresight.core.roles``; which studies a holder may work
+on is the study's own rule (``Study.objects.for_staff``), applied where the view looks the object up.
+"""
 
 from __future__ import annotations
 
@@ -34,3 +39,21 @@ def staff_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def role_required(*perms: str) -> Callable[[View], View]:
+    """Staff who hold at least one of ``perms`` (``app_label.codename``); others get 403, anonymous visitors
+    the login page."""
+    if not perms:
+        raise ValueError("role_required needs at least one permission")
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not any(request.user.has_perm(p) for p in perms):
+                raise PermissionDenied("Your staff role does not allow this.")
+            return view(request, *args, **kwargs)
+
+        return staff_required(wrapper)
+
+    return decorate

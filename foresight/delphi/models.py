@@ -8,12 +8,13 @@ Aggregate views and exports only ever show pseudonyms or nothing.
 from __future__ import annotations
 
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +44,17 @@ def default_stopping_rule() -> dict[str, float]:
     # Stop after the planned rounds, or earlier when every topic still asked reached consensus or is
     # stable (``foresight.delphi.stopping``; a key an older study lacks takes its default there).
     return dict(stopping.DEFAULTS)
+
+
+class StudyQuerySet(models.QuerySet["Study"]):
+    def for_staff(self, user: Any) -> StudyQuerySet:
+        """The studies ``user`` may work on in the consoles (within the role's permissions): a study with
+        named managers is theirs alone; one without is open to every staff member whose role fits. A
+        superuser sees every study."""
+        if getattr(user, "is_superuser", False):
+            return self
+        named = Study.managers.through.objects.filter(study=OuterRef("pk"))
+        return self.filter(~Exists(named) | Exists(named.filter(user=getattr(user, "pk", None))))
 
 
 class Study(Bilingual):
@@ -108,14 +120,31 @@ class Study(Bilingual):
     frozen_at = models.DateTimeField(null=True, blank=True, help_text=_("Rules are frozen when round 1 opens."))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     topics = models.ManyToManyField(Topic, related_name="studies", blank=True)
+    managers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="managed_studies",
+        verbose_name=_("named managers"),
+        help_text=_(
+            "Staff who alone may work on this study in the consoles, each within their role. "
+            "Empty: everyone whose role fits."
+        ),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = StudyQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "studies"
+        permissions = [
+            ("manage_study", "Can create studies, change their rules and questions, and run their rounds"),
+            ("manage_panel", "Can import panels, send invitations and see experts' names and e-mail addresses"),
+            ("view_results", "Can see the round results of a study"),
+        ]
         constraints = [models.CheckConstraint(condition=Q(k_threshold__gte=3), name="study_k_at_least_3")]
 
     def __str__(self) -> str:
@@ -409,6 +438,7 @@ class Argument(models.Model):
 
     class Meta:
         ordering = ["round", "topic", "created_at"]
+        permissions = [("moderate_argument", "Can approve and reject experts' arguments")]
 
     def __str__(self) -> str:
         return f"{self.stance}: {self.text[:40]}"

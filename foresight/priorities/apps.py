@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from foresight.core import roles
+from foresight.priorities.roles import WORKBENCH
 
 
 class PrioritiesConfig(AppConfig):
@@ -16,3 +20,8 @@ class PrioritiesConfig(AppConfig):
         from foresight.priorities.services import package
 
         export.package_part_register(package.round_package_documents)
+
+        label = self.label
+        roles.grant(label, "Analyst", "view_scoringrun", "run_scoring", "view_edition", "prepare_edition")
+        roles.grant(label, "Publisher", "view_scoringrun", "view_edition", "publish_edition")
+        roles.nav_register("workbench", _("Priority workbench"), "workbench:index", WORKBENCH, order=20)

@@ -88,6 +88,7 @@ class ScoringRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        permissions = [("run_scoring", "Can start scoring runs")]
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="scoringrun_progress_0_100"),
             models.CheckConstraint(
@@ -135,6 +136,10 @@ class Edition(Bilingual):
 
     class Meta:
         ordering = ["-published_at", "-created_at"]
+        permissions = [
+            ("prepare_edition", "Can create draft editions, decide their entries and delete drafts"),
+            ("publish_edition", "Can publish editions"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="published") | (Q(published_at__isnull=False) & ~Q(fingerprint="")),

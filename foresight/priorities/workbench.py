@@ -1,7 +1,8 @@
 """The priority workbench (staff): scoring runs with their matrices and rank movement, draft editions,
 per-topic decisions with a written rationale, the preview the public will see, and publication.
 
-Access: logged-in staff only (anonymous → the admin login, others → 403). State changes are POST-only
+Access: logged-in staff whose role holds the page's permission (``foresight.priorities.roles``; anonymous →
+the admin login, others → 403), on studies open to them (a study with named managers is theirs alone). State changes are POST-only
 and CSRF-protected (the token travels in ``hx-headers`` on ``<body>`` for htmx). A bad value gets the
 form back with its message and HTTP 400; an action the object's state does not allow (deciding on a
 published edition, publishing with missing rationales, a draft from an unfinished run) gets HTTP 409.
@@ -25,7 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRefresh
 
-from foresight.core.access import staff_required
+from foresight.core.access import role_required
 from foresight.core.errors import Conflict, error_message, error_status
 from foresight.core.forms import apply_service_error
 from foresight.core.htmx import wants_partial
@@ -40,6 +41,14 @@ from foresight.priorities.forms import (
 )
 from foresight.priorities.labels import CRITERION_LABELS, edition_titles
 from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun
+from foresight.priorities.roles import (
+    PREPARE_EDITION,
+    PUBLISH_EDITION,
+    RUN_SCORING,
+    VIEW_EDITIONS,
+    VIEW_RUNS,
+    WORKBENCH,
+)
 from foresight.priorities.selectors import pages
 from foresight.priorities.selectors import workbench as wb
 from foresight.priorities.selectors.editions import edition_preview_get, edition_public_path, scored_topic_count
@@ -71,10 +80,10 @@ def _refusal(request: HttpRequest, exc: Exception, *, back: str) -> HttpResponse
 
 @require_safe
 @never_cache
-@staff_required
+@role_required(*WORKBENCH)
 def index(request: HttpRequest) -> HttpResponse:
     """Studies with an aggregated round, each with its scoring runs and editions."""
-    studies = wb.study_list_for_workbench()
+    studies = wb.study_list_for_workbench(user=request.user)
     page = Paginator(studies, STUDY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, f"{TEMPLATES}/index.html", {"page": page})
 
@@ -120,12 +129,12 @@ _SERVICE_FIELDS = {"ahp": "ahp_criteria", "seed": "seed", "top_k": "top_k", "boo
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
-@staff_required
+@role_required(RUN_SCORING)
 def run_create(request: HttpRequest, code: str) -> HttpResponse:
     """GET: the form (``?from=RUN`` starts from that run's settings and compares with it; ``?ahp_check=1``:
     the AHP panel with the consistency ratio of the grid, for htmx). POST: validate, create and queue the
     run, then show its page (``compare`` carried over); POST with ``ahp_check``: the CR, nothing stored."""
-    study = wb.study_get_for_staff(code=code)
+    study = wb.study_get_for_staff(code=code, user=request.user)
     topic_count = scored_topic_count(study=study)
     if not topic_count:
         return _conflict(
@@ -140,7 +149,7 @@ def run_create(request: HttpRequest, code: str) -> HttpResponse:
         source_code = request.GET.get("from")
         initial: dict[str, Any]
         if source_code:
-            source = wb.run_get_for_staff(code=source_code, results=False, study=study)
+            source = wb.run_get_for_staff(user=request.user, code=source_code, results=False, study=study)
             initial = RunCreateForm.initial_for(
                 topic_count=topic_count,
                 weights=source.weights,
@@ -236,18 +245,18 @@ def _render_run(
 @require_safe
 @never_cache
 @vary_on_headers("HX-Request")
-@staff_required
+@role_required(VIEW_RUNS)
 def run_detail(request: HttpRequest, code: str) -> HttpResponse:
     """The run: progress while it computes; then the sortable, filterable table, matrices and movement."""
-    return _render_run(request, wb.run_get_for_staff(code=code))
+    return _render_run(request, wb.run_get_for_staff(user=request.user, code=code))
 
 
 @require_safe
 @never_cache
-@staff_required
+@role_required(VIEW_RUNS)
 def run_progress(request: HttpRequest, code: str) -> HttpResponse:
     """Polled every 2 s by the run page while the run computes; reloads the page once it is done."""
-    run = wb.run_get_for_staff(code=code, results=False)
+    run = wb.run_get_for_staff(user=request.user, code=code, results=False)
     if run.status == ScoringRun.Status.DONE:
         if getattr(request, "htmx", None):
             return HttpResponseClientRefresh()
@@ -260,10 +269,12 @@ def run_progress(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
-@staff_required
+@role_required(PREPARE_EDITION)
 def edition_create(request: HttpRequest, code: str) -> HttpResponse:
     """A draft edition from a finished run (``?replaces=CODE``: a correction of a published edition)."""
-    run = wb.run_get_for_staff(code=code, results=request.method == "POST")  # the draft is built from the results
+    run = wb.run_get_for_staff(
+        user=request.user, code=code, results=request.method == "POST"
+    )  # the draft is built from the results
     back = reverse("workbench:run", kwargs={"code": run.code})
     if run.status != ScoringRun.Status.DONE:
         return _conflict(request, _("The scoring run has not finished: a draft needs its results."), back=back)
@@ -327,10 +338,10 @@ def _entry_context(entry: EditionEntry, form: EntryDecideForm | None = None, **e
 
 @require_safe
 @never_cache
-@staff_required
+@role_required(VIEW_EDITIONS)
 def edition_detail(request: HttpRequest, code: str) -> HttpResponse:
     """A draft: every entry with its numbers, a tier select and rationale fields. Published: read-only."""
-    edition = wb.edition_get_for_staff(code=code, entries=True)
+    edition = wb.edition_get_for_staff(user=request.user, code=code, entries=True)
     entries = list(edition.entries.all())
     context = {
         "edition": edition,
@@ -344,10 +355,10 @@ def edition_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@role_required(PREPARE_EDITION)
 def entry_decide(request: HttpRequest, code: str, topic: str) -> HttpResponse:
     """Save one topic's tier and rationale (htmx: the entry comes back, with the decided count out of band)."""
-    edition = wb.edition_get_for_staff(code=code)
+    edition = wb.edition_get_for_staff(user=request.user, code=code)
     entry = wb.entry_get_for_staff(edition=edition, topic=topic)
     form = _entry_form(entry, request.POST)
     status = 200
@@ -388,10 +399,10 @@ def entry_decide(request: HttpRequest, code: str, topic: str) -> HttpResponse:
 
 @require_safe
 @never_cache
-@staff_required
+@role_required(VIEW_EDITIONS)
 def edition_preview(request: HttpRequest, code: str) -> HttpResponse:
     """The edition exactly as the public page will show it (the public template), under a preview banner."""
-    edition = wb.edition_get_for_staff(code=code, entries=True)
+    edition = wb.edition_get_for_staff(user=request.user, code=code, entries=True)
     if edition.is_published:
         return redirect(edition_public_path(edition.code))
     public = edition_preview_get(edition=edition)
@@ -403,10 +414,10 @@ def edition_preview(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
-@staff_required
+@role_required(PUBLISH_EDITION)
 def edition_publish_view(request: HttpRequest, code: str) -> HttpResponse:
     """GET: the confirmation step. POST: publish atomically, then show the public page."""
-    edition = wb.edition_get_for_staff(code=code)
+    edition = wb.edition_get_for_staff(user=request.user, code=code)
     back = reverse("workbench:edition", kwargs={"code": edition.code})
     if request.method != "POST" and edition.is_published:
         return redirect(back)  # nothing left to confirm
@@ -433,9 +444,9 @@ def edition_publish_view(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@role_required(PREPARE_EDITION)
 def edition_delete(request: HttpRequest, code: str) -> HttpResponse:
-    edition = wb.edition_get_for_staff(code=code)
+    edition = wb.edition_get_for_staff(user=request.user, code=code)
     try:
         edition_draft_delete(edition=edition, actor=request.user)
     except ValidationError as exc:

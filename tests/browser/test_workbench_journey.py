@@ -18,6 +18,7 @@ from foresight.delphi.models import Study
 from foresight.delphi.services.simulation import study_simulate
 from foresight.priorities import exports
 from foresight.priorities.models import Edition, ScoringRun
+from tests.factories import staff_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse battery staple"
@@ -33,7 +34,7 @@ def test_staff_decide_preview_and_publish_an_edition(
 ) -> None:
     result = study_simulate(experts=40, topics=8, seed=7, rounds=1, timeout=120)  # aggregated by the worker
     study = Study.objects.get(code=result.study)
-    django_user_model.objects.create_user("sam", "sam@example.org", PASSWORD, is_staff=True)
+    staff_user("sam", password=PASSWORD)
     base = live_server.url
     # Django admin's login page links no icon, so the browser asks for /favicon.ico (a 404 the page fixture
     # would report as a console error); answer it here, it is not what this journey tests.

@@ -9,6 +9,7 @@ from django.test import Client
 
 from foresight.delphi.models import Invitation, Participant, Study
 from foresight.delphi.services.panel import invitation_create
+from tests.factories import staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -179,7 +180,7 @@ def test_an_expert_session_lasts_as_long_as_the_study_says_and_she_can_sign_out(
 
 def test_staff_sign_out_from_the_header(django_user_model: Any) -> None:
     staff = Client()
-    staff.force_login(django_user_model.objects.create_user("kim", "kim@example.org", "pw", is_staff=True))
+    staff.force_login(staff_user("kim", "Study manager"))
     page = staff.get("/staff/").content.decode()
     assert 'action="/sign-out/"' in page
     assert staff.post("/sign-out/").status_code == 302

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -227,18 +227,20 @@ def test_every_post_needs_the_csrf_token(study: Study, round1: Round) -> None:
     assert "csrfmiddlewaretoken" in page and "X-CSRFToken" in page
 
 
-def test_moderation_needs_the_change_argument_permission(
-    stella: Client, study: Study, round1: Round, argument: Argument
-) -> None:
-    assert stella.get(reverse("staff:study", args=[study.code])).status_code == 200
+def test_moderation_needs_the_moderator_role(stella: Client, study: Study, round1: Round, argument: Argument) -> None:
+    # Staff status alone opens nothing: not the study, not its arguments.
+    assert stella.get(reverse("staff:study", args=[study.code])).status_code == 403
     assert stella.get(reverse("staff:study-arguments", args=[study.code])).status_code == 403
     url = reverse("staff:argument-moderate", args=[study.code, argument.pk])
     assert stella.post(url, {"status": "approved"}).status_code == 403
     argument.refresh_from_db()
     assert argument.status == Argument.Status.PENDING
-    # Given the permission, she can.
-    user = User.objects.get(username="stella")
-    user.user_permissions.add(Permission.objects.get(codename="change_argument", content_type__app_label="delphi"))
+    # As a moderator she sees the study and its arguments, and moderates; nothing else opens.
+    User.objects.get(username="stella").groups.add(Group.objects.get(name="Moderator"))
+    page = html(stella.get(reverse("staff:study", args=[study.code])))
+    assert reverse("staff:study-arguments", args=[study.code]) in page
+    assert reverse("staff:study-panel", args=[study.code]) not in page
+    assert stella.get(reverse("staff:study-panel", args=[study.code])).status_code == 403
     assert stella.post(url, {"status": "approved"}).status_code == 302
     argument.refresh_from_db()
     assert argument.status == Argument.Status.APPROVED
@@ -1158,3 +1160,38 @@ def test_the_panel_list_filters_by_sector_and_name(
     page = html(sam.get(url, {"q": "alice"}))
     assert "alice@example.org" in page and "bob@example.org" not in page
     assert sam.get(url, {"sector": "astrology"}).status_code == 400
+
+
+# --- Named managers -------------------------------------------------------------------------------------------
+
+
+def test_a_study_manager_names_the_managers_and_cannot_lock_herself_out(study: Study) -> None:
+    from foresight.core.models import AuditLog
+    from tests.factories import staff_user
+
+    mia, max_ = staff_user("mia", "Study manager"), staff_user("max", "Study manager")
+    ana = staff_user("ana", "Analyst")
+    client = Client()
+    client.force_login(mia)
+    url = reverse("staff:study-managers", args=[study.code])
+    page = html(client.get(reverse("staff:study-settings", args=[study.code])))
+    assert "Open to every staff member whose role fits." in page
+    assert f'value="{max_.pk}"' in page and f'value="{ana.pk}"' not in page  # only those able to manage
+    # Naming others but not herself, or someone who cannot manage studies: 400, nothing changes.
+    response = client.post(url, {"managers": [max_.pk]})
+    assert response.status_code == 400 and "Name yourself too" in html(response)
+    response = client.post(url, {"managers": [mia.pk, ana.pk]})
+    assert response.status_code == 400
+    assert not study.managers.exists()
+    # Naming herself and max: saved and audited; the study is then closed to every other study manager.
+    assert client.post(url, {"managers": [mia.pk, max_.pk]}).status_code == 302
+    assert set(study.managers.values_list("username", flat=True)) == {"mia", "max"}
+    entry = AuditLog.objects.filter(action="study_managers_change", study=study).get()
+    assert entry.actor == mia and entry.details == {"before": [], "after": ["max", "mia"]}
+    other = Client()
+    other.force_login(staff_user("zoe", "Study manager"))
+    assert other.get(reverse("staff:study", args=[study.code])).status_code == 403
+    assert "Open only to: max, mia." in html(client.get(reverse("staff:study-settings", args=[study.code])))
+    # Naming nobody opens it to every study manager again.
+    assert client.post(url, {}).status_code == 302
+    assert other.get(reverse("staff:study", args=[study.code])).status_code == 200

@@ -26,6 +26,7 @@ from foresight.priorities import scoring
 from foresight.priorities.models import IMMUTABLE_MESSAGE, Edition, EditionEntry, ScoringRun
 from foresight.priorities.services.editions import edition_draft_create, edition_entry_decide, edition_publish
 from foresight.priorities.services.runs import CRITERIA, ahp_assess, scoring_run_create, scoring_run_execute
+from tests.factories import staff_user
 from tests.priorities.conftest import answers, panelist, run_round
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,7 @@ POLICY = {"w_importance_index": "0", "w_policy_list": "1", "w_scenario_pull": "1
 @pytest.fixture
 def sam(django_user_model: type[User]) -> Client:
     client = Client()
-    client.force_login(django_user_model.objects.create_user("sam", "sam@example.org", "pw", is_staff=True))
+    client.force_login(staff_user("sam", password="pw"))
     return client
 
 

@@ -6,15 +6,19 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from foresight.catalog.models import Topic
 from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
+from foresight.core.roles import users_with_permission
 from foresight.delphi import stopping
 from foresight.delphi.models import Question, Round, Study
 from foresight.delphi.questions import DEFAULT_QUESTIONS
+from foresight.delphi.roles import MANAGE_STUDY
 
 # Study settings that affect a number; frozen once round 1 opens (written to round.json too).
 RULE_FIELDS = (
@@ -105,6 +109,27 @@ def _refuse_if_frozen(*, study: Study, actor: Any, action: str, what: str, **det
     if study.is_frozen:
         audit_log(action=f"{action}_refused", actor=actor, study=study, reason="frozen", **details)
         raise Conflict(f"The study's {what} were frozen when round 1 opened; they cannot change now.")
+
+
+def study_managers_set(*, study: Study, managers: Iterable[Any], actor: Any) -> Study:
+    """Name the staff who alone may work on the study (none: everyone whose role fits). Each must be active
+    staff able to manage studies, and whoever names others keeps herself on the list (unless she is a
+    superuser), so that nobody locks herself out by accident. Audited; allowed in any state of the study."""
+    wanted = list(dict.fromkeys(managers))
+    able = set(get_user_model().objects.filter(users_with_permission(MANAGE_STUDY)).values_list("pk", flat=True))
+    unable = [str(user) for user in wanted if user.pk not in able]
+    if unable:
+        raise ValidationError({"managers": _("Not able to manage studies: %(names)s.") % {"names": ", ".join(unable)}})
+    if wanted and not getattr(actor, "is_superuser", False) and all(user.pk != actor.pk for user in wanted):
+        raise ValidationError({"managers": _("Name yourself too, or this study closes to you.")})
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=study.pk)
+        before = sorted(study.managers.values_list("username", flat=True))
+        study.managers.set(wanted)
+        after = sorted(u.get_username() for u in wanted)
+        if before != after:
+            audit_log(action="study_managers_change", actor=actor, study=study, before=before, after=after)
+    return study
 
 
 def study_update_rules(*, study: Study, actor: Any, **changes: Any) -> Study:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from foresight.core.roles import users_with_permission
 from foresight.delphi import stopping
 from foresight.delphi.models import Expert, Question, Study
+from foresight.delphi.roles import MANAGE_STUDY
 from foresight.delphi.services.panel import MAX_CSV_BYTES
 from foresight.delphi.staff.selectors import topic_choices_for_study
 
@@ -111,6 +115,29 @@ class StudyCreateForm(forms.Form):
     def clean_code(self) -> str:
         code: str = self.cleaned_data.get("code") or ""
         return code.lower()
+
+
+class StudyManagersForm(forms.Form):
+    managers = forms.ModelMultipleChoiceField(
+        label=_("Named managers"),
+        queryset=get_user_model().objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Only the people named here (and superusers) can open this study in the consoles, each within "
+            "their role. Name nobody to open it to everyone whose role fits."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["managers"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)
+        # Whoever may manage studies, and anyone already named (to show, and to be taken off the list).
+        named = Q(managed_studies__code=self.initial.get("study_code", ""))
+        field.queryset = (
+            get_user_model().objects.filter(users_with_permission(MANAGE_STUDY) | named).distinct().order_by("username")
+        )
 
 
 class StudyRulesForm(forms.Form):

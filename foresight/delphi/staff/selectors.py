@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -44,27 +45,43 @@ OVERVIEW_QUESTION = "importance"
 # --- Fetchers --------------------------------------------------------------------------------------
 
 
-def study_list_for_staff() -> QuerySet[Study]:
-    """Every study, newest first, with its panel size and rounds (three queries however many studies)."""
+def study_list_for_staff(*, user: Any) -> QuerySet[Study]:
+    """The studies ``user`` may work on, newest first, with panel size and rounds (three queries however many)."""
     return (
-        Study.objects.annotate(panel_size=Count("participants", distinct=True))
+        Study.objects.for_staff(user)
+        .annotate(panel_size=Count("participants", distinct=True))
         .prefetch_related(Prefetch("rounds", queryset=Round.objects.order_by("number")))
         .order_by("-created_at", "code")
     )
 
 
-def study_get_for_staff(*, code: str) -> Study:
+def _closed_to(study: Study) -> PermissionDenied:
+    return PermissionDenied(f"Study {study.code} is open only to its named managers.")
+
+
+def study_get_for_staff(*, code: str, user: Any) -> Study:
+    """A study ``user`` may work on; 404 for an unknown code, 403 for a study with other named managers."""
     study = Study.objects.filter(code=code).select_related("created_by").first()
     if study is None:
         raise Http404("No such study")
+    if not Study.objects.for_staff(user).filter(pk=study.pk).exists():
+        raise _closed_to(study)
     return study
 
 
-def round_get_for_staff(*, code: str) -> Round:
+def round_get_for_staff(*, code: str, user: Any) -> Round:
+    """A round of a study ``user`` may work on (404 unknown, 403 closed to her, as for studies)."""
     rnd = Round.objects.filter(code=code).select_related("study").first()
     if rnd is None:
         raise Http404("No such round")
+    if not Study.objects.for_staff(user).filter(pk=rnd.study_id).exists():
+        raise _closed_to(rnd.study)
     return rnd
+
+
+def study_managers(*, study: Study) -> list[Any]:
+    """The study's named managers by user name (empty: open to every staff member whose role fits)."""
+    return list(study.managers.order_by("username"))
 
 
 def round_list_for_study(*, study: Study) -> list[Round]:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("studies/<slug:code>/", views.study_overview, name="study"),
     path("studies/<slug:code>/settings/", views.study_settings, name="study-settings"),
     path("studies/<slug:code>/settings/rules/", views.study_rules, name="study-rules"),
+    path("studies/<slug:code>/settings/managers/", views.study_managers, name="study-managers"),
     path("studies/<slug:code>/questions/<slug:key>/", views.question_update_view, name="question-update"),
     path("studies/<slug:code>/questions/<slug:key>/remove/", views.question_remove_view, name="question-remove"),
     path("studies/<slug:code>/panel/", views.study_panel, name="study-panel"),

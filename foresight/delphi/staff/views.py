@@ -1,7 +1,7 @@
 """The staff console (HTML + htmx). Each view: check access, validate a form, call one service or selector, render.
 
-Access: logged-in staff only (anonymous → the admin login, others → 403); moderation also needs the
-``delphi.change_argument`` permission. State changes are POST-only and CSRF-protected. A bad value
+Access: logged-in staff whose role holds the section's permission (``foresight.delphi.roles``; anonymous →
+the admin login, others → 403), on studies open to them (a study with named managers is theirs alone). State changes are POST-only and CSRF-protected. A bad value
 re-renders the page with the form's message and HTTP 400; an action the object's state does not allow
 (closing a round that is not open, changing frozen rules) gets HTTP 409. Nothing changes in either case.
 """
@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,16 +25,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from foresight.core.access import staff_required
+from foresight.core.access import role_required
 from foresight.core.errors import Conflict, error_message, error_status
 from foresight.core.forms import apply_service_error
 from foresight.core.htmx import wants_partial
 from foresight.delphi.models import Argument, Round, Study
+from foresight.delphi.roles import CONSOLE, MANAGE_PANEL, MANAGE_STUDY, MODERATE, VIEW_RESULTS
 from foresight.delphi.services import console
 from foresight.delphi.services.arguments import argument_moderate
 from foresight.delphi.services.panel import panel_import_csv
 from foresight.delphi.services.rounds import round_close, round_schedule
-from foresight.delphi.services.studies import question_remove, question_update
+from foresight.delphi.services.studies import question_remove, question_update, study_managers_set
 from foresight.delphi.staff import selectors
 from foresight.delphi.staff.forms import (
     ArgumentFilterForm,
@@ -48,28 +48,13 @@ from foresight.delphi.staff.forms import (
     RoundOpenForm,
     RoundScheduleForm,
     StudyCreateForm,
+    StudyManagersForm,
     StudyRulesForm,
 )
 
 PANEL_PAGE_SIZE = 100
 ARGUMENT_PAGE_SIZE = 50
 STUDY_PAGE_SIZE = 50
-MODERATE_PERMISSION = "delphi.change_argument"
-
-_View = Callable[..., HttpResponse]
-
-
-# --- Access ------------------------------------------------------------------------------------------
-
-
-def moderator_required(view: _View) -> _View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.has_perm(MODERATE_PERMISSION):
-            raise PermissionDenied("Moderating arguments needs the permission to change arguments.")
-        return view(request, *args, **kwargs)
-
-    return staff_required(wrapper)
 
 
 # --- Studies -----------------------------------------------------------------------------------------
@@ -77,9 +62,11 @@ def moderator_required(view: _View) -> _View:
 
 @require_safe
 @never_cache
-@staff_required
+@role_required(*CONSOLE)
 def study_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.study_list_for_staff(), STUDY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.study_list_for_staff(user=request.user), STUDY_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(request, "delphi/staff/study_list.html", {"page": page, "query": ""})
 
 
@@ -98,7 +85,7 @@ def _render_create(request: HttpRequest, form: StudyCreateForm, status: int = 20
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
-@staff_required
+@role_required(MANAGE_STUDY)
 def study_create(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _render_create(request, StudyCreateForm())
@@ -194,10 +181,10 @@ def _render_overview(
 @require_safe
 @never_cache
 @vary_on_headers("HX-Request")
-@staff_required
+@role_required(*CONSOLE)
 def study_overview(request: HttpRequest, code: str) -> HttpResponse:
     """The study dashboard; an htmx request gets only the participation region (polled while a round is open)."""
-    study = selectors.study_get_for_staff(code=code)
+    study = selectors.study_get_for_staff(code=code, user=request.user)
     return _render_overview(request, study)
 
 
@@ -209,7 +196,7 @@ def _round_action(
     run: Callable[[Round, dict[str, Any]], str],
 ) -> HttpResponse:
     """Shared shape of the round buttons: validate, call the service, redirect with a message or re-render."""
-    rnd = selectors.round_get_for_staff(code=code)
+    rnd = selectors.round_get_for_staff(code=code, user=request.user)
     n = rnd.number
     form = form_class(request.POST, auto_id=f"r{n}-{action}-%s")
     if not form.is_valid():
@@ -228,7 +215,7 @@ class _EmptyForm(forms.Form):
 
 
 @require_POST
-@staff_required
+@role_required(MANAGE_STUDY)
 def round_schedule_view(request: HttpRequest, code: str) -> HttpResponse:
     def run(rnd: Round, data: dict[str, Any]) -> str:
         round_schedule(rnd=rnd, opens_at=data["opens_at"], closes_at=data["closes_at"], actor=request.user)
@@ -238,7 +225,7 @@ def round_schedule_view(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@role_required(MANAGE_STUDY)
 def round_open_view(request: HttpRequest, code: str) -> HttpResponse:
     def run(rnd: Round, data: dict[str, Any]) -> str:
         if not console.round_open_now(rnd=rnd, actor=request.user, closes_at=data.get("closes_at")):
@@ -253,7 +240,7 @@ def round_open_view(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@role_required(MANAGE_STUDY)
 def round_close_view(request: HttpRequest, code: str) -> HttpResponse:
     def run(rnd: Round, data: dict[str, Any]) -> str:
         if not round_close(rnd=rnd, actor=request.user):
@@ -268,7 +255,7 @@ def round_close_view(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@role_required(MANAGE_STUDY)
 def round_extend_view(request: HttpRequest, code: str) -> HttpResponse:
     def run(rnd: Round, data: dict[str, Any]) -> str:
         console.round_extend_checked(rnd=rnd, closes_at=data["closes_at"], actor=request.user)
@@ -278,7 +265,7 @@ def round_extend_view(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@role_required(MANAGE_STUDY)
 def reminders_send(request: HttpRequest, code: str) -> HttpResponse:
     def run(rnd: Round, data: dict[str, Any]) -> str:
         count = console.reminders_queue(rnd=rnd, actor=request.user, base_url=settings.SITE_URL)
@@ -288,7 +275,7 @@ def reminders_send(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@role_required(MANAGE_STUDY)
 def round_aggregate_view(request: HttpRequest, code: str) -> HttpResponse:
     def run(rnd: Round, data: dict[str, Any]) -> str:
         console.round_aggregate_queue(rnd=rnd, actor=request.user)
@@ -299,10 +286,10 @@ def round_aggregate_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_safe
 @never_cache
-@staff_required
+@role_required(*CONSOLE)
 def round_progress(request: HttpRequest, code: str) -> HttpResponse:
     """The round's card with its aggregation progress; polled by htmx every 2 s until the round is aggregated."""
-    rnd = selectors.round_get_for_staff(code=code)
+    rnd = selectors.round_get_for_staff(code=code, user=request.user)
     if not wants_partial(request):
         return redirect(reverse("staff:study", kwargs={"code": rnd.study.code}) + f"#round-{rnd.number}")
     return render(
@@ -320,6 +307,7 @@ def _render_settings(
     study: Study,
     *,
     rules_form: StudyRulesForm | None = None,
+    managers_form: StudyManagersForm | None = None,
     failed_question: tuple[str, QuestionForm] | None = None,
     question_error: str | None = None,
     status: int = 200,
@@ -338,6 +326,8 @@ def _render_settings(
         "rules_form": rules_form or StudyRulesForm(initial=StudyRulesForm.initial_for(study), auto_id="rules-%s"),
         "questions": question_rows,
         "question_error": question_error,
+        "managers_form": managers_form or _managers_form(study),
+        "managers": selectors.study_managers(study=study),
         # As it applies: an older study's rule shown with the defaults of the keys it lacks.
         "stopping_rule": study.stopping_rules().as_dict(),
     }
@@ -346,16 +336,37 @@ def _render_settings(
 
 @require_safe
 @never_cache
-@staff_required
+@role_required(MANAGE_STUDY)
 def study_settings(request: HttpRequest, code: str) -> HttpResponse:
-    study = selectors.study_get_for_staff(code=code)
+    study = selectors.study_get_for_staff(code=code, user=request.user)
     return _render_settings(request, study)
 
 
+def _managers_form(study: Study, data: Any = None) -> StudyManagersForm:
+    initial = {"study_code": study.code, "managers": selectors.study_managers(study=study)}
+    return StudyManagersForm(data, initial=initial, auto_id="managers-%s")
+
+
 @require_POST
-@staff_required
+@role_required(MANAGE_STUDY)
+def study_managers(request: HttpRequest, code: str) -> HttpResponse:
+    study = selectors.study_get_for_staff(code=code, user=request.user)
+    form = _managers_form(study, request.POST)
+    if not form.is_valid():
+        return _render_settings(request, study, managers_form=form, status=400)
+    try:
+        study_managers_set(study=study, managers=form.cleaned_data["managers"], actor=request.user)
+    except ValidationError as exc:
+        apply_service_error(form, exc)
+        return _render_settings(request, study, managers_form=form, status=error_status(exc))
+    messages.success(request, _("Named managers saved."))
+    return redirect(reverse("staff:study-settings", kwargs={"code": study.code}) + "#managers")
+
+
+@require_POST
+@role_required(MANAGE_STUDY)
 def study_rules(request: HttpRequest, code: str) -> HttpResponse:
-    study = selectors.study_get_for_staff(code=code)
+    study = selectors.study_get_for_staff(code=code, user=request.user)
     form = StudyRulesForm(request.POST, auto_id="rules-%s")
     if not form.is_valid():
         return _render_settings(request, study, rules_form=form, status=400)
@@ -375,9 +386,9 @@ def study_rules(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@role_required(MANAGE_STUDY)
 def question_update_view(request: HttpRequest, code: str, key: str) -> HttpResponse:
-    study = selectors.study_get_for_staff(code=code)
+    study = selectors.study_get_for_staff(code=code, user=request.user)
     question = selectors.question_get_for_staff(study=study, key=key)
     form = QuestionForm.for_question(question, data=request.POST)
     if not form.is_valid():
@@ -396,9 +407,9 @@ def question_update_view(request: HttpRequest, code: str, key: str) -> HttpRespo
 
 
 @require_POST
-@staff_required
+@role_required(MANAGE_STUDY)
 def question_remove_view(request: HttpRequest, code: str, key: str) -> HttpResponse:
-    study = selectors.study_get_for_staff(code=code)
+    study = selectors.study_get_for_staff(code=code, user=request.user)
     question = selectors.question_get_for_staff(study=study, key=key)
     try:
         question_remove(question=question, actor=request.user)
@@ -454,16 +465,16 @@ def _render_panel(
 @require_safe
 @never_cache
 @vary_on_headers("HX-Request")
-@staff_required
+@role_required(MANAGE_PANEL)
 def study_panel(request: HttpRequest, code: str) -> HttpResponse:
-    study = selectors.study_get_for_staff(code=code)
+    study = selectors.study_get_for_staff(code=code, user=request.user)
     return _render_panel(request, study)
 
 
 @require_POST
-@staff_required
+@role_required(MANAGE_PANEL)
 def panel_import(request: HttpRequest, code: str) -> HttpResponse:
-    study = selectors.study_get_for_staff(code=code)
+    study = selectors.study_get_for_staff(code=code, user=request.user)
     form = PanelImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return _render_panel(request, study, import_form=form, status=400)
@@ -479,9 +490,9 @@ def panel_import(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@role_required(MANAGE_PANEL)
 def invitations_send(request: HttpRequest, code: str) -> HttpResponse:
-    study = selectors.study_get_for_staff(code=code)
+    study = selectors.study_get_for_staff(code=code, user=request.user)
     try:
         count = console.invitations_queue(study=study, actor=request.user, base_url=settings.SITE_URL)
     except ValidationError as exc:
@@ -498,9 +509,9 @@ def invitations_send(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_safe
 @never_cache
-@staff_required
+@role_required(VIEW_RESULTS)
 def study_results(request: HttpRequest, code: str) -> HttpResponse:
-    study = selectors.study_get_for_staff(code=code)
+    study = selectors.study_get_for_staff(code=code, user=request.user)
     rounds = [r for r in selectors.round_list_for_study(study=study) if r.status == Round.Status.AGGREGATED]
     form = ResultsRoundForm(request.GET)
     context: dict[str, Any] = {"study": study, "section": "results", "rounds": rounds, "form": form, "overview": None}
@@ -547,16 +558,16 @@ def _render_arguments(
 
 @require_safe
 @never_cache
-@moderator_required
+@role_required(MODERATE)
 def study_arguments(request: HttpRequest, code: str) -> HttpResponse:
-    study = selectors.study_get_for_staff(code=code)
+    study = selectors.study_get_for_staff(code=code, user=request.user)
     return _render_arguments(request, study)
 
 
 @require_POST
-@moderator_required
+@role_required(MODERATE)
 def argument_moderate_view(request: HttpRequest, code: str, pk: int) -> HttpResponse:
-    study = selectors.study_get_for_staff(code=code)
+    study = selectors.study_get_for_staff(code=code, user=request.user)
     argument = selectors.argument_get_for_staff(study=study, pk=pk)
     form = ModerateForm(request.POST)
     if not form.is_valid():

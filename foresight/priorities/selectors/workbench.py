@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -49,10 +50,11 @@ OTHER_RUNS = 20  # runs offered to compare with
 # --- Fetchers ------------------------------------------------------------------------------------------
 
 
-def study_list_for_workbench() -> QuerySet[Study]:
-    """Studies with an aggregated round, newest first, each with its scoring runs and editions."""
+def study_list_for_workbench(*, user: Any) -> QuerySet[Study]:
+    """Studies ``user`` may work on with an aggregated round, newest first, each with its runs and editions."""
     return (
-        Study.objects.filter(rounds__status=Round.Status.AGGREGATED)
+        Study.objects.for_staff(user)
+        .filter(rounds__status=Round.Status.AGGREGATED)
         .distinct()
         .order_by("-created_at", "-pk")
         .prefetch_related(
@@ -62,15 +64,23 @@ def study_list_for_workbench() -> QuerySet[Study]:
     )
 
 
-def study_get_for_staff(*, code: str) -> Study:
+def _open_to(user: Any, study: Study) -> None:
+    """403 unless ``user`` may work on ``study`` (a study with named managers is theirs alone)."""
+    if not Study.objects.for_staff(user).filter(pk=study.pk).exists():
+        raise PermissionDenied(f"Study {study.code} is open only to its named managers.")
+
+
+def study_get_for_staff(*, code: str, user: Any) -> Study:
     study = Study.objects.filter(code=code).first()
     if study is None:
         raise Http404("No such study")
+    _open_to(user, study)
     return study
 
 
-def run_get_for_staff(*, code: str, results: bool = True, study: Study | None = None) -> ScoringRun:
-    """A scoring run (``results=False``: without its possibly large results; ``study``: only one of its)."""
+def run_get_for_staff(*, code: str, user: Any, results: bool = True, study: Study | None = None) -> ScoringRun:
+    """A scoring run of a study ``user`` may work on (``results=False``: without its possibly large results;
+    ``study``: only one of its)."""
     runs = ScoringRun.objects.select_related("study", "round")
     if not results:
         runs = runs.defer("results")
@@ -79,6 +89,8 @@ def run_get_for_staff(*, code: str, results: bool = True, study: Study | None = 
     run = runs.filter(code=code).first()
     if run is None:
         raise Http404("No such scoring run" + (" of this study" if study is not None else ""))
+    if study is None:
+        _open_to(user, run.study)
     return run
 
 
@@ -107,8 +119,9 @@ def run_editions(*, run: ScoringRun) -> list[Edition]:
     return list(run.editions.order_by("-created_at"))
 
 
-def edition_get_for_staff(*, code: str, entries: bool = False) -> Edition:
-    """An edition in any state (``entries``: with its entries in rank order, topics to directions)."""
+def edition_get_for_staff(*, code: str, user: Any, entries: bool = False) -> Edition:
+    """An edition in any state of a study ``user`` may work on (``entries``: with its entries in rank order,
+    topics to directions)."""
     # The run's results can be large and the editor reads the entries' own copies of the numbers.
     editions = Edition.objects.select_related("study", "replaces", "scoring_run").defer("scoring_run__results")
     if entries:
@@ -123,6 +136,7 @@ def edition_get_for_staff(*, code: str, entries: bool = False) -> Edition:
     edition = editions.filter(code=code).first()
     if edition is None:
         raise Http404("No such edition")
+    _open_to(user, edition.study)
     return edition
 
 
