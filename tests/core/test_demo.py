@@ -29,6 +29,14 @@ start = re.search(r'href="(/delphi/[^"]+/round/2/[^"]+/)"', home.content.decode(
 topic = browser.get(start).content.decode()
 assert "Panel in round 1" in topic and "Your previous answer:" in topic, topic[:2000]
 assert Study.objects.filter(status="finished").count() == 1
+# The role accounts: the analyst scores and drafts, and never sees the panel's names.
+from django.contrib.auth import get_user_model
+analyst = Client()
+analyst.force_login(get_user_model().objects.get(username="analyst"))
+finished = Study.objects.get(status="finished")
+assert analyst.get("/staff/priorities/").status_code == 200
+assert analyst.get(f"/staff/studies/{{finished.code}}/results/").status_code == 200
+assert analyst.get(f"/staff/studies/{{finished.code}}/panel/").status_code == 403
 print("demo-ok")
 """
 
@@ -49,6 +57,7 @@ def test_the_demo_has_a_finished_study_and_a_working_expert_link(tmp_path: Path)
     run("load_catalog", "-v0")
     out = run("demo_data")
     assert "simulated finished study" in out
+    assert "demo role accounts: study-manager, panel-manager, moderator, analyst, publisher, curator" in out
     link = re.search(r"single-use link\): (\S+)", out)
     assert link, out
     assert "import re" not in PROBE

@@ -8,9 +8,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
+from django.utils.text import slugify
 
+from foresight.core.roles import ROLES
 from foresight.delphi.models import Participant, RoundCompletion, Study
 from foresight.delphi.services.panel import invitation_create
 from foresight.delphi.services.simulation import study_simulate
@@ -34,6 +37,7 @@ class Command(BaseCommand):
             self.stdout.write(f"demo staff account: {DEMO_USERNAME} / {DEMO_PASSWORD}")
         else:
             self.stdout.write(f"demo staff account {DEMO_USERNAME!r} already exists")
+        self._role_accounts()
         if not Study.objects.exists():
             result = study_simulate(experts=300, topics=24, seed=2026, rounds=2)
             self.stdout.write(f"simulated finished study {result.study} (rounds {', '.join(result.rounds)})")
@@ -41,6 +45,18 @@ class Command(BaseCommand):
             self.stdout.write(f"simulated study {live.study} with round 2 open")
         self._published_edition()
         self._expert_link()
+
+    def _role_accounts(self) -> None:
+        """One staff account per role (``analyst``, ``publisher``, …; the demo password), to see what each
+        role may do."""
+        User = get_user_model()
+        for name in ROLES:
+            username = slugify(name)
+            if User.objects.filter(username=username).exists():
+                continue
+            user = User.objects.create_user(username, f"{username}@localhost", DEMO_PASSWORD, is_staff=True)
+            user.groups.add(Group.objects.get(name=name))
+        self.stdout.write(f"demo role accounts: {', '.join(slugify(n) for n in ROLES)} / {DEMO_PASSWORD}")
 
     def _published_edition(self) -> None:
         """The finished demo study gets a priority edition published at the suggested tiers (once)."""
