@@ -44,7 +44,7 @@ def grant_models(app_config: AppConfig, role: str) -> None:
     """Declare that ``role`` may view, add, change and delete every model of the app (in the admin), not
     the history tables django-simple-history adds (the admin shows history with the model's own rights)."""
     for model in app_config.get_models():
-        name = model._meta.model_name
+        name = str(model._meta.model_name)
         if name.startswith("historical"):
             continue
         grant(app_config.label, role, *(f"{action}_{name}" for action in ("view", "add", "change", "delete")))
