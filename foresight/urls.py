@@ -16,6 +16,7 @@ from foresight.public import api as public_api
 from foresight.public import views as public_views
 from scenarios import api as scenarios_api
 from scenarios import views as scenario_views
+from scenarios.exchange import views as exchange_views
 
 handler404 = core_views.not_found
 
@@ -58,6 +59,10 @@ urlpatterns += i18n_patterns(
     path("topics/<slug:code>/", public_views.topic_detail, name="topic-detail"),
     path("scenarios/", scenario_views.scenario_list, name="scenario-list"),
     path("scenarios/<slug:code>/", scenario_views.scenario_detail, name="scenario-detail"),
+    path("organisations/", exchange_views.organisation_list, name="organisation-list"),
+    path("organisations/<slug:code>/", exchange_views.organisation_detail, name="organisation-detail"),
+    path("exchange/", include("scenarios.exchange.urls")),
+    path("accounts/", include("allauth.urls")),
     path("delphi/", include("foresight.delphi.urls")),
     path("editions/", include("foresight.priorities.urls")),
     path("staff/priorities/", include("foresight.priorities.workbench_urls")),

@@ -11,4 +11,6 @@ class ScenariosConfig(AppConfig):
 
     def ready(self) -> None:
         cache.invalidate_on_change(self)  # the public pages show the scenarios
-        roles.grant_models(self, "Curator")  # curation happens in the admin
+        roles.grant_models(self, "Curator", only=["scenario", "scenariotopic"])  # curation happens in the admin
+        # Curators confirm organisations (``verified_at``); members and invitations are the organisations' own.
+        roles.grant(self.label, "Curator", "view_organisation", "change_organisation")

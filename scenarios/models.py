@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -135,3 +139,129 @@ class ScenarioTopic(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scenario.code} → {self.topic.code} ({self.role})"
+
+
+# --- The scenario exchange: organisations and their members ------------------------------------------------
+
+
+class Organisation(Bilingual):
+    """An organisation that owns scenarios or supplies technologies, with a public profile page."""
+
+    class Kind(models.TextChoices):
+        ENTERPRISE = "enterprise", _("Enterprise")
+        ASSOCIATION = "association", _("Industry association")
+        UNIVERSITY = "university", _("University")
+        RESEARCH_INSTITUTE = "research_institute", _("Research institute")
+        PUBLIC_SERVICE = "public_service", _("Hospital or public service provider")
+        GOVERNMENT = "government", _("Government body")
+        INVESTOR = "investor", _("Investor")
+        OTHER = "other", _("Other")
+
+    code = models.SlugField(max_length=60, unique=True)
+    name_en = models.CharField(max_length=200, blank=True)
+    name_zh = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    region_en = models.CharField(max_length=200, blank=True)
+    region_zh = models.CharField(max_length=200, blank=True)
+    sector_en = models.CharField(max_length=200, blank=True)
+    sector_zh = models.CharField(max_length=200, blank=True)
+    description_en = models.TextField(max_length=4000, blank=True)
+    description_zh = models.TextField(max_length=4000, blank=True)
+    website = models.URLField(max_length=300, blank=True)
+    verified_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When a curator confirmed that the organisation is who it says it is.")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    members: models.ManyToManyField[Any, Membership] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="organisations"
+    )
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(name_en="", name_zh=""), name="organisation_has_a_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name_en or self.name_zh
+
+    @property
+    def name(self) -> str:
+        return self.tr("name") or self.name_en or self.name_zh
+
+
+class Membership(models.Model):
+    """A person's place in an organisation: admins manage members, editors write entries, viewers read them."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Admin")
+        EDITOR = "editor", _("Editor")
+        VIEWER = "viewer", _("Viewer")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=8, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation", "role", "user"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "user"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organisation.code} ({self.role})"
+
+
+class OrganisationInvitation(models.Model):
+    """An organisation admin's invitation to an e-mail address; the link's token is stored only as a hash."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=8, choices=Membership.Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.organisation.code} ({self.role})"
+
+
+class JoinRequest(models.Model):
+    """A signed-in person asks to join an organisation; one of its admins approves or declines."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="join_requests")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="join_requests")
+    message = models.TextField(max_length=1000, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "user"], condition=Q(status="pending"), name="joinrequest_one_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.organisation.code} ({self.status})"

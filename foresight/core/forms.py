@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # the Django stubs' type for lazy translations (a development
     from django_stubs_ext import StrOrPromise
 
 
-def apply_service_error(form: forms.Form, exc: ValidationError) -> None:
+def apply_service_error(form: forms.BaseForm, exc: ValidationError) -> None:
     """Show a service's ValidationError in the form: field messages on their field, the rest above the form."""
     if hasattr(exc, "error_dict"):
         for name, errors in exc.error_dict.items():

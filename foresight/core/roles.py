@@ -40,12 +40,14 @@ def grant(app_label: str, role: str, *codenames: str) -> None:
     _GRANTS[app_label][role].update(codenames)
 
 
-def grant_models(app_config: AppConfig, role: str) -> None:
-    """Declare that ``role`` may view, add, change and delete every model of the app (in the admin), not
-    the history tables django-simple-history adds (the admin shows history with the model's own rights)."""
+def grant_models(app_config: AppConfig, role: str, *, only: Iterable[str] = ()) -> None:
+    """Declare that ``role`` may view, add, change and delete every model of the app (``only``: these model
+    names) in the admin, not the history tables django-simple-history adds (the admin shows history with
+    the model's own rights)."""
+    wanted = set(only)
     for model in app_config.get_models():
         name = str(model._meta.model_name)
-        if name.startswith("historical"):
+        if name.startswith("historical") or (wanted and name not in wanted):
             continue
         grant(app_config.label, role, *(f"{action}_{name}" for action in ("view", "add", "change", "delete")))
 

@@ -88,6 +88,7 @@ ADMIN_MATRIX: dict[str, set[str]] = {
     "core.auditlog": set(),
     "auth.user": set(),  # roles are given by a superuser: nobody hands herself a role
     "auth.group": set(),
+    "account.emailaddress": set(),  # the exchange's accounts: their addresses are nobody's business
 }
 
 # The consoles each role finds in the site's header.

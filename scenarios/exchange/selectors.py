@@ -1,0 +1,80 @@
+"""Reads of the exchange's organisation pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.db.models import Count, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from scenarios.models import JoinRequest, Membership, Organisation, OrganisationInvitation
+
+
+def organisation_get(*, code: str) -> Organisation:
+    organisation = Organisation.objects.filter(code=code).first()
+    if organisation is None:
+        raise Http404("No such organisation")
+    return organisation
+
+
+def organisation_list() -> QuerySet[Organisation]:
+    """Every organisation for the public list, verified ones first, with its number of members."""
+    return Organisation.objects.annotate(member_count=Count("memberships")).order_by(
+        "verified_at__isnull", "name_en", "name_zh", "code"
+    )
+
+
+def memberships_of(*, user: Any) -> list[Membership]:
+    return list(Membership.objects.filter(user=user).select_related("organisation").order_by("organisation__code"))
+
+
+def invitations_for(*, user: Any) -> list[OrganisationInvitation]:
+    """Open invitations to any of the user's verified addresses."""
+    emails = [e.lower() for e in EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)]
+    return list(
+        OrganisationInvitation.objects.filter(email__in=emails, accepted_at__isnull=True, expires_at__gt=timezone.now())
+        .exclude(organisation__memberships__user=user)
+        .select_related("organisation")
+    )
+
+
+def join_requests_of(*, user: Any) -> list[JoinRequest]:
+    return list(JoinRequest.objects.filter(user=user).select_related("organisation")[:20])
+
+
+def members_of(*, organisation: Organisation) -> list[Membership]:
+    return list(
+        Membership.objects.filter(organisation=organisation).select_related("user").order_by("role", "user__email")
+    )
+
+
+def pending_requests(*, organisation: Organisation) -> list[JoinRequest]:
+    return list(
+        JoinRequest.objects.filter(organisation=organisation, status=JoinRequest.Status.PENDING)
+        .select_related("user")
+        .order_by("created_at")
+    )
+
+
+def pending_invitations(*, organisation: Organisation) -> list[OrganisationInvitation]:
+    return list(
+        OrganisationInvitation.objects.filter(
+            organisation=organisation, accepted_at__isnull=True, expires_at__gt=timezone.now()
+        ).order_by("-created_at")
+    )
+
+
+def membership_get(*, organisation: Organisation, pk: int) -> Membership:
+    membership = Membership.objects.filter(organisation=organisation, pk=pk).select_related("user").first()
+    if membership is None:
+        raise Http404("No such member")
+    return membership
+
+
+def join_request_get(*, organisation: Organisation, pk: int) -> JoinRequest:
+    request = JoinRequest.objects.filter(organisation=organisation, pk=pk).select_related("user").first()
+    if request is None:
+        raise Http404("No such request")
+    return request

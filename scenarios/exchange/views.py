@@ -1,0 +1,267 @@
+"""The scenario exchange's pages for organisation members (signed in through django-allauth) and the public
+organisation profiles. Each view: check who is asking, validate a form, call one service or selector,
+render. A bad value re-renders the page with its message and 400; a refused action answers 403 or 409 with
+the reason; nothing changes in either case. State changes are POST-only and CSRF-protected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from foresight.core.errors import error_message, error_status
+from foresight.core.forms import apply_service_error
+from scenarios.exchange import organisations as svc
+from scenarios.exchange import selectors
+from scenarios.exchange.forms import DecideForm, InviteForm, JoinForm, OrganisationForm, RoleForm
+from scenarios.models import Membership, Organisation
+
+Role = Membership.Role
+PAGE_SIZE = 50
+
+
+def _refused(request: HttpRequest, exc: Exception, *, back: str) -> HttpResponse:
+    """A refusal no form field can correct, on its own page with the error contract's status."""
+    status = 403 if isinstance(exc, PermissionDenied) else error_status(exc)
+    message = str(exc) if isinstance(exc, PermissionDenied) else error_message(exc)
+    return render(request, "exchange/refused.html", {"message": message, "back": back}, status=status)
+
+
+# --- The member's home -----------------------------------------------------------------------------------
+
+
+@require_safe
+@never_cache
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context = {
+        "memberships": selectors.memberships_of(user=user),
+        "invitations": selectors.invitations_for(user=user),
+        "join_requests": selectors.join_requests_of(user=user),
+    }
+    return render(request, "exchange/home.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+@login_required
+def organisation_create(request: HttpRequest) -> HttpResponse:
+    form = OrganisationForm(request.POST or None)
+    if request.method != "POST":
+        return render(request, "exchange/organisation_form.html", {"form": form})
+    if not form.is_valid():
+        return render(request, "exchange/organisation_form.html", {"form": form}, status=400)
+    try:
+        organisation = svc.organisation_create(user=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        apply_service_error(form, exc)
+        return render(request, "exchange/organisation_form.html", {"form": form}, status=error_status(exc))
+    messages.success(request, _("Organisation created: you are its admin. Invite your colleagues next."))
+    return redirect("exchange:members", code=organisation.code)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+@login_required
+def organisation_edit(request: HttpRequest, code: str) -> HttpResponse:
+    organisation = selectors.organisation_get(code=code)
+    svc.require_role(organisation=organisation, user=request.user, roles=(Role.ADMIN,))
+    form = OrganisationForm(request.POST or None, instance=organisation if request.method != "POST" else None)
+    context = {"form": form, "organisation": organisation}
+    if request.method != "POST":
+        return render(request, "exchange/organisation_form.html", context)
+    if not form.is_valid():
+        return render(request, "exchange/organisation_form.html", context, status=400)
+    try:
+        svc.organisation_update(organisation=organisation, actor=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        apply_service_error(form, exc)
+        return render(request, "exchange/organisation_form.html", context, status=error_status(exc))
+    messages.success(request, _("Profile saved."))
+    return redirect("organisation-detail", code=organisation.code)
+
+
+# --- Members, invitations, join requests ------------------------------------------------------------------
+
+
+def _render_members(
+    request: HttpRequest,
+    organisation: Organisation,
+    *,
+    invite_form: InviteForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    role = svc.require_role(organisation=organisation, user=request.user, roles=tuple(Role.values))
+    admin = role == Role.ADMIN
+    context: dict[str, Any] = {
+        "organisation": organisation,
+        "my_role": role,
+        "is_admin": admin,
+        "members": selectors.members_of(organisation=organisation),
+        "role_choices": Role.choices,
+        "error": error,
+    }
+    if admin:
+        context.update(
+            {
+                "invite_form": invite_form or InviteForm(),
+                "requests": selectors.pending_requests(organisation=organisation),
+                "invitations": selectors.pending_invitations(organisation=organisation),
+            }
+        )
+    return render(request, "exchange/members.html", context, status=status)
+
+
+@require_safe
+@never_cache
+@login_required
+def members(request: HttpRequest, code: str) -> HttpResponse:
+    """Members see who else is in; admins also see addresses, invite, decide requests and change roles."""
+    return _render_members(request, selectors.organisation_get(code=code))
+
+
+@require_POST
+@login_required
+def invite(request: HttpRequest, code: str) -> HttpResponse:
+    organisation = selectors.organisation_get(code=code)
+    svc.require_role(organisation=organisation, user=request.user, roles=(Role.ADMIN,))
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        return _render_members(request, organisation, invite_form=form, status=400)
+    try:
+        svc.invitation_send(organisation=organisation, actor=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        apply_service_error(form, exc)
+        return _render_members(request, organisation, invite_form=form, status=error_status(exc))
+    messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
+    return redirect("exchange:members", code=organisation.code)
+
+
+@require_POST
+@login_required
+def member_role(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    organisation = selectors.organisation_get(code=code)
+    svc.require_role(organisation=organisation, user=request.user, roles=(Role.ADMIN,))
+    membership = selectors.membership_get(organisation=organisation, pk=pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        return _render_members(request, organisation, error=_("Choose admin, editor or viewer."), status=400)
+    try:
+        svc.membership_change_role(membership=membership, actor=request.user, role=form.cleaned_data["role"])
+    except ValidationError as exc:
+        return _render_members(request, organisation, error=error_message(exc), status=error_status(exc))
+    messages.success(request, _("Role changed."))
+    return redirect("exchange:members", code=organisation.code)
+
+
+@require_POST
+@login_required
+def member_remove(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    """An admin removes a member; a member removes herself (leaves)."""
+    organisation = selectors.organisation_get(code=code)
+    svc.require_role(organisation=organisation, user=request.user, roles=tuple(Role.values))
+    membership = selectors.membership_get(organisation=organisation, pk=pk)
+    leaving = membership.user_id == request.user.pk
+    try:
+        svc.membership_remove(membership=membership, actor=request.user)
+    except ValidationError as exc:
+        return _render_members(request, organisation, error=error_message(exc), status=error_status(exc))
+    if leaving:
+        messages.success(request, _("You have left %(name)s.") % {"name": organisation.name})
+        return redirect("exchange:home")
+    messages.success(request, _("Member removed."))
+    return redirect("exchange:members", code=organisation.code)
+
+
+@require_POST
+@login_required
+def request_decide(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    organisation = selectors.organisation_get(code=code)
+    svc.require_role(organisation=organisation, user=request.user, roles=(Role.ADMIN,))
+    join_request = selectors.join_request_get(organisation=organisation, pk=pk)
+    form = DecideForm(request.POST)
+    if not form.is_valid():
+        return _render_members(request, organisation, error=_("Approve or decline, with a role."), status=400)
+    approve = form.cleaned_data["decision"] == "approve"
+    try:
+        svc.join_request_decide(
+            request=join_request, actor=request.user, approve=approve, role=form.cleaned_data["role"]
+        )
+    except ValidationError as exc:
+        return _render_members(request, organisation, error=error_message(exc), status=error_status(exc))
+    messages.success(request, _("Request approved.") if approve else _("Request declined."))
+    return redirect("exchange:members", code=organisation.code)
+
+
+@require_POST
+@login_required
+def join(request: HttpRequest, code: str) -> HttpResponse:
+    organisation = selectors.organisation_get(code=code)
+    back = reverse("organisation-detail", kwargs={"code": organisation.code})
+    form = JoinForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, ValidationError(_("Keep the message under 1,000 characters.")), back=back)
+    try:
+        svc.join_request_create(organisation=organisation, user=request.user, message=form.cleaned_data["message"])
+    except ValidationError as exc:
+        return _refused(request, exc, back=back)
+    messages.success(request, _("Your request has been sent to the organisation's admins."))
+    return redirect("exchange:home")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: what the invitation is, with a button (a mail scanner opening the link accepts nothing); POST:
+    accept, signed in with the invited address."""
+    found = svc.invitation_get(token=token)
+    context: dict[str, Any] = {"found": found, "token": token}
+    if found is None:
+        return render(request, "exchange/invitation.html", context, status=404)
+    if request.method != "POST":
+        return render(request, "exchange/invitation.html", context, status=200 if found.usable else 409)
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('account_login')}?next={request.path}")
+    try:
+        membership = svc.invitation_accept(token=token, user=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        return _refused(request, exc, back=reverse("exchange:home"))
+    messages.success(
+        request,
+        _("Welcome to %(name)s: you are a member as %(role)s.")
+        % {"name": membership.organisation.name, "role": membership.get_role_display().lower()},
+    )
+    return redirect("exchange:members", code=membership.organisation.code)
+
+
+# --- Public profiles ----------------------------------------------------------------------------------------
+
+
+@require_safe
+def organisation_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.organisation_list(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "exchange/organisation_list.html", {"page": page})
+
+
+@require_safe
+def organisation_detail(request: HttpRequest, code: str) -> HttpResponse:
+    organisation = selectors.organisation_get(code=code)
+    role = svc.role_of(organisation=organisation, user=request.user)
+    context = {
+        "organisation": organisation,
+        "my_role": role,
+        "my_role_label": Role(role).label if role else "",
+        "join_form": JoinForm(),
+    }
+    return render(request, "exchange/organisation_detail.html", context)
