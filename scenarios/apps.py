@@ -13,4 +13,4 @@ class ScenariosConfig(AppConfig):
         cache.invalidate_on_change(self)  # the public pages show the scenarios
         roles.grant_models(self, "Curator", only=["scenario", "scenariotopic"])  # curation happens in the admin
         # Curators confirm organisations (``verified_at``); members and invitations are the organisations' own.
-        roles.grant(self.label, "Curator", "view_organisation", "change_organisation")
+        roles.grant(self.label, "Curator", "view_organisation", "change_organisation", "review_entry")

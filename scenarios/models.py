@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -265,3 +266,154 @@ class JoinRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.organisation.code} ({self.status})"
+
+
+# --- The scenario exchange: demand and capability entries -----------------------------------------------------
+
+
+def new_entry_code() -> str:
+    return "e-" + secrets.token_hex(4)
+
+
+class Entry(Bilingual):
+    """What an organisation proposes: a **demand** entry (a scenario it will open) or a **capability** entry (a
+    technology it can bring). Reviewed by curators, then published in a release.
+
+    Either language may be filled first; the other is completed by the proposer or a curator, and a missing
+    one is shown as missing, never as an empty field. Contact goes through the product only: there is no
+    e-mail or telephone field."""
+
+    class Kind(models.TextChoices):
+        DEMAND = "demand", _("Demand (a scenario we will open)")
+        CAPABILITY = "capability", _("Capability (a technology we can bring)")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        IN_REVIEW = "in_review", _("In review")
+        CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+        ACCEPTED = "accepted", _("Accepted")
+        PUBLISHED = "published", _("Published")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    class Offer(models.TextChoices):
+        TEST_SITE = "test_site", _("Test site")
+        DATA = "data", _("Data")
+        PROCUREMENT = "procurement", _("Procurement")
+        CO_FUNDING = "co_funding", _("Co-funding")
+        SANDBOX = "sandbox", _("Regulatory sandbox")
+
+    code = models.SlugField(max_length=20, unique=True, default=new_entry_code, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    title_en = models.CharField(max_length=200, blank=True)
+    title_zh = models.CharField(max_length=200, blank=True)
+    # Demand: the problem and why it matters now. Capability: what the technology does.
+    summary_en = models.TextField(max_length=4000, blank=True)
+    summary_zh = models.TextField(max_length=4000, blank=True)
+    setting = models.CharField(max_length=20, choices=Scenario.Setting.choices, blank=True)
+    region_en = models.CharField(max_length=200, blank=True)
+    region_zh = models.CharField(max_length=200, blank=True)
+    # Demand only.
+    why_now_en = models.TextField(max_length=2000, blank=True)
+    why_now_zh = models.TextField(max_length=2000, blank=True)
+    location_en = models.CharField(max_length=300, blank=True)
+    location_zh = models.CharField(max_length=300, blank=True)
+    scale_sites = models.PositiveIntegerField(null=True, blank=True)
+    scale_users = models.PositiveIntegerField(null=True, blank=True)
+    offers = models.JSONField(default=list, blank=True)  # codes of ``Offer``
+    budget_min = models.PositiveBigIntegerField(null=True, blank=True, help_text=_("Procurement budget, yuan."))
+    budget_max = models.PositiveBigIntegerField(null=True, blank=True)
+    needs_en = models.TextField(max_length=2000, blank=True)
+    needs_zh = models.TextField(max_length=2000, blank=True)
+    window_start = models.DateField(null=True, blank=True)
+    window_end = models.DateField(null=True, blank=True)
+    constraints_en = models.TextField(max_length=2000, blank=True)
+    constraints_zh = models.TextField(max_length=2000, blank=True)
+    # Capability only.
+    trl = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(9)], verbose_name="TRL"
+    )
+    trl_evidence_en = models.TextField(max_length=2000, blank=True)
+    trl_evidence_zh = models.TextField(max_length=2000, blank=True)
+    deployments_en = models.TextField(max_length=2000, blank=True)
+    deployments_zh = models.TextField(max_length=2000, blank=True)
+    conditions_en = models.TextField(max_length=2000, blank=True)
+    conditions_zh = models.TextField(max_length=2000, blank=True)
+    # Sources and evidence: [{"url": "https://…", "title": "…"}].
+    sources = models.JSONField(default=list, blank=True)
+    topics: models.ManyToManyField[Topic, EntryTopic] = models.ManyToManyField(
+        Topic, through="EntryTopic", related_name="+"
+    )
+    rejection_reason = models.TextField(max_length=2000, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-updated_at", "code"]
+        permissions = [("review_entry", "Can review exchange entries: comment, request changes, accept, reject")]
+        constraints = [
+            models.CheckConstraint(condition=Q(trl__isnull=True) | Q(trl__gte=1, trl__lte=9), name="entry_trl_1_9"),
+            models.CheckConstraint(
+                condition=Q(budget_min__isnull=True) | Q(budget_max__isnull=True) | Q(budget_min__lte=F("budget_max")),
+                name="entry_budget_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(window_start__isnull=True)
+                | Q(window_end__isnull=True)
+                | Q(window_start__lte=F("window_end")),
+                name="entry_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.title_en or self.title_zh}"
+
+    @property
+    def title(self) -> str:
+        return self.tr("title") or self.title_en or self.title_zh
+
+
+class EntryTopic(models.Model):
+    """A catalog topic an entry involves (demand: needs; capability: delivers), with its role."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="topic_links")
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=16, choices=ScenarioTopic.Role.choices)
+
+    class Meta:
+        ordering = ["entry", "role", "topic__code"]
+        constraints = [models.UniqueConstraint(fields=["entry", "topic"], name="entrytopic_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.entry.code} → {self.topic.code} ({self.role})"
+
+
+class EntryComment(models.Model):
+    """A note in an entry's review thread, from a curator or a member of the proposing organisation."""
+
+    class Kind(models.TextChoices):
+        COMMENT = "comment", _("Comment")
+        CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+        REJECTED = "rejected", _("Rejected")
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    by_curator = models.BooleanField(default=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.COMMENT)
+    body = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["entry", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.entry.code}: {self.kind}"
