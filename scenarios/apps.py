@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 from foresight.core import cache, roles
 
@@ -14,3 +15,4 @@ class ScenariosConfig(AppConfig):
         roles.grant_models(self, "Curator", only=["scenario", "scenariotopic"])  # curation happens in the admin
         # Curators confirm organisations (``verified_at``); members and invitations are the organisations' own.
         roles.grant(self.label, "Curator", "view_organisation", "change_organisation", "review_entry")
+        roles.nav_register("review", _("Entry review"), "exchange:review-queue", ["scenarios.review_entry"], order=40)

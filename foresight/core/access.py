@@ -16,6 +16,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
 View = Callable[..., HttpResponse]
@@ -35,7 +36,7 @@ def staff_required(view: View) -> View:
                 return HttpResponseClientRedirect(f"{login}?{urlencode({'next': next_url})}")
             return redirect_to_login(request.get_full_path(), login_url=login)
         if not (user.is_active and user.is_staff):
-            raise PermissionDenied("Staff only.")
+            raise PermissionDenied(_("Staff only."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -51,7 +52,7 @@ def role_required(*perms: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not any(request.user.has_perm(p) for p in perms):
-                raise PermissionDenied("Your staff role does not allow this.")
+                raise PermissionDenied(_("Your role does not allow this page."))
             return view(request, *args, **kwargs)
 
         return staff_required(wrapper)

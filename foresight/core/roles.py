@@ -87,25 +87,27 @@ def on_post_migrate(sender: Any, **kwargs: Any) -> None:
         roles_sync(app_label=label)
 
 
-def user_roles(user: Any) -> list[Promise]:
-    """The labels of the roles a user holds (a superuser: every role)."""
-    from django.contrib.auth.models import Group  # apps import this module before models load
-
-    if not user.is_authenticated:
-        return []
-    if getattr(user, "is_superuser", False):
-        return list(ROLES.values())
-    names = set(Group.objects.filter(user=user, name__in=ROLES).values_list("name", flat=True))
-    return [label for name, label in ROLES.items() if name in names]
+_STUDY_SCOPED: set[str] = set()
 
 
-def users_with_permission(perm: str) -> Q:
-    """A filter on users: active staff who hold ``perm`` (``app_label.codename``) through a group, directly,
-    or as superusers."""
+def study_scoped(*perms: str) -> None:
+    """Declare permissions that work on one study at a time: their holders can be a study's named managers."""
+    _STUDY_SCOPED.update(perms)
+
+
+def study_scoped_permissions() -> tuple[str, ...]:
+    return tuple(sorted(_STUDY_SCOPED))
+
+
+def users_with_permission(*perms: str) -> Q:
+    """A filter on users: active staff who hold any of ``perms`` (``app_label.codename``) through a group,
+    directly, or as superusers."""
     from django.contrib.auth.models import Permission  # apps import this module before models load
 
-    app, codename = perm.split(".", 1)
-    held = Q(content_type__app_label=app, codename=codename)
+    held = Q(pk__in=[])
+    for perm in perms:
+        app, codename = perm.split(".", 1)
+        held |= Q(content_type__app_label=app, codename=codename)
     ids = Permission.objects.filter(held)
     return Q(is_active=True, is_staff=True) & (
         Q(is_superuser=True) | Q(groups__permissions__in=ids) | Q(user_permissions__in=ids)

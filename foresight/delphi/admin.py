@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from foresight.core.admin import ReadOnlyAdmin
-from foresight.delphi.models import Expert, Round, Study
+from foresight.delphi.models import Expert, Participant, Round, Study
 
 
 class RoundInline(admin.TabularInline):
@@ -36,3 +37,11 @@ class ExpertAdmin(admin.ModelAdmin):
     list_filter = ["sector", "country"]
     search_fields = ["email", "name", "organisation"]
     filter_horizontal = ["areas"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Expert]:
+        """Staff other than superusers see the experts of the panels of studies open to them (named managers)."""
+        experts = super().get_queryset(request)
+        if request.user.is_superuser:
+            return experts
+        open_to_them = Participant.objects.filter(study__in=Study.objects.for_staff(request.user))
+        return experts.filter(pk__in=open_to_them.values("expert_id"))

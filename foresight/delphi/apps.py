@@ -19,8 +19,9 @@ class DelphiConfig(AppConfig):
 
         label = self.label
         roles.grant(label, "Study manager", "manage_study", "view_results")
-        # The admin's expert list is where a panel manager corrects an address or a language.
-        roles.grant(label, "Panel manager", "manage_panel", "view_expert", "change_expert")
+        # The admin's expert list (read-only for her: an address change would redirect an expert's links).
+        roles.grant(label, "Panel manager", "manage_panel", "view_expert")
         roles.grant(label, "Moderator", "moderate_argument")
         roles.grant(label, "Analyst", "view_results")
+        roles.study_scoped(*CONSOLE)
         roles.nav_register("console", _("Delphi console"), "staff:study-list", CONSOLE, order=10)

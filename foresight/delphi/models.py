@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from foresight import disclosure
@@ -157,6 +158,11 @@ class Study(Bilingual):
     @property
     def is_frozen(self) -> bool:
         return self.frozen_at is not None
+
+    @cached_property
+    def has_aggregated_round(self) -> bool:
+        """Whether the priority workbench can score it."""
+        return self.rounds.filter(status=Round.Status.AGGREGATED).exists()
 
     def disclosure_rules(self) -> disclosure.Rules:
         """The study's disclosure and minimum-evidence rules, for ``foresight.disclosure``."""

@@ -5,14 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from foresight.core.admin import ReadOnlyAdmin
+from foresight.delphi.models import Study
 from foresight.priorities.models import Edition, EditionEntry, ScoringRun
 
 
+class OfOpenStudies(ReadOnlyAdmin):
+    """Rows of studies open to the viewer: a study with named managers is theirs alone, in the admin too."""
+
+    study_path = "study"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        rows = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rows
+        return rows.filter(**{f"{self.study_path}__in": Study.objects.for_staff(request.user)})
+
+
 @admin.register(ScoringRun)
-class ScoringRunAdmin(ReadOnlyAdmin):
+class ScoringRunAdmin(OfOpenStudies):
     list_display = ["code", "study", "round", "status", "progress", "seed", "bootstrap_b", "top_k", "created_at"]
     list_filter = ["status"]
     search_fields = ["code", "study__code", "fingerprint"]
@@ -33,7 +47,7 @@ class EditionEntryInline(admin.TabularInline):
 
 
 @admin.register(Edition)
-class EditionAdmin(ReadOnlyAdmin):
+class EditionAdmin(OfOpenStudies):
     list_display = ["code", "title_en", "study", "status", "published_at"]
     list_filter = ["status"]
     search_fields = ["code", "title_en", "title_zh"]
@@ -41,7 +55,9 @@ class EditionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(EditionEntry)
-class EditionEntryAdmin(ReadOnlyAdmin):
+class EditionEntryAdmin(OfOpenStudies):
+    study_path = "edition__study"
+
     list_display = ["edition", "topic", "tier", "rank", "score", "decided_at"]
     list_filter = ["tier", "edition"]
     list_select_related = ["edition", "topic"]

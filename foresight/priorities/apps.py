@@ -4,7 +4,14 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 from foresight.core import roles
-from foresight.priorities.roles import WORKBENCH
+from foresight.priorities.roles import (
+    PREPARE_EDITION,
+    PUBLISH_EDITION,
+    RUN_SCORING,
+    VIEW_EDITIONS,
+    VIEW_RUNS,
+    WORKBENCH,
+)
 
 
 class PrioritiesConfig(AppConfig):
@@ -24,4 +31,5 @@ class PrioritiesConfig(AppConfig):
         label = self.label
         roles.grant(label, "Analyst", "view_scoringrun", "run_scoring", "view_edition", "prepare_edition")
         roles.grant(label, "Publisher", "view_scoringrun", "view_edition", "publish_edition")
+        roles.study_scoped(VIEW_RUNS, RUN_SCORING, VIEW_EDITIONS, PREPARE_EDITION, PUBLISH_EDITION)
         roles.nav_register("workbench", _("Priority workbench"), "workbench:index", WORKBENCH, order=20)

@@ -305,10 +305,10 @@ class EditionCreateForm(forms.Form):
         label=_("Start from the tiers and rationales of the edition it replaces"), required=False, initial=True
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, study: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Only a published edition can be replaced (edition_draft_create checks it too).
-        published = Edition.objects.filter(status=Edition.Status.PUBLISHED).order_by("-published_at")
+        # Only a published edition of the same study can be replaced (edition_draft_create checks it too).
+        published = Edition.objects.filter(status=Edition.Status.PUBLISHED, study=study).order_by("-published_at")
         field = self.fields["replaces"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = published

@@ -283,7 +283,7 @@ def edition_create(request: HttpRequest, code: str) -> HttpResponse:
             "code": wb.edition_code_suggested(base=f"{run.study.code}-edition"),
             **edition_titles(title_en=run.study.title_en, title_zh=run.study.title_zh),
         }
-        replaced = wb.edition_published_get(code=request.GET.get("replaces", ""))
+        replaced = wb.edition_published_get(code=request.GET.get("replaces", ""), study=run.study)
         if replaced is not None:
             initial.update(
                 {
@@ -295,9 +295,9 @@ def edition_create(request: HttpRequest, code: str) -> HttpResponse:
                     "replaces": replaced.code,
                 }
             )
-        form = EditionCreateForm(initial=initial)
+        form = EditionCreateForm(initial=initial, study=run.study)
         return render(request, f"{TEMPLATES}/edition_create.html", {"run": run, "study": run.study, "form": form})
-    form = EditionCreateForm(request.POST)
+    form = EditionCreateForm(request.POST, study=run.study)
     if not form.is_valid():
         return render(
             request, f"{TEMPLATES}/edition_create.html", {"run": run, "study": run.study, "form": form}, status=400

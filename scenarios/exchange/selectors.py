@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from scenarios.models import JoinRequest, Membership, Organisation, OrganisationInvitation
+from scenarios.models import (
+    Entry,
+    EntryComment,
+    EntryTopic,
+    JoinRequest,
+    Membership,
+    Organisation,
+    OrganisationInvitation,
+)
 
 
 def organisation_get(*, code: str) -> Organisation:
@@ -78,3 +86,30 @@ def join_request_get(*, organisation: Organisation, pk: int) -> JoinRequest:
     if request is None:
         raise Http404("No such request")
     return request
+
+
+def entries_of(*, organisation: Organisation) -> list[Entry]:
+    return list(Entry.objects.filter(organisation=organisation).order_by("-updated_at", "code"))
+
+
+def entry_get(*, code: str) -> Entry:
+    entry = Entry.objects.filter(code=code).select_related("organisation").first()
+    if entry is None:
+        raise Http404("No such entry")
+    return entry
+
+
+def entry_topics(*, entry: Entry) -> list[EntryTopic]:
+    return list(entry.topic_links.select_related("topic").order_by("role", "topic__code"))
+
+
+def entry_comments(*, entry: Entry) -> list[EntryComment]:
+    return list(entry.comments.select_related("author").order_by("created_at", "pk"))
+
+
+def review_queue(*, statuses: list[str]) -> QuerySet[Entry]:
+    return (
+        Entry.objects.filter(status__in=statuses)
+        .select_related("organisation")
+        .order_by(F("submitted_at").asc(nulls_last=True), "code")
+    )

@@ -19,4 +19,13 @@ urlpatterns = [
     path("organisations/<slug:code>/requests/<int:pk>/", views.request_decide, name="request-decide"),
     path("organisations/<slug:code>/join/", views.join, name="join"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path("organisations/<slug:code>/entries/", views.entry_list, name="entries"),
+    path("organisations/<slug:code>/entries/new/", views.entry_create, name="entry-create"),
+    path("entries/<slug:code>/", views.entry_detail, name="entry"),
+    path("entries/<slug:code>/edit/", views.entry_edit, name="entry-edit"),
+    path("entries/<slug:code>/submit/", views.entry_submit, name="entry-submit"),
+    path("entries/<slug:code>/withdraw/", views.entry_withdraw, name="entry-withdraw"),
+    path("entries/<slug:code>/comment/", views.entry_comment, name="entry-comment"),
+    path("entries/<slug:code>/review/", views.entry_review, name="entry-review"),
+    path("review/", views.review_queue, name="review-queue"),
 ]

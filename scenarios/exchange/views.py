@@ -18,12 +18,22 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from foresight.core.access import role_required
 from foresight.core.errors import error_message, error_status
 from foresight.core.forms import apply_service_error
+from scenarios.exchange import entries, selectors
 from scenarios.exchange import organisations as svc
-from scenarios.exchange import selectors
-from scenarios.exchange.forms import DecideForm, InviteForm, JoinForm, OrganisationForm, RoleForm
-from scenarios.models import Membership, Organisation
+from scenarios.exchange.forms import (
+    CommentForm,
+    DecideForm,
+    EntryForm,
+    InviteForm,
+    JoinForm,
+    OrganisationForm,
+    RejectForm,
+    RoleForm,
+)
+from scenarios.models import Entry, Membership, Organisation
 
 Role = Membership.Role
 PAGE_SIZE = 50
@@ -265,3 +275,200 @@ def organisation_detail(request: HttpRequest, code: str) -> HttpResponse:
         "join_form": JoinForm(),
     }
     return render(request, "exchange/organisation_detail.html", context)
+
+
+# --- Entries --------------------------------------------------------------------------------------------------
+
+
+@require_safe
+@never_cache
+@login_required
+def entry_list(request: HttpRequest, code: str) -> HttpResponse:
+    """The organisation's entries in every state, for its members."""
+    organisation = selectors.organisation_get(code=code)
+    role = svc.require_role(organisation=organisation, user=request.user, roles=tuple(Role.values))
+    context = {
+        "organisation": organisation,
+        "entries": selectors.entries_of(organisation=organisation),
+        "can_write": role in entries.WRITERS,
+        "kinds": Entry.Kind.choices,
+    }
+    return render(request, "exchange/entry_list.html", context)
+
+
+def _render_entry_form(
+    request: HttpRequest, form: EntryForm, *, organisation: Organisation, entry: Entry | None = None, status: int = 200
+) -> HttpResponse:
+    context = {"form": form, "organisation": organisation, "entry": entry, "kind": form.kind}
+    return render(request, "exchange/entry_form.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+@login_required
+def entry_create(request: HttpRequest, code: str) -> HttpResponse:
+    organisation = selectors.organisation_get(code=code)
+    svc.require_role(organisation=organisation, user=request.user, roles=entries.WRITERS)
+    kind = request.POST.get("kind") or request.GET.get("kind") or ""
+    if kind not in Entry.Kind.values:
+        return _refused(
+            request, ValidationError(_("Choose demand or capability.")), back=reverse("exchange:entries", args=[code])
+        )
+    form = EntryForm(request.POST or None, kind=kind)
+    if request.method != "POST":
+        return _render_entry_form(request, form, organisation=organisation)
+    if not form.is_valid():
+        return _render_entry_form(request, form, organisation=organisation, status=400)
+    try:
+        entry = entries.entry_create(organisation=organisation, actor=request.user, kind=kind, **form.service_values())
+    except ValidationError as exc:
+        apply_service_error(form, exc)
+        return _render_entry_form(request, form, organisation=organisation, status=error_status(exc))
+    messages.success(request, _("Draft saved. Submit it for review when it is complete."))
+    return redirect("exchange:entry", code=entry.code)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+@login_required
+def entry_edit(request: HttpRequest, code: str) -> HttpResponse:
+    entry = selectors.entry_get(code=code)
+    entries.require_read(entry=entry, user=request.user)
+    if request.method != "POST":
+        form = EntryForm(initial=EntryForm.initial_for(entry), kind=entry.kind)
+        return _render_entry_form(request, form, organisation=entry.organisation, entry=entry)
+    form = EntryForm(request.POST, kind=entry.kind)
+    if not form.is_valid():
+        return _render_entry_form(request, form, organisation=entry.organisation, entry=entry, status=400)
+    try:
+        entries.entry_update(entry=entry, actor=request.user, **form.service_values())
+    except PermissionDenied as exc:
+        return _refused(request, exc, back=reverse("exchange:entry", args=[code]))
+    except ValidationError as exc:
+        apply_service_error(form, exc)
+        return _render_entry_form(request, form, organisation=entry.organisation, entry=entry, status=error_status(exc))
+    messages.success(request, _("Entry saved."))
+    return redirect("exchange:entry", code=entry.code)
+
+
+def _render_entry(
+    request: HttpRequest, entry: Entry, *, comment_form: CommentForm | None = None, error: str = "", status: int = 200
+) -> HttpResponse:
+    role = svc.role_of(organisation=entry.organisation, user=request.user)
+    curator = entries.is_curator(request.user)
+    writer = role in entries.WRITERS
+    context = {
+        "entry": entry,
+        "organisation": entry.organisation,
+        "topics": selectors.entry_topics(entry=entry),
+        "comments": selectors.entry_comments(entry=entry),
+        "comment_form": comment_form or CommentForm(),
+        "reject_form": RejectForm(),
+        "error": error,
+        "curator": curator,
+        "writer": writer,
+        "can_edit": (writer and entry.status in entries.PROPOSER_EDITS)
+        or (curator and entry.status in entries.CURATOR_EDITS),
+        "can_submit": writer and entry.status in entries.PROPOSER_EDITS,
+        "can_withdraw": writer and entry.status in entries.OPEN,
+        "missing": entries.completeness_problems(entry) if writer and entry.status in entries.PROPOSER_EDITS else [],
+    }
+    return render(request, "exchange/entry_detail.html", context, status=status)
+
+
+@require_safe
+@never_cache
+@login_required
+def entry_detail(request: HttpRequest, code: str) -> HttpResponse:
+    entry = selectors.entry_get(code=code)
+    entries.require_read(entry=entry, user=request.user)
+    return _render_entry(request, entry)
+
+
+def _entry_action(request: HttpRequest, code: str, run: Any, done: str) -> HttpResponse:
+    """The entry's buttons: call the service, back to the entry with a message, or the entry with the reason."""
+    entry = selectors.entry_get(code=code)
+    entries.require_read(entry=entry, user=request.user)
+    try:
+        run(entry)
+    except PermissionDenied as exc:
+        return _refused(request, exc, back=reverse("exchange:entry", args=[code]))
+    except ValidationError as exc:
+        entry.refresh_from_db()
+        return _render_entry(request, entry, error=error_message(exc), status=error_status(exc))
+    messages.success(request, done)
+    return redirect("exchange:entry", code=code)
+
+
+@require_POST
+@login_required
+def entry_submit(request: HttpRequest, code: str) -> HttpResponse:
+    return _entry_action(
+        request,
+        code,
+        lambda e: entries.entry_submit(entry=e, actor=request.user),
+        _("Submitted: the curators review it next."),
+    )
+
+
+@require_POST
+@login_required
+def entry_withdraw(request: HttpRequest, code: str) -> HttpResponse:
+    return _entry_action(
+        request, code, lambda e: entries.entry_withdraw(entry=e, actor=request.user), _("Entry withdrawn.")
+    )
+
+
+@require_POST
+@login_required
+def entry_comment(request: HttpRequest, code: str) -> HttpResponse:
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        entry = selectors.entry_get(code=code)
+        entries.require_read(entry=entry, user=request.user)
+        return _render_entry(request, entry, comment_form=form, status=400)
+    body = form.cleaned_data["body"]
+    return _entry_action(
+        request, code, lambda e: entries.entry_comment(entry=e, actor=request.user, body=body), _("Comment added.")
+    )
+
+
+@require_POST
+@login_required
+def entry_review(request: HttpRequest, code: str) -> HttpResponse:
+    """A curator's decision: ``action`` = start, request_changes (with ``body``), accept, reject (with ``reason``)."""
+    action = request.POST.get("action", "")
+    body, reason = request.POST.get("body", ""), request.POST.get("reason", "")
+    actor = request.user
+    runs: dict[str, tuple[Any, str]] = {
+        "start": (lambda e: entries.entry_review_start(entry=e, actor=actor), _("Review started.")),
+        "request_changes": (
+            lambda e: entries.entry_request_changes(entry=e, actor=actor, body=body),
+            _("Changes requested: the proposer sees your comment."),
+        ),
+        "accept": (lambda e: entries.entry_accept(entry=e, actor=actor), _("Accepted: it can go into a release.")),
+        "reject": (lambda e: entries.entry_reject(entry=e, actor=actor, reason=reason), _("Rejected.")),
+    }
+    if action not in runs:
+        entry = selectors.entry_get(code=code)
+        entries.require_read(entry=entry, user=request.user)
+        return _render_entry(request, entry, error=_("Choose a review action."), status=400)
+    run, done = runs[action]
+    return _entry_action(request, code, run, done)
+
+
+@require_safe
+@never_cache
+@role_required(entries.REVIEW_PERMISSION)
+def review_queue(request: HttpRequest) -> HttpResponse:
+    """The curators' queue: entries waiting for review or in review, oldest first; accepted ones below."""
+    status = request.GET.get("status") or ""
+    statuses = (
+        [status]
+        if status in Entry.Status.values
+        else [Entry.Status.SUBMITTED, Entry.Status.IN_REVIEW, Entry.Status.ACCEPTED]
+    )
+    page = Paginator(selectors.review_queue(statuses=statuses), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "exchange/review_queue.html", {"page": page, "status": status, "statuses": Entry.Status.choices}
+    )

@@ -1170,28 +1170,37 @@ def test_a_study_manager_names_the_managers_and_cannot_lock_herself_out(study: S
     from tests.factories import staff_user
 
     mia, max_ = staff_user("mia", "Study manager"), staff_user("max", "Study manager")
-    ana = staff_user("ana", "Analyst")
+    ana, cu = staff_user("ana", "Analyst"), staff_user("cu", "Curator")
     client = Client()
     client.force_login(mia)
     url = reverse("staff:study-managers", args=[study.code])
     page = html(client.get(reverse("staff:study-settings", args=[study.code])))
     assert "Open to every staff member whose role fits." in page
-    assert f'value="{max_.pk}"' in page and f'value="{ana.pk}"' not in page  # only those able to manage
-    # Naming others but not herself, or someone who cannot manage studies: 400, nothing changes.
+    # Offered: whoever has a role that works on studies (not a curator of the catalog).
+    assert f'value="{max_.pk}"' in page and f'value="{ana.pk}"' in page and f'value="{cu.pk}"' not in page
+    # Naming others but not herself, someone whose role does not work on studies, or values that cannot be
+    # staff: 400, nothing changes.
     response = client.post(url, {"managers": [max_.pk]})
     assert response.status_code == 400 and "Name yourself too" in html(response)
-    response = client.post(url, {"managers": [mia.pk, ana.pk]})
-    assert response.status_code == 400
+    for bad in ([mia.pk, cu.pk], [mia.pk, "9223372036854775808"], [mia.pk, "x"], [mia.pk, "٣"]):
+        response = client.post(url, {"managers": bad})
+        assert response.status_code == 400, bad
+        assert "is not a staff member whose role works on studies" in html(response)
     assert not study.managers.exists()
-    # Naming herself and max: saved and audited; the study is then closed to every other study manager.
-    assert client.post(url, {"managers": [mia.pk, max_.pk]}).status_code == 302
-    assert set(study.managers.values_list("username", flat=True)) == {"mia", "max"}
+    # Someone must run the rounds: a list without a study manager is refused (here, from a superuser).
+    root = Client()
+    root.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    response = root.post(url, {"managers": [ana.pk]})
+    assert response.status_code == 400 and "Name at least one study manager" in html(response)
+    # Naming herself, max and the analyst: saved and audited; the study is then closed to everyone else.
+    assert client.post(url, {"managers": [mia.pk, max_.pk, ana.pk]}).status_code == 302
+    assert set(study.managers.values_list("username", flat=True)) == {"mia", "max", "ana"}
     entry = AuditLog.objects.filter(action="study_managers_change", study=study).get()
-    assert entry.actor == mia and entry.details == {"before": [], "after": ["max", "mia"]}
+    assert entry.actor == mia and entry.details == {"before": [], "after": ["ana", "max", "mia"]}
     other = Client()
     other.force_login(staff_user("zoe", "Study manager"))
     assert other.get(reverse("staff:study", args=[study.code])).status_code == 403
-    assert "Open only to: max, mia." in html(client.get(reverse("staff:study-settings", args=[study.code])))
+    assert "Open only to: ana, max, mia." in html(client.get(reverse("staff:study-settings", args=[study.code])))
     # Naming nobody opens it to every study manager again.
     assert client.post(url, {}).status_code == 302
     assert other.get(reverse("staff:study", args=[study.code])).status_code == 200

@@ -249,3 +249,12 @@ def test_a_study_with_named_managers_is_theirs_alone(world: dict[str, Any]) -> N
     assert study_url not in max_client.get(reverse("staff:study-list")).content.decode()
     assert f'id="study-{study.code}"' in mia_client.get(reverse("workbench:index")).content.decode()
     assert f'id="study-{study.code}"' not in max_client.get(reverse("workbench:index")).content.decode()
+    # The admin keeps the rule: its experts, runs and editions are not listed or opened for max.
+    expert = study.participants.select_related("expert").first().expert
+    run, edition = world["run"], world["edition"]
+    for model, obj in (("delphi_expert", expert), ("priorities_scoringrun", run), ("priorities_edition", edition)):
+        listing, change = reverse(f"admin:{model}_changelist"), reverse(f"admin:{model}_change", args=[obj.pk])
+        assert change not in max_client.get(listing).content.decode(), model
+        assert change in mia_client.get(listing).content.decode(), model
+        assert max_client.get(reverse(f"admin:{model}_change", args=[obj.pk])).status_code == 302, model
+        assert mia_client.get(reverse(f"admin:{model}_change", args=[obj.pk])).status_code == 200, model

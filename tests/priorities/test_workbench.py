@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from foresight import numbers
 from foresight.catalog.models import Topic
@@ -759,3 +759,33 @@ def test_the_matrices_keep_rank_labels_apart_and_list_the_topics_left_without_on
     assert crowded and sorted(crowded + [p["row"]["rank"] for p in labelled]) == list(range(1, 31))
     assert [q["key"] for q in chart["by_quadrant"]] == ["strengthen", "lead_maintain", "deprioritise", "watch"]
     assert [r["rank"] for r in chart["by_quadrant"][0]["rows"]] == list(range(1, 31))
+
+
+def test_a_correction_replaces_an_edition_of_the_same_study_only(
+    sam: Client, draft: Edition, study: Study, mini_catalog: list[Topic]
+) -> None:
+    """A run of one study cannot publish a correction of another study's edition (which would mark that
+    edition replaced on its public page)."""
+    other = study_create(title_en="Other", horizon_year=2045, topics=mini_catalog[:2], planned_rounds=1, code="other")
+    foreign_run = ScoringRun.objects.create(
+        study=other, round=other.rounds.get(), weights={}, seed=1, top_k=1, thresholds={}, status="pending"
+    )
+    foreign = Edition.objects.create(
+        code="foreign",
+        title_en="Foreign",
+        study=other,
+        scoring_run=foreign_run,
+        status="published",
+        published_at=timezone.now(),
+        fingerprint="f" * 64,
+    )
+    url = reverse("workbench:edition-create", args=[draft.scoring_run.code])
+    page = sam.get(url + "?replaces=foreign").content.decode()
+    assert 'value="foreign"' not in page  # neither offered nor pre-filled
+    response = sam.post(url, {"code": "cross", "title_en": "Cross", "replaces": "foreign", "copy_decisions": "on"})
+    assert response.status_code == 400
+    assert not Edition.objects.filter(code="cross").exists()
+    foreign.refresh_from_db()
+    assert not foreign.replaced_by.exists()
+    with pytest.raises(ValidationError, match="same study"):
+        edition_draft_create(run=draft.scoring_run, code="cross", title_en="Cross", replaces=foreign)

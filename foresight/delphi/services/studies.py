@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from foresight.catalog.models import Topic
 from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
-from foresight.core.roles import users_with_permission
+from foresight.core.roles import study_scoped_permissions, users_with_permission
 from foresight.delphi import stopping
 from foresight.delphi.models import Question, Round, Study
 from foresight.delphi.questions import DEFAULT_QUESTIONS
@@ -112,14 +112,22 @@ def _refuse_if_frozen(*, study: Study, actor: Any, action: str, what: str, **det
 
 
 def study_managers_set(*, study: Study, managers: Iterable[Any], actor: Any) -> Study:
-    """Name the staff who alone may work on the study (none: everyone whose role fits). Each must be active
-    staff able to manage studies, and whoever names others keeps herself on the list (unless she is a
-    superuser), so that nobody locks herself out by accident. Audited; allowed in any state of the study."""
+    """Name the staff who alone may work on the study, each within her role (none: everyone whose role fits).
+    Each must be active staff with a role that works on studies (``roles.study_scoped_permissions``); at
+    least one must be able to manage studies (someone runs the rounds); and whoever names others keeps
+    herself on the list (unless she is a superuser), so that nobody locks herself out by accident. Audited;
+    allowed in any state of the study."""
     wanted = list(dict.fromkeys(managers))
-    able = set(get_user_model().objects.filter(users_with_permission(MANAGE_STUDY)).values_list("pk", flat=True))
+    users = get_user_model().objects
+    able = set(users.filter(users_with_permission(*study_scoped_permissions())).values_list("pk", flat=True))
     unable = [str(user) for user in wanted if user.pk not in able]
     if unable:
-        raise ValidationError({"managers": _("Not able to manage studies: %(names)s.") % {"names": ", ".join(unable)}})
+        raise ValidationError(
+            {"managers": _("No role that works on studies: %(names)s.") % {"names": ", ".join(unable)}}
+        )
+    managers_ok = set(users.filter(users_with_permission(MANAGE_STUDY)).values_list("pk", flat=True))
+    if wanted and not any(user.pk in managers_ok for user in wanted):
+        raise ValidationError({"managers": _("Name at least one study manager: someone runs the rounds.")})
     if wanted and not getattr(actor, "is_superuser", False) and all(user.pk != actor.pk for user in wanted):
         raise ValidationError({"managers": _("Name yourself too, or this study closes to you.")})
     with transaction.atomic():

@@ -10,10 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from foresight.core.roles import users_with_permission
+from foresight.core.roles import study_scoped_permissions, users_with_permission
 from foresight.delphi import stopping
 from foresight.delphi.models import Expert, Question, Study
-from foresight.delphi.roles import MANAGE_STUDY
 from foresight.delphi.services.panel import MAX_CSV_BYTES
 from foresight.delphi.staff.selectors import topic_choices_for_study
 
@@ -117,9 +116,24 @@ class StudyCreateForm(forms.Form):
         return code.lower()
 
 
+class StaffChoiceField(forms.ModelMultipleChoiceField):
+    """Staff by primary key; a value that cannot be one (not digits, or beyond any key) is refused before the
+    database sees it."""
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value:
+            text = str(pk)
+            if not (text.isascii() and text.isdigit() and len(text) <= 18):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": text[:40]}
+                )
+        return super()._check_values(value)  # type: ignore[misc]  # Django's own hook, missing from the stubs
+
+
 class StudyManagersForm(forms.Form):
-    managers = forms.ModelMultipleChoiceField(
+    managers = StaffChoiceField(
         label=_("Named managers"),
+        error_messages={"invalid_choice": _("%(value)s is not a staff member whose role works on studies.")},
         queryset=get_user_model().objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -133,11 +147,11 @@ class StudyManagersForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["managers"]
         assert isinstance(field, forms.ModelMultipleChoiceField)
-        # Whoever may manage studies, and anyone already named (to show, and to be taken off the list).
+        # Staff whose role works on studies (superusers open every study anyway), and anyone already named
+        # (to show, and to be taken off the list).
         named = Q(managed_studies__code=self.initial.get("study_code", ""))
-        field.queryset = (
-            get_user_model().objects.filter(users_with_permission(MANAGE_STUDY) | named).distinct().order_by("username")
-        )
+        able = users_with_permission(*study_scoped_permissions()) & Q(is_superuser=False)
+        field.queryset = get_user_model().objects.filter(able | named).distinct().order_by("username")
 
 
 class StudyRulesForm(forms.Form):

@@ -56,7 +56,7 @@ def study_list_for_staff(*, user: Any) -> QuerySet[Study]:
 
 
 def _closed_to(study: Study) -> PermissionDenied:
-    return PermissionDenied(f"Study {study.code} is open only to its named managers.")
+    return PermissionDenied(_("Study %(code)s is open only to its named managers.") % {"code": study.code})
 
 
 def study_get_for_staff(*, code: str, user: Any) -> Study:

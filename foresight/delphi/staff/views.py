@@ -115,7 +115,10 @@ def study_create(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         apply_service_error(form, exc)
         return _render_create(request, form, status=400)
-    messages.success(request, _("Study created. Import the panel and schedule round 1 next."))
+    if request.user.has_perm(MANAGE_PANEL):
+        messages.success(request, _("Study created. Import the panel and schedule round 1 next."))
+    else:
+        messages.success(request, _("Study created. Schedule round 1 next; a panel manager imports the panel."))
     return redirect("staff:study", code=study.code)
 
 

@@ -67,7 +67,7 @@ def study_list_for_workbench(*, user: Any) -> QuerySet[Study]:
 def _open_to(user: Any, study: Study) -> None:
     """403 unless ``user`` may work on ``study`` (a study with named managers is theirs alone)."""
     if not Study.objects.for_staff(user).filter(pk=study.pk).exists():
-        raise PermissionDenied(f"Study {study.code} is open only to its named managers.")
+        raise PermissionDenied(_("Study %(code)s is open only to its named managers.") % {"code": study.code})
 
 
 def study_get_for_staff(*, code: str, user: Any) -> Study:
@@ -140,11 +140,12 @@ def edition_get_for_staff(*, code: str, user: Any, entries: bool = False) -> Edi
     return edition
 
 
-def edition_published_get(*, code: str) -> Edition | None:
-    """A published edition a draft may replace (None for an unknown or unpublished code)."""
+def edition_published_get(*, code: str, study: Study) -> Edition | None:
+    """A published edition of ``study`` a draft may replace (None for an unknown or unpublished code, or an
+    edition of another study)."""
     if not code:
         return None
-    return Edition.objects.filter(code=code, status=Edition.Status.PUBLISHED).first()
+    return Edition.objects.filter(code=code, status=Edition.Status.PUBLISHED, study=study).first()
 
 
 def entry_get_for_staff(*, edition: Edition, topic: str) -> EditionEntry:

@@ -113,6 +113,8 @@ def edition_draft_create(
         raise Conflict({"scoring_run": ["The scoring run has not finished."]})
     if replaces is not None and replaces.status != Edition.Status.PUBLISHED:
         raise ValidationError({"replaces": ["Only a published edition can be replaced."]})
+    if replaces is not None and replaces.study_id != run.study_id:
+        raise ValidationError({"replaces": ["A correction replaces an edition of the same study."]})
     edition = Edition(
         code=code,
         title_en=title_en.strip(),
