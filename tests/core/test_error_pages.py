@@ -47,3 +47,21 @@ def test_the_icon_is_found_where_browsers_look_for_it() -> None:
     assert response.status_code == 301 and response["Location"].endswith("img/favicon.svg")
     assert finders.find("img/favicon.svg")
     assert Client().head("/favicon.ico").status_code == 301
+
+
+@pytest.mark.parametrize(
+    ("prefix", "title", "reason"),
+    [("", "Not allowed", "Your role does not allow this page."), ("/zh-hans", "无权访问", "您的角色无权打开此页面。")],
+)
+def test_a_refusal_is_the_sites_403_with_the_reason_and_the_consoles_she_may_open(
+    prefix: str, title: str, reason: str
+) -> None:
+    from tests.factories import staff_user
+
+    publisher = Client()
+    publisher.force_login(staff_user("pat", "Publisher"))
+    response = publisher.get(f"{prefix}/staff/")  # the Delphi console: not a publisher's
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert 'class="site-header"' in body and f"<h1>{title}</h1>" in body and reason in body
+    assert "/staff/priorities/" in body  # the workbench, which she may open
