@@ -37,6 +37,14 @@ finished = Study.objects.get(status="finished")
 assert analyst.get("/staff/priorities/").status_code == 200
 assert analyst.get(f"/staff/studies/{{finished.code}}/results/").status_code == 200
 assert analyst.get(f"/staff/studies/{{finished.code}}/panel/").status_code == 403
+# The exchange: the printed organisation editor signs in and finds her organisation's entries.
+editor = Client()
+signed = editor.post("/accounts/login/", {{"login": "editor@hospital.example", "password": "foresight-demo"}})
+assert signed.status_code == 302, signed.status_code
+home = editor.get("/exchange/").content.decode()
+org = re.search(r'href="(/exchange/organisations/[^/]+/entries/)"', home).group(1)
+listing = editor.get(org).content.decode()
+assert "Night-shift ward robots" in listing and "Changes requested" in listing
 print("demo-ok")
 """
 
@@ -58,6 +66,8 @@ def test_the_demo_has_a_finished_study_and_a_working_expert_link(tmp_path: Path)
     out = run("demo_data")
     assert "simulated finished study" in out
     assert "demo role accounts: study-manager, panel-manager, moderator, analyst, publisher, curator" in out
+    assert "scenario exchange: 8 organisations, 8 entries" in out
+    assert "editor@hospital.example / foresight-demo" in out
     link = re.search(r"single-use link\): (\S+)", out)
     assert link, out
     assert "import re" not in PROBE

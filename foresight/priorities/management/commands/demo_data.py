@@ -20,6 +20,7 @@ from foresight.delphi.services.simulation import study_simulate
 from foresight.priorities.models import Edition
 from foresight.priorities.selectors.editions import edition_public_path
 from foresight.priorities.services.publishing import edition_publish_suggested
+from scenarios.exchange.demo import exchange_demo_load
 
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = "foresight-demo"
@@ -38,6 +39,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"demo staff account {DEMO_USERNAME!r} already exists")
         self._role_accounts()
+        self._exchange()
         if not Study.objects.exists():
             result = study_simulate(experts=300, topics=24, seed=2026, rounds=2)
             self.stdout.write(f"simulated finished study {result.study} (rounds {', '.join(result.rounds)})")
@@ -57,6 +59,17 @@ class Command(BaseCommand):
             user = User.objects.create_user(username, f"{username}@localhost", DEMO_PASSWORD, is_staff=True)
             user.groups.add(Group.objects.get(name=name))
         self.stdout.write(f"demo role accounts: {', '.join(slugify(n) for n in ROLES)} / {DEMO_PASSWORD}")
+
+    def _exchange(self) -> None:
+        """The scenario exchange: organisations with members and entries in every review state (once)."""
+        curator = get_user_model().objects.get(username=slugify("Curator"))
+        loaded = exchange_demo_load(password=DEMO_PASSWORD, curator=curator)
+        if loaded is not None:
+            self.stdout.write(f"scenario exchange: {loaded.organisations} organisations, {loaded.entries} entries")
+        login = reverse("account_login")
+        self.stdout.write(
+            f"sign in as an organisation editor: {settings.SITE_URL}{login} editor@hospital.example / {DEMO_PASSWORD}"
+        )
 
     def _published_edition(self) -> None:
         """The finished demo study gets a priority edition published at the suggested tiers (once)."""
