@@ -14,5 +14,7 @@ class ScenariosConfig(AppConfig):
         cache.invalidate_on_change(self)  # the public pages show the scenarios
         roles.grant_models(self, "Curator", only=["scenario", "scenariotopic"])  # curation happens in the admin
         # Curators confirm organisations (``verified_at``); members and invitations are the organisations' own.
-        roles.grant(self.label, "Curator", "view_organisation", "change_organisation", "review_entry")
+        roles.grant(
+            self.label, "Curator", "view_organisation", "change_organisation", "review_entry", "publish_release"
+        )
         roles.nav_register("review", _("Entry review"), "exchange:review-queue", ["scenarios.review_entry"], order=40)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from foresight.catalog.models import Bilingual, Direction, PublicationStatus, SourceReference, Topic
+from foresight.core.errors import Conflict
 
 
 class Scenario(Bilingual):
@@ -417,3 +418,107 @@ class EntryComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry.code}: {self.kind}"
+
+
+# --- The scenario exchange: releases ----------------------------------------------------------------------------
+
+
+class ReleaseImmutable(Conflict):
+    """A published release (and its items) cannot change; a correction is a new release that replaces it."""
+
+
+RELEASE_IMMUTABLE_MESSAGE = _("This release is published and cannot be changed; publish a correction as a new release.")
+
+
+class Release(Bilingual):
+    """A dated, numbered batch of entries ("2027, first batch"), published atomically and then immutable,
+    with the fingerprint of what it published."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    code = models.SlugField(max_length=40, unique=True)
+    number = models.PositiveIntegerField(unique=True)
+    title_en = models.CharField(max_length=300, blank=True)
+    title_zh = models.CharField(max_length=300, blank=True)
+    note_en = models.TextField(max_length=4000, blank=True)
+    note_zh = models.TextField(max_length=4000, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    released_on = models.DateField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        permissions = [("publish_release", "Can assemble and publish releases of the scenario exchange")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="published")
+                | (Q(published_at__isnull=False) & Q(released_on__isnull=False) & ~Q(fingerprint="")),
+                name="release_published_is_complete",
+            ),
+            models.CheckConstraint(condition=~Q(title_en="", title_zh=""), name="release_has_a_title"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.title_en or self.title_zh}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse_if_published()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse_if_published()
+        return super().delete(*args, **kwargs)
+
+    @property
+    def title(self) -> str:
+        return self.tr("title") or self.title_en or self.title_zh
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def _refuse_if_published(self) -> None:
+        if self.pk and Release.objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists():
+            raise ReleaseImmutable(RELEASE_IMMUTABLE_MESSAGE)
+
+
+class ReleaseItem(models.Model):
+    """An entry in a release: new, changed or withdrawn since the previous release, with the entry as it was
+    published (``snapshot``: what the public pages and downloads show, whatever the entry becomes later)."""
+
+    class Change(models.TextChoices):
+        NEW = "new", _("New")
+        CHANGED = "changed", _("Changed")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="items")
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="release_items")
+    change = models.CharField(max_length=10, choices=Change.choices)
+    snapshot = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["release", "entry__kind", "entry__code"]
+        constraints = [models.UniqueConstraint(fields=["release", "entry"], name="releaseitem_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.release.code}: {self.entry.code} ({self.change})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse_if_published()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse_if_published()
+        return super().delete(*args, **kwargs)
+
+    def _refuse_if_published(self) -> None:
+        if Release.objects.filter(pk=self.release_id, status=Release.Status.PUBLISHED).exists():
+            raise ReleaseImmutable(RELEASE_IMMUTABLE_MESSAGE)

@@ -6,7 +6,7 @@ The workflow::
     draft ──submit──▶ submitted ──review──▶ in review ──accept──▶ accepted ──(a release)──▶ published
       ▲                  │                    │  │
       └── changes requested ◀─────────────────┘  └──reject (with a reason)──▶ rejected
-    withdrawn: by the proposer, from any state before publication
+    withdrawn: by the proposer, from any state (a published one is listed as withdrawn by the next release)
 
 Editors and admins of the proposing organisation write and submit; curators (``scenarios.review_entry``)
 review. Curators may also complete a missing language while an entry is in their hands. Every transition
@@ -289,7 +289,9 @@ def entry_submit(*, entry: Entry, actor: Any) -> Entry:
 
 def entry_withdraw(*, entry: Entry, actor: Any) -> Entry:
     require_role(organisation=entry.organisation, user=actor, roles=WRITERS)
-    return _transition(entry, actor=actor, allowed_from=OPEN, to=Status.WITHDRAWN, action="entry_withdraw")
+    # A published entry can be withdrawn too: the next release lists it as withdrawn (its releases keep it).
+    allowed = (*OPEN, Status.PUBLISHED)
+    return _transition(entry, actor=actor, allowed_from=allowed, to=Status.WITHDRAWN, action="entry_withdraw")
 
 
 def entry_review_start(*, entry: Entry, actor: Any) -> Entry:

@@ -370,7 +370,7 @@ def _render_entry(
         "can_edit": (writer and entry.status in entries.PROPOSER_EDITS)
         or (curator and entry.status in entries.CURATOR_EDITS),
         "can_submit": writer and entry.status in entries.PROPOSER_EDITS,
-        "can_withdraw": writer and entry.status in entries.OPEN,
+        "can_withdraw": writer and entry.status in (*entries.OPEN, Entry.Status.PUBLISHED),
         "missing": entries.completeness_problems(entry) if writer and entry.status in entries.PROPOSER_EDITS else [],
     }
     return render(request, "exchange/entry_detail.html", context, status=status)

@@ -1,0 +1,219 @@
+"""Releases of the scenario exchange: curators assemble a dated, numbered batch of accepted entries and
+publish it atomically. A published release is immutable, with a fingerprint of exactly what it published (each
+entry's snapshot); a correction is a new release that names the one it replaces.
+
+An item says what the release changes since the previous one: a **new** entry (never published before), a
+**changed** one (published before, accepted again after an edit), or a **withdrawn** one (published before,
+withdrawn by its organisation since).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from foresight.core.audit import audit_log
+from foresight.core.errors import Conflict
+from foresight.core.text import clean_text
+from scenarios.models import RELEASE_IMMUTABLE_MESSAGE, Entry, Release, ReleaseImmutable, ReleaseItem
+
+PUBLISH_PERMISSION = "scenarios.publish_release"
+SNAPSHOT_FIELDS = (
+    "code",
+    "kind",
+    "title_en",
+    "title_zh",
+    "summary_en",
+    "summary_zh",
+    "setting",
+    "region_en",
+    "region_zh",
+    "why_now_en",
+    "why_now_zh",
+    "location_en",
+    "location_zh",
+    "scale_sites",
+    "scale_users",
+    "offers",
+    "budget_min",
+    "budget_max",
+    "needs_en",
+    "needs_zh",
+    "window_start",
+    "window_end",
+    "constraints_en",
+    "constraints_zh",
+    "trl",
+    "trl_evidence_en",
+    "trl_evidence_zh",
+    "deployments_en",
+    "deployments_zh",
+    "conditions_en",
+    "conditions_zh",
+    "sources",
+)
+
+
+def _require_publisher(user: Any) -> None:
+    if not (
+        getattr(user, "is_active", False) and getattr(user, "is_staff", False) and user.has_perm(PUBLISH_PERMISSION)
+    ):
+        raise PermissionDenied(_("Only curators assemble and publish releases."))
+
+
+def _require_draft(release: Release) -> None:
+    if release.status != Release.Status.DRAFT:
+        raise ReleaseImmutable(RELEASE_IMMUTABLE_MESSAGE)
+
+
+def entry_snapshot(entry: Entry) -> dict[str, Any]:
+    """The entry as a release publishes it (dates as ISO text, topics with roles, the organisation's name)."""
+    data: dict[str, Any] = {}
+    for name in SNAPSHOT_FIELDS:
+        value = getattr(entry, name)
+        data[name] = value.isoformat() if isinstance(value, date) else value
+    data["organisation"] = {
+        "code": entry.organisation.code,
+        "name_en": entry.organisation.name_en,
+        "name_zh": entry.organisation.name_zh,
+        "kind": entry.organisation.kind,
+    }
+    data["topics"] = [
+        {"code": code, "role": role}
+        for code, role in entry.topic_links.order_by("topic__code").values_list("topic__code", "role")
+    ]
+    return data
+
+
+def release_fingerprint(items: list[dict[str, Any]]) -> str:
+    """SHA-256 of the canonical JSON of the items (change and snapshot, in entry-code order)."""
+    canonical = json.dumps(
+        sorted(items, key=lambda i: i["snapshot"]["code"]), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def release_draft_create(
+    *,
+    actor: Any,
+    title_en: str = "",
+    title_zh: str = "",
+    note_en: str = "",
+    note_zh: str = "",
+    replaces: Release | None = None,
+) -> Release:
+    """A new draft with the next number; a correction (``replaces``) starts from the items of the release it
+    replaces."""
+    _require_publisher(actor)
+    title_en, title_zh = clean_text(title_en), clean_text(title_zh)
+    if not (title_en or title_zh):
+        raise ValidationError({"title_en": _("Give the release a title in English or Chinese.")})
+    if replaces is not None and replaces.status != Release.Status.PUBLISHED:
+        raise ValidationError({"replaces": _("Only a published release can be replaced.")})
+    with transaction.atomic():
+        number = (Release.objects.select_for_update().aggregate(n=Max("number"))["n"] or 0) + 1
+        release = Release(
+            code=f"r{number}",
+            number=number,
+            title_en=title_en,
+            title_zh=title_zh,
+            note_en=clean_text(note_en),
+            note_zh=clean_text(note_zh),
+            replaces=replaces,
+            created_by=actor,
+        )
+        release.full_clean()
+        release.save()
+        if replaces is not None:
+            ReleaseItem.objects.bulk_create(
+                ReleaseItem(release=release, entry_id=item.entry_id, change=item.change)
+                for item in replaces.items.all()
+            )
+        audit_log(action="release_create", actor=actor, release=release.code, replaces=getattr(replaces, "code", None))
+    return release
+
+
+def _published_before(entry: Entry) -> bool:
+    return (
+        ReleaseItem.objects.filter(entry=entry, release__status=Release.Status.PUBLISHED)
+        .exclude(change=ReleaseItem.Change.WITHDRAWN)
+        .exists()
+    )
+
+
+def release_add(*, release: Release, entry: Entry, actor: Any) -> ReleaseItem:
+    """Put an accepted entry (new or changed) or a withdrawn, once-published entry into a draft release."""
+    _require_publisher(actor)
+    _require_draft(release)
+    published_before = _published_before(entry)
+    if entry.status == Entry.Status.ACCEPTED:
+        change = ReleaseItem.Change.CHANGED if published_before else ReleaseItem.Change.NEW
+    elif entry.status == Entry.Status.WITHDRAWN and published_before:
+        change = ReleaseItem.Change.WITHDRAWN
+    else:
+        raise Conflict(_("Only accepted entries, or published entries withdrawn since, go into a release."))
+    if ReleaseItem.objects.filter(release=release, entry=entry).exists():
+        raise Conflict(_("This entry is in the release already."))
+    with transaction.atomic():
+        item = ReleaseItem.objects.create(release=release, entry=entry, change=change)
+        audit_log(action="release_add", actor=actor, release=release.code, entry=entry.code, change=change)
+    return item
+
+
+def release_remove(*, release: Release, entry: Entry, actor: Any) -> None:
+    _require_publisher(actor)
+    _require_draft(release)
+    with transaction.atomic():
+        deleted, _rows = ReleaseItem.objects.filter(release=release, entry=entry).delete()
+        if deleted:
+            audit_log(action="release_remove", actor=actor, release=release.code, entry=entry.code)
+
+
+def release_publish(*, release: Release, actor: Any, released_on: date | None = None) -> Release:
+    """Publish atomically: every item's entry is still as the item says, each gets its snapshot, accepted
+    entries become published, the release gets its fingerprint and becomes immutable."""
+    _require_publisher(actor)
+    with transaction.atomic():
+        locked = Release.objects.select_for_update().get(pk=release.pk)
+        _require_draft(locked)
+        items = list(
+            locked.items.select_related("entry__organisation").select_for_update(of=("self",)).order_by("entry__code")
+        )
+        if not items:
+            raise Conflict(_("An empty release cannot be published: add accepted entries first."))
+        stale = [
+            i.entry.code
+            for i in items
+            if (i.change == ReleaseItem.Change.WITHDRAWN) != (i.entry.status == Entry.Status.WITHDRAWN)
+            or (i.change != ReleaseItem.Change.WITHDRAWN and i.entry.status != Entry.Status.ACCEPTED)
+        ]
+        if stale:
+            raise Conflict(
+                _("These entries changed state since they were added: %(codes)s. Remove them or add them again.")
+                % {"codes": ", ".join(stale)}
+            )
+        payload = []
+        for item in items:
+            item.snapshot = entry_snapshot(item.entry)
+            payload.append({"change": item.change, "snapshot": item.snapshot})
+        ReleaseItem.objects.bulk_update(items, ["snapshot"])
+        Entry.objects.filter(pk__in=[i.entry_id for i in items if i.change != ReleaseItem.Change.WITHDRAWN]).update(
+            status=Entry.Status.PUBLISHED, updated_at=timezone.now()
+        )
+        fingerprint = release_fingerprint(payload)
+        Release.objects.filter(pk=locked.pk).update(
+            status=Release.Status.PUBLISHED,
+            published_at=timezone.now(),
+            released_on=released_on or timezone.localdate(),
+            fingerprint=fingerprint,
+        )
+        audit_log(action="release_publish", actor=actor, release=locked.code, items=len(items), fingerprint=fingerprint)
+    return Release.objects.get(pk=locked.pk)

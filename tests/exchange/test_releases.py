@@ -1,0 +1,118 @@
+"""Releases: curators assemble accepted entries and publish them atomically; a published release is immutable
+with a fingerprint of what it published, and the next release says what is new, changed and withdrawn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from foresight.core.errors import Conflict
+from foresight.core.models import AuditLog
+from scenarios.exchange import entries as entry_svc
+from scenarios.exchange import releases as svc
+from scenarios.exchange.organisations import organisation_create
+from scenarios.models import Entry, Release, ReleaseImmutable, ReleaseItem
+from tests.factories import staff_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(catalog: Any) -> dict[str, Any]:
+    ann = get_user_model().objects.create_user("ann", "ann@hospital.example", "pw-long-enough-1")
+    EmailAddress.objects.create(user=ann, email=ann.email, verified=True, primary=True)
+    hospital = organisation_create(user=ann, name_en="Ruijin Hospital", name_zh="瑞金医院", kind="public_service")
+    cora = staff_user("cora", "Curator")
+
+    def accepted(title: str) -> Entry:
+        entry = entry_svc.entry_create(
+            organisation=hospital,
+            actor=ann,
+            kind="demand",
+            title_en=title,
+            summary_en="A problem.",
+            setting="hospital",
+            offers=["test_site"],
+            topics=[("humanoid-robots", "core")],
+        )
+        entry = entry_svc.entry_submit(entry=entry, actor=ann)
+        return entry_svc.entry_accept(entry=entry, actor=cora)
+
+    return {"ann": ann, "cora": cora, "hospital": hospital, "accepted": accepted}
+
+
+def test_a_release_publishes_its_accepted_entries_atomically_and_then_never_changes(world: dict[str, Any]) -> None:
+    cora = world["cora"]
+    first, second = world["accepted"]("Ward robots"), world["accepted"]("Operating-room imaging")
+    release = svc.release_draft_create(actor=cora, title_en="2027, first batch", title_zh="2027年第一批")
+    assert release.number == 1 and release.code == "r1"
+    for entry in (first, second):
+        assert svc.release_add(release=release, entry=entry, actor=cora).change == "new"
+    with pytest.raises(Conflict):
+        svc.release_add(release=release, entry=first, actor=cora)  # once
+    published = svc.release_publish(release=release, actor=cora)
+    assert published.status == "published" and len(published.fingerprint) == 64 and published.released_on
+    assert set(Entry.objects.values_list("status", flat=True)) == {"published"}
+    snap = ReleaseItem.objects.get(release=published, entry=first).snapshot
+    assert snap["title_en"] == "Ward robots" and snap["organisation"]["name_zh"] == "瑞金医院"
+    assert snap["topics"] == [{"code": "humanoid-robots", "role": "core"}]
+    # The fingerprint is of exactly what was published.
+    payload = [{"change": i.change, "snapshot": i.snapshot} for i in published.items.all()]
+    assert svc.release_fingerprint(payload) == published.fingerprint
+    # Immutable: no second publication, no item added or removed, no edit, no deletion.
+    with pytest.raises(ReleaseImmutable):
+        svc.release_publish(release=published, actor=cora)
+    with pytest.raises(ReleaseImmutable):
+        svc.release_remove(release=published, entry=first, actor=cora)
+    published.title_en = "Changed"
+    with pytest.raises(ReleaseImmutable):
+        published.save()
+    with pytest.raises(ReleaseImmutable):
+        ReleaseItem.objects.filter(release=published).first().delete()
+    assert AuditLog.objects.filter(action="release_publish", details__release="r1").exists()
+
+
+def test_the_next_release_lists_what_was_withdrawn_and_a_correction_replaces_one(world: dict[str, Any]) -> None:
+    cora, ann = world["cora"], world["ann"]
+    first = world["accepted"]("Ward robots")
+    r1 = svc.release_draft_create(actor=cora, title_en="First")
+    svc.release_add(release=r1, entry=first, actor=cora)
+    r1 = svc.release_publish(release=r1, actor=cora)
+    entry_svc.entry_withdraw(entry=Entry.objects.get(pk=first.pk), actor=ann)
+    second = world["accepted"]("Drone deliveries")
+    r2 = svc.release_draft_create(actor=cora, title_en="Second")
+    assert svc.release_add(release=r2, entry=Entry.objects.get(pk=first.pk), actor=cora).change == "withdrawn"
+    assert svc.release_add(release=r2, entry=second, actor=cora).change == "new"
+    r2 = svc.release_publish(release=r2, actor=cora)
+    assert Entry.objects.get(pk=first.pk).status == "withdrawn"  # a withdrawn entry stays withdrawn
+    correction = svc.release_draft_create(actor=cora, title_en="Second, corrected", replaces=r2)
+    assert correction.number == 3 and set(correction.items.values_list("change", flat=True)) == {"withdrawn", "new"}
+    with pytest.raises(ValidationError):
+        svc.release_draft_create(actor=cora, title_en="Bad", replaces=correction)  # a draft cannot be replaced
+
+
+def test_only_curators_publish_and_stale_or_unready_entries_are_refused(world: dict[str, Any]) -> None:
+    cora, ann = world["cora"], world["ann"]
+    for outsider in (ann, staff_user("pat", "Publisher")):
+        with pytest.raises(PermissionDenied):
+            svc.release_draft_create(actor=outsider, title_en="Mine")
+    with pytest.raises(ValidationError):
+        svc.release_draft_create(actor=cora, title_en="", title_zh=" ")
+    release = svc.release_draft_create(actor=cora, title_en="Batch")
+    with pytest.raises(Conflict):
+        svc.release_publish(release=release, actor=cora)  # empty
+    draft = entry_svc.entry_create(organisation=world["hospital"], actor=ann, kind="demand", title_en="Not yet")
+    with pytest.raises(Conflict):
+        svc.release_add(release=release, entry=draft, actor=cora)
+    entry = world["accepted"]("Ward robots")
+    svc.release_add(release=release, entry=entry, actor=cora)
+    entry_svc.entry_withdraw(entry=entry, actor=ann)  # the organisation withdraws it meanwhile
+    with pytest.raises(Conflict, match=entry.code):
+        svc.release_publish(release=release, actor=cora)
+    release.refresh_from_db()
+    assert release.status == "draft" and Entry.objects.get(pk=entry.pk).status == "withdrawn"
+    assert not Release.objects.filter(status="published").exists()
