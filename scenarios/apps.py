@@ -18,3 +18,6 @@ class ScenariosConfig(AppConfig):
             self.label, "Curator", "view_organisation", "change_organisation", "review_entry", "publish_release"
         )
         roles.nav_register("review", _("Entry review"), "exchange:review-queue", ["scenarios.review_entry"], order=40)
+        roles.nav_register(
+            "releases", _("Releases"), "exchange:release-admin-list", ["scenarios.publish_release"], order=41
+        )

@@ -482,6 +482,10 @@ class Release(Bilingual):
         return self.tr("title") or self.title_en or self.title_zh
 
     @property
+    def note(self) -> str:
+        return self.tr("note")
+
+    @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 

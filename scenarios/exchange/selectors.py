@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -17,6 +17,8 @@ from scenarios.models import (
     Membership,
     Organisation,
     OrganisationInvitation,
+    Release,
+    ReleaseItem,
 )
 
 
@@ -112,4 +114,53 @@ def review_queue(*, statuses: list[str]) -> QuerySet[Entry]:
         Entry.objects.filter(status__in=statuses)
         .select_related("organisation")
         .order_by(F("submitted_at").asc(nulls_last=True), "code")
+    )
+
+
+# --- Releases --------------------------------------------------------------------------------------------------
+
+
+def release_published_list() -> QuerySet[Release]:
+    return (
+        Release.objects.filter(status=Release.Status.PUBLISHED).annotate(item_count=Count("items")).order_by("-number")
+    )
+
+
+def release_public_get(*, code: str) -> Release:
+    """A published release (a draft is nobody's business but the curators': 404)."""
+    release = Release.objects.filter(code=code, status=Release.Status.PUBLISHED).select_related("replaces").first()
+    if release is None:
+        raise Http404("No such release")
+    return release
+
+
+def release_get_for_curator(*, code: str) -> Release:
+    release = Release.objects.filter(code=code).select_related("replaces").first()
+    if release is None:
+        raise Http404("No such release")
+    return release
+
+
+def release_list_for_curator() -> QuerySet[Release]:
+    return Release.objects.annotate(item_count=Count("items")).order_by("-number")
+
+
+def release_items(*, release: Release) -> list[ReleaseItem]:
+    return list(release.items.select_related("entry__organisation").order_by("entry__kind", "entry__code"))
+
+
+def release_candidates(*, release: Release) -> list[Entry]:
+    """Entries a draft release could take: accepted ones, and withdrawn ones once published, not in it yet."""
+    published_once = ReleaseItem.objects.filter(release__status=Release.Status.PUBLISHED).values("entry_id")
+    return list(
+        Entry.objects.filter(Q(status=Entry.Status.ACCEPTED) | Q(status=Entry.Status.WITHDRAWN, pk__in=published_once))
+        .exclude(release_items__release=release)
+        .select_related("organisation")
+        .order_by("kind", "code")
+    )
+
+
+def releases_of_entry(*, entry: Entry) -> list[Release]:
+    return list(
+        Release.objects.filter(items__entry=entry, status=Release.Status.PUBLISHED).order_by("-number").distinct()
     )

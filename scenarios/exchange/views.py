@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from foresight.core.access import role_required
 from foresight.core.errors import error_message, error_status
 from foresight.core.forms import apply_service_error
-from scenarios.exchange import entries, selectors
+from scenarios.exchange import entries, exports, releases, selectors
 from scenarios.exchange import organisations as svc
 from scenarios.exchange.forms import (
     CommentForm,
@@ -33,7 +33,7 @@ from scenarios.exchange.forms import (
     RejectForm,
     RoleForm,
 )
-from scenarios.models import Entry, Membership, Organisation
+from scenarios.models import Entry, Membership, Organisation, Release, ReleaseItem, Scenario
 
 Role = Membership.Role
 PAGE_SIZE = 50
@@ -472,3 +472,130 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     return render(
         request, "exchange/review_queue.html", {"page": page, "status": status, "statuses": Entry.Status.choices}
     )
+
+
+# --- Releases: public pages and downloads -------------------------------------------------------------------------
+
+
+def _download(body: str, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_safe
+def release_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.release_published_list(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "exchange/release_list.html", {"page": page})
+
+
+@require_safe
+def release_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """The release's entries by list kind (demand, capability) and setting, with what is new, changed and
+    withdrawn since the previous release; ``?kind=``, ``?setting=`` and ``?region=`` narrow the list."""
+    release = selectors.release_public_get(code=code)
+    items = selectors.release_items(release=release)
+    kind, setting, region = (request.GET.get(k, "") for k in ("kind", "setting", "region"))
+    shown = [
+        i
+        for i in items
+        if (not kind or i.snapshot.get("kind") == kind)
+        and (not setting or i.snapshot.get("setting") == setting)
+        and (not region or region in (i.snapshot.get("region_en", ""), i.snapshot.get("region_zh", "")))
+    ]
+    counts = {c: sum(1 for i in items if i.change == c) for c in ReleaseItem.Change.values}
+    settings_present = sorted({i.snapshot.get("setting", "") for i in items} - {""})
+    context = {
+        "release": release,
+        "demand": [i for i in shown if i.snapshot.get("kind") == Entry.Kind.DEMAND],
+        "capability": [i for i in shown if i.snapshot.get("kind") == Entry.Kind.CAPABILITY],
+        "counts": counts,
+        "total": len(items),
+        "filters": {"kind": kind, "setting": setting, "region": region},
+        "settings": [(s, Scenario.Setting(s).label if s in Scenario.Setting.values else s) for s in settings_present],
+        "regions": sorted({i.snapshot.get("region_en") or i.snapshot.get("region_zh") or "" for i in items} - {""}),
+    }
+    return render(request, "exchange/release_detail.html", context)
+
+
+@require_safe
+def release_csv(request: HttpRequest, code: str) -> HttpResponse:
+    release = selectors.release_public_get(code=code)
+    body = exports.release_csv(release, selectors.release_items(release=release))
+    if request.GET.get("excel") == "1":  # UTF-8 with a byte-order mark, or spreadsheets garble the Chinese
+        return _download("\ufeff" + body, "text/csv; charset=utf-8", f"release-{release.code}-excel.csv")
+    return _download(body, "text/csv; charset=utf-8", f"release-{release.code}.csv")
+
+
+@require_safe
+def release_json(request: HttpRequest, code: str) -> HttpResponse:
+    release = selectors.release_public_get(code=code)
+    body = exports.release_json(release, selectors.release_items(release=release))
+    return _download(body, "application/json; charset=utf-8", f"release-{release.code}.json")
+
+
+# --- Releases: the curators' assembly ---------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+@role_required(releases.PUBLISH_PERMISSION)
+def release_admin_list(request: HttpRequest) -> HttpResponse:
+    """Every release with its state; POST: a new draft (``title_en``/``title_zh``; ``replaces``: a correction)."""
+    context: dict[str, Any] = {"releases": selectors.release_list_for_curator(), "error": ""}
+    if request.method != "POST":
+        return render(request, "exchange/release_admin_list.html", context)
+    replaces_code = request.POST.get("replaces", "")
+    replaces = selectors.release_public_get(code=replaces_code) if replaces_code else None
+    try:
+        release = releases.release_draft_create(
+            actor=request.user,
+            title_en=request.POST.get("title_en", "")[:300],
+            title_zh=request.POST.get("title_zh", "")[:300],
+            replaces=replaces,
+        )
+    except ValidationError as exc:
+        context["error"] = error_message(exc)
+        return render(request, "exchange/release_admin_list.html", context, status=error_status(exc))
+    messages.success(request, _("Draft release created: add accepted entries, then publish."))
+    return redirect("exchange:release-admin", code=release.code)
+
+
+def _render_release_admin(
+    request: HttpRequest, release: Release, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    context = {
+        "release": release,
+        "items": selectors.release_items(release=release),
+        "candidates": selectors.release_candidates(release=release) if not release.is_published else [],
+        "error": error,
+    }
+    return render(request, "exchange/release_admin.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+@role_required(releases.PUBLISH_PERMISSION)
+def release_admin(request: HttpRequest, code: str) -> HttpResponse:
+    """A release being assembled. POST ``action``: add / remove (``entry``: its code) or publish."""
+    release = selectors.release_get_for_curator(code=code)
+    if request.method != "POST":
+        return _render_release_admin(request, release)
+    action = request.POST.get("action", "")
+    try:
+        if action in ("add", "remove"):
+            entry = selectors.entry_get(code=request.POST.get("entry", ""))
+            if action == "add":
+                releases.release_add(release=release, entry=entry, actor=request.user)
+            else:
+                releases.release_remove(release=release, entry=entry, actor=request.user)
+        elif action == "publish":
+            release = releases.release_publish(release=release, actor=request.user)
+            messages.success(request, _("Release %(code)s published.") % {"code": release.code})
+            return redirect("release-detail", code=release.code)
+        else:
+            return _render_release_admin(request, release, error=_("Choose add, remove or publish."), status=400)
+    except ValidationError as exc:
+        release.refresh_from_db()
+        return _render_release_admin(request, release, error=error_message(exc), status=error_status(exc))
+    return redirect("exchange:release-admin", code=release.code)

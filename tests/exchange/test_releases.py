@@ -116,3 +116,43 @@ def test_only_curators_publish_and_stale_or_unready_entries_are_refused(world: d
     release.refresh_from_db()
     assert release.status == "draft" and Entry.objects.get(pk=entry.pk).status == "withdrawn"
     assert not Release.objects.filter(status="published").exists()
+
+
+def test_a_published_release_is_a_public_page_with_downloads(world: dict[str, Any]) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    cora = world["cora"]
+    hostile = world["accepted"]('=HYPERLINK("http://evil.example","x")')
+    plain = world["accepted"]("Ward robots")
+    draft = svc.release_draft_create(actor=cora, title_en="2027, first batch", title_zh="2027年第一批")
+    curator = Client()
+    curator.force_login(cora)
+    admin_url = reverse("exchange:release-admin", args=[draft.code])
+    assert plain.code in curator.get(admin_url).content.decode()  # offered
+    for entry in (hostile, plain):
+        assert curator.post(admin_url, {"action": "add", "entry": entry.code}).status_code == 302
+    public = Client()
+    assert public.get(reverse("release-detail", args=[draft.code])).status_code == 404  # a draft is not public
+    assert curator.post(admin_url, {"action": "sing"}).status_code == 400
+    assert curator.post(admin_url, {"action": "publish"}).status_code == 302
+    release = Release.objects.get(code=draft.code)
+    page = public.get(reverse("release-detail", args=[release.code])).content.decode()
+    assert "Ward robots" in page and "2 new, 0 changed, 0 withdrawn" in page
+    zh = public.get("/zh-hans" + reverse("release-detail", args=[release.code])).content.decode()
+    assert "2027年第一批" in zh and "瑞金医院" in zh
+    body = public.get(reverse("release-csv", args=[release.code])).content.decode()
+    assert "'=HYPERLINK" in body and '\n"=HYPERLINK' not in body and ",=HYPERLINK" not in body
+    document = public.get(reverse("release-json", args=[release.code])).json()
+    assert svc.release_fingerprint(document["items"]) == release.fingerprint == document["fingerprint"]
+    assert release.code in public.get(reverse("release-list")).content.decode()
+    # Only curators assemble: an organisation member and other staff get 403 and change nothing.
+    outsider = Client()
+    outsider.force_login(world["ann"])
+    assert outsider.get(reverse("exchange:release-admin-list")).status_code == 403
+    analyst = Client()
+    analyst.force_login(staff_user("al", "Analyst"))
+    second = svc.release_draft_create(actor=cora, title_en="Second")
+    url = reverse("exchange:release-admin", args=[second.code])
+    assert analyst.post(url, {"action": "publish"}).status_code == 403
+    assert Release.objects.get(pk=second.pk).status == "draft"
