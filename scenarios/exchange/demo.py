@@ -11,8 +11,9 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 
 from scenarios.exchange import entries as svc
+from scenarios.exchange import releases
 from scenarios.exchange.organisations import organisation_create
-from scenarios.models import Membership, Organisation
+from scenarios.models import Entry, Membership, Organisation
 
 ORGANISATIONS: list[dict[str, Any]] = [
     {
@@ -142,6 +143,19 @@ ENTRIES: list[tuple[str, str, str, dict[str, Any], list[tuple[str, str]]]] = [
         [("humanoid-robots", "core")],
     ),
     (
+        "association",
+        "demand",
+        "next_release",
+        {
+            "title_en": "Low-altitude logistics corridor",
+            "title_zh": "低空物流走廊",
+            "summary_en": "A 30 km corridor for cargo drones between two industrial parks.",
+            "setting": "supply_chain",
+            "offers": ["sandbox", "co_funding"],
+        },
+        [("6g", "core")],
+    ),
+    (
         "university",
         "capability",
         "rejected",
@@ -164,6 +178,9 @@ ENTRIES: list[tuple[str, str, str, dict[str, Any], list[tuple[str, str]]]] = [
         [("6g", "complementary")],
     ),
 ]
+
+
+ENTRIES_NEXT = "Low-altitude logistics corridor"  # accepted after the first release: in the second, a draft
 
 
 @dataclass(frozen=True)
@@ -207,8 +224,15 @@ def exchange_demo_load(*, password: str, curator: Any) -> DemoExchange | None:
         entry = svc.entry_review_start(entry=entry, actor=curator)
         if state == "changes_requested":
             svc.entry_request_changes(entry=entry, actor=curator, body="Please add the number of operating rooms.")
-        elif state == "accepted":
+        elif state in ("accepted", "next_release"):
             svc.entry_accept(entry=entry, actor=curator)
         elif state == "rejected":
             svc.entry_reject(entry=entry, actor=curator, reason="Too general: name the campus and the route.")
+    # One release published with the entries accepted first, one in preparation with the later one.
+    first = releases.release_draft_create(actor=curator, title_en="2027, first batch", title_zh="2027年第一批")
+    for entry in Entry.objects.filter(status=Entry.Status.ACCEPTED).exclude(title_en=ENTRIES_NEXT):
+        releases.release_add(release=first, entry=entry, actor=curator)
+    releases.release_publish(release=first, actor=curator)
+    second = releases.release_draft_create(actor=curator, title_en="2027, second batch", title_zh="2027年第二批")
+    releases.release_add(release=second, entry=Entry.objects.get(title_en=ENTRIES_NEXT), actor=curator)
     return DemoExchange(editor_email="editor@hospital.example", organisations=len(orgs), entries=len(ENTRIES))

@@ -45,6 +45,8 @@ home = editor.get("/exchange/").content.decode()
 org = re.search(r'href="(/exchange/organisations/[^/]+/entries/)"', home).group(1)
 listing = editor.get(org).content.decode()
 assert "Night-shift ward robots" in listing and "Changes requested" in listing
+listed = browser.get("/releases/").content.decode()
+assert "2027, first batch" in listed and "second batch" not in listed  # the draft is not public
 print("demo-ok")
 """
 
@@ -66,7 +68,7 @@ def test_the_demo_has_a_finished_study_and_a_working_expert_link(tmp_path: Path)
     out = run("demo_data")
     assert "simulated finished study" in out
     assert "demo role accounts: study-manager, panel-manager, moderator, analyst, publisher, curator" in out
-    assert "scenario exchange: 8 organisations, 8 entries" in out
+    assert "scenario exchange: 8 organisations, 9 entries, one release published and one in preparation" in out
     assert "editor@hospital.example / foresight-demo" in out
     link = re.search(r"single-use link\): (\S+)", out)
     assert link, out

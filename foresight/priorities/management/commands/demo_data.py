@@ -65,7 +65,10 @@ class Command(BaseCommand):
         curator = get_user_model().objects.get(username=slugify("Curator"))
         loaded = exchange_demo_load(password=DEMO_PASSWORD, curator=curator)
         if loaded is not None:
-            self.stdout.write(f"scenario exchange: {loaded.organisations} organisations, {loaded.entries} entries")
+            self.stdout.write(
+                f"scenario exchange: {loaded.organisations} organisations, {loaded.entries} entries, "
+                "one release published and one in preparation"
+            )
         login = reverse("account_login")
         self.stdout.write(
             f"sign in as an organisation editor: {settings.SITE_URL}{login} editor@hospital.example / {DEMO_PASSWORD}"
