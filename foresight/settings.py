@@ -260,7 +260,6 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Foresight] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 ACCOUNT_PREVENT_ENUMERATION = True
 LOGIN_URL = "account_login"
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now: a typed "example.org" means https
 LOGIN_REDIRECT_URL = "exchange:home"
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

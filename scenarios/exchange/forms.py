@@ -19,6 +19,9 @@ else:
 
 
 class OrganisationForm(_OrganisationModelForm):
+    # Declared here for its scheme: a typed "example.org" means https (Django 6's default, stated now).
+    website = forms.URLField(label=_("Website"), max_length=300, required=False, assume_scheme="https")
+
     class Meta:
         model = Organisation
         fields = list(PROFILE_FIELDS)
@@ -36,7 +39,6 @@ class OrganisationForm(_OrganisationModelForm):
             "sector_zh": _("Sector (Chinese)"),
             "description_en": _("About the organisation (English)"),
             "description_zh": _("About the organisation (Chinese)"),
-            "website": _("Website"),
         }
         help_texts = {"name_zh": _("Fill in either language first; the other can follow.")}
 

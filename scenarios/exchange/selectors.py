@@ -32,7 +32,7 @@ def organisation_get(*, code: str) -> Organisation:
 def organisation_list() -> QuerySet[Organisation]:
     """Every organisation for the public list, verified ones first, with its number of members."""
     return Organisation.objects.annotate(member_count=Count("memberships")).order_by(
-        "verified_at__isnull", "name_en", "name_zh", "code"
+        F("verified_at").asc(nulls_last=True), "name_en", "name_zh", "code"
     )
 
 

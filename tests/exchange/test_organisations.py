@@ -217,3 +217,17 @@ def test_a_member_of_one_organisation_can_do_nothing_in_another() -> None:
     page = signed_in(bob).get(reverse("exchange:members", args=[b.code])).content.decode()
     assert "zoe@b.example" not in page and "Invite a colleague" not in page
     assert a.code in signed_in(ann).get(reverse("exchange:home")).content.decode()
+
+
+def test_the_public_list_shows_verified_organisations_first() -> None:
+    from django.utils import timezone
+
+    ann = person("ann@a.example")
+    late = make_org(ann, "Alpha Clinic")
+    make_org(ann, "Beta Works")
+    Organisation.objects.filter(pk=late.pk).update(verified_at=timezone.now())
+    page = Client().get(reverse("organisation-list")).content.decode()
+    assert page.index("Alpha Clinic") < page.index("Beta Works")
+    make_org(ann, "Aardvark Labs")  # unverified: after the verified one, whatever its name
+    page = Client().get(reverse("organisation-list")).content.decode()
+    assert page.index("Alpha Clinic") < page.index("Aardvark Labs") < page.index("Beta Works")
