@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.db import connection
 from django.test import Client
 
@@ -46,7 +47,11 @@ def test_get_changes_nothing_for_anyone(published_study: Edition, django_user_mo
     expert = Client()
     assert expert.post(f"/delphi/{live.code}/join/", {"t": invitation_create(participant=wei)}).status_code == 302
     staff = Client()
-    staff.force_login(django_user_model.objects.create_superuser("root", "root@example.org", "pw"))
+    root = django_user_model.objects.create_superuser("root", "root@example.org", "pw")
+    # Recorded as django-allauth records every account's address at sign-up; an account made with
+    # createsuperuser has none, and allauth's own e-mail page fills it in on its first visit.
+    EmailAddress.objects.create(user=root, email=root.email, verified=True, primary=True)
+    staff.force_login(root)
 
     callers = {
         "public": (Client(), ["/", "/zh-hans/", "/api/v1/", "/api/schema/"]),
