@@ -334,6 +334,12 @@ def entry_create(request: HttpRequest, code: str) -> HttpResponse:
 def entry_edit(request: HttpRequest, code: str) -> HttpResponse:
     entry = selectors.entry_get(code=code)
     entries.require_read(entry=entry, user=request.user)
+    back = reverse("exchange:entry", args=[code])
+    writer = svc.role_of(organisation=entry.organisation, user=request.user) in entries.WRITERS
+    if not (writer or entries.is_curator(request.user)):
+        return _refused(
+            request, PermissionDenied(_("Only the organisation's editors and admins edit its entries.")), back=back
+        )
     if request.method != "POST":
         form = EntryForm(initial=EntryForm.initial_for(entry), kind=entry.kind)
         return _render_entry_form(request, form, organisation=entry.organisation, entry=entry)

@@ -114,6 +114,12 @@ def test_nobody_else_reads_or_acts_on_a_draft(setup: dict[str, Any]) -> None:
         assert client.post(reverse("exchange:entry-review", args=[entry.code]), {"action": "accept"}).status_code == 403
         assert client.get(reverse("exchange:entries", args=[setup["hospital"].code])).status_code == 403
     assert analyst.get(reverse("exchange:review-queue")).status_code == 403
+    viewer = person("vic@hospital.example")  # a viewer of the proposing organisation reads, never edits
+    Membership.objects.create(organisation=setup["hospital"], user=viewer, role="viewer")
+    vic = signed_in(viewer)
+    assert vic.get(reverse("exchange:entry", args=[entry.code])).status_code == 200
+    assert vic.get(reverse("exchange:entry-edit", args=[entry.code])).status_code == 403
+    assert vic.post(reverse("exchange:entry-edit", args=[entry.code]), FORM).status_code == 403
     assert zoe.get(reverse("exchange:review-queue")).status_code == 403
     entry.refresh_from_db()
     assert entry.status == "draft" and not entry.comments.exists()
