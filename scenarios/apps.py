@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from foresight.core import cache, roles
+from foresight.core import cache, roles, similarity
 
 
 class ScenariosConfig(AppConfig):
@@ -18,3 +18,13 @@ class ScenariosConfig(AppConfig):
             self.label, "Curator", "view_organisation", "change_organisation", "review_entry", "publish_release"
         )
         roles.nav_register("review", _("Entry review"), "exchange:review-queue", ["scenarios.review_entry"], order=40)
+        # Imported here because the selectors need the models loaded.
+        from scenarios import selectors
+
+        similarity.corpus_register(
+            similarity.Corpus(
+                selectors.SCENARIO_CORPUS,
+                documents=selectors.scenario_similarity_documents,
+                version=selectors.scenario_similarity_version,
+            )
+        )

@@ -1,15 +1,20 @@
-"""The similarity service (foresight.core.similarity): the engine on plain documents and the cache of an index
-by corpus version."""
+"""The similarity service (foresight.core.similarity): the engine on plain documents, the cache of an index
+by corpus version, and its quality on the labelled paraphrases of the curated catalog
+(tests/data/similarity_pairs.yaml), which must stay above a floor: a broken analyser fails here."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 
 from foresight.core import similarity
 from foresight.core.similarity import Corpus, Index, Match, mean_reciprocal_rank, recall_at
+
+PAIRS = Path(__file__).resolve().parents[1] / "data" / "similarity_pairs.yaml"
 
 # A few entries as a proposer's exchange might hold them: English and Chinese in one text, or one language.
 DOCUMENTS = [
@@ -151,3 +156,51 @@ def test_recall_and_reciprocal_rank_count_what_they_say() -> None:
     assert mean_reciprocal_rank(ranked, expected) == pytest.approx((1 + 1 / 4 + 0) / 3)
     with pytest.raises(ValueError):
         recall_at([], [], k=3)
+
+
+# --- Quality on the labelled paraphrases of the curated catalog --------------------------------------
+
+# Measured with the curated catalog (topics: 86 queries, scenarios: 36): recall@3 0.977 and 1.000, MRR 0.966
+# and 0.958; Chinese queries alone 1.000 and 1.000. The floors leave room for a change to the catalog's
+# text, not for a broken analyser: a word analyser (no n-grams) finds 2 % of the Chinese topic queries.
+RECALL_FLOOR = 0.90
+MRR_FLOOR = 0.85
+CHINESE_RECALL_FLOOR = 0.85
+
+
+def labelled() -> dict[str, list[dict[str, str]]]:
+    data: dict[str, list[dict[str, str]]] = yaml.safe_load(PAIRS.read_text(encoding="utf-8"))
+    return data
+
+
+def test_the_labelled_set_is_large_bilingual_and_written_for_the_test(catalog: Any) -> None:
+    from foresight.catalog.selectors import topic_similarity_documents
+    from scenarios.selectors import scenario_similarity_documents
+
+    pairs = labelled()
+    everything = [p for corpus in pairs.values() for p in corpus]
+    assert len(everything) >= 40
+    assert sum(p["lang"] == "zh" for p in everything) >= 20
+    assert len({p["query"] for p in everything}) == len(everything)
+    texts = {"topics": dict(topic_similarity_documents()), "scenarios": dict(scenario_similarity_documents())}
+    for corpus, queries in pairs.items():
+        for p in queries:
+            assert p["expected"] in texts[corpus], p  # a public topic or a published scenario
+            # Not copied: no query is a line (a name, a statement, a title …) of the catalog, nor part of one.
+            assert not any(p["query"].lower() in line.lower() for line in texts[corpus][p["expected"]].splitlines())
+
+
+@pytest.mark.parametrize("corpus", ["topics", "scenarios"])
+def test_paraphrases_find_their_entry_in_the_first_three(catalog: Any, corpus: str) -> None:
+    pairs = labelled()[corpus]
+    ranked = [codes(similarity.corpus_search(corpus, p["query"], limit=10)) for p in pairs]
+    expected = [p["expected"] for p in pairs]
+    recall, mrr = recall_at(ranked, expected, k=3), mean_reciprocal_rank(ranked, expected)
+    chinese = [(r, p["expected"]) for r, p in zip(ranked, pairs, strict=True) if p["lang"] == "zh"]
+    chinese_recall = recall_at([r for r, _ in chinese], [e for _, e in chinese], k=3)
+    misses = [
+        (p["query"], p["expected"], r[:3]) for r, p in zip(ranked, pairs, strict=True) if p["expected"] not in r[:3]
+    ]
+    assert recall >= RECALL_FLOOR, (recall, misses)
+    assert mrr >= MRR_FLOOR, mrr
+    assert chinese_recall >= CHINESE_RECALL_FLOOR, (chinese_recall, misses)
