@@ -564,7 +564,11 @@ def render(r: dict[str, Any]) -> str:
                 + " |"
             )
         add("")
-        add(f"Index build ({sp['documents']:,} entries): {_spread(sp['build'], unit=' s')}.")
+        add(
+            f"Index build ({sp['documents']:,} entries): {_spread(sp['build'], unit=' s')}; the harness process grew "
+            f"by {sp['rss_mb']:.0f} MB with the first index (vectors and vocabulary), in every process that searches "
+            "this corpus."
+        )
         crowded = sp.get("crowded")
         if crowded:
             add(

@@ -21,6 +21,8 @@ Chinese only, a third in both, like a mixed exchange.
 
 from __future__ import annotations
 
+import gc
+import os
 import random
 import statistics
 import time
@@ -31,6 +33,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from bench.procs import rss_mb
 from foresight.core import similarity
 from foresight.core.similarity import Index, mean_reciprocal_rank, recall_at
 
@@ -225,11 +228,15 @@ def speed(
         kind: {"product": [], "vectors": [], "substring": []} for kind in kinds
     }
     index = None
+    grew: list[float] = []
     for i in range(repeat):
         index = None  # the previous index is freed before the next is built
+        gc.collect()
+        before = rss_mb(os.getpid())
         started = time.perf_counter()
         index = Index(documents)
         builds.append(time.perf_counter() - started)
+        grew.append(rss_mb(os.getpid()) - before)
         log(f"  similarity index of {len(index):,} entries built in {builds[-1]:.1f} s")
         for kind, queries in kinds.items():
             vectors = [index.vector(q) for q in queries]
@@ -273,6 +280,9 @@ def speed(
         "queries": {kind: len(queries) for kind, queries in kinds.items()},
         "query_chars": {kind: statistics.mean(len(q) for q in queries) for kind, queries in kinds.items()},
         "build": _summary(builds),
+        # The process's resident memory after the first build less before it: the whole index with its
+        # vocabulary (later builds reuse memory the previous index freed).
+        "rss_mb": grew[0],
         "times": {
             kind: {
                 impl: {pct: _summary([r[pct] for r in runs]) for pct in ("p50", "p99")}
