@@ -10,6 +10,7 @@ MEMORY_TARGET_MB = 500.0
 SUBMIT_TARGET = 0.25  # ≥ 25 % of the baseline's ballots per second
 PUBLIC_TARGET = 0.40  # ≥ 40 % of the constant view's requests per second
 REFERENCE_BALLOTS = 10.0  # an open-source survey platform, 20-item ballots through its web form, same class of machine
+SIMILARITY_RECALL_FLOOR = 0.90  # recall@3 on the labelled set: the floor tests/core/test_similarity.py holds
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -141,6 +142,32 @@ def render(r: dict[str, Any]) -> str:
             f"| 4. bootstrap | peak memory (process) | {_spread(boot['peak_mb']['product'], digits=0, unit=' MB')} | "
             f"{_spread(boot['peak_mb']['numpy'], digits=0, unit=' MB')} | – | report | – |"
         )
+    similar = r.get("similarity")
+    if similar:
+        for corpus, q in similar.get("quality", {}).items():
+            p_, k_ = q["product"]["all"], q["keyword"]["all"]
+            add(
+                f"| 5. similarity, {corpus} ({q['product']['queries']} paraphrases, {q['documents']} entries) | "
+                f"recall@3 / MRR | {p_['recall']:.3f} / {p_['mrr']:.3f} | {k_['recall']:.3f} / {k_['mrr']:.3f} "
+                f"(keyword search) | – | recall@3 ≥ {SIMILARITY_RECALL_FLOOR:.2f} | "
+                f"{_verdict(p_['recall'] >= SIMILARITY_RECALL_FLOOR)} |"
+            )
+        if not similar.get("quality"):
+            add("| 5. similarity, quality | – | skipped | – | – | – | no curated catalog in this run |")
+        sp = similar["speed"]
+        for kind, label in (("sentence", "a paraphrase"), ("entry", "a whole new entry")):
+            t = sp["times"][kind]
+            add(
+                f"| 5. similarity, {sp['documents']:,} entries | one search for {label}, p50 / p99 | "
+                f"{_spread(t['product']['p50'], 1000, 1, ' ms')} / {_spread(t['product']['p99'], 1000, 1, ' ms')} | "
+                f"{_spread(t['vectors']['p50'], 1000, 1, ' ms')} / {_spread(t['vectors']['p99'], 1000, 1, ' ms')} "
+                f"(sparse product alone) | {_num(_ratio(t['product']['p50']['median'], t['vectors']['p50']['median']))}× | "
+                "report | – |"
+            )
+        add(
+            f"| 5. similarity, {sp['documents']:,} entries | index build | {_spread(sp['build'], unit=' s')} | – | – | "
+            "report | – |"
+        )
     add("")
 
     # --- machine ---
@@ -158,10 +185,11 @@ def render(r: dict[str, Any]) -> str:
         f"Redis as broker and cache, Python {info.get('python')}, Django {info.get('django')}, gunicorn {info.get('gunicorn')}, "
         f"Celery {info.get('celery')}"
     )
+    db, redis_db = args.get("db", "foresight_bench"), args.get("redis_db", "5")
     add(
         "- Every process runs `bench.settings` (the product's settings plus the baseline URLs under `/bench/`) with "
-        "`DJANGO_DEBUG=0` (production mode: no SQL logging), a database of its own (`foresight_bench`, created and "
-        "dropped by the run), a Redis database of its own (`/5`) and a queue and cache prefix of its own."
+        f"`DJANGO_DEBUG=0` (production mode: no SQL logging), a database of its own (`{db}`, created and "
+        f"dropped by the run), a Redis database of its own (`/{redis_db}`) and a queue and cache prefix of its own."
     )
     add(f"- Repeats: {args['repeat']}; every figure is the median of the repeats with min–max in brackets.")
     add("")
@@ -452,6 +480,104 @@ def render(r: dict[str, Any]) -> str:
             f"Ratio product / numpy: {_num(_ratio(boot['seconds']['product']['median'], boot['seconds']['numpy']['median']))}×. "
             f"Both give the same rank intervals and P(top-k): largest difference {boot['max_abs_diff']:.1e}."
         )
+        add("")
+
+    # --- 5 ---
+    if similar:
+        add("## 5. Similarity service")
+        add("")
+        add(
+            "`foresight.core.similarity`: TF-IDF over character n-grams (`char_wb` 2–4-grams and Chinese single "
+            "characters and pairs, NFKC and lower case, sublinear tf), cosine similarity; the index is kept in "
+            "each process and rebuilt when its corpus's version changes. It answers "
+            "`/api/v1/topics/similar/` and `/api/v1/scenarios/similar/`."
+        )
+        add("")
+        quality = similar.get("quality")
+        if quality:
+            add(
+                "**Quality:** the labelled paraphrases of `tests/data/similarity_pairs.yaml` (written for the test "
+                "in a proposer's words, not copied from the catalog; half Chinese, a few mixing both languages), "
+                "each with the code it should find, against the product's corpora of the curated catalog (public "
+                "topics, published scenarios) as the API ranks them; recall@3 is the share found among the first "
+                "three, MRR the mean of 1 / rank over the first 10 (0 beyond). **Baseline:** the keyword search of "
+                "the list pages on the same queries (`/topics/?q=`: PostgreSQL full-text search, Chinese matched as "
+                "substrings; `/scenarios/?q=`: every word a substring), in the order those pages show."
+            )
+            add("")
+            add(
+                "| corpus | entries | queries | recall@3 | MRR | English | Chinese | mixed | keyword search recall@3 | "
+                "keyword search MRR |"
+            )
+            add("|---|---|---|---|---|---|---|---|---|---|")
+            for corpus, q in quality.items():
+                pr, kw = q["product"], q["keyword"]
+
+                def lang(key: str, pr: dict[str, Any] = pr) -> str:
+                    got = pr.get(key)
+                    return f"{got['recall']:.3f} / {got['mrr']:.3f} ({got['n']})" if got else "–"
+
+                add(
+                    f"| {corpus} | {q['documents']} | {pr['queries']} | {pr['all']['recall']:.3f} | {pr['all']['mrr']:.3f} | "
+                    f"{lang('en')} | {lang('zh')} | {lang('mixed')} | {kw['all']['recall']:.3f} | {kw['all']['mrr']:.3f} |"
+                )
+            add("")
+            add("English, Chinese, mixed: recall@3 / MRR (queries). Not in the first three:")
+            add("")
+            for corpus, q in quality.items():
+                for miss in q["misses"]:
+                    add(
+                        f"- {corpus}: “{miss['query']}” → expected `{miss['expected']}`, got {', '.join(f'`{c}`' for c in miss['top'])}"
+                    )
+            add("")
+        sp = similar["speed"]
+        add(
+            f"**Speed:** one index of {sp['entries']:,} generated bilingual entries (a third English, a third "
+            "Chinese, a third both; two to five template sentences each: who, what they seek or offer, for what "
+            f"use, where, on what terms; {sp['mean_chars']:.0f} characters on average)"
+            + (
+                f" and the {sp['documents'] - sp['entries']} curated topics and scenarios"
+                if sp["documents"] > sp["entries"]
+                else ""
+            )
+            + f", built by the product's `Index` once per repeat; {sp['features']:,} n-gram features, document vectors "
+            f"{sp['matrix_mb']:.0f} MB (float32, sparse; the vocabulary comes on top). Each query is searched once "
+            f"for the first 10, timed alone, in the harness process: the {sp['queries']['sentence']} labelled "
+            f"paraphrases ({sp['query_chars']['sentence']:.0f} characters on average), and {sp['queries']['entry']} "
+            f"new generated entries ({sp['query_chars']['entry']:.0f} characters), as a submission is checked for "
+            "near-duplicates. **Baselines**, alternating with the product: the same sparse product on query vectors "
+            "computed beforehand (what any TF-IDF search must do; the product adds vectorising the query, ranking "
+            "and rounding), and a substring scan of every entry's text (reading each entry once)."
+        )
+        add("")
+        add("| query | product p50 (ms) | p99 (ms) | sparse product alone p50 | p99 | substring scan p50 | p99 |")
+        add("|---|---|---|---|---|---|---|")
+        for kind, label in (("sentence", "a paraphrase"), ("entry", "a whole new entry")):
+            t = sp["times"][kind]
+            add(
+                f"| {label} | "
+                + " | ".join(
+                    _spread(t[impl][pct], 1000, 2)
+                    for impl in ("product", "vectors", "substring")
+                    for pct in ("p50", "p99")
+                )
+                + " |"
+            )
+        add("")
+        add(
+            f"Index build ({sp['documents']:,} entries): {_spread(sp['build'], unit=' s')}; the harness process grew "
+            f"by {sp['rss_mb']:.0f} MB with the first index (vectors and vocabulary), in every process that searches "
+            "this corpus."
+        )
+        crowded = sp.get("crowded")
+        if crowded:
+            add(
+                f"The n-gram weights of a large corpus: in this index of {sp['documents']:,} entries, the labelled "
+                "queries ranked among the curated entries of their corpus only (the generated ones are on the same "
+                "themes and may rightly rank above them) give "
+                + "; ".join(f"{c}: recall@3 {v['recall']:.3f}, MRR {v['mrr']:.3f}" for c, v in crowded.items())
+                + " — against the figures above with the curated catalog alone."
+            )
         add("")
 
     notes = r.get("notes")

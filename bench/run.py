@@ -7,7 +7,9 @@
 3. the bootstrap of rank intervals, product against plain numpy, in fresh processes;
 4. gunicorn (product and baselines in one server): the expert submit path against a minimal upsert
    view, and the public pages and API against a constant view;
-5. the report.
+5. the similarity service: quality on the labelled paraphrases against the curated catalog (measured right
+   after it is loaded, before the generated topics), and search time among generated entries;
+6. the report.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ NATIONAL_RESPONDENTS = 5000
 NATIONAL_TOPICS = 700
 TOPICS_PER_RESPONDENT = 40
 BOOTSTRAP_B = 1000
-WORKLOADS = ("aggregation", "submit", "public", "bootstrap")
+WORKLOADS = ("aggregation", "submit", "public", "bootstrap", "similarity")
 
 
 def _log(message: str) -> None:
@@ -76,6 +78,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="seconds after which an aggregation counts as not finished (default: the task's hard time limit)",
     )
     parser.add_argument("--rounds", type=int, default=2, choices=(1, 2), help="rounds to aggregate (default 2)")
+    parser.add_argument(
+        "--similarity-entries",
+        type=int,
+        default=10_000,
+        help="generated entries of the similarity index (default 10,000, the exchange's scale)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave the database for inspection")
     parser.add_argument(
         "--render-only", type=Path, help="write the report from a saved results-*.json; measure nothing"
@@ -144,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     topics_n = args.topics or (NATIONAL_TOPICS if s >= 0.05 else max(40, round(NATIONAL_TOPICS * s * 20)))
     per = min(args.per or TOPICS_PER_RESPONDENT, topics_n // 2)
     result: dict[str, Any] = {
-        "args": {"scale": s, "repeat": args.repeat},
+        "args": {"scale": s, "repeat": args.repeat, "db": args.db, "redis_db": args.redis_url.rsplit("/", 1)[-1]},
         "command": "python -m bench.run "
         + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -170,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         call_command("migrate", verbosity=0)
         if not args.skip_curated_catalog:
             call_command("load_catalog", verbosity=0)
+        if "similarity" in only:
+            # Now, while the topics are the curated ones: the labelled paraphrases are about them.
+            _log(f"similarity: the labelled set, and {args.similarity_entries:,} generated entries")
+            result["similarity"] = workloads.similarity(entries=args.similarity_entries, repeat=args.repeat, log=_log)
         generated = catalog_generate(topics=topics_n)
 
         studies: dict[str, Any] = {}
@@ -302,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
         notes = ROOT / "bench" / "notes.md"
         if notes.exists():
             result["notes"] = notes.read_text()
+        env.workdir.mkdir(
+            parents=True, exist_ok=True
+        )  # no worker or server made it in a run of --only bootstrap, similarity
         raw = env.workdir / f"results-{env.tag}.json"
         raw.write_text(json.dumps(result, indent=1, default=str))
         args.out.write_text(render(result) + "\n")

@@ -1,4 +1,4 @@
-"""The four workloads. Each returns plain dicts of measurements; ``bench.report`` turns them into Markdown.
+"""The five workloads. Each returns plain dicts of measurements; ``bench.report`` turns them into Markdown.
 
 Product and baseline are measured alternately within each repeat (product, baseline, product, …)
 so that a change in the machine's load during the run affects both alike.
@@ -21,14 +21,19 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve
 
 from bench import load
+from bench import similarity as bench_similarity
 from bench.data import AggregationStudy, BallotStudy
 from bench.env import ROOT
 from bench.procs import CeleryWorker, Gunicorn, load_average, peak_mb, peak_reset, rss_mb
 from foresight import stats
 from foresight.catalog.models import Topic
+from foresight.catalog.selectors import topic_similarity_documents
 from foresight.delphi import tasks
 from foresight.delphi.models import Round, RoundStat
 from foresight.delphi.services.rounds import round_close
+from foresight.public.selectors import PublicTopicFilters
+from foresight.public.selectors import topic_list as public_topic_list
+from scenarios.selectors import ScenarioFilters, scenario_list, scenario_similarity_documents
 
 
 def summary(values: list[float]) -> dict[str, float | None]:
@@ -512,3 +517,30 @@ def bootstrap(*, respondents: int, topics: int, per: int, B: int, repeat: int, l
         "extra_mb": {impl: summary([r["peak_above_inputs_mb"] for r in rs]) for impl, rs in runs.items()},
         "max_abs_diff": diff,
     }
+
+
+# --- 5. Similarity service ------------------------------------------------------------------------
+
+
+def _keyword_topics(query: str) -> list[str]:
+    return list(public_topic_list(filters=PublicTopicFilters(q=query)).values_list("code", flat=True)[:10])
+
+
+def _keyword_scenarios(query: str) -> list[str]:
+    return list(scenario_list(filters=ScenarioFilters(q=query)).values_list("code", flat=True)[:10])
+
+
+def similarity(*, entries: int, repeat: int, log: Any) -> dict[str, Any]:
+    """Quality on the labelled set against the curated catalog, and search time among ``entries`` generated
+    entries (``bench.similarity``). Run before the generated topics are added: the labelled set is about
+    the curated catalog."""
+    curated = {"topics": topic_similarity_documents(), "scenarios": scenario_similarity_documents()}
+    result: dict[str, Any] = {}
+    if all(curated.values()):
+        result["quality"] = bench_similarity.quality(
+            keyword={"topics": _keyword_topics, "scenarios": _keyword_scenarios}
+        )
+        for corpus, q in result["quality"].items():
+            log(f"  {corpus}: recall@3 {q['product']['all']['recall']:.3f}, MRR {q['product']['all']['mrr']:.3f}")
+    result["speed"] = bench_similarity.speed(n=entries, curated=curated, repeat=repeat, log=log)
+    return result

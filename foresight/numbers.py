@@ -32,6 +32,8 @@ kind             decimals  figures
 ``p_value``      3         p-values; one below 0.0005 is shown as ``< 0.001``
 ``value``        2         other criterion values on their own scale (scenario pull,
                            policy list)
+``similarity``   3         the cosine similarity 0–1 of the similarity service
+                           (``foresight.core.similarity``)
 ``count``        0         respondents, answers (published as an ``int``)
 ===============  ========  ==================================================================
 
@@ -44,8 +46,8 @@ Axis ticks and settings (cut points, the plan end year) are not figures: ``plain
 in their shortest form (``50``, ``62.5``, ``2030``).
 
 Used by ``foresight.core.templatetags.figures`` (the ``figure`` and ``percent`` template filters),
-``foresight.priorities`` (views, selectors, charts, workbench, exports, API, publish) and the
-Delphi staff console. Not used by the staff reproducibility package, which keeps full precision.
+``foresight.priorities`` (views, selectors, charts, workbench, exports, API, publish), the
+Delphi staff console and the similarity service. Not used by the staff reproducibility package, which keeps full precision.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ PRECISION: Final[dict[str, int]] = {
     "statistic": 2,
     "p_value": 3,
     "value": 2,
+    "similarity": 3,
     "count": 0,
 }
 MISSING: Final = "–"

@@ -6,11 +6,16 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from foresight.catalog.api import SourceSerializer
 from foresight.catalog.models import Direction
-from foresight.core.api import CachedPublicRead, StrictFilterSet
+from foresight.core.api import SIMILAR_PARAMETERS, CachedPublicRead, SimilarQuerySerializer, StrictFilterSet
 from scenarios import selectors
 from scenarios.models import Scenario, ScenarioTopic
 from scenarios.selectors import ScenarioFilters
@@ -107,6 +112,21 @@ class ScenarioFilter(StrictFilterSet):
         return selectors.scenario_list(filters=ScenarioFilters(**data))
 
 
+class SimilarScenarioSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    title_en = serializers.CharField()
+    title_zh = serializers.CharField()
+    score = serializers.FloatField(
+        min_value=0, max_value=1, help_text="Cosine similarity of character n-grams, 0 to 1, 3 decimals"
+    )
+    url = serializers.URLField(help_text="The scenario in this API")
+
+
+class SimilarScenariosSerializer(serializers.Serializer[Any]):
+    query = serializers.CharField(help_text="The text compared, surrounding spaces stripped")
+    results = SimilarScenarioSerializer(many=True, help_text="Most similar first; ties by code")
+
+
 class ScenarioViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Scenario]):
     """Published application scenarios, addressed by code, with the topics they need."""
 
@@ -122,3 +142,28 @@ class ScenarioViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Scenario])
 
     def get_object(self) -> Scenario:
         return selectors.scenario_get(code=self.kwargs["code"])
+
+    @extend_schema(
+        operation_id="scenarios_similar",
+        summary="The published scenarios most similar to a text",
+        description="Near-duplicate search in English, Chinese or both (character n-gram TF-IDF, cosine "
+        "similarity): the scenarios whose text fields are most like the text.",
+        parameters=SIMILAR_PARAMETERS,
+        responses={200: SimilarScenariosSerializer},
+    )
+    @action(detail=False, methods=["get"], url_path="similar", filter_backends=[], pagination_class=None)
+    def similar(self, request: Request) -> Response:
+        query = SimilarQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        text = query.validated_data["text"]
+        results = [
+            {
+                "code": scenario.code,
+                "title_en": scenario.title_en,
+                "title_zh": scenario.title_zh,
+                "score": score,
+                "url": reverse("api-scenario-detail", kwargs={"code": scenario.code}, request=request),
+            }
+            for scenario, score in selectors.scenario_similar(text=text, limit=query.validated_data["limit"])
+        ]
+        return Response(SimilarScenariosSerializer({"query": text, "results": results}).data)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from foresight.core import cache, roles
+from foresight.core import cache, roles, similarity
 
 
 class ScenariosConfig(AppConfig):
@@ -20,4 +20,14 @@ class ScenariosConfig(AppConfig):
         roles.nav_register("review", _("Entry review"), "exchange:review-queue", ["scenarios.review_entry"], order=40)
         roles.nav_register(
             "releases", _("Releases"), "exchange:release-admin-list", ["scenarios.publish_release"], order=41
+        )
+        # Imported here because the selectors need the models loaded.
+        from scenarios import selectors
+
+        similarity.corpus_register(
+            similarity.Corpus(
+                selectors.SCENARIO_CORPUS,
+                documents=selectors.scenario_similarity_documents,
+                version=selectors.scenario_similarity_version,
+            )
         )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum, prefetch_related_objects
 from django.http import Http404
 
 from foresight.catalog.models import Direction, PublicationStatus, SourceReference, Topic, public_topic_q
 from foresight.catalog.selectors import CleanedFilters
+from foresight.core import similarity
 from scenarios.models import Scenario, ScenarioTopic
 
 ROLE_ORDER = {"core": 0, "enabling": 1, "complementary": 2}
@@ -26,12 +27,17 @@ class ScenarioFilters(CleanedFilters):
     topic: str = ""
 
 
+def _published() -> QuerySet[Scenario]:
+    """The scenarios the public may see."""
+    return Scenario.objects.filter(status=PublicationStatus.PUBLISHED)
+
+
 def _public_links() -> QuerySet[ScenarioTopic]:
     return ScenarioTopic.objects.filter(public_topic_q("topic__"))
 
 
 def scenario_list(*, filters: ScenarioFilters) -> QuerySet[Scenario]:
-    qs = Scenario.objects.filter(status=PublicationStatus.PUBLISHED).annotate(
+    qs = _published().annotate(
         topic_count=Count("topic_links", filter=public_topic_q("topic_links__topic__"), distinct=True)
     )
     if filters.setting:
@@ -63,7 +69,8 @@ def scenario_list(*, filters: ScenarioFilters) -> QuerySet[Scenario]:
 def scenario_get(*, code: str) -> Scenario:
     """A published scenario with its public needed topics (ordered core → enabling → complementary)."""
     scenario = (
-        Scenario.objects.filter(code=code, status=PublicationStatus.PUBLISHED)
+        _published()
+        .filter(code=code)
         .prefetch_related(
             Prefetch("topic_links", queryset=_public_links().select_related("topic__area__direction")),
             Prefetch("directions", queryset=Direction.objects.filter(status=PublicationStatus.PUBLISHED)),
@@ -102,3 +109,45 @@ def with_published_scenarios(topic: Topic) -> Topic:
     )
     prefetch_related_objects([topic], Prefetch("scenario_links", queryset=links))
     return topic
+
+
+# --- Similar scenarios (the similarity service, foresight.core.similarity) ------------------------
+
+SCENARIO_CORPUS = "scenarios"
+# A scenario's text for the similarity service: every text field, in both languages.
+SCENARIO_TEXT_FIELDS = tuple(
+    f"{name}_{lang}"
+    for name in (
+        "title",
+        "summary",
+        "sector",
+        "problem",
+        "requirements",
+        "enablers_infrastructure",
+        "enablers_business_model",
+        "enablers_institutions",
+        "region",
+    )
+    for lang in ("en", "zh")
+)
+
+
+def scenario_similarity_documents() -> list[tuple[str, str]]:
+    """Every published scenario as ``(code, text)``: its text fields joined (one query)."""
+    rows = _published().order_by().values_list("code", *SCENARIO_TEXT_FIELDS)
+    return [(code, "\n".join(text for text in texts if text)) for code, *texts in rows]
+
+
+def scenario_similarity_version() -> tuple[int, int, str]:
+    """The version of the published scenarios' texts, in one aggregate query: how many, the sum of their ids
+    and the latest ``updated_at`` (see ``catalog.selectors.topic_similarity_version``)."""
+    row = _published().order_by().aggregate(n=Count("pk"), ids=Sum("pk"), updated=Max("updated_at"))
+    return (row["n"], row["ids"] or 0, str(row["updated"]))
+
+
+def scenario_similar(*, text: str, limit: int) -> list[tuple[Scenario, float]]:
+    """The published scenarios most similar to ``text``, best first, with their scores (two queries in all
+    once the index is built)."""
+    matches = similarity.corpus_search(SCENARIO_CORPUS, text, limit=limit)
+    found = _published().only("code", "title_en", "title_zh").in_bulk([m.code for m in matches], field_name="code")
+    return [(found[m.code], m.score) for m in matches if m.code in found]

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Case, Count, FloatField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, FloatField, Max, Prefetch, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 
 from foresight.catalog.models import Area, Cluster, Direction, PublicationStatus, SourceReference, Topic, public_topic_q
+from foresight.core import similarity
 from foresight.core.text import clean_text
 
 MAX_QUERY_LENGTH = 200
@@ -181,3 +182,35 @@ def topic_get(*, code: str) -> Topic:
     if topic is None:
         raise Http404("No such topic")
     return topic
+
+
+# --- Similar topics (the similarity service, foresight.core.similarity) ---------------------------
+
+TOPIC_CORPUS = "topics"
+# A topic's text for the similarity service: every field that says what it is, in both languages.
+TOPIC_TEXT_FIELDS = ("name_en", "name_zh", "statement_en", "statement_zh", "description_en", "description_zh")
+
+
+def topic_similarity_documents() -> list[tuple[str, str]]:
+    """Every public topic as ``(code, text)``: its names, statements and descriptions joined (one query)."""
+    rows = _public_topics().order_by().values_list("code", *TOPIC_TEXT_FIELDS)
+    return [(code, "\n".join(text for text in texts if text)) for code, *texts in rows]
+
+
+def topic_similarity_version() -> tuple[int, int, str]:
+    """The version of the public topics' texts, in one aggregate query: how many, the sum of their ids and
+    the latest ``updated_at``. A topic published, made draft or deleted changes the count and the sum (so
+    does an area or a direction published or made draft, which takes its topics along); an edit through
+    ``save()`` moves ``updated_at``. Not seen: a text changed by a bulk ``update()``, which the product never
+    does to topics (it would also leave no history)."""
+    row = _public_topics().order_by().aggregate(n=Count("pk"), ids=Sum("pk"), updated=Max("updated_at"))
+    return (row["n"], row["ids"] or 0, str(row["updated"]))
+
+
+def topic_similar(*, text: str, limit: int) -> list[tuple[Topic, float]]:
+    """The public topics most similar to ``text``, best first, with their scores: the similarity service's
+    ranking, then the topics in one query (two queries in all once the index is built)."""
+    matches = similarity.corpus_search(TOPIC_CORPUS, text, limit=limit)
+    topics = _public_topics().only("code", "name_en", "name_zh").in_bulk([m.code for m in matches], field_name="code")
+    # A topic made private since the index was read is left out.
+    return [(topics[m.code], m.score) for m in matches if m.code in topics]

@@ -1,4 +1,5 @@
-"""Shared REST plumbing: pagination and the one error contract of the API."""
+"""Shared REST plumbing: pagination, the one error contract of the API and the query of the similarity
+endpoints."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from rest_framework import exceptions, pagination
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions, pagination, serializers
+from rest_framework.fields import empty
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -113,3 +117,55 @@ def known_value(rows: Callable[[], QuerySet[Any]], key: str) -> Callable[[str], 
             )
 
     return check
+
+
+class PositiveIntField(serializers.Field[int, int, int, Any]):
+    """A whole number from 1 to ``maximum`` in a query string, read by the one rule of ``positive_int``
+    (ASCII digits only: ``²`` or ``３`` is refused, not read as a number)."""
+
+    default_error_messages = {"invalid": _("An integer from 1 to {maximum}.")}
+
+    def __init__(self, *, maximum: int, **kwargs: Any) -> None:
+        self.maximum = maximum
+        super().__init__(**kwargs)
+
+    def get_value(self, dictionary: Any) -> Any:
+        # Given empty (``?limit=``), it is refused like ``?page=``: DRF would read an empty form value as absent.
+        return dictionary.get(self.field_name, empty)
+
+    def to_internal_value(self, data: Any) -> int:
+        value = positive_int(data if isinstance(data, str) else None, maximum=self.maximum)
+        if value is None:
+            self.fail("invalid", maximum=self.maximum)
+        return value
+
+    def to_representation(self, value: int) -> int:
+        return value
+
+
+SIMILAR_TEXT_MAX = 2000
+SIMILAR_LIMIT_MAX = 50
+
+
+class SimilarQuerySerializer(serializers.Serializer[Any]):
+    """The query of a similarity endpoint (``/api/v1/topics/similar/``, ``/api/v1/scenarios/similar/``):
+    a text of 1 to 2,000 characters once surrounding spaces are stripped, without NUL (DRF's ``CharField``
+    refuses it), and how many results, 1 to 50."""
+
+    text = serializers.CharField(max_length=SIMILAR_TEXT_MAX)
+    limit = PositiveIntField(maximum=SIMILAR_LIMIT_MAX, required=False, default=10)
+
+
+SIMILAR_PARAMETERS = [
+    OpenApiParameter(
+        "text",
+        {"type": "string", "minLength": 1, "maxLength": SIMILAR_TEXT_MAX},
+        required=True,
+        description="The text to compare: English, Chinese or both; surrounding spaces are ignored.",
+    ),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": SIMILAR_LIMIT_MAX, "default": 10},
+        description="How many results at most.",
+    ),
+]

@@ -1,5 +1,6 @@
-"""The topic endpoints of the public API (/api/v1/topics/): a topic with the scenarios that need it, and the
-topic list filtered by scenario setting too. Directions and areas are the catalog's own (catalog.api)."""
+"""The topic endpoints of the public API (/api/v1/topics/): a topic with the scenarios that need it, the
+topic list filtered by scenario setting too, and the topics most similar to a text. Directions and areas are
+the catalog's own (catalog.api)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,23 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from foresight.catalog import selectors as catalog_selectors
 from foresight.catalog.api import SourceSerializer, TopicListSerializer
 from foresight.catalog.models import Area, Cluster, Topic
-from foresight.core.api import CachedPublicRead, StrictFilterSet, known_value
+from foresight.core.api import (
+    SIMILAR_PARAMETERS,
+    CachedPublicRead,
+    SimilarQuerySerializer,
+    StrictFilterSet,
+    known_value,
+)
 from foresight.public import selectors
 from foresight.public.selectors import PublicTopicFilters
 from scenarios.models import Scenario
@@ -78,6 +90,21 @@ class TopicFilter(StrictFilterSet):
         return selectors.topic_list(filters=PublicTopicFilters(**data))
 
 
+class SimilarTopicSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    name_en = serializers.CharField()
+    name_zh = serializers.CharField()
+    score = serializers.FloatField(
+        min_value=0, max_value=1, help_text="Cosine similarity of character n-grams, 0 to 1, 3 decimals"
+    )
+    url = serializers.URLField(help_text="The topic in this API")
+
+
+class SimilarTopicsSerializer(serializers.Serializer[Any]):
+    query = serializers.CharField(help_text="The text compared, surrounding spaces stripped")
+    results = SimilarTopicSerializer(many=True, help_text="Most similar first; ties by code")
+
+
 class TopicViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Topic]):
     """Topics (level 3), addressed by code; searchable with `q` and filterable."""
 
@@ -93,3 +120,28 @@ class TopicViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Topic]):
 
     def get_object(self) -> Topic:
         return selectors.topic_get(code=self.kwargs["code"])
+
+    @extend_schema(
+        operation_id="topics_similar",
+        summary="The public topics most similar to a text",
+        description="Near-duplicate search in English, Chinese or both (character n-gram TF-IDF, cosine "
+        "similarity): the topics whose names, statements and descriptions are most like the text.",
+        parameters=SIMILAR_PARAMETERS,
+        responses={200: SimilarTopicsSerializer},
+    )
+    @action(detail=False, methods=["get"], url_path="similar", filter_backends=[], pagination_class=None)
+    def similar(self, request: Request) -> Response:
+        query = SimilarQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        text = query.validated_data["text"]
+        results = [
+            {
+                "code": topic.code,
+                "name_en": topic.name_en,
+                "name_zh": topic.name_zh,
+                "score": score,
+                "url": reverse("api-topic-detail", kwargs={"code": topic.code}, request=request),
+            }
+            for topic, score in catalog_selectors.topic_similar(text=text, limit=query.validated_data["limit"])
+        ]
+        return Response(SimilarTopicsSerializer({"query": text, "results": results}).data)

@@ -96,7 +96,7 @@ def test_every_item_of_every_public_list_and_edition_conforms_to_the_schema(edit
         if path.startswith("/api/v1/")
         and "{" not in path
         and "get" in operations
-        and "results" in schema.resolve(schema.response(path)).get("properties", {})
+        and {"results", "next"} <= set(schema.resolve(schema.response(path)).get("properties", {}))
     }
     assert lists == LISTS
 
@@ -135,3 +135,29 @@ def test_every_item_of_every_public_list_and_edition_conforms_to_the_schema(edit
     strict = dict(schema.components["EditionList"])
     strict["properties"] = {**strict["properties"], "replaces": {"type": "string", "readOnly": True}}
     assert problems(schema.validator(strict), editions_listed["schema-first"], "strict")
+
+
+@pytest.mark.parametrize(
+    ("path", "texts"),
+    [
+        ("/api/v1/topics/similar/", ["量子计算机", "green hydrogen", "AI 芯片 chips", "zzzz"]),
+        ("/api/v1/scenarios/similar/", ["智慧港口", "robotaxis", "无人 retail", "zzzz"]),
+    ],
+)
+def test_similar_answers_conform_to_the_schema(catalog: dict[str, Any], path: str, texts: list[str]) -> None:
+    client = Client()
+    schema = Schema(client.get("/api/schema/", {"format": "json"}).json())
+    validator = schema.validator(schema.response(path))
+    found: list[str] = []
+    answered = 0
+    for text in texts:
+        document = client.get(path, {"text": text, "limit": "50"}).json()
+        found += problems(validator, document, text)
+        answered += len(document["results"])
+    assert answered > 0
+    assert not found, "\n".join(found[:20])
+    # The check can fail: a score above 1 is refused.
+    document["results"] = [{**item, "score": 1.5} for item in document["results"]] or [
+        {"code": "x", "name_en": "", "name_zh": "", "title_en": "", "title_zh": "", "score": 1.5, "url": "http://x/"}
+    ]
+    assert problems(validator, document, "strict")

@@ -23,6 +23,7 @@ SECTIONS = (
     "## 2. Expert submit path",
     "## 3. Public pages and API",
     "## 4. Bootstrap of rank intervals",
+    "## 5. Similarity service",
 )
 
 
@@ -41,7 +42,7 @@ def test_the_harness_measures_every_workload_against_its_baseline(tmp_path: Path
     command += ["--pg-port", str(db["PORT"] or 5432), "--redis-url", f"{redis_base}/5"]
     command += ["--http-seconds", "0.5", "--clients", "2", "--simulate-experts", "0", "--skip-curated-catalog"]
     # Few topics and answers, short HTTP runs: the point is that every step runs, not the figures.
-    command += ["--topics", "40", "--per", "2", "--ballot-topics", "4"]
+    command += ["--topics", "40", "--per", "2", "--ballot-topics", "4", "--similarity-entries", "300"]
 
     # A session of its own: on a timeout the harness, its worker and its gunicorn all get SIGTERM
     # (the harness then stops them and drops its database).
@@ -58,7 +59,7 @@ def test_the_harness_measures_every_workload_against_its_baseline(tmp_path: Path
     assert proc.returncode == 0, output[-4000:]
     text = out.read_text()
     summary = _section(text, "## Summary")
-    for number in ("1.", "2.", "3.", "4."):
+    for number in ("1.", "2.", "3.", "4.", "5."):
         rows = [line for line in summary.splitlines() if line.startswith(f"| {number}")]
         assert rows, f"no summary row for workload {number}"
         assert all(re.search(r"\d", line.split("|")[3]) for line in rows if "skipped" not in line), rows

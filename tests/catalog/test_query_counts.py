@@ -36,6 +36,10 @@ PAGES = [
     ("/api/v1/topics/gen-topic-0/", 6),
     ("/api/v1/scenarios/", 2),
     ("/api/v1/scenarios/gen-scenario-0/", 4),
+    # The corpus's version, its documents when the index is (re)built, the rows of the results.
+    ("/api/v1/topics/similar/?text=quantum", 3),
+    ("/api/v1/topics/similar/?text=量子课题&limit=50", 3),
+    ("/api/v1/scenarios/similar/?text=city", 3),
 ]
 
 
