@@ -75,6 +75,34 @@ OTHER_FIELDS = (
     "sources",
 )
 FIELDS = TEXT_FIELDS + OTHER_FIELDS
+# The fields of one kind only: an entry of the other kind refuses them.
+DEMAND_ONLY = (
+    "why_now_en",
+    "why_now_zh",
+    "location_en",
+    "location_zh",
+    "scale_sites",
+    "scale_users",
+    "offers",
+    "budget_min",
+    "budget_max",
+    "needs_en",
+    "needs_zh",
+    "window_start",
+    "window_end",
+    "constraints_en",
+    "constraints_zh",
+)
+CAPABILITY_ONLY = (
+    "trl",
+    "trl_evidence_en",
+    "trl_evidence_zh",
+    "deployments_en",
+    "deployments_zh",
+    "conditions_en",
+    "conditions_zh",
+)
+KIND_ONLY = {"demand": DEMAND_ONLY, "capability": CAPABILITY_ONLY}
 # States in which the proposer edits, and in which a curator may complete the other language.
 PROPOSER_EDITS = (Status.DRAFT, Status.CHANGES_REQUESTED)
 CURATOR_EDITS = (Status.SUBMITTED, Status.IN_REVIEW, Status.ACCEPTED)
@@ -105,10 +133,14 @@ def _require_curator(user: Any) -> None:
         raise PermissionDenied(_("Only curators review entries."))
 
 
-def _cleaned(values: Mapping[str, Any]) -> dict[str, Any]:
+def _cleaned(values: Mapping[str, Any], *, kind: str) -> dict[str, Any]:
     unknown = set(values) - set(FIELDS)
     if unknown:
         raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}")
+    other = next((k for k in KIND_ONLY if k != kind), "")
+    foreign = sorted(n for n in set(values) & set(KIND_ONLY.get(other, ())) if values[n] not in (None, "", []))
+    if foreign:
+        raise ValidationError(f"Not fields of a {kind} entry: {', '.join(foreign)}")
     out: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for name, value in values.items():
@@ -192,7 +224,7 @@ def entry_create(
     require_role(organisation=organisation, user=actor, roles=WRITERS)
     if kind not in Entry.Kind.values:
         raise ValidationError({"kind": _("Choose demand or capability.")})
-    cleaned = _cleaned(values)
+    cleaned = _cleaned(values, kind=kind)
     links = _topics(topics)
     with transaction.atomic():
         entry = Entry(organisation=organisation, kind=kind, created_by=actor)
@@ -215,7 +247,7 @@ def entry_update(*, entry: Entry, actor: Any, topics: Iterable[tuple[str, str]] 
                 _("This entry is %(status)s: it can be edited only as a draft or when changes are requested.")
                 % {"status": entry.get_status_display().lower()}
             )
-    cleaned = _cleaned(values)
+    cleaned = _cleaned(values, kind=entry.kind)
     links = _topics(topics) if topics is not None else None
     with transaction.atomic():
         locked = Entry.objects.select_for_update().get(pk=entry.pk)
@@ -225,6 +257,19 @@ def entry_update(*, entry: Entry, actor: Any, topics: Iterable[tuple[str, str]] 
         if changed:
             audit_log(action="entry_update", actor=actor, entry=locked.code, changed=sorted(changed), curator=curator)
     return locked
+
+
+def entry_abilities(*, entry: Entry, user: Any) -> dict[str, bool]:
+    """What ``user`` may do with ``entry`` now (the pages show only these actions; the services check again)."""
+    writer = role_of(organisation=entry.organisation, user=user) in WRITERS
+    curator = is_curator(user)
+    return {
+        "writer": writer,
+        "curator": curator,
+        "can_edit": (writer and entry.status in PROPOSER_EDITS) or (curator and entry.status in CURATOR_EDITS),
+        "can_submit": writer and entry.status in PROPOSER_EDITS,
+        "can_withdraw": writer and entry.status in (*OPEN, Status.PUBLISHED),
+    }
 
 
 def completeness_problems(entry: Entry) -> list[str]:

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from foresight.catalog.models import Topic
+from scenarios.exchange.entries import CAPABILITY_ONLY, DEMAND_ONLY
 from scenarios.exchange.entries import FIELDS as ENTRY_FIELDS
 from scenarios.exchange.organisations import PROFILE_FIELDS
 from scenarios.models import Entry, Membership, Organisation, Scenario
@@ -74,34 +75,6 @@ class DecideForm(forms.Form):
 
 def _topic_choices() -> list[tuple[str, str]]:
     return [(t.code, f"{t.name} ({t.code})") for t in Topic.objects.public().order_by("code")]
-
-
-DEMAND_ONLY = (
-    "why_now_en",
-    "why_now_zh",
-    "location_en",
-    "location_zh",
-    "scale_sites",
-    "scale_users",
-    "offers",
-    "budget_min",
-    "budget_max",
-    "needs_en",
-    "needs_zh",
-    "window_start",
-    "window_end",
-    "constraints_en",
-    "constraints_zh",
-)
-CAPABILITY_ONLY = (
-    "trl",
-    "trl_evidence_en",
-    "trl_evidence_zh",
-    "deployments_en",
-    "deployments_zh",
-    "conditions_en",
-    "conditions_zh",
-)
 
 
 def _text(label: Any, *, rows: int = 0, max_length: int = 2000) -> forms.CharField:

@@ -23,43 +23,11 @@ from django.utils.translation import gettext as _
 from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
 from foresight.core.text import clean_text
+from scenarios.exchange.entries import FIELDS
 from scenarios.models import RELEASE_IMMUTABLE_MESSAGE, Entry, Release, ReleaseImmutable, ReleaseItem
 
 PUBLISH_PERMISSION = "scenarios.publish_release"
-SNAPSHOT_FIELDS = (
-    "code",
-    "kind",
-    "title_en",
-    "title_zh",
-    "summary_en",
-    "summary_zh",
-    "setting",
-    "region_en",
-    "region_zh",
-    "why_now_en",
-    "why_now_zh",
-    "location_en",
-    "location_zh",
-    "scale_sites",
-    "scale_users",
-    "offers",
-    "budget_min",
-    "budget_max",
-    "needs_en",
-    "needs_zh",
-    "window_start",
-    "window_end",
-    "constraints_en",
-    "constraints_zh",
-    "trl",
-    "trl_evidence_en",
-    "trl_evidence_zh",
-    "deployments_en",
-    "deployments_zh",
-    "conditions_en",
-    "conditions_zh",
-    "sources",
-)
+SNAPSHOT_FIELDS = ("code", "kind", *FIELDS)  # everything an entry says, as a release publishes it
 
 
 def _require_publisher(user: Any) -> None:

@@ -19,6 +19,7 @@ from scenarios.models import (
     OrganisationInvitation,
     Release,
     ReleaseItem,
+    Scenario,
 )
 
 
@@ -164,3 +165,25 @@ def releases_of_entry(*, entry: Entry) -> list[Release]:
     return list(
         Release.objects.filter(items__entry=entry, status=Release.Status.PUBLISHED).order_by("-number").distinct()
     )
+
+
+def release_page(*, release: Release, kind: str = "", setting: str = "", region: str = "") -> dict[str, Any]:
+    """A release's public page: its items narrowed by list kind, setting and region and split into the demand
+    and capability lists, the counts of what is new, changed and withdrawn, and the filters' choices."""
+    items = release_items(release=release)
+    shown = [
+        i
+        for i in items
+        if (not kind or i.snapshot.get("kind") == kind)
+        and (not setting or i.snapshot.get("setting") == setting)
+        and (not region or region in (i.snapshot.get("region_en", ""), i.snapshot.get("region_zh", "")))
+    ]
+    present = sorted({i.snapshot.get("setting", "") for i in items} - {""})
+    return {
+        "demand": [i for i in shown if i.snapshot.get("kind") == Entry.Kind.DEMAND],
+        "capability": [i for i in shown if i.snapshot.get("kind") == Entry.Kind.CAPABILITY],
+        "counts": {c: sum(1 for i in items if i.change == c) for c in ReleaseItem.Change.values},
+        "total": len(items),
+        "settings": [(s, Scenario.Setting(s).label if s in Scenario.Setting.values else s) for s in present],
+        "regions": sorted({i.snapshot.get("region_en") or i.snapshot.get("region_zh") or "" for i in items} - {""}),
+    }

@@ -33,7 +33,7 @@ from scenarios.exchange.forms import (
     RejectForm,
     RoleForm,
 )
-from scenarios.models import Entry, Membership, Organisation, Release, ReleaseItem, Scenario
+from scenarios.models import Entry, Membership, Organisation, Release
 
 Role = Membership.Role
 PAGE_SIZE = 50
@@ -360,9 +360,7 @@ def entry_edit(request: HttpRequest, code: str) -> HttpResponse:
 def _render_entry(
     request: HttpRequest, entry: Entry, *, comment_form: CommentForm | None = None, error: str = "", status: int = 200
 ) -> HttpResponse:
-    role = svc.role_of(organisation=entry.organisation, user=request.user)
-    curator = entries.is_curator(request.user)
-    writer = role in entries.WRITERS
+    can = entries.entry_abilities(entry=entry, user=request.user)
     context = {
         "entry": entry,
         "organisation": entry.organisation,
@@ -371,13 +369,8 @@ def _render_entry(
         "comment_form": comment_form or CommentForm(),
         "reject_form": RejectForm(),
         "error": error,
-        "curator": curator,
-        "writer": writer,
-        "can_edit": (writer and entry.status in entries.PROPOSER_EDITS)
-        or (curator and entry.status in entries.CURATOR_EDITS),
-        "can_submit": writer and entry.status in entries.PROPOSER_EDITS,
-        "can_withdraw": writer and entry.status in (*entries.OPEN, Entry.Status.PUBLISHED),
-        "missing": entries.completeness_problems(entry) if writer and entry.status in entries.PROPOSER_EDITS else [],
+        **can,
+        "missing": entries.completeness_problems(entry) if can["can_submit"] else [],
     }
     return render(request, "exchange/entry_detail.html", context, status=status)
 
@@ -500,27 +493,8 @@ def release_detail(request: HttpRequest, code: str) -> HttpResponse:
     """The release's entries by list kind (demand, capability) and setting, with what is new, changed and
     withdrawn since the previous release; ``?kind=``, ``?setting=`` and ``?region=`` narrow the list."""
     release = selectors.release_public_get(code=code)
-    items = selectors.release_items(release=release)
-    kind, setting, region = (request.GET.get(k, "") for k in ("kind", "setting", "region"))
-    shown = [
-        i
-        for i in items
-        if (not kind or i.snapshot.get("kind") == kind)
-        and (not setting or i.snapshot.get("setting") == setting)
-        and (not region or region in (i.snapshot.get("region_en", ""), i.snapshot.get("region_zh", "")))
-    ]
-    counts = {c: sum(1 for i in items if i.change == c) for c in ReleaseItem.Change.values}
-    settings_present = sorted({i.snapshot.get("setting", "") for i in items} - {""})
-    context = {
-        "release": release,
-        "demand": [i for i in shown if i.snapshot.get("kind") == Entry.Kind.DEMAND],
-        "capability": [i for i in shown if i.snapshot.get("kind") == Entry.Kind.CAPABILITY],
-        "counts": counts,
-        "total": len(items),
-        "filters": {"kind": kind, "setting": setting, "region": region},
-        "settings": [(s, Scenario.Setting(s).label if s in Scenario.Setting.values else s) for s in settings_present],
-        "regions": sorted({i.snapshot.get("region_en") or i.snapshot.get("region_zh") or "" for i in items} - {""}),
-    }
+    filters = {k: request.GET.get(k, "") for k in ("kind", "setting", "region")}
+    context = {"release": release, "filters": filters, **selectors.release_page(release=release, **filters)}
     return render(request, "exchange/release_detail.html", context)
 
 

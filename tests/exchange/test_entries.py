@@ -81,6 +81,7 @@ def test_an_editor_writes_a_demand_entry_in_chinese_first(people: dict[str, Any]
         {"sources": ["javascript:alert(1)"]},
         {"sources": [f"https://example.org/{i}" for i in range(11)]},
         {"trl": 10},
+        {"trl": 7},  # a capability's field on a demand entry
         {"budget_min": 10, "budget_max": 5},
         {"window_start": "2028-01-01", "window_end": "2027-01-01"},
         {"title_zh": "x" * 201},
