@@ -57,6 +57,10 @@ class Scenario(Bilingual):
         SCALE_UP = "scale_up", _("Scale-up")
         MAINSTREAM = "mainstream", _("Mainstream")
 
+    class Origin(models.TextChoices):
+        CURATED = "curated", _("Curated by the programme")
+        EXCHANGE = "exchange", _("Proposed through the exchange")
+
     code = models.SlugField(max_length=80, unique=True)
     title_en = models.CharField(max_length=200)
     title_zh = models.CharField(max_length=200)
@@ -84,6 +88,7 @@ class Scenario(Bilingual):
     region_en = models.CharField(max_length=200, blank=True)
     region_zh = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=PublicationStatus.choices, default=PublicationStatus.DRAFT)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.CURATED)
     directions = models.ManyToManyField(Direction, blank=True, related_name="scenarios")
     topics: models.ManyToManyField[Topic, ScenarioTopic] = models.ManyToManyField(
         Topic, through="ScenarioTopic", related_name="scenarios"
@@ -297,6 +302,7 @@ class Entry(Bilingual):
         PUBLISHED = "published", _("Published")
         REJECTED = "rejected", _("Rejected")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+        MERGED = "merged", _("Merged into another entry")
 
     class Offer(models.TextChoices):
         TEST_SITE = "test_site", _("Test site")
@@ -349,6 +355,15 @@ class Entry(Bilingual):
         Topic, through="EntryTopic", related_name="+"
     )
     rejection_reason = models.TextField(max_length=2000, blank=True)
+    # A duplicate merged by a curator points to the entry it was merged into (its comments and links moved there).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from", editable=False
+    )
+    # The public catalog scenario the entry is published as (made by its first release; a curated scenario's
+    # entry points to it from the start).
+    scenario = models.OneToOneField(
+        Scenario, null=True, blank=True, on_delete=models.PROTECT, related_name="entry", editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
