@@ -16,6 +16,7 @@ from foresight.public import api as public_api
 from foresight.public import views as public_views
 from scenarios import api as scenarios_api
 from scenarios import views as scenario_views
+from scenarios.exchange import api as exchange_api
 from scenarios.exchange import views as exchange_views
 
 handler404 = core_views.not_found
@@ -29,6 +30,10 @@ router.register("areas", catalog_api.AreaViewSet, basename="api-area")
 router.register("topics", public_api.TopicViewSet, basename="api-topic")
 router.register("scenarios", scenarios_api.ScenarioViewSet, basename="api-scenario")
 router.register("editions", priorities_api.EditionViewSet, basename="api-edition")
+router.register("releases", exchange_api.ReleaseViewSet, basename="api-release")
+router.register(
+    r"releases/(?P<release_code>[^/.]+)/items", exchange_api.ReleaseItemViewSet, basename="api-release-item"
+)
 
 urlpatterns = [
     path("health/", core_views.health, name="health"),

@@ -37,6 +37,7 @@ class ScenarioListSerializer(serializers.ModelSerializer[Scenario]):
             "setting",
             "maturity",
             "target_year",
+            "origin",
             "topic_count",
         ]
 
@@ -57,6 +58,10 @@ class ScenarioDetailSerializer(serializers.ModelSerializer[Scenario]):
     )
     topics = NeededTopicSerializer(source="topic_links", many=True, read_only=True)
     sources = SourceSerializer(many=True, read_only=True)
+    entry = serializers.SerializerMethodField(help_text="Code of the exchange entry it is published as")
+    releases = serializers.SerializerMethodField(
+        help_text="The published releases that list it, newest first: code, date and what the release changed"
+    )
 
     class Meta:
         model = Scenario
@@ -85,9 +90,22 @@ class ScenarioDetailSerializer(serializers.ModelSerializer[Scenario]):
             "target_year",
             "region_en",
             "region_zh",
+            "origin",
+            "entry",
+            "releases",
             "directions",
             "topics",
             "sources",
+        ]
+
+    def get_entry(self, scenario: Scenario) -> str | None:
+        entry = selectors.scenario_entry(scenario=scenario)
+        return entry.code if entry else None
+
+    def get_releases(self, scenario: Scenario) -> list[dict[str, Any]]:
+        return [
+            {"release": item.release.code, "released_on": item.release.released_on, "change": item.change}
+            for item in selectors.scenario_releases(scenario=scenario)
         ]
 
 

@@ -110,9 +110,10 @@ class Scenario(Bilingual):
     def __str__(self) -> str:
         return self.title_en
 
+    # A scenario that came through the exchange may be written in one language only: show the other one.
     @property
     def title(self) -> str:
-        return self.tr("title")
+        return self.tr("title") or self.title_en or self.title_zh
 
     @property
     def name(self) -> str:
@@ -120,7 +121,7 @@ class Scenario(Bilingual):
 
     @property
     def summary(self) -> str:
-        return self.tr("summary")
+        return self.tr("summary") or self.summary_en or self.summary_zh
 
 
 class ScenarioTopic(models.Model):

@@ -11,7 +11,7 @@ from django.http import Http404
 from foresight.catalog.models import Direction, PublicationStatus, SourceReference, Topic, public_topic_q
 from foresight.catalog.selectors import CleanedFilters
 from foresight.core import similarity
-from scenarios.models import Scenario, ScenarioTopic
+from scenarios.models import Entry, Release, ReleaseItem, Scenario, ScenarioTopic
 
 ROLE_ORDER = {"core": 0, "enabling": 1, "complementary": 2}
 
@@ -151,3 +151,17 @@ def scenario_similar(*, text: str, limit: int) -> list[tuple[Scenario, float]]:
     matches = similarity.corpus_search(SCENARIO_CORPUS, text, limit=limit)
     found = _published().only("code", "title_en", "title_zh").in_bulk([m.code for m in matches], field_name="code")
     return [(found[m.code], m.score) for m in matches if m.code in found]
+
+
+def scenario_entry(*, scenario: Scenario) -> Entry | None:
+    """The exchange entry a scenario is published as (curated scenarios have one too), if it is public."""
+    return Entry.objects.filter(scenario=scenario, status=Entry.Status.PUBLISHED).select_related("organisation").first()
+
+
+def scenario_releases(*, scenario: Scenario) -> list[ReleaseItem]:
+    """The published releases that list the scenario's entry (newest first), each with what it changed."""
+    return list(
+        ReleaseItem.objects.filter(entry__scenario=scenario, release__status=Release.Status.PUBLISHED)
+        .select_related("release")
+        .order_by("-release__number")
+    )

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_safe
 from foresight.core.cache import cached_public_page
 from foresight.core.listing import filtered_list
 from scenarios import selectors
+from scenarios.exchange.catalog_release import PROGRAMME_CODE
 from scenarios.forms import ScenarioFilterForm
 
 PAGE_SIZE = 24
@@ -32,4 +33,11 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
 def scenario_detail(request: HttpRequest, code: str) -> HttpResponse:
     scenario = selectors.scenario_get(code=code)
     groups = selectors.scenario_topics_by_role(scenario=scenario)
-    return render(request, "scenarios/scenario_detail.html", {"scenario": scenario, "groups": groups})
+    context = {
+        "scenario": scenario,
+        "groups": groups,
+        "entry": selectors.scenario_entry(scenario=scenario),
+        "releases": selectors.scenario_releases(scenario=scenario),
+        "programme_code": PROGRAMME_CODE,
+    }
+    return render(request, "scenarios/scenario_detail.html", context)

@@ -20,11 +20,21 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from foresight.catalog.models import Direction, PublicationStatus
 from foresight.core.audit import audit_log
+from foresight.core.cache import content_version_bump
 from foresight.core.errors import Conflict
 from foresight.core.text import clean_text
 from scenarios.exchange.entries import FIELDS
-from scenarios.models import RELEASE_IMMUTABLE_MESSAGE, Entry, Release, ReleaseImmutable, ReleaseItem
+from scenarios.models import (
+    RELEASE_IMMUTABLE_MESSAGE,
+    Entry,
+    Release,
+    ReleaseImmutable,
+    ReleaseItem,
+    Scenario,
+    ScenarioTopic,
+)
 
 PUBLISH_PERMISSION = "scenarios.publish_release"
 SNAPSHOT_FIELDS = ("code", "kind", *FIELDS)  # everything an entry says, as a release publishes it
@@ -54,11 +64,78 @@ def entry_snapshot(entry: Entry) -> dict[str, Any]:
         "name_zh": entry.organisation.name_zh,
         "kind": entry.organisation.kind,
     }
-    data["topics"] = [
-        {"code": code, "role": role}
-        for code, role in entry.topic_links.order_by("topic__code").values_list("topic__code", "role")
-    ]
+    links = list(
+        entry.topic_links.order_by("topic__code").values_list("topic__code", "role", "topic__area__direction__slug")
+    )
+    data["topics"] = [{"code": code, "role": role} for code, role, _direction in links]
+    data["directions"] = sorted({direction for _code, _role, direction in links})
+    data["scenario"] = entry.scenario.code if entry.scenario_id else None  # type: ignore[union-attr]
     return data
+
+
+# How an entry shows in the public scenario catalog once a release publishes it.
+TRL_MATURITY = {
+    1: "concept",
+    2: "concept",
+    3: "concept",
+    4: "concept",
+    5: "pilot",
+    6: "pilot",
+    7: "demonstration",
+    8: "scale_up",
+    9: "mainstream",
+}
+
+
+def scenario_sync(entry: Entry) -> Scenario | None:
+    """Create or update the public catalog scenario of an entry a release publishes (list kind = the entry's
+    kind). A curated scenario (loaded from the catalog) is its own source and is left as it is."""
+    scenario = entry.scenario
+    if scenario is not None and scenario.origin != Scenario.Origin.EXCHANGE:
+        return scenario
+    demand = entry.kind == Entry.Kind.DEMAND
+    values = {
+        "title_en": entry.title_en,
+        "title_zh": entry.title_zh,
+        "summary_en": entry.summary_en,
+        "summary_zh": entry.summary_zh,
+        "scenario_type": Scenario.ScenarioType.SMALL_ENTRY,
+        "list_kind": entry.kind,
+        "setting": entry.setting,
+        "sector_en": entry.organisation.sector_en,
+        "sector_zh": entry.organisation.sector_zh,
+        "problem_en": entry.why_now_en,
+        "problem_zh": entry.why_now_zh,
+        "requirements_en": entry.needs_en if demand else entry.conditions_en,
+        "requirements_zh": entry.needs_zh if demand else entry.conditions_zh,
+        "enablers_institutions_en": entry.constraints_en,
+        "enablers_institutions_zh": entry.constraints_zh,
+        "maturity": Scenario.Maturity.PILOT if demand else TRL_MATURITY.get(entry.trl or 0, "concept"),
+        "target_year": entry.window_start.year if entry.window_start else None,
+        "region_en": entry.region_en,
+        "region_zh": entry.region_zh,
+        "status": PublicationStatus.PUBLISHED,
+        "origin": Scenario.Origin.EXCHANGE,
+    }
+    if scenario is None:
+        scenario = Scenario.objects.create(code=entry.code, **values)
+        Entry.objects.filter(pk=entry.pk).update(scenario=scenario)
+        entry.scenario = scenario
+    else:
+        for name, value in values.items():
+            setattr(scenario, name, value)
+        scenario.save()
+    links = list(entry.topic_links.values_list("topic_id", "role", "topic__area__direction_id"))
+    scenario.topic_links.all().delete()
+    ScenarioTopic.objects.bulk_create(ScenarioTopic(scenario=scenario, topic_id=t, role=r) for t, r, _d in links)
+    scenario.directions.set(Direction.objects.filter(pk__in={d for _t, _r, d in links}))
+    return scenario
+
+
+def scenario_unpublish(entry: Entry) -> None:
+    """A withdrawn entry's exchange scenario leaves the public catalog (its releases keep it)."""
+    if entry.scenario_id and entry.scenario.origin == Scenario.Origin.EXCHANGE:  # type: ignore[union-attr]
+        Scenario.objects.filter(pk=entry.scenario_id).update(status=PublicationStatus.DRAFT)
 
 
 def release_fingerprint(items: list[dict[str, Any]]) -> str:
@@ -153,7 +230,9 @@ def release_publish(*, release: Release, actor: Any, released_on: date | None = 
         locked = Release.objects.select_for_update().get(pk=release.pk)
         _require_draft(locked)
         items = list(
-            locked.items.select_related("entry__organisation").select_for_update(of=("self",)).order_by("entry__code")
+            locked.items.select_related("entry__organisation", "entry__scenario")
+            .select_for_update(of=("self",))
+            .order_by("entry__code")
         )
         if not items:
             raise Conflict(_("An empty release cannot be published: add accepted entries first."))
@@ -168,6 +247,11 @@ def release_publish(*, release: Release, actor: Any, released_on: date | None = 
                 _("These entries changed state since they were added: %(codes)s. Remove them or add them again.")
                 % {"codes": ", ".join(stale)}
             )
+        for item in items:
+            if item.change == ReleaseItem.Change.WITHDRAWN:
+                scenario_unpublish(item.entry)
+            else:
+                scenario_sync(item.entry)
         payload = []
         for item in items:
             item.snapshot = entry_snapshot(item.entry)
@@ -183,5 +267,6 @@ def release_publish(*, release: Release, actor: Any, released_on: date | None = 
             released_on=released_on or timezone.localdate(),
             fingerprint=fingerprint,
         )
+        transaction.on_commit(content_version_bump)  # the release pages and the scenario catalog
         audit_log(action="release_publish", actor=actor, release=locked.code, items=len(items), fingerprint=fingerprint)
     return Release.objects.get(pk=locked.pk)

@@ -18,6 +18,7 @@ LISTS = {
     "topics": "/api/v1/topics/",
     "scenarios": "/api/v1/scenarios/",
     "editions": "/api/v1/editions/",
+    "releases": "/api/v1/releases/",
 }
 
 

@@ -23,6 +23,7 @@ LISTS = {
     "/api/v1/topics/",
     "/api/v1/scenarios/",
     "/api/v1/editions/",
+    "/api/v1/releases/",
 }
 
 
@@ -129,6 +130,13 @@ def test_every_item_of_every_public_list_and_edition_conforms_to_the_schema(edit
         assert document["entries"], code
         for i, entry in enumerate(document["entries"]):
             found += problems(entry_validator, entry, f"{code} entry {i}")
+    releases = {item["code"]: item for item in items["/api/v1/releases/"]}
+    items_path = "/api/v1/releases/{release_code}/items/"
+    items_validator = schema.validator(schema.resolve(schema.response(items_path)))
+    for code, release in releases.items():
+        page = client.get(release["items_url"]).json()
+        found += problems(items_validator, page, f"{code} items")
+        assert page["count"] == sum(release["counts"].values()) > 0, code
     assert not found, "\n".join(found[:20])
 
     # The check can fail: with ``replaces`` declared non-nullable (as it was), the first edition is refused.

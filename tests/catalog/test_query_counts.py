@@ -25,7 +25,7 @@ PAGES = [
     ("/topics/gen-topic-0/", 7),  # + the topic across published editions and their rounds (2 queries)
     ("/scenarios/", 3),
     ("/scenarios/?setting=city&direction=gen-direction-1", 3),
-    ("/scenarios/gen-scenario-0/", 5),
+    ("/scenarios/gen-scenario-0/", 7),  # + its entry and the releases that list it
     ("/api/v1/directions/", 3),
     ("/api/v1/areas/", 2),
     ("/api/v1/areas/?direction=gen-direction-2", 3),  # + the check that the direction exists (400 if not)
@@ -35,7 +35,7 @@ PAGES = [
     ("/api/v1/topics/?setting=factory", 2),
     ("/api/v1/topics/gen-topic-0/", 6),
     ("/api/v1/scenarios/", 2),
-    ("/api/v1/scenarios/gen-scenario-0/", 4),
+    ("/api/v1/scenarios/gen-scenario-0/", 6),
     # The corpus's version, its documents when the index is (re)built, the rows of the results.
     ("/api/v1/topics/similar/?text=quantum", 3),
     ("/api/v1/topics/similar/?text=量子课题&limit=50", 3),

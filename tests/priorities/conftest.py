@@ -81,7 +81,8 @@ def make_panelist() -> Callable[..., Participant]:
 @pytest.fixture
 def mini_catalog(db: Any) -> list[Topic]:
     """Six public topics in two areas; the first two on a policy list, the third on a mere theme list;
-    a published scenario needs topic 0 (core) and topic 1 (enabling), a draft one needs topic 2."""
+    a published scenario needs topic 0 (core) and topic 1 (enabling), a draft one needs topic 2, and a
+    published one that came through the exchange needs topic 3 (not yet evidence of pull)."""
     areas = [AreaFactory(), AreaFactory()]
     topics = [TopicFactory(area=areas[i % 2]) for i in range(6)]
     policy = Cluster.objects.create(code="test-policy", kind="policy_list", name_en="Policy list", name_zh="政策清单")
@@ -92,6 +93,7 @@ def mini_catalog(db: Any) -> list[Topic]:
     ScenarioTopic.objects.create(scenario=published, topic=topics[0], role="core")
     ScenarioTopic.objects.create(scenario=published, topic=topics[1], role="enabling")
     ScenarioTopic.objects.create(scenario=ScenarioFactory(status="draft"), topic=topics[2], role="core")
+    ScenarioTopic.objects.create(scenario=ScenarioFactory(origin="exchange"), topic=topics[3], role="core")
     return topics
 
 

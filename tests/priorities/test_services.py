@@ -180,7 +180,14 @@ def test_scenario_pull_and_policy_lists_come_from_the_catalog(mini_catalog: list
     scoring_run_execute(run_id=run.pk)
     run.refresh_from_db()
     criteria = [run.results["topics"][t.code]["criteria"] for t in mini_catalog]
-    assert [c["scenario_pull"] for c in criteria] == [1.0, 0.6, 0.0, 0.0, 0.0, 0.0]  # the draft scenario counts not
+    assert [c["scenario_pull"] for c in criteria] == [
+        1.0,
+        0.6,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    ]  # draft and exchange scenarios count not
     assert [c["policy_list"] for c in criteria] == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
     themed = scoring_run_create(study=study, seed=1, top_k=1, B=20, policy_clusters=["test-theme"])
     scoring_run_execute(run_id=themed.pk)

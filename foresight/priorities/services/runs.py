@@ -57,7 +57,7 @@ from foresight.delphi.models import Question, Round, Study
 from foresight.delphi.selectors import answer_matrix, round_stopping_note, round_topic_reports
 from foresight.priorities import scoring
 from foresight.priorities.models import BOOTSTRAP_MAX, BOOTSTRAP_MIN, ScoringRun
-from scenarios.models import ScenarioTopic
+from scenarios.models import Scenario, ScenarioTopic
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +224,11 @@ def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaD
     ).hexdigest()
 
     pull = np.zeros(t_count)
-    links = ScenarioTopic.objects.filter(scenario__status=PublicationStatus.PUBLISHED, topic_id__in=order)
+    # The curated scenarios' links only: a scenario the exchange published is not yet evidence of pull (a
+    # capability entry is supply, and a demand entry counts once its pilots are tracked).
+    links = ScenarioTopic.objects.filter(
+        scenario__status=PublicationStatus.PUBLISHED, scenario__origin=Scenario.Origin.CURATED, topic_id__in=order
+    )
     for topic_id, role in links.values_list("topic_id", "role").order_by("topic_id", "role"):
         pull[column[topic_id]] += ScenarioTopic.ROLE_WEIGHTS.get(role, 0.0)
     policy = np.zeros(t_count)

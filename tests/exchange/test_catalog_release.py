@@ -1,0 +1,172 @@
+"""The scenario catalog and the exchange are one list: ``load_catalog`` publishes the curated scenarios as a
+release of the programme's own entries (idempotently), and a release that publishes an organisation's entry
+puts it into the public scenario catalog, where its page names the releases that list it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from foresight.catalog.models import PublicationStatus
+from foresight.core.models import AuditLog
+from scenarios.exchange import entries as entry_svc
+from scenarios.exchange import releases as svc
+from scenarios.exchange.catalog_release import PROGRAMME_CODE, catalog_release_sync, entry_code_for
+from scenarios.exchange.organisations import organisation_create
+from scenarios.models import Entry, Release, ReleaseItem, Scenario
+from tests.factories import staff_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_load_catalog_publishes_the_curated_scenarios_as_the_first_release(catalog: Any) -> None:
+    release = Release.objects.get(number=1)
+    published = Scenario.objects.filter(origin="curated", status=PublicationStatus.PUBLISHED)
+    assert release.status == "published" and release.code == "r1" and len(release.fingerprint) == 64
+    items = list(release.items.select_related("entry__scenario"))
+    assert {i.entry.scenario.code for i in items} == set(published.values_list("code", flat=True))
+    assert {i.change for i in items} == {"new"}
+    assert all(i.entry.organisation.code == PROGRAMME_CODE and i.entry.status == "published" for i in items)
+    payload = [{"change": i.change, "snapshot": i.snapshot} for i in items]
+    assert svc.release_fingerprint(payload) == release.fingerprint
+    # A curated capability stays a capability; the others are scenarios to open (demand).
+    for item in items:
+        assert item.snapshot["kind"] == ("capability" if item.entry.scenario.list_kind == "capability" else "demand")
+        assert item.snapshot["scenario"] == item.entry.scenario.code
+        assert item.entry.code == entry_code_for(item.entry.scenario.code)  # the same on every machine
+        assert {t["code"] for t in item.snapshot["topics"]} == set(
+            item.entry.scenario.topic_links.values_list("topic__code", flat=True)
+        )
+    # The draft curated scenarios are not in it.
+    assert not Entry.objects.filter(scenario__status=PublicationStatus.DRAFT).exists()
+
+
+def test_loading_again_publishes_nothing_and_a_change_is_the_next_release(catalog: Any) -> None:
+    entries, history = Entry.objects.count(), Entry.history.count()
+    call_command("load_catalog", verbosity=0)
+    assert Release.objects.count() == 1 and Entry.objects.count() == entries and Entry.history.count() == history
+
+    changed, gone = Scenario.objects.filter(origin="curated", status="published").order_by("code")[:2]
+    changed.title_en = "A clearer title"
+    changed.save()
+    gone.status = PublicationStatus.DRAFT
+    gone.save()
+    release = catalog_release_sync()
+    assert release is not None and release.number == 2 and release.status == "published"
+    assert dict(release.items.values_list("entry__scenario__code", "change")) == {
+        changed.code: "changed",
+        gone.code: "withdrawn",
+    }
+    assert release.items.get(change="changed").snapshot["title_en"] == "A clearer title"
+    assert Entry.objects.get(scenario=gone).status == "withdrawn"
+    assert catalog_release_sync() is None  # nothing new since
+    gone.status = PublicationStatus.PUBLISHED
+    gone.save()
+    back = catalog_release_sync()
+    assert back is not None and list(back.items.values_list("change", flat=True)) == ["changed"]
+
+
+@pytest.fixture
+def hospital(catalog: Any) -> dict[str, Any]:
+    ann = get_user_model().objects.create_user("ann", "ann@hospital.example", "pw-long-enough-1")
+    EmailAddress.objects.create(user=ann, email=ann.email, verified=True, primary=True)
+    org = organisation_create(user=ann, name_en="Ruijin Hospital", name_zh="瑞金医院", kind="public_service")
+    return {"ann": ann, "org": org, "cora": staff_user("cora", "Curator")}
+
+
+def _accepted(world: dict[str, Any], **values: Any) -> Entry:
+    entry = entry_svc.entry_create(
+        organisation=world["org"],
+        actor=world["ann"],
+        kind="demand",
+        title_zh="病房物流机器人",
+        summary_zh="病房之间的药品和标本运送。",
+        setting="hospital",
+        region_en="Shanghai",
+        offers=["test_site"],
+        topics=[("humanoid-robots", "core"), ("embodied-ai", "enabling")],
+        **values,
+    )
+    entry = entry_svc.entry_submit(entry=entry, actor=world["ann"])
+    return entry_svc.entry_accept(entry=entry, actor=world["cora"])
+
+
+def _publish(world: dict[str, Any], *entries: Entry) -> Release:
+    release = svc.release_draft_create(actor=world["cora"], title_en="2027, first batch")
+    for entry in entries:
+        svc.release_add(release=release, entry=Entry.objects.get(pk=entry.pk), actor=world["cora"])
+    return svc.release_publish(release=release, actor=world["cora"])
+
+
+def test_a_published_entry_joins_the_scenario_catalog_and_leaves_it_when_withdrawn(hospital: dict[str, Any]) -> None:
+    entry = _accepted(hospital)
+    release = _publish(hospital, entry)
+    scenario = Entry.objects.get(pk=entry.pk).scenario
+    assert scenario is not None and scenario.code == entry.code
+    assert (scenario.origin, scenario.list_kind, scenario.status, scenario.setting) == (
+        "exchange",
+        "demand",
+        "published",
+        "hospital",
+    )
+    assert dict(scenario.topic_links.values_list("topic__code", "role")) == {
+        "humanoid-robots": "core",
+        "embodied-ai": "enabling",
+    }
+    assert (
+        set(scenario.directions.values_list("slug", flat=True))
+        == set(release.items.get().snapshot["directions"])
+        != set()
+    )
+
+    public = Client()
+    listing = public.get(reverse("scenario-list"), {"list_kind": "demand", "q": "病房"}).content.decode()
+    assert reverse("scenario-detail", args=[scenario.code]) in listing
+    # Written in Chinese only: the English page shows the Chinese title rather than nothing.
+    page = public.get(reverse("scenario-detail", args=[scenario.code])).content.decode()
+    assert "病房物流机器人" in page and reverse("release-detail", args=[release.code]) in page
+    assert "Ruijin Hospital" in page and reverse("exchange:entry", args=[entry.code]) in page
+    api = public.get(f"/api/v1/scenarios/{scenario.code}/").json()
+    assert api["origin"] == "exchange" and api["entry"] == entry.code
+    assert [r["release"] for r in api["releases"]] == [release.code]
+
+    entry_svc.entry_withdraw(entry=Entry.objects.get(pk=entry.pk), actor=hospital["ann"])
+    assert public.get(reverse("scenario-detail", args=[scenario.code])).status_code == 200  # until released
+    second = _publish(hospital, entry)
+    assert second.items.get().change == "withdrawn"
+    assert public.get(reverse("scenario-detail", args=[scenario.code])).status_code == 404
+    assert entry.code in public.get(reverse("release-detail", args=[release.code])).content.decode()  # kept
+    assert AuditLog.objects.filter(action="release_publish", details__release=second.code).exists()
+
+
+def test_a_curated_scenario_page_names_its_release(catalog: Any) -> None:
+    scenario = Scenario.objects.filter(origin="curated", status="published").order_by("code").first()
+    assert scenario is not None
+    page = Client().get(reverse("scenario-detail", args=[scenario.code])).content.decode()
+    assert reverse("release-detail", args=["r1"]) in page and "Curated catalog scenarios" in page
+
+
+def test_the_releases_api_lists_releases_and_their_items(hospital: dict[str, Any]) -> None:
+    entry = _accepted(hospital)
+    release = _publish(hospital, entry)
+    draft = svc.release_draft_create(actor=hospital["cora"], title_en="In preparation")
+    api = Client()
+    listed = api.get("/api/v1/releases/").json()
+    assert [r["code"] for r in listed["results"]] == [release.code, "r1"]  # newest first; no draft
+    first = listed["results"][0]
+    assert first["counts"] == {"new": 1, "changed": 0, "withdrawn": 0} and first["fingerprint"] == release.fingerprint
+    items = api.get(first["items_url"]).json()
+    assert items["count"] == 1 and items["results"][0]["snapshot"]["code"] == entry.code
+    curated = api.get("/api/v1/releases/r1/items/", {"kind": "capability", "page_size": 200}).json()
+    expected = ReleaseItem.objects.filter(release__code="r1", entry__kind="capability").count()
+    assert curated["count"] == expected > 0
+    assert {i["snapshot"]["kind"] for i in curated["results"]} == {"capability"}
+    assert api.get(f"/api/v1/releases/{draft.code}/").status_code == 404
+    assert api.get(f"/api/v1/releases/{draft.code}/items/").status_code == 404
+    assert api.get("/api/v1/releases/r1/items/", {"kind": "rumour"}).status_code == 400
