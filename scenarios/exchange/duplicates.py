@@ -105,9 +105,12 @@ class Duplicates:
         return [s for s in self.items if s.is_entry]
 
 
-def _similar_entries(*, entry: Entry, text: str, user: Any, curator: bool, limit: int) -> list[Similar]:
-    """The visible entries of the corpus most similar to ``text``, best first, without ``entry`` itself and
-    the entries merged into it."""
+def _similar_entries(
+    *, entry: Entry, text: str, user: Any, curator: bool, limit: int, scenarios_shown: set[int]
+) -> list[Similar]:
+    """The visible entries of the corpus most similar to ``text``, best first, without ``entry`` itself, the
+    entries merged into it and the published entries whose catalog scenario is listed already
+    (``scenarios_shown``: their ids)."""
     index = similarity.corpus_index(ENTRY_CORPUS)
     vector = index.vector(text)
     if vector is None:
@@ -134,7 +137,7 @@ def _similar_entries(*, entry: Entry, text: str, user: Any, curator: bool, limit
     out = []
     for m in matches:
         other = found.get(m.code)
-        if other is None:
+        if other is None or other.scenario_id in scenarios_shown:
             continue
         out.append(
             Similar(
@@ -159,19 +162,15 @@ def similar_to_entry(*, entry: Entry, user: Any, limit: int = 5) -> Duplicates:
     if not text.strip() or limit < 1:
         return Duplicates()
     curator = is_curator(user)
-    own_scenario = entry.scenario_id
+    found = [(s, score) for s, score in scenario_similar(text=text, limit=limit + 1) if s.pk != entry.scenario_id]
     scenarios = [
-        Similar(
-            code=s.code,
-            title=s.title,
-            kind="scenario",
-            score=score,
-            url=reverse("scenario-detail", args=[s.code]),
-        )
-        for s, score in scenario_similar(text=text, limit=limit + 1)
-        if s.pk != own_scenario
+        Similar(code=s.code, title=s.title, kind="scenario", score=score, url=reverse("scenario-detail", args=[s.code]))
+        for s, score in found
     ]
-    others = _similar_entries(entry=entry, text=text, user=user, curator=curator, limit=limit)
+    # A published entry is also a catalog scenario: it is listed once, as the scenario.
+    others = _similar_entries(
+        entry=entry, text=text, user=user, curator=curator, limit=limit, scenarios_shown={s.pk for s, _ in found}
+    )
     items = sorted([*scenarios, *others], key=lambda s: (-s.score, s.kind != "scenario", s.code))[:limit]
     linked = set(entry.topic_links.values_list("topic__code", flat=True))
     topics = [

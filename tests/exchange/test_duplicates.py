@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from foresight.core.errors import Conflict
 from foresight.core.models import AuditLog
-from scenarios.exchange import duplicates, selectors
+from scenarios.exchange import duplicates, releases, selectors
 from scenarios.exchange import entries as svc
 from scenarios.exchange.organisations import organisation_create
 from scenarios.models import Entry, EntryComment, Membership
@@ -146,6 +146,22 @@ def test_a_proposer_never_sees_another_organisations_unpublished_entry(people: d
     assert theirs.code in codes(found)
     page = signed_in(people["cora"]).get(reverse("exchange:entry", args=[mine.code])).content.decode()
     assert theirs.code in page and "likely duplicate" in page
+
+
+def test_a_proposer_sees_another_organisations_published_entry_once(people: dict[str, Any]) -> None:
+    cora = people["cora"]
+    theirs = svc.entry_accept(entry=demand(people, "hospital", ORIGINAL), actor=cora)
+    release = releases.release_draft_create(actor=cora, title_en="First batch")
+    releases.release_add(release=release, entry=theirs, actor=cora)
+    releases.release_publish(release=release, actor=cora)
+    theirs.refresh_from_db()
+    mine = demand(people, "clinic", PARAPHRASE_EN, submit=False)
+    found = duplicates.similar_to_entry(entry=mine, user=people["zoe"])
+    # Listed as the entry, or as the catalog scenario it is published as, never twice.
+    shown = [theirs.code, theirs.scenario.code] if theirs.scenario else [theirs.code]
+    assert sum(code in shown for code in codes(found)) == 1 and found.items[0].code in shown and found.warn
+    if found.items[0].is_entry:
+        assert found.items[0].status == "published"
 
 
 def test_the_entry_itself_and_the_entries_merged_into_it_are_left_out(people: dict[str, Any]) -> None:
