@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from foresight.core.errors import Conflict
 from foresight.core.models import AuditLog
@@ -115,7 +116,10 @@ def test_the_chinese_page_warns_in_chinese(people: dict[str, Any]) -> None:
     demand(people, "hospital", ORIGINAL)
     new = demand(people, "hospital", PARAPHRASE_ZH, submit=False)
     client = signed_in(people["ed"])
-    page = client.get("/zh-hans" + reverse("exchange:entry", args=[new.code])).content.decode()
+    with translation.override("zh-hans"):
+        url = reverse("exchange:entry", args=[new.code])
+    assert url.startswith("/zh-hans/")
+    page = client.get(url).content.decode()
     assert "目录中已有的相似场景和条目" in page
 
 
