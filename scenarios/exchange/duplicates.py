@@ -167,9 +167,11 @@ def similar_to_entry(*, entry: Entry, user: Any, limit: int = 5) -> Duplicates:
         Similar(code=s.code, title=s.title, kind="scenario", score=score, url=reverse("scenario-detail", args=[s.code]))
         for s, score in found
     ]
-    # A published entry is also a catalog scenario: it is listed once, as the scenario.
+    # A published entry is also a catalog scenario: it is listed once, as the scenario (asked for as many more
+    # entries as may be left out for it).
+    shown = {s.pk for s, _ in found}
     others = _similar_entries(
-        entry=entry, text=text, user=user, curator=curator, limit=limit, scenarios_shown={s.pk for s, _ in found}
+        entry=entry, text=text, user=user, curator=curator, limit=limit + len(shown), scenarios_shown=shown
     )
     items = sorted([*scenarios, *others], key=lambda s: (-s.score, s.kind != "scenario", s.code))[:limit]
     linked = set(entry.topic_links.values_list("topic__code", flat=True))
