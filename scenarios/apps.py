@@ -23,11 +23,19 @@ class ScenariosConfig(AppConfig):
         )
         # Imported here because the selectors need the models loaded.
         from scenarios import selectors
+        from scenarios.exchange import selectors as exchange_selectors
 
         similarity.corpus_register(
             similarity.Corpus(
                 selectors.SCENARIO_CORPUS,
                 documents=selectors.scenario_similarity_documents,
                 version=selectors.scenario_similarity_version,
+            )
+        )
+        similarity.corpus_register(
+            similarity.Corpus(
+                exchange_selectors.ENTRY_CORPUS,
+                documents=exchange_selectors.entry_similarity_documents,
+                version=exchange_selectors.entry_similarity_version,
             )
         )

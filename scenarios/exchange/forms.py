@@ -186,3 +186,17 @@ class CommentForm(forms.Form):
 
 class RejectForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class MergeForm(forms.Form):
+    """A curator merges the entry into the one it repeats, chosen by its code."""
+
+    into = forms.SlugField(
+        label=_("Merge into the entry (its code)"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"list": "merge-targets"}),
+        help_text=_("The entry this one repeats, for example one of the similar entries above."),
+    )
+    note = forms.CharField(
+        label=_("Note (optional)"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.db.models import Count, F, Q, QuerySet
+from django.db import connection
+from django.db.models import BigIntegerField, Count, F, Func, Max, Q, QuerySet, Sum, Value
 from django.http import Http404
 from django.utils import timezone
 
+from foresight.catalog.selectors import topic_similarity_documents
 from scenarios.models import (
     Entry,
     EntryComment,
@@ -21,6 +23,7 @@ from scenarios.models import (
     ReleaseItem,
     Scenario,
 )
+from scenarios.selectors import scenario_similarity_documents
 
 
 def organisation_get(*, code: str) -> Organisation:
@@ -187,3 +190,105 @@ def release_page(*, release: Release, kind: str = "", setting: str = "", region:
         "settings": [(s, Scenario.Setting(s).label if s in Scenario.Setting.values else s) for s in present],
         "regions": sorted({i.snapshot.get("region_en") or i.snapshot.get("region_zh") or "" for i in items} - {""}),
     }
+
+
+# --- The entries corpus of the similarity service (foresight.core.similarity) -----------------------------
+
+ENTRY_CORPUS = "entries"
+# The entries worth warning about: everything a proposer has sent in and that is still alive. Drafts are
+# half-written noise; rejected, withdrawn and merged entries are settled.
+ENTRY_CORPUS_STATUSES = (
+    Entry.Status.SUBMITTED,
+    Entry.Status.IN_REVIEW,
+    Entry.Status.CHANGES_REQUESTED,
+    Entry.Status.ACCEPTED,
+    Entry.Status.PUBLISHED,
+)
+# An entry's text for the similarity service: what it is called and what it is about, in both languages
+# (a demand entry's summary is the problem and ``needs`` the capabilities it needs; a capability entry's
+# summary is what the technology does).
+ENTRY_TEXT_FIELDS = ("title_en", "title_zh", "summary_en", "summary_zh", "needs_en", "needs_zh")
+
+
+def entry_text(entry: Entry) -> str:
+    """The text the similarity service reads for ``entry`` (the same for a document and for a query)."""
+    return "\n".join(t for t in (getattr(entry, name) for name in ENTRY_TEXT_FIELDS) if t)
+
+
+def _in_entry_corpus() -> QuerySet[Entry]:
+    return Entry.objects.filter(status__in=ENTRY_CORPUS_STATUSES).order_by()
+
+
+# The catalog's texts join the entries' as background, under codes no entry has (an entry's code is
+# ``e-`` and hex digits): they are never results (only entries the viewer may see are, see
+# scenarios.exchange.duplicates), they give the idf its weights. Without them a young exchange of a few
+# entries weighs ``the`` and ``for`` as much as ``robot``, and two unrelated English entries score 0.27.
+# They are read when the index is built and not versioned: a background a release old weighs the same.
+BACKGROUND_PREFIX = "~"
+
+
+def entry_similarity_documents() -> list[tuple[str, str]]:
+    """Every entry of the corpus as ``(code, text)`` (one query), then the published scenarios and the
+    public topics as background (``~scenario:…``, ``~topic:…``; two queries)."""
+    rows = _in_entry_corpus().values_list("code", *ENTRY_TEXT_FIELDS)
+    documents = [(code, "\n".join(t for t in texts if t)) for code, *texts in rows]
+    documents += [(f"{BACKGROUND_PREFIX}scenario:{c}", t) for c, t in scenario_similarity_documents()]
+    documents += [(f"{BACKGROUND_PREFIX}topic:{c}", t) for c, t in topic_similarity_documents()]
+    return documents
+
+
+def _text_hash() -> Func:
+    """PostgreSQL's 64-bit hash of an entry's code and corpus text (``hashtextextended``)."""
+    joined = Func(Value("\n"), F("code"), *(F(name) for name in ENTRY_TEXT_FIELDS), function="concat_ws")
+    return Func(joined, Value(0), function="hashtextextended", output_field=BigIntegerField())
+
+
+# The last text version this process computed, with the save version it was computed at (see below).
+_last_text_version: tuple[Any, Any] | None = None
+
+
+def entry_similarity_version() -> Any:
+    """The version of the entries corpus. It moves only when the corpus's documents do — an entry joins or
+    leaves the corpus (submitted, rejected, withdrawn, merged) or its corpus text is edited — not when an
+    entry is saved for anything else (a budget, a date, a topic link, a move from submitted to in review),
+    since one build at 10,000 entries takes seconds.
+
+    First the *save version*, one aggregate query: how many entries, the sum of their ids, the latest
+    ``updated_at`` (12 ms at 12,000 entries). While it stands, nothing was saved and the text version this
+    process computed last is the answer. When it moves, on PostgreSQL, a second query computes the *text
+    version*: how many entries and the sum (``numeric``: no overflow) of the 64-bit hashes of each one's code
+    and corpus text (38 ms in all at 12,000 entries), which stays the same when a save changed no text. Elsewhere
+    (the SQLite demo database) the save version is the version. Not seen, as for the topics: a text changed
+    by a bulk ``update()`` that leaves ``updated_at`` alone, which the product never does."""
+    global _last_text_version
+    corpus = _in_entry_corpus()
+    row = corpus.aggregate(n=Count("pk"), ids=Sum("pk"), updated=Max("updated_at"))
+    saves = (row["n"], row["ids"] or 0, str(row["updated"]))
+    if connection.vendor != "postgresql":
+        return saves
+    last = _last_text_version
+    if last is not None and last[0] == saves:
+        return last[1]
+    # Read after the save version: a change in between is in the text version and moves the save version
+    # too, so the next call computes it again rather than keep an old text under a new save version.
+    text = corpus.aggregate(n=Count("pk"), text=Sum(_text_hash()))
+    version = (text["n"], str(text["text"] or 0))
+    _last_text_version = (saves, version)
+    return version
+
+
+def entries_visible_in_corpus(*, user: Any, curator: bool) -> QuerySet[Entry]:
+    """The corpus's entries ``user`` may see: all of them for a curator; for anyone else, the published ones
+    and those of her own organisations."""
+    corpus = _in_entry_corpus()
+    if curator:
+        return corpus
+    if not getattr(user, "is_authenticated", False):
+        return corpus.filter(status=Entry.Status.PUBLISHED)
+    mine = Membership.objects.filter(user=user).values("organisation_id")
+    return corpus.filter(Q(status=Entry.Status.PUBLISHED) | Q(organisation_id__in=mine))
+
+
+def entry_find(*, code: str) -> Entry | None:
+    """The entry with ``code``, or None (for a form that names another entry)."""
+    return Entry.objects.filter(code=code).select_related("organisation").first()

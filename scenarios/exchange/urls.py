@@ -27,6 +27,7 @@ urlpatterns = [
     path("entries/<slug:code>/withdraw/", views.entry_withdraw, name="entry-withdraw"),
     path("entries/<slug:code>/comment/", views.entry_comment, name="entry-comment"),
     path("entries/<slug:code>/review/", views.entry_review, name="entry-review"),
+    path("entries/<slug:code>/merge/", views.entry_merge, name="entry-merge"),
     path("review/", views.review_queue, name="review-queue"),
     path("releases/", views.release_admin_list, name="release-admin-list"),
     path("releases/<slug:code>/", views.release_admin, name="release-admin"),

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from foresight.core.access import role_required
 from foresight.core.errors import error_message, error_status
 from foresight.core.forms import apply_service_error
-from scenarios.exchange import entries, exports, releases, selectors
+from scenarios.exchange import duplicates, entries, exports, releases, selectors
 from scenarios.exchange import organisations as svc
 from scenarios.exchange.forms import (
     CommentForm,
@@ -29,6 +29,7 @@ from scenarios.exchange.forms import (
     EntryForm,
     InviteForm,
     JoinForm,
+    MergeForm,
     OrganisationForm,
     RejectForm,
     RoleForm,
@@ -297,9 +298,22 @@ def entry_list(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _render_entry_form(
-    request: HttpRequest, form: EntryForm, *, organisation: Organisation, entry: Entry | None = None, status: int = 200
+    request: HttpRequest,
+    form: EntryForm,
+    *,
+    organisation: Organisation,
+    entry: Entry | None = None,
+    similar: duplicates.Duplicates | None = None,
+    status: int = 200,
 ) -> HttpResponse:
-    context = {"form": form, "organisation": organisation, "entry": entry, "kind": form.kind}
+    context = {
+        "form": form,
+        "organisation": organisation,
+        "entry": entry,
+        "kind": form.kind,
+        "similar": similar,
+        "warn_at": duplicates.WARN_AT,
+    }
     return render(request, "exchange/entry_form.html", context, status=status)
 
 
@@ -342,7 +356,9 @@ def entry_edit(request: HttpRequest, code: str) -> HttpResponse:
         )
     if request.method != "POST":
         form = EntryForm(initial=EntryForm.initial_for(entry), kind=entry.kind)
-        return _render_entry_form(request, form, organisation=entry.organisation, entry=entry)
+        can = entries.entry_abilities(entry=entry, user=request.user)
+        similar = _similar(request, entry, can)
+        return _render_entry_form(request, form, organisation=entry.organisation, entry=entry, similar=similar)
     form = EntryForm(request.POST, kind=entry.kind)
     if not form.is_valid():
         return _render_entry_form(request, form, organisation=entry.organisation, entry=entry, status=400)
@@ -357,11 +373,34 @@ def entry_edit(request: HttpRequest, code: str) -> HttpResponse:
     return redirect("exchange:entry", code=entry.code)
 
 
+def _similar(request: HttpRequest, entry: Entry, can: dict[str, bool]) -> duplicates.Duplicates | None:
+    """What the entry is close to, for the proposer about to submit and for the curator reviewing it."""
+    if can["can_submit"] or (can["curator"] and entry.status in duplicates.MERGEABLE):
+        return duplicates.similar_to_entry(entry=entry, user=request.user)
+    return None
+
+
 def _render_entry(
-    request: HttpRequest, entry: Entry, *, comment_form: CommentForm | None = None, error: str = "", status: int = 200
+    request: HttpRequest,
+    entry: Entry,
+    *,
+    comment_form: CommentForm | None = None,
+    merge_form: MergeForm | None = None,
+    error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     can = entries.entry_abilities(entry=entry, user=request.user)
+    similar = _similar(request, entry, can)
+    can_merge = can["curator"] and entry.status in duplicates.MERGEABLE
+    if can_merge and merge_form is None:
+        targets = [s.code for s in similar.entries if s.kind == entry.kind] if similar else []
+        merge_form = MergeForm(initial={"into": targets[0] if targets else ""})
     context = {
+        "similar": similar,
+        "warn_at": duplicates.WARN_AT,
+        "can_merge": can_merge,
+        "merge_form": merge_form,
+        "merged_into": duplicates.merged_into_for(entry=entry, user=request.user),
         "entry": entry,
         "organisation": entry.organisation,
         "topics": selectors.entry_topics(entry=entry),
@@ -454,6 +493,38 @@ def entry_review(request: HttpRequest, code: str) -> HttpResponse:
         return _render_entry(request, entry, error=_("Choose a review action."), status=400)
     run, done = runs[action]
     return _entry_action(request, code, run, done)
+
+
+@require_POST
+@login_required
+def entry_merge(request: HttpRequest, code: str) -> HttpResponse:
+    """A curator merges the entry into the one it repeats (``into``: its code; ``note``: optional)."""
+    entry = selectors.entry_get(code=code)
+    entries.require_read(entry=entry, user=request.user)
+    back = reverse("exchange:entry", args=[code])
+    if not entries.is_curator(request.user):  # before the target is looked up: no probing of codes
+        return _refused(request, PermissionDenied(_("Only curators merge entries.")), back=back)
+    form = MergeForm(request.POST)
+    if not form.is_valid():
+        return _render_entry(request, entry, merge_form=form, status=400)
+    into = selectors.entry_find(code=form.cleaned_data["into"])
+    if into is None:
+        form.add_error("into", _("No entry has this code."))
+        return _render_entry(request, entry, merge_form=form, status=400)
+    try:
+        duplicates.entry_merge(entry=entry, into=into, actor=request.user, note=form.cleaned_data["note"])
+    except PermissionDenied as exc:
+        return _refused(request, exc, back=back)
+    except ValidationError as exc:
+        entry.refresh_from_db()
+        apply_service_error(form, exc)
+        return _render_entry(request, entry, merge_form=form, error=error_message(exc), status=error_status(exc))
+    messages.success(
+        request,
+        _("%(entry)s merged into %(into)s: its thread, topics and sources are here now.")
+        % {"entry": entry.code, "into": into.code},
+    )
+    return redirect("exchange:entry", code=into.code)
 
 
 @require_safe
