@@ -168,6 +168,28 @@ def render(r: dict[str, Any]) -> str:
             f"| 5. similarity, {sp['documents']:,} entries | index build | {_spread(sp['build'], unit=' s')} | – | – | "
             "report | – |"
         )
+    ex = r.get("exchange")
+    if ex:
+        n = ex["entries"]["capability"] + ex["entries"]["demand"]
+        base = ex["times"][ex["constant"]]
+        worst = max(ex["pages"], key=lambda page: ex["times"][page[1]]["median"] or 0)
+        add(
+            f"| 6. exchange, {n:,} entries | slowest page ({worst[0]}), time | "
+            f"{_spread(ex['times'][worst[1]], 1000, 0, ' ms')} | {_spread(base, 1000, 1, ' ms')} (constant view) | "
+            f"{_num(_ratio(ex['times'][worst[1]]['median'], base['median']), 0)}× | report | – |"
+        )
+        add(
+            f"| 6. exchange, {n:,} entries | SQL statements per page (most) | {max(ex['queries'].values())} | "
+            f"{ex['queries'][ex['constant']]} (constant view) | – | fixed (tests/exchange/test_query_budget.py) | – |"
+        )
+        pb = ex["publish"]
+        total = (pb["add"]["median"] or 0) + (pb["publish"]["median"] or 0)
+        add(
+            f"| 6. exchange | publish a release of {pb['items']:,} entries (add + publish) | "
+            f"{_spread(pb['add'], unit=' s')} + {_spread(pb['publish'], unit=' s')} | "
+            f"{_spread(pb['baseline'], unit=' s')} (the reads and writes it needs) | "
+            f"{_num(_ratio(total, pb['baseline']['median']), 0)}× | report | – |"
+        )
     add("")
 
     # --- machine ---
@@ -578,6 +600,56 @@ def render(r: dict[str, Any]) -> str:
                 + "; ".join(f"{c}: recall@3 {v['recall']:.3f}, MRR {v['mrr']:.3f}" for c, v in crowded.items())
                 + " — against the figures above with the curated catalog alone."
             )
+        add("")
+
+    # --- 6 ---
+    if ex:
+        entries = ex["entries"]
+        gen = ex["generation"]
+        add("## 6. Scenario exchange at scale")
+        add("")
+        add(
+            f"`manage.py generate_exchange` (`scenarios.exchange.generate`, seed 1): {entries['organisations']:,} "
+            f"organisations, {entries['capability']:,} capability and {entries['demand']:,} demand entries in bulk, "
+            "the accepted ones published through the release services, in "
+            f"{gen['seconds']:.1f} s ("
+            + ", ".join(f"{phase} {sec:.1f} s" for phase, sec in gen["phases"].items())
+            + "; "
+            + "; ".join(
+                f"release {rel['code']} of {rel['items']:,} entries: release_add {rel['add_seconds']:.1f} s, "
+                f"release_publish {rel['publish_seconds']:.1f} s"
+                for rel in gen["releases"]
+            )
+            + "). States: "
+            + ", ".join(f"{st} {c:,}" for st, c in gen["statuses"].items() if c)
+            + "."
+        )
+        add("")
+        add(
+            "Each page requested in process (Django's test client, cache emptied first: the cost of rendering), "
+            "alternately with the constant view; time as median (min–max) of the repeats, SQL statements of one request."
+        )
+        add("")
+        add("| page | path | time | SQL statements | bytes |")
+        add("|---|---|---|---|---|")
+        add(
+            f"| constant view (baseline) | `{ex['constant']}` | {_spread(ex['times'][ex['constant']], 1000, 1, ' ms')} | "
+            f"{ex['queries'][ex['constant']]} | {ex['bytes'][ex['constant']]:,} |"
+        )
+        for name, path in ex["pages"]:
+            add(
+                f"| {name} | `{path}` | {_spread(ex['times'][path], 1000, 0, ' ms')} | {ex['queries'][path]} | "
+                f"{ex['bytes'][path]:,} |"
+            )
+        add("")
+        pb = ex["publish"]
+        add(
+            f"**Publishing a release of {pb['items']:,} accepted entries**: "
+            f"{pb['items']:,} × `release_add` {_spread(pb['add'], unit=' s')}, then `release_publish` "
+            f"{_spread(pb['publish'], unit=' s')} in {pb['publish_queries']:,} SQL statements. Baseline, the reads and "
+            f"writes publishing needs at least (entries, organisations and topic links in two queries, the snapshots "
+            f"and fingerprint, two updates; rolled back): {_spread(pb['baseline'], unit=' s')}."
+        )
         add("")
 
     notes = r.get("notes")

@@ -9,7 +9,10 @@
    view, and the public pages and API against a constant view;
 5. the similarity service: quality on the labelled paraphrases against the curated catalog (measured right
    after it is loaded, before the generated topics), and search time among generated entries;
-6. the report.
+6. the scenario exchange: 10,000 capability and 2,000 demand entries generated and published, its pages'
+   time and SQL statements against a constant view, and publishing a release of 1,000 entries against the
+   reads and writes it needs at least;
+7. the report.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ NATIONAL_RESPONDENTS = 5000
 NATIONAL_TOPICS = 700
 TOPICS_PER_RESPONDENT = 40
 BOOTSTRAP_B = 1000
-WORKLOADS = ("aggregation", "submit", "public", "bootstrap", "similarity")
+WORKLOADS = ("aggregation", "submit", "public", "bootstrap", "similarity", "exchange")
 
 
 def _log(message: str) -> None:
@@ -169,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         # Only now: these load the product's models, which need Django set up on the bench database.
         from bench import workloads
         from bench.data import BallotStudy, catalog_generate, simulate_rate
+        from bench.exchange import exchange
         from foresight.catalog.models import Direction, Topic
         from foresight.priorities.services.runs import DEFAULT_WEIGHTS
 
@@ -309,6 +313,15 @@ def main(argv: list[str] | None = None) -> int:
                     result["public"] = pub
             finally:
                 server.stop()
+        if "exchange" in only:
+            sizes = {
+                "capability": max(200, round(10_000 * s)),
+                "demand": max(50, round(2_000 * s)),
+                "organisations": max(10, round(500 * s)),
+                "publish": max(5, round(1_000 * s)),
+            }
+            _log(f"exchange: {sizes['capability']:,} capability and {sizes['demand']:,} demand entries")
+            result["exchange"] = exchange(**sizes, repeat=args.repeat, log=_log)
         info["load_end"] = load_average()
         result["minutes"] = (time.monotonic() - started) / 60
         notes = ROOT / "bench" / "notes.md"

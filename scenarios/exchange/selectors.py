@@ -6,7 +6,9 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.db import connection
-from django.db.models import BigIntegerField, Count, F, Func, Max, Q, QuerySet, Sum, Value
+from django.db.models import BigIntegerField, Count, F, Func, Max, Q, QuerySet, Sum, TextField, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
 
@@ -150,13 +152,19 @@ def release_list_for_curator() -> QuerySet[Release]:
 
 
 def release_items(*, release: Release) -> list[ReleaseItem]:
+    """Every item of a release, for its downloads (one query; the public page pages through them instead)."""
     return list(release.items.select_related("entry__organisation").order_by("entry__kind", "entry__code"))
 
 
-def release_candidates(*, release: Release) -> list[Entry]:
+def release_items_for_curator(*, release: Release) -> QuerySet[ReleaseItem]:
+    """A release's items on the curators' workbench (paged there)."""
+    return release.items.select_related("entry__organisation").order_by("entry__kind", "entry__code")
+
+
+def release_candidates(*, release: Release) -> QuerySet[Entry]:
     """Entries a draft release could take: accepted ones, and withdrawn ones once published, not in it yet."""
     published_once = ReleaseItem.objects.filter(release__status=Release.Status.PUBLISHED).values("entry_id")
-    return list(
+    return (
         Entry.objects.filter(Q(status=Entry.Status.ACCEPTED) | Q(status=Entry.Status.WITHDRAWN, pk__in=published_once))
         .exclude(release_items__release=release)
         .select_related("organisation")
@@ -172,23 +180,31 @@ def releases_of_entry(*, entry: Entry) -> list[Release]:
 
 def release_page(*, release: Release, kind: str = "", setting: str = "", region: str = "") -> dict[str, Any]:
     """A release's public page: its items narrowed by list kind, setting and region and split into the demand
-    and capability lists, the counts of what is new, changed and withdrawn, and the filters' choices."""
-    items = release_items(release=release)
-    shown = [
-        i
-        for i in items
-        if (not kind or i.snapshot.get("kind") == kind)
-        and (not setting or i.snapshot.get("setting") == setting)
-        and (not region or region in (i.snapshot.get("region_en", ""), i.snapshot.get("region_zh", "")))
-    ]
-    present = sorted({i.snapshot.get("setting", "") for i in items} - {""})
+    and capability lists (querysets, for the page to show one page of each), the counts of what is new,
+    changed and withdrawn, and the filters' choices. A fixed number of queries whatever the release's size:
+    the narrowing and counting happen in the database, on the items' snapshots."""
+    items = release.items.all()
+    shown = items.order_by("entry__code")
+    if kind:
+        shown = shown.filter(snapshot__kind=kind)
+    if setting:
+        shown = shown.filter(snapshot__setting=setting)
+    if region:
+        shown = shown.filter(Q(snapshot__region_en=region) | Q(snapshot__region_zh=region))
+    counts = items.aggregate(**{c: Count("pk", filter=Q(change=c)) for c in ReleaseItem.Change.values})
+    present = sorted(set(items.order_by().values_list(KT("snapshot__setting"), flat=True).distinct()) - {"", None})
+    regions = items.order_by().annotate(
+        shown_region=Coalesce(
+            NullIf(KT("snapshot__region_en"), Value("")), KT("snapshot__region_zh"), output_field=TextField()
+        )
+    )
     return {
-        "demand": [i for i in shown if i.snapshot.get("kind") == Entry.Kind.DEMAND],
-        "capability": [i for i in shown if i.snapshot.get("kind") == Entry.Kind.CAPABILITY],
-        "counts": {c: sum(1 for i in items if i.change == c) for c in ReleaseItem.Change.values},
-        "total": len(items),
+        "demand": shown.filter(snapshot__kind=Entry.Kind.DEMAND),
+        "capability": shown.filter(snapshot__kind=Entry.Kind.CAPABILITY),
+        "counts": counts,
+        "total": sum(counts.values()),
         "settings": [(s, Scenario.Setting(s).label if s in Scenario.Setting.values else s) for s in present],
-        "regions": sorted({i.snapshot.get("region_en") or i.snapshot.get("region_zh") or "" for i in items} - {""}),
+        "regions": sorted(set(regions.values_list("shown_region", flat=True).distinct()) - {"", None}),
     }
 
 

@@ -38,6 +38,7 @@ from scenarios.models import Entry, Membership, Organisation, Release
 
 Role = Membership.Role
 PAGE_SIZE = 50
+RELEASE_PAGE_SIZE = 100  # entries of one list on a release's page and on the curators' workbench
 
 
 def _refused(request: HttpRequest, exc: Exception, *, back: str) -> HttpResponse:
@@ -565,7 +566,14 @@ def release_detail(request: HttpRequest, code: str) -> HttpResponse:
     withdrawn since the previous release; ``?kind=``, ``?setting=`` and ``?region=`` narrow the list."""
     release = selectors.release_public_get(code=code)
     filters = {k: request.GET.get(k, "") for k in ("kind", "setting", "region")}
-    context = {"release": release, "filters": filters, **selectors.release_page(release=release, **filters)}
+    context: dict[str, Any] = {
+        "release": release,
+        "filters": filters,
+        **selectors.release_page(release=release, **filters),
+    }
+    # Each list pages on its own (``?dpage=``, ``?cpage=``): a release can hold thousands of entries.
+    for name, param in (("demand", "dpage"), ("capability", "cpage")):
+        context[name] = Paginator(context[name], RELEASE_PAGE_SIZE).get_page(request.GET.get(param))
     return render(request, "exchange/release_detail.html", context)
 
 
@@ -617,8 +625,14 @@ def _render_release_admin(
 ) -> HttpResponse:
     context = {
         "release": release,
-        "items": selectors.release_items(release=release),
-        "candidates": selectors.release_candidates(release=release) if not release.is_published else [],
+        "items": Paginator(selectors.release_items_for_curator(release=release), RELEASE_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        ),
+        "candidates": Paginator(selectors.release_candidates(release=release), RELEASE_PAGE_SIZE).get_page(
+            request.GET.get("cpage")
+        )
+        if not release.is_published
+        else None,
         "error": error,
     }
     return render(request, "exchange/release_admin.html", context, status=status)
