@@ -93,6 +93,7 @@ ENGLISH = Language(
         "not_allowed": "Not allowed",
         "cannot_see": "Only the proposing organisation and the curators can see this entry.",
         "no_entry": "No entry yet.",
+        "offers": "Test site, Data",
     },
 )
 CHINESE = Language(
@@ -138,6 +139,7 @@ CHINESE = Language(
         "not_allowed": "无权访问",
         "cannot_see": "只有提出机构和目录编辑可以查看此条目。",
         "no_entry": "尚无条目。",
+        "offers": "测试场地, 数据",
     },
 )
 
@@ -279,6 +281,7 @@ def test_a_demand_entry_from_proposal_to_published_release(
     expect(editor.locator(".exchange-messages")).to_contain_text(w["draft_saved"])
     expect(status_badge(editor)).to_have_text(w["draft"])
     expect(editor.locator("article.entry h1")).to_contain_text(lang.title)
+    expect(editor.locator("dl.facts")).to_contain_text(w["offers"])  # the offers' names, not their codes
     # The language not yet written is shown as missing, never as an empty field.
     expect(editor.locator("dl.facts dd").filter(has_text=w["not_translated"]).first).to_be_visible()
     entry = Entry.objects.get(organisation=people["hospital"])
