@@ -368,6 +368,7 @@ def test_a_demand_entry_from_proposal_to_published_release(
     release = Release.objects.get(title_en=ENGLISH.release_title)
     expect(curator).to_have_url(f"{prefix}/releases/{release.code}/")
     expect(curator.get_by_role("heading", level=1)).to_have_text(lang.release_title)
+    release.refresh_from_db()
     entry.refresh_from_db()
     assert release.status == Release.Status.PUBLISHED and release.fingerprint
     assert entry.status == Entry.Status.PUBLISHED
