@@ -398,6 +398,11 @@ class Entry(Bilingual):
     def title(self) -> str:
         return self.tr("title") or self.title_en or self.title_zh
 
+    @property
+    def offer_labels(self) -> list[str]:
+        """What the owner offers, in the active language (``offers`` holds the codes)."""
+        return [str(self.Offer(code).label) for code in self.offers if code in self.Offer.values]
+
 
 class EntryTopic(models.Model):
     """A catalog topic an entry involves (demand: needs; capability: delivers), with its role."""

@@ -10,6 +10,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from scenarios.exchange.catalog_release import PROGRAMME_CODE
 from scenarios.exchange.organisations import organisation_create
@@ -83,6 +84,17 @@ def test_an_editor_proposes_and_a_curator_accepts(setup: dict[str, Any]) -> None
     assert cora.post(review, {"action": "accept"}).status_code == 302
     entry.refresh_from_db()
     assert entry.status == "accepted" and entry.scale_sites == 6
+
+
+def test_the_entry_page_names_the_offers_in_the_reader_s_language(setup: dict[str, Any]) -> None:
+    ed = signed_in(setup["ed"])
+    ed.post(reverse("exchange:entry-create", args=[setup["hospital"].code]), FORM)
+    entry = Entry.objects.get()
+    english = ed.get(reverse("exchange:entry", args=[entry.code])).content.decode()
+    assert "Test site, Data" in english and "test_site" not in english
+    with translation.override("zh-hans"):
+        chinese = ed.get(reverse("exchange:entry", args=[entry.code])).content.decode()
+    assert "测试场地, 数据" in chinese and "test_site" not in chinese
 
 
 def test_bad_entry_forms_are_400_and_store_nothing(setup: dict[str, Any]) -> None:
