@@ -261,11 +261,14 @@ def entry_update(*, entry: Entry, actor: Any, topics: Iterable[tuple[str, str]] 
 
 def entry_abilities(*, entry: Entry, user: Any) -> dict[str, bool]:
     """What ``user`` may do with ``entry`` now (the pages show only these actions; the services check again)."""
-    writer = role_of(organisation=entry.organisation, user=user) in WRITERS
+    role = role_of(organisation=entry.organisation, user=user)
+    writer = role in WRITERS
     curator = is_curator(user)
     return {
         "writer": writer,
         "curator": curator,
+        # The review thread is between the proposing organisation and the curators, published entry or not.
+        "sees_review": curator or role is not None,
         "can_edit": (writer and entry.status in PROPOSER_EDITS) or (curator and entry.status in CURATOR_EDITS),
         "can_submit": writer and entry.status in PROPOSER_EDITS,
         "can_withdraw": writer and entry.status in (*OPEN, Status.PUBLISHED),

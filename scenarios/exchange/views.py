@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -405,7 +406,7 @@ def _render_entry(
         "entry": entry,
         "organisation": entry.organisation,
         "topics": selectors.entry_topics(entry=entry),
-        "comments": selectors.entry_comments(entry=entry),
+        "comments": selectors.entry_comments(entry=entry) if can["sees_review"] else [],
         "comment_form": comment_form or CommentForm(),
         "reject_form": RejectForm(),
         "error": error,
@@ -417,9 +418,11 @@ def _render_entry(
 
 @require_safe
 @never_cache
-@login_required
 def entry_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """A published entry is public; any other state is for its organisation and the curators (sign in)."""
     entry = selectors.entry_get(code=code)
+    if not request.user.is_authenticated and entry.status != Entry.Status.PUBLISHED:
+        return redirect_to_login(request.get_full_path())
     entries.require_read(entry=entry, user=request.user)
     return _render_entry(request, entry)
 

@@ -104,6 +104,24 @@ def _publish(world: dict[str, Any], *entries: Entry) -> Release:
     return svc.release_publish(release=release, actor=world["cora"])
 
 
+def test_a_published_entry_is_public_but_its_review_thread_is_not(hospital: dict[str, Any]) -> None:
+    entry = _accepted(hospital)
+    entry_svc.entry_comment(entry=entry, actor=hospital["cora"], body="Internal: budget looks thin")
+    url = reverse("exchange:entry", args=[entry.code])
+    anonymous, outsider, member = Client(), Client(), Client()
+    response = anonymous.get(url)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))  # accepted
+    outsider.force_login(get_user_model().objects.create_user("olga", "olga@elsewhere.example", "pw-long-enough-1"))
+    assert outsider.get(url).status_code == 403
+    _publish(hospital, entry)
+    member.force_login(hospital["ann"])
+    for client in (anonymous, outsider):
+        page = client.get(url)
+        assert page.status_code == 200 and "病房物流机器人" in page.content.decode()
+        assert "budget looks thin" not in page.content.decode()
+    assert "budget looks thin" in member.get(url).content.decode()
+
+
 def test_a_published_entry_joins_the_scenario_catalog_and_leaves_it_when_withdrawn(hospital: dict[str, Any]) -> None:
     entry = _accepted(hospital)
     release = _publish(hospital, entry)
