@@ -16,11 +16,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from foresight.catalog.models import Direction, PublicationStatus
+from foresight.catalog.models import PublicationStatus
 from foresight.core.audit import audit_log
 from foresight.core.cache import content_version_bump
 from foresight.core.errors import Conflict
@@ -29,6 +29,7 @@ from scenarios.exchange.entries import FIELDS
 from scenarios.models import (
     RELEASE_IMMUTABLE_MESSAGE,
     Entry,
+    EntryTopic,
     Release,
     ReleaseImmutable,
     ReleaseItem,
@@ -52,6 +53,16 @@ def _require_draft(release: Release) -> None:
         raise ReleaseImmutable(RELEASE_IMMUTABLE_MESSAGE)
 
 
+LINKS = Prefetch("entry__topic_links", queryset=EntryTopic.objects.select_related("topic__area__direction"))
+
+
+def _links(entry: Entry) -> list[EntryTopic]:
+    """The entry's topic links by topic code, with topic, area and direction (prefetched by a publication)."""
+    prefetched = getattr(entry, "_prefetched_objects_cache", {}).get("topic_links")
+    links = prefetched if prefetched is not None else entry.topic_links.select_related("topic__area__direction")
+    return sorted(links, key=lambda link: link.topic.code)
+
+
 def entry_snapshot(entry: Entry) -> dict[str, Any]:
     """The entry as a release publishes it (dates as ISO text, topics with roles, the organisation's name)."""
     data: dict[str, Any] = {}
@@ -64,11 +75,9 @@ def entry_snapshot(entry: Entry) -> dict[str, Any]:
         "name_zh": entry.organisation.name_zh,
         "kind": entry.organisation.kind,
     }
-    links = list(
-        entry.topic_links.order_by("topic__code").values_list("topic__code", "role", "topic__area__direction__slug")
-    )
-    data["topics"] = [{"code": code, "role": role} for code, role, _direction in links]
-    data["directions"] = sorted({direction for _code, _role, direction in links})
+    links = _links(entry)
+    data["topics"] = [{"code": link.topic.code, "role": link.role} for link in links]
+    data["directions"] = sorted({link.topic.area.direction.slug for link in links})
     data["scenario"] = entry.scenario.code if entry.scenario_id else None  # type: ignore[union-attr]
     return data
 
@@ -125,10 +134,12 @@ def scenario_sync(entry: Entry) -> Scenario | None:
         for name, value in values.items():
             setattr(scenario, name, value)
         scenario.save()
-    links = list(entry.topic_links.values_list("topic_id", "role", "topic__area__direction_id"))
+    links = _links(entry)
     scenario.topic_links.all().delete()
-    ScenarioTopic.objects.bulk_create(ScenarioTopic(scenario=scenario, topic_id=t, role=r) for t, r, _d in links)
-    scenario.directions.set(Direction.objects.filter(pk__in={d for _t, _r, d in links}))
+    ScenarioTopic.objects.bulk_create(
+        ScenarioTopic(scenario=scenario, topic=link.topic, role=link.role) for link in links
+    )
+    scenario.directions.set({link.topic.area.direction for link in links})
     return scenario
 
 
@@ -231,6 +242,7 @@ def release_publish(*, release: Release, actor: Any, released_on: date | None = 
         _require_draft(locked)
         items = list(
             locked.items.select_related("entry__organisation", "entry__scenario")
+            .prefetch_related(LINKS)
             .select_for_update(of=("self",))
             .order_by("entry__code")
         )
