@@ -20,10 +20,11 @@ from django.utils import timezone
 from foresight.catalog.models import PublicationStatus
 from foresight.core.audit import audit_log
 from foresight.core.cache import content_version_bump
+from scenarios.exchange.entries import PROGRAMME_ORG
 from scenarios.exchange.releases import entry_snapshot, release_fingerprint
 from scenarios.models import Entry, EntryTopic, Organisation, Release, ReleaseItem, Scenario
 
-PROGRAMME_CODE = "foresight-programme"
+PROGRAMME_CODE = PROGRAMME_ORG
 PROGRAMME = {
     "name_en": "Foresight programme (curated catalog)",
     "name_zh": "技术预见项目（编选目录）",

@@ -7,6 +7,8 @@ The workflow::
       ▲                  │                    │  │
       └── changes requested ◀─────────────────┘  └──reject (with a reason)──▶ rejected
     withdrawn: by the proposer, from any state (a published one is listed as withdrawn by the next release)
+    published ──revise──▶ draft: a new version, reviewed again; the public keeps reading the published
+    version (its release's snapshot) until the next release lists the entry as changed
 
 Editors and admins of the proposing organisation write and submit; curators (``scenarios.review_entry``)
 review. Curators may also complete a missing language while an entry is in their hands. Every transition
@@ -38,6 +40,7 @@ Status = Entry.Status
 WRITERS = (Membership.Role.ADMIN, Membership.Role.EDITOR)
 MAX_TOPICS = 12
 MAX_SOURCES = 10
+PROGRAMME_ORG = "foresight-programme"  # the curated scenarios' own organisation (``catalog_release``)
 SUBMISSION_LIMITS = {"user": (20, 24 * 3600), "organisation": (50, 24 * 3600)}
 
 TEXT_FIELDS = (
@@ -272,6 +275,7 @@ def entry_abilities(*, entry: Entry, user: Any) -> dict[str, bool]:
         "can_edit": (writer and entry.status in PROPOSER_EDITS) or (curator and entry.status in CURATOR_EDITS),
         "can_submit": writer and entry.status in PROPOSER_EDITS,
         "can_withdraw": writer and entry.status in (*OPEN, Status.PUBLISHED),
+        "can_revise": writer and entry.status == Status.PUBLISHED and entry.organisation.code != PROGRAMME_ORG,
     }
 
 
@@ -340,6 +344,15 @@ def entry_withdraw(*, entry: Entry, actor: Any) -> Entry:
     # A published entry can be withdrawn too: the next release lists it as withdrawn (its releases keep it).
     allowed = (*OPEN, Status.PUBLISHED)
     return _transition(entry, actor=actor, allowed_from=allowed, to=Status.WITHDRAWN, action="entry_withdraw")
+
+
+def entry_revise(*, entry: Entry, actor: Any) -> Entry:
+    """Open a published entry for a new version (back to draft). Its releases keep what they published, the
+    public reads that version meanwhile, and the next release that takes it lists it as changed."""
+    require_role(organisation=entry.organisation, user=actor, roles=WRITERS)
+    if entry.organisation.code == PROGRAMME_ORG:
+        raise Conflict(_("The curated scenarios are revised in the catalog, not here."))
+    return _transition(entry, actor=actor, allowed_from=(Status.PUBLISHED,), to=Status.DRAFT, action="entry_revise")
 
 
 def entry_review_start(*, entry: Entry, actor: Any) -> Entry:

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils import timezone
 
+from foresight.catalog.models import Topic
 from foresight.catalog.selectors import topic_similarity_documents
 from scenarios.models import (
     Entry,
@@ -308,3 +309,31 @@ def entries_visible_in_corpus(*, user: Any, curator: bool) -> QuerySet[Entry]:
 def entry_find(*, code: str) -> Entry | None:
     """The entry with ``code``, or None (for a form that names another entry)."""
     return Entry.objects.filter(code=code).select_related("organisation").first()
+
+
+def entry_published_version(*, entry: Entry) -> tuple[Entry, list[EntryTopic]] | None:
+    """The entry as its latest release published it (an unsaved copy built from the snapshot, with its topic
+    links), while the entry itself is being revised; None if no release lists it or the last one withdrew it."""
+    item = (
+        ReleaseItem.objects.filter(entry=entry, release__status=Release.Status.PUBLISHED)
+        .order_by("-release__number")
+        .first()
+    )
+    if item is None or item.change == ReleaseItem.Change.WITHDRAWN:
+        return None
+    snap = item.snapshot
+    fields = {f.name: f for f in Entry._meta.concrete_fields}
+    values = {}
+    for name, value in snap.items():
+        field = fields.get(name)
+        if field is None or name in ("organisation", "scenario"):
+            continue
+        values[name] = field.to_python(value)
+    version = Entry(pk=entry.pk, organisation=entry.organisation, status=Entry.Status.PUBLISHED, **values)
+    topics = {t.code: t for t in Topic.objects.public().filter(code__in=[t["code"] for t in snap.get("topics", [])])}
+    links = [
+        EntryTopic(entry=version, topic=topics[t["code"]], role=t["role"])
+        for t in snap.get("topics", [])
+        if t["code"] in topics
+    ]
+    return version, sorted(links, key=lambda link: (link.role, link.topic.code))

@@ -25,6 +25,7 @@ urlpatterns = [
     path("entries/<slug:code>/edit/", views.entry_edit, name="entry-edit"),
     path("entries/<slug:code>/submit/", views.entry_submit, name="entry-submit"),
     path("entries/<slug:code>/withdraw/", views.entry_withdraw, name="entry-withdraw"),
+    path("entries/<slug:code>/revise/", views.entry_revise, name="entry-revise"),
     path("entries/<slug:code>/comment/", views.entry_comment, name="entry-comment"),
     path("entries/<slug:code>/review/", views.entry_review, name="entry-review"),
     path("entries/<slug:code>/merge/", views.entry_merge, name="entry-merge"),

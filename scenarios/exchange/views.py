@@ -416,13 +416,30 @@ def _render_entry(
     return render(request, "exchange/entry_detail.html", context, status=status)
 
 
+def _render_published_version(request: HttpRequest, entry: Entry, topics: list[Any]) -> HttpResponse:
+    context = {
+        "entry": entry,
+        "organisation": entry.organisation,
+        "topics": topics,
+        "comments": [],
+        "published_version": True,
+        **{name: False for name in ("writer", "curator", "sees_review", "can_edit", "can_submit", "can_withdraw")},
+    }
+    return render(request, "exchange/entry_detail.html", context)
+
+
 @require_safe
 @never_cache
 def entry_detail(request: HttpRequest, code: str) -> HttpResponse:
     """A published entry is public; any other state is for its organisation and the curators (sign in)."""
     entry = selectors.entry_get(code=code)
-    if not request.user.is_authenticated and entry.status != Entry.Status.PUBLISHED:
-        return redirect_to_login(request.get_full_path())
+    if not entries.can_read(entry=entry, user=request.user):
+        # Under revision, the public reads the version its last release published.
+        published = selectors.entry_published_version(entry=entry)
+        if published is not None:
+            return _render_published_version(request, *published)
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
     entries.require_read(entry=entry, user=request.user)
     return _render_entry(request, entry)
 
@@ -458,6 +475,17 @@ def entry_submit(request: HttpRequest, code: str) -> HttpResponse:
 def entry_withdraw(request: HttpRequest, code: str) -> HttpResponse:
     return _entry_action(
         request, code, lambda e: entries.entry_withdraw(entry=e, actor=request.user), _("Entry withdrawn.")
+    )
+
+
+@require_POST
+@login_required
+def entry_revise(request: HttpRequest, code: str) -> HttpResponse:
+    return _entry_action(
+        request,
+        code,
+        lambda e: entries.entry_revise(entry=e, actor=request.user),
+        _("A new version is open as a draft; the published one stays public until the next release."),
     )
 
 

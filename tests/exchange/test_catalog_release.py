@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
 from foresight.catalog.models import PublicationStatus
+from foresight.core.errors import Conflict
 from foresight.core.models import AuditLog
 from scenarios.exchange import entries as entry_svc
 from scenarios.exchange import releases as svc
@@ -188,3 +190,43 @@ def test_the_releases_api_lists_releases_and_their_items(hospital: dict[str, Any
     assert api.get(f"/api/v1/releases/{draft.code}/").status_code == 404
     assert api.get(f"/api/v1/releases/{draft.code}/items/").status_code == 404
     assert api.get("/api/v1/releases/r1/items/", {"kind": "rumour"}).status_code == 400
+
+
+def test_a_revised_entry_stays_public_as_published_until_the_next_release(hospital: dict[str, Any]) -> None:
+    entry = _accepted(hospital)
+    first = _publish(hospital, entry)
+    ann, cora = hospital["ann"], hospital["cora"]
+    editor = Client()
+    editor.force_login(ann)
+    assert editor.post(reverse("exchange:entry-revise", args=[entry.code])).status_code == 302
+    entry = Entry.objects.get(pk=entry.pk)
+    assert entry.status == "draft"
+    entry = entry_svc.entry_update(entry=entry, actor=ann, title_zh="病房物流机器人（第二版）")
+    url = reverse("exchange:entry", args=[entry.code])
+    public = Client().get(url).content.decode()
+    assert "第二版" not in public and "病房物流机器人" in public and "last release published" in public
+    assert "第二版" in editor.get(url).content.decode()  # the organisation works on the new version
+    # The catalog scenario keeps the published version too, until the next release.
+    scenario_url = reverse("scenario-detail", args=[entry.code])
+    assert "第二版" not in Client().get(scenario_url).content.decode()
+    entry = entry_svc.entry_accept(entry=entry_svc.entry_submit(entry=entry, actor=ann), actor=cora)
+    second = _publish(hospital, entry)
+    assert second.items.get().change == "changed" and first.items.get().snapshot["title_zh"] == "病房物流机器人"
+    assert "第二版" in Client().get(scenario_url).content.decode()
+    assert "第二版" in Client().get(url).content.decode()
+    # Only a published entry is revised, only by its organisation's writers.
+    draft = entry_svc.entry_revise(entry=Entry.objects.get(pk=entry.pk), actor=ann)
+    with pytest.raises(Conflict):
+        entry_svc.entry_revise(entry=draft, actor=ann)
+    with pytest.raises(PermissionDenied):
+        entry_svc.entry_revise(entry=Entry.objects.get(pk=entry.pk), actor=cora)
+
+
+def test_the_curated_entries_are_not_revised_through_the_exchange(catalog: Any) -> None:
+    entry = Entry.objects.filter(organisation__code=PROGRAMME_CODE).first()
+    assert entry is not None
+    admin = get_user_model().objects.create_user("pat", "pat@programme.example", "pw-long-enough-1")
+    entry.organisation.memberships.create(user=admin, role="admin")
+    with pytest.raises(Conflict):
+        entry_svc.entry_revise(entry=entry, actor=admin)
+    assert Entry.objects.get(pk=entry.pk).status == "published"
