@@ -343,3 +343,6 @@ LOGGING = {
 
 # Catalog pages are cached per language; bumped on every catalog change (see foresight.core.cache).
 PUBLIC_CACHE_SECONDS = envint("PUBLIC_CACHE_SECONDS", 300)
+# A similarity corpus this large that changed is rebuilt in the background (a build takes seconds), while
+# searches use the index they have; a smaller one is rebuilt before the search (README, Similarity).
+SIMILARITY_SYNC_REBUILD_MAX = envint("SIMILARITY_SYNC_REBUILD_MAX", 2000)

@@ -48,6 +48,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.conf import settings
+from django.db import connection
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.preprocessing import normalize
@@ -177,6 +179,7 @@ class _Slot:
     # The version and the index built at it, replaced together (one assignment), so a reader never pairs
     # one version with another's index.
     built: tuple[Hashable, Index] | None = None
+    rebuilding: threading.Thread | None = None
 
 
 _slots: dict[str, _Slot] = {}
@@ -187,11 +190,24 @@ def corpus_register(corpus: Corpus) -> None:
     _slots[corpus.name] = _Slot(corpus)
 
 
+def _rebuild(slot: _Slot, version: Hashable) -> None:
+    """Build the index in the background, then swap it in (the thread's own database connection is closed)."""
+    try:
+        slot.built = (version, Index(slot.corpus.documents()))
+    finally:
+        connection.close()
+        slot.rebuilding = None
+
+
 def corpus_index(name: str) -> Index:
     """The index of the registered corpus ``name``, built afresh if its version changed since the last search.
 
     One version query per call; one more per document loader call when the index is rebuilt. One build at
-    a time per corpus: concurrent searches wait for it rather than build it too.
+    a time per corpus: concurrent searches wait for it rather than build it too. A large corpus (at least
+    ``SIMILARITY_SYNC_REBUILD_MAX`` documents, where a build takes seconds) that changed is rebuilt in a
+    background thread while searches keep using the index it has: a search may miss the latest edits for
+    those seconds, never wait for them. Callers that filter results by who may see them must check the
+    documents' current state, not the index's (the exchange's entries do).
     """
     try:
         slot = _slots[name]
@@ -203,10 +219,21 @@ def corpus_index(name: str) -> Index:
         return built[1]
     with slot.lock:
         built = slot.built
+        if built is not None and built[0] != version and len(built[1]) >= _sync_rebuild_max():
+            if slot.rebuilding is None:
+                slot.rebuilding = threading.Thread(
+                    target=_rebuild, args=(slot, version), name=f"similarity-{name}", daemon=True
+                )
+                slot.rebuilding.start()
+            return built[1]
         if built is None or built[0] != version:
             built = (version, Index(slot.corpus.documents()))
             slot.built = built
         return built[1]
+
+
+def _sync_rebuild_max() -> int:
+    return int(getattr(settings, "SIMILARITY_SYNC_REBUILD_MAX", 2000))
 
 
 def corpus_search(name: str, text: str, *, limit: int = 10) -> list[Match]:

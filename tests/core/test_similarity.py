@@ -4,6 +4,7 @@ by corpus version, and its quality on the labelled paraphrases of the curated ca
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,33 @@ def test_a_new_version_rebuilds_the_index_so_no_search_sees_an_old_corpus(shelf:
     shelf.version = 2
     assert codes(similarity.corpus_search("test-shelf", "hydrogen refuelling", limit=3))[0] == "hydrogen"
     assert "cold-chain" not in codes(similarity.corpus_search("test-shelf", "冷链物流", limit=10))
+    assert shelf.loads == 2
+
+
+def test_a_large_corpus_is_rebuilt_in_the_background_while_searches_use_the_index_they_have(
+    shelf: Shelf, settings: Any
+) -> None:
+    settings.SIMILARITY_SYNC_REBUILD_MAX = 1  # every corpus counts as large
+    assert codes(similarity.corpus_search("test-shelf", "冷链", limit=1)) == ["cold-chain"]  # the first build waits
+    release = threading.Event()
+    loaded = shelf.load
+
+    def slow_load() -> list[tuple[str, str]]:
+        release.wait(timeout=60)
+        return loaded()
+
+    similarity._slots["test-shelf"].corpus = Corpus("test-shelf", documents=slow_load, version=lambda: shelf.version)
+    shelf.documents.append(("hydrogen", "Hydrogen refuelling stations for buses\n公交车加氢站"))
+    shelf.version = 2
+    # The build is held back: searches answer at once from the index they have, and start one build only.
+    for _ in range(3):
+        assert "hydrogen" not in codes(similarity.corpus_search("test-shelf", "hydrogen refuelling", limit=3))
+    rebuilding = similarity._slots["test-shelf"].rebuilding
+    assert rebuilding is not None and rebuilding.is_alive()
+    release.set()
+    rebuilding.join(timeout=60)
+    assert not rebuilding.is_alive() and shelf.loads == 2
+    assert codes(similarity.corpus_search("test-shelf", "hydrogen refuelling", limit=3))[0] == "hydrogen"
     assert shelf.loads == 2
 
 
