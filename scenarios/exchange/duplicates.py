@@ -205,6 +205,16 @@ def _refuse_merge(entry: Entry, into: Entry) -> None:
     if into.kind != entry.kind:
         message = _("%(into)s is an entry of another kind: merge a duplicate into an entry of its own kind.")
         raise ValidationError({"into": message % {"into": into.code}})
+    if into.organisation_id != entry.organisation_id and into.status != Status.PUBLISHED:
+        raise ValidationError(
+            {
+                "into": _(
+                    "%(into)s is another organisation's entry that is not published yet: a duplicate of it can be "
+                    "merged once it is published (until then, request changes or reject it as a duplicate)."
+                )
+                % {"into": into.code}
+            }
+        )
     release = ReleaseItem.objects.filter(entry=entry).values_list("release__code", flat=True).first()
     if release:
         raise Conflict(
@@ -224,6 +234,11 @@ def entry_merge(*, entry: Entry, into: Entry, actor: Any, note: str = "") -> Ent
     - the entries merged into ``entry`` earlier now point to ``into``;
     - ``entry`` becomes *merged*, pointing to ``into``.
 
+    That is a merge into an unpublished entry of the same organisation. Into a published entry (the
+    organisation's own, another's or a curated one) only the pointer is set: a published entry changes
+    only through a release, and each organisation keeps its own review thread (another organisation's
+    comments are never shown to the other side).
+
     Returns ``entry`` as merged. 403 for anyone but a curator; 409 when either entry's state refuses (see
     :func:`_refuse_merge`); 400 for a merge into itself or into another kind. Nothing changes on a refusal."""
     if not is_curator(actor):
@@ -237,30 +252,32 @@ def entry_merge(*, entry: Entry, into: Entry, actor: Any, note: str = "") -> Ent
         source, target = locked[entry.pk], locked[into.pk]
         _refuse_merge(source, target)
 
-        moved = EntryComment.objects.filter(entry=source).update(entry=target)
-        body = _("Merged from %(code)s") % {"code": source.code} + (f": {text}" if text else ".")
-        EntryComment.objects.create(
-            entry=target, author=actor, by_curator=True, kind=EntryComment.Kind.COMMENT, body=body[:4000]
-        )
+        moved, topics_added, topics_dropped = 0, [], []
+        sources_added, sources_dropped = [], []
+        if target.organisation_id == source.organisation_id and target.status != Status.PUBLISHED:
+            moved = EntryComment.objects.filter(entry=source).update(entry=target)
+            body = _("Merged from %(code)s") % {"code": source.code} + (f": {text}" if text else ".")
+            EntryComment.objects.create(
+                entry=target, author=actor, by_curator=True, kind=EntryComment.Kind.COMMENT, body=body[:4000]
+            )
 
-        have = set(target.topic_links.values_list("topic_id", flat=True))
-        missing = [link for link in source.topic_links.select_related("topic").order_by("role", "topic__code")]
-        missing = [link for link in missing if link.topic_id not in have]
-        room = max(MAX_TOPICS - len(have), 0)
-        EntryTopic.objects.bulk_create(
-            EntryTopic(entry=target, topic_id=link.topic_id, role=link.role) for link in missing[:room]
-        )
-        topics_added = [link.topic.code for link in missing[:room]]
-        topics_dropped = [link.topic.code for link in missing[room:]]
+            have = set(target.topic_links.values_list("topic_id", flat=True))
+            missing = [link for link in source.topic_links.select_related("topic").order_by("role", "topic__code")]
+            missing = [link for link in missing if link.topic_id not in have]
+            room = max(MAX_TOPICS - len(have), 0)
+            EntryTopic.objects.bulk_create(
+                EntryTopic(entry=target, topic_id=link.topic_id, role=link.role) for link in missing[:room]
+            )
+            topics_added = [link.topic.code for link in missing[:room]]
+            topics_dropped = [link.topic.code for link in missing[room:]]
 
-        urls = {s.get("url") for s in target.sources}
-        new_sources = [s for s in source.sources if s.get("url") not in urls]
-        room = max(MAX_SOURCES - len(target.sources), 0)
-        sources_added, sources_dropped = new_sources[:room], new_sources[room:]
-        if sources_added:
-            target.sources = [*target.sources, *sources_added]
-            target.save(update_fields=["sources", "updated_at"])
-
+            urls = {s.get("url") for s in target.sources}
+            new_sources = [s for s in source.sources if s.get("url") not in urls]
+            room = max(MAX_SOURCES - len(target.sources), 0)
+            sources_added, sources_dropped = new_sources[:room], new_sources[room:]
+            if sources_added:
+                target.sources = [*target.sources, *sources_added]
+                target.save(update_fields=["sources", "updated_at"])
         earlier = list(Entry.objects.filter(merged_into=source).values_list("code", flat=True))
         Entry.objects.filter(merged_into=source).update(merged_into=target)
 

@@ -208,7 +208,7 @@ def test_a_curator_merges_a_duplicate_and_its_thread_topics_and_sources_follow(p
     cora, ed = people["cora"], people["ed"]
     into = demand(
         people,
-        "clinic",
+        "hospital",
         ORIGINAL,
         topics=[("humanoid-robots", "enabling")],
         sources=["https://example.org/b", "https://example.org/c"],
@@ -331,7 +331,7 @@ def test_every_refused_merge_changes_nothing(people: dict[str, Any]) -> None:
 
 
 def test_a_curator_merges_from_the_review_page(people: dict[str, Any]) -> None:
-    into = demand(people, "clinic", ORIGINAL)
+    into = demand(people, "hospital", ORIGINAL)
     dup = demand(people, "hospital", PARAPHRASE_EN)
     cora = signed_in(people["cora"])
     page = cora.get(reverse("exchange:entry", args=[dup.code])).content.decode()
@@ -348,19 +348,43 @@ def test_a_curator_merges_from_the_review_page(people: dict[str, Any]) -> None:
     assert cora.post(url, {"into": into.code}).status_code == 409  # merged already
 
 
-def test_the_merged_entrys_page_says_where_it_went_to_those_who_may_read_it(people: dict[str, Any]) -> None:
+def _published(people: dict[str, Any], entry: Entry) -> Entry:
+    cora = people["cora"]
+    accepted = svc.entry_accept(entry=entry, actor=cora)
+    release = releases.release_draft_create(actor=cora, title_en="Batch")
+    releases.release_add(release=release, entry=accepted, actor=cora)
+    releases.release_publish(release=release, actor=cora)
+    return Entry.objects.get(pk=entry.pk)
+
+
+def test_another_organisations_entry_is_merged_into_only_once_published_and_then_only_pointed_to(
+    people: dict[str, Any],
+) -> None:
+    cora = people["cora"]
     into = demand(people, "clinic", ORIGINAL)  # organisation B's, unpublished
-    dup = demand(people, "hospital", PARAPHRASE_EN)
-    duplicates.entry_merge(entry=dup, into=into, actor=people["cora"])
+    dup = demand(people, "hospital", PARAPHRASE_EN, sources=["https://example.org/a"])
+    secret = svc.entry_comment(entry=dup, actor=people["ed"], body="Our budget is 3M; do not share")
+    before = _state(dup, into)
+    with pytest.raises(ValidationError):
+        duplicates.entry_merge(entry=dup, into=into, actor=cora)
+    assert _state(dup, into) == before
+    into = _published(people, into)
+    duplicates.entry_merge(entry=dup, into=into, actor=cora)
+    # Only the pointer: each organisation keeps its own thread, and the published entry is as published.
+    assert list(dup.comments.values_list("pk", flat=True)) == [secret.pk]
+    assert not into.comments.filter(body__contains="3M").exists()
+    assert [s["url"] for s in Entry.objects.get(pk=into.pk).sources] == [s["url"] for s in into.sources]
+    zoe = signed_in(people["zoe"]).get(reverse("exchange:entry", args=[into.code])).content.decode()
+    assert "3M" not in zoe and dup.code not in zoe
     ed = signed_in(people["ed"])
     page = ed.get(reverse("exchange:entry", args=[dup.code])).content.decode()
-    assert "Merged by the curators into entry" in page and into.code in page
-    assert reverse("exchange:entry", args=[into.code]) not in page and ORIGINAL["title_en"] not in page
-    assert ed.get(reverse("exchange:entry", args=[into.code])).status_code == 403
+    assert "Merged into" in page and reverse("exchange:entry", args=[into.code]) in page and "3M" in page
     assert "Withdraw" not in page and "Submit for review" not in page
-    cora = signed_in(people["cora"]).get(reverse("exchange:entry", args=[dup.code])).content.decode()
-    assert "Merged into" in cora and reverse("exchange:entry", args=[into.code]) in cora
     assert signed_in(people["zoe"]).get(reverse("exchange:entry", args=[dup.code])).status_code == 403
+
+
+def test_the_merged_entrys_page_says_where_it_went_to_those_who_may_read_it(people: dict[str, Any]) -> None:
+    ed = signed_in(people["ed"])
     # Within one organisation the member follows the link.
     other = demand(people, "hospital", UNRELATED)
     target = demand(people, "hospital", ORIGINAL)
