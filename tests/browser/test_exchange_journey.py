@@ -2,11 +2,13 @@
 a demand entry through the form and submits it; a curator (her own browser) starts the review and asks for a
 change; the editor reads the comment, edits and resubmits; the curator accepts it, assembles a release on the
 release workbench and publishes it; a visitor finds the entry on the public release page and downloads the
-CSV; an editor of another organisation gets no access to the draft and finds it in no list she can open.
+CSV, then finds the entry among the public scenarios, follows it to the release that lists it and reads its
+public page, where the review thread is not shown; an editor of another organisation gets no access to the
+draft and finds it in no list she can open.
 
-Two steps of the issue's journey wait for work landing in parallel and are written below as helpers that the
-journey does not call yet: the near-duplicate warning on the entry form (``see_duplicate_warning``) and the
-published entry on the public scenario pages (``see_on_scenario_pages``)."""
+The entry is written as a close paraphrase of a curated catalog scenario (smart elderly care, published by
+``load_catalog`` in the programme's release r1), so the editor is warned of the near-duplicate on her draft's
+page before she submits (and submits anyway)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -56,9 +59,12 @@ ENGLISH = Language(
     locale="en-GB",
     title_field="title_en",
     other_title_field="title_zh",
-    title="Night-ward care robots at Ruijin Hospital",
-    other_title="瑞金医院夜间病房护理机器人",
-    summary="Night shifts lack nurses; robots could fetch supplies and watch patients between rounds.",
+    title="Care robots for older patients at Ruijin Hospital",
+    other_title="瑞金医院老年病房照护机器人",
+    summary=(
+        "Care robots, wearable assistance and continuous health monitoring help older patients stay safe on the"
+        " wards with fewer nurses at night."
+    ),
     region="Shanghai",
     comment="How many wards take part, and from which month?",
     release_title="2027, first batch of scenarios",
@@ -94,6 +100,17 @@ ENGLISH = Language(
         "cannot_see": "Only the proposing organisation and the curators can see this entry.",
         "no_entry": "No entry yet.",
         "offers": "Test site, Data",
+        "similar": "Similar scenarios and entries already in the catalog",
+        "similar_title": "Smart elderly care",
+        "demonstration": "Smart diagnosis and treatment",
+        "scenarios": "Scenarios",
+        "application_scenarios": "Application scenarios",
+        "search": "Search",
+        "list_kind": "List kind",
+        "appears_in": "Scenario lists it appears in",
+        "entry_link": "Entry {code}",
+        "review_thread": "Review thread",
+        "hospital": "Ruijin",
     },
 )
 CHINESE = Language(
@@ -102,9 +119,9 @@ CHINESE = Language(
     locale="zh-CN",
     title_field="title_zh",
     other_title_field="title_en",
-    title="瑞金医院夜间病房护理机器人",
-    other_title="Night-ward care robots at Ruijin Hospital",
-    summary="夜班护士人手不足，机器人可以在查房间隙取送物资、看护病人。",
+    title="瑞金医院老年病房照护机器人",
+    other_title="Care robots for older patients at Ruijin Hospital",
+    summary="借助照护机器人、可穿戴助力设备和持续健康监测，让老年患者在病房中安全生活，同时减轻夜班护士负担。",
     region="上海",
     comment="有几个病区参加？从几月开始？",
     release_title="2027年第一批应用场景",
@@ -140,6 +157,17 @@ CHINESE = Language(
         "cannot_see": "只有提出机构和目录编辑可以查看此条目。",
         "no_entry": "尚无条目。",
         "offers": "测试场地, 数据",
+        "similar": "目录中已有的相似场景和条目",
+        "similar_title": "智慧养老",
+        "demonstration": "智能诊疗",
+        "scenarios": "场景",
+        "application_scenarios": "应用场景",
+        "search": "搜索",
+        "list_kind": "清单类型",
+        "appears_in": "收录该场景的场景清单",
+        "entry_link": "条目 {code}",
+        "review_thread": "审核记录",
+        "hospital": "瑞金",
     },
 )
 
@@ -224,25 +252,68 @@ def status_badge(page: Page) -> Any:
     return page.locator("article.entry h1 .badge")
 
 
-# --- The two steps that wait for parallel work ----------------------------------------------------------------
+# --- The near-duplicate warning and the public scenario pages ------------------------------------------------
+
+# The curated scenario the journey's entry paraphrases (scenarios/data/scenarios.yaml, a demand list's).
+SIMILAR_SCENARIO = "smart-elderly-care"
 
 
 def see_duplicate_warning(page: Page, lang: Language) -> None:
-    """On the entry form, before saving: the box headed like "Similar scenarios and entries already in the
-    catalog" lists the curated ward-robot scenarios the typed title and summary resemble.
-
-    To be completed once the near-duplicate warning lands (called from the journey after the form is filled
-    and before "Save")."""
-    # Placeholder: the near-duplicate warning is being built; this step is written when it lands.
+    """On her draft's page, before she submits: the box headed "Similar scenarios and entries already in the
+    catalog" warns that the entry reads like the curated smart elderly care scenario, named in the page's
+    language and linked to its scenario page."""
+    box = page.locator("section.similar-box.notice")
+    expect(box.get_by_role("heading", level=2)).to_have_text(lang.words["similar"])
+    similar = box.locator(f"li[data-code={SIMILAR_SCENARIO}]")
+    expect(similar.get_by_role("link")).to_have_text(lang.words["similar_title"])
+    expect(similar.get_by_role("link")).to_have_attribute("href", f"{lang.prefix}/scenarios/{SIMILAR_SCENARIO}/")
 
 
 def see_on_scenario_pages(page: Page, lang: Language, entry: Entry, release: Release) -> None:
-    """The published entry on the public scenario pages: listed on /scenarios/, and its scenario page names
-    the releases it appears in (``release``).
+    """The published entry on the public scenario pages, for a visitor who is not signed in: found on
+    /scenarios/ with the list-kind filter and the search box, its scenario page names the release it appears
+    in (followed to the release page), and its entry page is public without the review thread."""
+    w = lang.words
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
+    page.locator(".main-nav").get_by_role("link", name=w["scenarios"], exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(w["application_scenarios"])
+    filters, results = page.locator("form.filters"), page.locator("#results")
+    cards = results.locator("li.card")
+    # The filter and the search box each redraw the results in place (htmx) and put the query in the address.
+    # The demand lists: the entry among the curated demand scenarios, no demonstration scenario.
+    filters.get_by_label(w["list_kind"], exact=True).select_option("demand")
+    expect(page).to_have_url(re.compile(r"[?&]list_kind=demand"))
+    expect(cards.filter(has_text=lang.title)).to_have_count(1)
+    expect(cards.filter(has_text=w["similar_title"])).to_have_count(1)
+    expect(cards.filter(has_text=w["demonstration"])).to_have_count(0)
+    filters.get_by_label(w["search"], exact=True).fill(w["hospital"])
+    expect(page).to_have_url(re.compile(r"[?&]q="))
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text(lang.summary)
+    cards.first.get_by_role("link", name=lang.title).click()
 
-    To be completed once the exchange's entries reach the scenario pages (called from the visitor's part of
-    the journey, after the CSV)."""
-    # Placeholder: published entries on the scenario pages are being built; this step is written when it lands.
+    expect(page).to_have_url(f"{origin}{lang.prefix}/scenarios/{entry.code}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(lang.title)
+    lists = page.locator("section[aria-labelledby=releases-h]")
+    expect(lists.get_by_role("heading", level=2)).to_have_text(w["appears_in"])
+    expect(lists.locator("ul.release-list li")).to_have_count(1)
+    lists.get_by_role("link", name=lang.release_title, exact=True).click()
+    expect(page).to_have_url(f"{origin}{lang.prefix}/releases/{release.code}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(lang.release_title)
+    expect(page.locator(f"#item-{entry.code}")).to_contain_text(lang.title)
+
+    # Back on the scenario page, its entry: public now, without the review thread and the curator's comment.
+    page.go_back()
+    expect(page).to_have_url(f"{origin}{lang.prefix}/scenarios/{entry.code}/")
+    page.locator("section[aria-labelledby=releases-h]").get_by_role(
+        "link", name=w["entry_link"].format(code=entry.code), exact=True
+    ).click()
+    expect(page).to_have_url(f"{origin}{lang.prefix}/exchange/entries/{entry.code}/")
+    expect(page.locator("article.entry h1")).to_contain_text(lang.title)
+    expect(page.locator("dl.facts")).to_contain_text(lang.other_title)
+    expect(page.get_by_role("heading", name=w["review_thread"])).to_have_count(0)
+    expect(page.locator("article.comment")).to_have_count(0)
+    expect(page.locator("main")).not_to_contain_text(lang.comment)
 
 
 # --- The journey --------------------------------------------------------------------------------------------
@@ -276,7 +347,6 @@ def test_a_demand_entry_from_proposal_to_published_release(
     editor.locator("#id_core").select_option(["humanoid-robots"])
     editor.locator("#id_enabling").select_option(["6g"])
     editor.locator("#id_sources").fill("https://example.org/ward-plan The ward plan")
-    # see_duplicate_warning(editor, lang)  -- the near-duplicate warning, once it lands
     editor.get_by_role("button", name=w["save"], exact=True).click()
     expect(editor.locator(".exchange-messages")).to_contain_text(w["draft_saved"])
     expect(status_badge(editor)).to_have_text(w["draft"])
@@ -288,6 +358,8 @@ def test_a_demand_entry_from_proposal_to_published_release(
     assert editor.url == f"{prefix}/exchange/entries/{entry.code}/"
     assert getattr(entry, lang.title_field) == lang.title and not getattr(entry, lang.other_title_field)
     assert entry.status == Entry.Status.DRAFT
+    # Her text reads like a curated scenario: warned on her draft's page before she submits.
+    see_duplicate_warning(editor, lang)
 
     # An editor of another organisation: the draft is refused and listed nowhere she can look.
     rival = browsers.open()
@@ -314,7 +386,7 @@ def test_a_demand_entry_from_proposal_to_published_release(
         expect(rival.locator("main")).not_to_contain_text(lang.title)
         assert entry.code not in rival.content()
 
-    # The editor submits.
+    # The editor submits anyway: the warning informs, it does not block.
     editor.get_by_role("button", name=w["submit"]).click()
     expect(editor.locator(".exchange-messages")).to_contain_text(w["submitted_msg"])
     expect(status_badge(editor)).to_have_text(w["submitted"])
@@ -404,4 +476,4 @@ def test_a_demand_entry_from_proposal_to_published_release(
     assert set(row_csv["offers"].split(";")) == {"test_site", "data"}
     assert set(row_csv["topics"].split(";")) == {"humanoid-robots:core", "6g:enabling"}
     assert row_csv["sources"] == "https://example.org/ward-plan"
-    # see_on_scenario_pages(visitor, lang, entry, release)  -- the scenario pages, once they list exchange entries
+    see_on_scenario_pages(visitor, lang, entry, release)
