@@ -197,6 +197,17 @@ def release_draft_create(
     return release
 
 
+def _listed(entry: Entry) -> bool:
+    """Whether the latest published release that names the entry lists it (rather than its withdrawal)."""
+    last = (
+        ReleaseItem.objects.filter(entry=entry, release__status=Release.Status.PUBLISHED)
+        .order_by("-release__number")
+        .values_list("change", flat=True)
+        .first()
+    )
+    return last is not None and last != ReleaseItem.Change.WITHDRAWN
+
+
 def _published_before(entry: Entry) -> bool:
     return (
         ReleaseItem.objects.filter(entry=entry, release__status=Release.Status.PUBLISHED)
@@ -212,10 +223,14 @@ def release_add(*, release: Release, entry: Entry, actor: Any) -> ReleaseItem:
     published_before = _published_before(entry)
     if entry.status == Entry.Status.ACCEPTED:
         change = ReleaseItem.Change.CHANGED if published_before else ReleaseItem.Change.NEW
-    elif entry.status == Entry.Status.WITHDRAWN and published_before:
+    elif entry.status == Entry.Status.WITHDRAWN and _listed(entry):
         change = ReleaseItem.Change.WITHDRAWN
     else:
-        raise Conflict(_("Only accepted entries, or published entries withdrawn since, go into a release."))
+        raise Conflict(
+            _(
+                "Only accepted entries, or published entries withdrawn since (and not yet listed as withdrawn), go into a release."
+            )
+        )
     if ReleaseItem.objects.filter(release=release, entry=entry).exists():
         raise Conflict(_("This entry is in the release already."))
     with transaction.atomic():
@@ -248,11 +263,18 @@ def release_publish(*, release: Release, actor: Any, released_on: date | None = 
         )
         if not items:
             raise Conflict(_("An empty release cannot be published: add accepted entries first."))
+        # A correction carries over the items of the release it replaces: those entries are published already.
+        carried = set(locked.replaces.items.values_list("entry_id", flat=True)) if locked.replaces_id else set()
+        ready = (Entry.Status.ACCEPTED,)
         stale = [
             i.entry.code
             for i in items
             if (i.change == ReleaseItem.Change.WITHDRAWN) != (i.entry.status == Entry.Status.WITHDRAWN)
-            or (i.change != ReleaseItem.Change.WITHDRAWN and i.entry.status != Entry.Status.ACCEPTED)
+            or (
+                i.change != ReleaseItem.Change.WITHDRAWN
+                and i.entry.status not in ready
+                and not (i.entry_id in carried and i.entry.status == Entry.Status.PUBLISHED)
+            )
         ]
         if stale:
             raise Conflict(

@@ -6,7 +6,20 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.db import connection
-from django.db.models import BigIntegerField, Count, F, Func, Max, Q, QuerySet, Sum, TextField, Value
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    F,
+    Func,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextField,
+    Value,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
@@ -163,10 +176,20 @@ def release_items_for_curator(*, release: Release) -> QuerySet[ReleaseItem]:
 
 
 def release_candidates(*, release: Release) -> QuerySet[Entry]:
-    """Entries a draft release could take: accepted ones, and withdrawn ones once published, not in it yet."""
-    published_once = ReleaseItem.objects.filter(release__status=Release.Status.PUBLISHED).values("entry_id")
+    """Entries a draft release could take: accepted ones, and withdrawn ones whose latest published release
+    still lists them (a withdrawal is published once), not in it yet."""
+    last_change = (
+        ReleaseItem.objects.filter(entry=OuterRef("pk"), release__status=Release.Status.PUBLISHED)
+        .order_by("-release__number")
+        .values("change")[:1]
+    )
+    listed = Entry.objects.annotate(last_change=Subquery(last_change)).filter(
+        last_change__in=[ReleaseItem.Change.NEW, ReleaseItem.Change.CHANGED]
+    )
     return (
-        Entry.objects.filter(Q(status=Entry.Status.ACCEPTED) | Q(status=Entry.Status.WITHDRAWN, pk__in=published_once))
+        Entry.objects.filter(
+            Q(status=Entry.Status.ACCEPTED) | Q(status=Entry.Status.WITHDRAWN, pk__in=listed.values("pk"))
+        )
         .exclude(release_items__release=release)
         .select_related("organisation")
         .order_by("kind", "code")

@@ -14,6 +14,7 @@ from foresight.core.errors import Conflict
 from foresight.core.models import AuditLog
 from scenarios.exchange import entries as entry_svc
 from scenarios.exchange import releases as svc
+from scenarios.exchange import selectors
 from scenarios.exchange.organisations import organisation_create
 from scenarios.models import Entry, Release, ReleaseImmutable, ReleaseItem
 from tests.factories import staff_user
@@ -97,6 +98,19 @@ def test_the_next_release_lists_what_was_withdrawn_and_a_correction_replaces_one
     }
     with pytest.raises(ValidationError):
         svc.release_draft_create(actor=cora, title_en="Bad", replaces=correction)  # a draft cannot be replaced
+    # The correction publishes with the items it carried over (their entries are published already).
+    third = world["accepted"]("Night nursing robots")
+    svc.release_add(release=correction, entry=third, actor=cora)
+    correction = svc.release_publish(release=correction, actor=cora)
+    assert correction.status == "published" and correction.items.count() == 3
+    assert (
+        Entry.objects.get(pk=second.pk).status == "published" and Entry.objects.get(pk=third.pk).status == "published"
+    )
+    # A withdrawal is published once: the next release is not offered it again and refuses it.
+    r4 = svc.release_draft_create(actor=cora, title_en="Fourth")
+    assert first.pk not in {e.pk for e in selectors.release_candidates(release=r4)}
+    with pytest.raises(Conflict):
+        svc.release_add(release=r4, entry=Entry.objects.get(pk=first.pk), actor=cora)
 
 
 def test_only_curators_publish_and_stale_or_unready_entries_are_refused(world: dict[str, Any]) -> None:
