@@ -18,6 +18,7 @@ Refusals change nothing: ``PermissionDenied`` (403), ``ValidationError`` (400) o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -161,6 +162,7 @@ def _cleaned(values: Mapping[str, Any], *, kind: str) -> dict[str, Any]:
                 errors[name] = problems
         else:
             out[name] = value
+    errors |= _contact_problems(out)
     if errors:
         raise ValidationError(errors)
     return out
@@ -199,10 +201,60 @@ def _topics(links: Iterable[tuple[str, str]]) -> list[tuple[Topic, str]]:
     return [(found[code], role) for code, role in pairs]
 
 
+# Contact goes through the product: an e-mail address or a telephone number in an entry's text is refused.
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE_RE = re.compile(r"(?<![\d.])\+?\(?\d[\d \-()]{6,}\d(?![\d.])")
+NOT_PHONES = (
+    re.compile(r"\d{4}\s*[-–~]\s*\d{4}"),  # a span of years
+    re.compile(r"\d{1,3}(?: \d{3})+"),  # a number grouped in thousands
+)
+
+
+def _has_phone(text: str) -> bool:
+    """A telephone number: 8 to 15 digits with spaces, dashes or brackets (not a span of years, not a number
+    in groups of thousands), or a bare Chinese mobile or landline number."""
+    for match in PHONE_RE.finditer(text):
+        candidate = match.group().strip()
+        digits = sum(c.isdigit() for c in candidate)
+        if not 8 <= digits <= 15 or any(p.fullmatch(candidate) for p in NOT_PHONES):
+            continue
+        # A bare run of digits is a number (a budget, a count) unless it reads as a Chinese mobile (11 digits
+        # from 1) or a landline with its area code (from 0).
+        if candidate.isdigit() and not (
+            (digits == 11 and candidate[0] == "1") or (candidate[0] == "0" and 10 <= digits <= 12)
+        ):
+            continue
+        return True
+    return False
+
+
+def _contact_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for name in TEXT_FIELDS:
+        text = values.get(name) or ""
+        if EMAIL_RE.search(text) or _has_phone(text):
+            errors[name] = [
+                _(
+                    "Remove the e-mail address or telephone number: contact goes through the exchange, which "
+                    "never publishes them."
+                )
+            ]
+    return errors
+
+
 def _save(entry: Entry, values: dict[str, Any], topics: list[tuple[Topic, str]] | None) -> list[str]:
     changed = [name for name, value in values.items() if getattr(entry, name) != value]
     for name, value in values.items():
         setattr(entry, name, value)
+    ordered = {
+        "budget_max": (entry.budget_min, entry.budget_max, _("The budget's upper end is below its lower end.")),
+        "window_end": (entry.window_start, entry.window_end, _("The window closes before it opens.")),
+    }
+    errors = {
+        name: [message] for name, (low, high, message) in ordered.items() if None not in (low, high) and low > high
+    }  # type: ignore[operator]
+    if errors:
+        raise ValidationError(errors)
     entry.full_clean()
     entry.save()
     if topics is not None:

@@ -87,6 +87,9 @@ def test_an_editor_writes_a_demand_entry_in_chinese_first(people: dict[str, Any]
         {"window_start": "2028-01-01", "window_end": "2027-01-01"},
         {"title_zh": "x" * 201},
         {"telephone": "123"},
+        {"summary_en": "Call 138-0013-8000 or write to us"},
+        {"summary_zh": "联系电话：021-64370045"},
+        {"constraints_en": "Questions to boss@hospital.example"},
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_stored(people: dict[str, Any], bad: dict[str, Any]) -> None:
@@ -186,3 +189,14 @@ def test_reject_needs_a_reason_and_withdraw_ends_it(people: dict[str, Any]) -> N
         svc.entry_submit(entry=other, actor=ed)
     with pytest.raises(PermissionDenied):
         svc.entry_withdraw(entry=draft(people), actor=people["vic"])  # a viewer reads, nothing more
+
+
+def test_contact_details_are_refused_with_the_reason_but_years_and_numbers_are_not(people: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError) as refused:
+        draft(people, summary_zh="请拨打13800138000联系我们")
+    assert "contact goes through the exchange" in str(refused.value.message_dict["summary_zh"])
+    with pytest.raises(ValidationError) as refused:
+        draft(people, budget_min=500, budget_max=100)
+    assert refused.value.message_dict == {"budget_max": ["The budget's upper end is below its lower end."]}
+    entry = draft(people, summary_en="From 2027-2030, 12 sites serve 1 000 000 patients on a 20000000 yuan budget.")
+    assert entry.summary_en.startswith("From 2027-2030")
