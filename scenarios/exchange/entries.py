@@ -246,13 +246,11 @@ def _save(entry: Entry, values: dict[str, Any], topics: list[tuple[Topic, str]] 
     changed = [name for name, value in values.items() if getattr(entry, name) != value]
     for name, value in values.items():
         setattr(entry, name, value)
-    ordered = {
-        "budget_max": (entry.budget_min, entry.budget_max, _("The budget's upper end is below its lower end.")),
-        "window_end": (entry.window_start, entry.window_end, _("The window closes before it opens.")),
-    }
-    errors = {
-        name: [message] for name, (low, high, message) in ordered.items() if None not in (low, high) and low > high
-    }  # type: ignore[operator]
+    errors: dict[str, list[str]] = {}
+    if entry.budget_min is not None and entry.budget_max is not None and entry.budget_min > entry.budget_max:
+        errors["budget_max"] = [_("The budget's upper end is below its lower end.")]
+    if entry.window_start is not None and entry.window_end is not None and entry.window_start > entry.window_end:
+        errors["window_end"] = [_("The window closes before it opens.")]
     if errors:
         raise ValidationError(errors)
     entry.full_clean()

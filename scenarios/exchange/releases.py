@@ -264,7 +264,7 @@ def release_publish(*, release: Release, actor: Any, released_on: date | None = 
         if not items:
             raise Conflict(_("An empty release cannot be published: add accepted entries first."))
         # A correction carries over the items of the release it replaces: those entries are published already.
-        carried = set(locked.replaces.items.values_list("entry_id", flat=True)) if locked.replaces_id else set()
+        carried = set(ReleaseItem.objects.filter(release__replaced_by=locked).values_list("entry_id", flat=True))
         ready = (Entry.Status.ACCEPTED,)
         stale = [
             i.entry.code
