@@ -10,6 +10,7 @@ from django.contrib.contenttypes.fields import GenericRelation
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -122,6 +123,11 @@ class Scenario(Bilingual):
     @property
     def summary(self) -> str:
         return self.tr("summary") or self.summary_en or self.summary_zh
+
+    @property
+    def title_untranslated(self) -> bool:
+        """The title is shown in the other language: this one is not written yet."""
+        return self.tr("title") == "" or ((get_language() or "en").startswith("zh") and not self.title_zh)
 
 
 class ScenarioTopic(models.Model):

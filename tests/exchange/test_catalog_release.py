@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from foresight.catalog.models import PublicationStatus
 from foresight.core.errors import Conflict
@@ -125,7 +126,7 @@ def test_a_published_entry_is_public_but_its_review_thread_is_not(hospital: dict
 
 
 def test_a_published_entry_joins_the_scenario_catalog_and_leaves_it_when_withdrawn(hospital: dict[str, Any]) -> None:
-    entry = _accepted(hospital)
+    entry = _accepted(hospital, sources=["https://example.org/ward-plan"])
     release = _publish(hospital, entry)
     scenario = Entry.objects.get(pk=entry.pk).scenario
     assert scenario is not None and scenario.code == entry.code
@@ -151,6 +152,14 @@ def test_a_published_entry_joins_the_scenario_catalog_and_leaves_it_when_withdra
     # Written in Chinese only: the English page shows the Chinese title rather than nothing.
     page = public.get(reverse("scenario-detail", args=[scenario.code])).content.decode()
     assert "病房物流机器人" in page and reverse("release-detail", args=[release.code]) in page
+    assert "(not yet translated)" in page and "https://example.org/ward-plan" in page
+    release_page = public.get(reverse("release-detail", args=[release.code])).content.decode()
+    assert (
+        f'href="{reverse("exchange:entry", args=[entry.code])}"' in release_page
+        and "(not yet translated)" in release_page
+    )
+    assert "(not yet translated)" not in public.get(f"/zh-hans/scenarios/{scenario.code}/").content.decode()
+    translation.activate("en")  # the request above left Chinese active for the rest of this test
     assert "Ruijin Hospital" in page and reverse("exchange:entry", args=[entry.code]) in page
     api = public.get(f"/api/v1/scenarios/{scenario.code}/").json()
     assert api["origin"] == "exchange" and api["entry"] == entry.code
