@@ -87,7 +87,9 @@ def _last_snapshots(entries: list[Entry]) -> dict[int, dict[str, Any]]:
 @transaction.atomic
 def catalog_release_sync(*, released_on: date | None = None) -> Release | None:
     """Mirror the curated scenarios into entries and publish what changed as a release (None: nothing did)."""
-    programme, _created = Organisation.objects.get_or_create(code=PROGRAMME_CODE, defaults=PROGRAMME)
+    programme, _created = Organisation.objects.get_or_create(
+        code=PROGRAMME_CODE, defaults={**PROGRAMME, "verified_at": timezone.now()}
+    )
     curated = list(
         Scenario.objects.filter(origin=Scenario.Origin.CURATED)
         .prefetch_related("sources", "topic_links")

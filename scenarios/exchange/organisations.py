@@ -234,6 +234,8 @@ def join_request_create(*, organisation: Organisation, user: Any, message: str =
     message = clean_text(message)
     if len(message) > 1000:
         raise ValidationError({"message": _("Keep the message under 1,000 characters.")})
+    if not organisation.memberships.filter(role=Role.ADMIN).exists():
+        raise Conflict(_("This organisation has no admin who could decide on a request to join."))
     if JoinRequest.objects.filter(organisation=organisation, user=user, status=JoinRequest.Status.PENDING).exists():
         raise Conflict(_("Your request is waiting for the organisation's admins already."))
     _limit("join_request", user.pk)

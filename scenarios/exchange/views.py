@@ -35,7 +35,7 @@ from scenarios.exchange.forms import (
     RejectForm,
     RoleForm,
 )
-from scenarios.models import Entry, Membership, Organisation, Release
+from scenarios.models import Entry, Membership, Organisation, Release, Scenario
 
 Role = Membership.Role
 PAGE_SIZE = 50
@@ -276,6 +276,7 @@ def organisation_detail(request: HttpRequest, code: str) -> HttpResponse:
         "my_role": role,
         "my_role_label": Role(role).label if role else "",
         "join_form": JoinForm(),
+        "takes_requests": organisation.memberships.filter(role=Membership.Role.ADMIN).exists(),
     }
     return render(request, "exchange/organisation_detail.html", context)
 
@@ -565,11 +566,13 @@ def entry_merge(request: HttpRequest, code: str) -> HttpResponse:
 def review_queue(request: HttpRequest) -> HttpResponse:
     """The curators' queue: entries waiting for review or in review, oldest first; accepted ones below."""
     status = request.GET.get("status") or ""
-    statuses = (
-        [status]
-        if status in Entry.Status.values
-        else [Entry.Status.SUBMITTED, Entry.Status.IN_REVIEW, Entry.Status.ACCEPTED]
-    )
+    if status and status not in Entry.Status.values:
+        return _refused(
+            request,
+            ValidationError(_("Unknown status: %(value)s.") % {"value": status[:40]}),
+            back=reverse("exchange:review-queue"),
+        )
+    statuses = [status] if status else [Entry.Status.SUBMITTED, Entry.Status.IN_REVIEW, Entry.Status.ACCEPTED]
     page = Paginator(selectors.review_queue(statuses=statuses), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request, "exchange/review_queue.html", {"page": page, "status": status, "statuses": Entry.Status.choices}
@@ -597,15 +600,25 @@ def release_detail(request: HttpRequest, code: str) -> HttpResponse:
     withdrawn since the previous release; ``?kind=``, ``?setting=`` and ``?region=`` narrow the list."""
     release = selectors.release_public_get(code=code)
     filters = {k: request.GET.get(k, "") for k in ("kind", "setting", "region")}
+    problems = []
+    if filters["kind"] not in ("", *Entry.Kind.values):
+        problems.append(_("Unknown list: %(value)s.") % {"value": filters["kind"][:40]})
+    if filters["setting"] not in ("", *Scenario.Setting.values):
+        problems.append(_("Unknown setting: %(value)s.") % {"value": filters["setting"][:40]})
+    if len(filters["region"]) > 200:
+        problems.append(_("The region is at most 200 characters."))
     context: dict[str, Any] = {
         "release": release,
         "filters": filters,
+        "filter_error": " ".join(problems),
         **selectors.release_page(release=release, **filters),
     }
-    # Each list pages on its own (``?dpage=``, ``?cpage=``): a release can hold thousands of entries.
+    # Each list pages on its own (``?dpage=``, ``?cpage=``): a release can hold thousands of entries; a bad
+    # page number gets the nearest page, as on every list.
     for name, param in (("demand", "dpage"), ("capability", "cpage")):
-        context[name] = Paginator(context[name], RELEASE_PAGE_SIZE).get_page(request.GET.get(param))
-    return render(request, "exchange/release_detail.html", context)
+        rows = [] if problems else context[name]
+        context[name] = Paginator(rows, RELEASE_PAGE_SIZE).get_page(request.GET.get(param))
+    return render(request, "exchange/release_detail.html", context, status=400 if problems else 200)
 
 
 @require_safe

@@ -21,7 +21,7 @@ from foresight.core.models import AuditLog
 from scenarios.exchange import entries as entry_svc
 from scenarios.exchange import releases as svc
 from scenarios.exchange.catalog_release import PROGRAMME_CODE, catalog_release_sync, entry_code_for
-from scenarios.exchange.organisations import organisation_create
+from scenarios.exchange.organisations import join_request_create, organisation_create
 from scenarios.models import Entry, Release, ReleaseItem, Scenario
 from tests.factories import staff_user
 
@@ -239,3 +239,29 @@ def test_the_curated_entries_are_not_revised_through_the_exchange(catalog: Any) 
     with pytest.raises(Conflict):
         entry_svc.entry_revise(entry=entry, actor=admin)
     assert Entry.objects.get(pk=entry.pk).status == "published"
+
+
+def test_bad_filters_are_400_with_the_reason_and_a_bad_page_is_the_nearest(hospital: dict[str, Any]) -> None:
+    public = Client()
+    url = reverse("release-detail", args=["r1"])
+    for bad, reason in (({"kind": "rumour"}, "Unknown list"), ({"setting": "moon"}, "Unknown setting")):
+        response = public.get(url, bad)
+        assert response.status_code == 400 and reason in response.content.decode()
+        assert "release-item change-" not in response.content.decode()
+    assert public.get(url, {"kind": "demand", "dpage": "abc"}).status_code == 200
+    curator = Client()
+    curator.force_login(hospital["cora"])
+    response = curator.get(reverse("exchange:review-queue"), {"status": "lost"})
+    assert response.status_code == 400 and "Unknown status" in response.content.decode()
+    assert curator.get(reverse("exchange:review-queue"), {"status": "submitted"}).status_code == 200
+
+
+def test_nobody_asks_to_join_an_organisation_without_an_admin(hospital: dict[str, Any]) -> None:
+    programme = Entry.objects.filter(organisation__code=PROGRAMME_CODE).first().organisation  # type: ignore[union-attr]
+    assert programme.verified_at is not None
+    with pytest.raises(Conflict):
+        join_request_create(organisation=programme, user=hospital["ann"], message="hello")
+    assert not programme.join_requests.exists()
+    page = Client()
+    page.force_login(hospital["ann"])
+    assert "Ask to join" not in page.get(reverse("organisation-detail", args=[PROGRAMME_CODE])).content.decode()
