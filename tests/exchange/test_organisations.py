@@ -216,6 +216,10 @@ def test_a_member_of_one_organisation_can_do_nothing_in_another() -> None:
     # A viewer of B sees B's members but not their addresses, and none of the admin's forms.
     page = signed_in(bob).get(reverse("exchange:members", args=[b.code])).content.decode()
     assert "zoe@b.example" not in page and "Invite a colleague" not in page
+    # Nor when a username is the address itself (as sign-up may make it).
+    User.objects.filter(email="zoe@b.example").update(username="zoe@b.example")
+    page = signed_in(bob).get(reverse("exchange:members", args=[b.code])).content.decode()
+    assert "zoe@b.example" not in page and "A member without a name on record" in page
     assert a.code in signed_in(ann).get(reverse("exchange:home")).content.decode()
 
 
