@@ -455,6 +455,8 @@ def entry_reject(*, entry: Entry, actor: Any, reason: str) -> Entry:
     text = clean_text(reason)
     if not text:
         raise ValidationError({"reason": _("Give the proposer the reason.")})
+    if len(text) > 2000:
+        raise ValidationError({"reason": _("Keep the reason under 2,000 characters.")})
     with transaction.atomic():
         moved = _transition(
             entry,

@@ -179,6 +179,9 @@ def test_reject_needs_a_reason_and_withdraw_ends_it(people: dict[str, Any]) -> N
     entry = svc.entry_submit(entry=draft(people), actor=ed)
     with pytest.raises(ValidationError):
         svc.entry_reject(entry=entry, actor=cora, reason="")
+    with pytest.raises(ValidationError):
+        svc.entry_reject(entry=entry, actor=cora, reason="x" * 2001)
+    assert Entry.objects.get(pk=entry.pk).status == "submitted"
     entry = svc.entry_reject(entry=entry, actor=cora, reason="A duplicate of an entry already published.")
     assert entry.status == "rejected" and entry.rejection_reason.startswith("A duplicate")
     with pytest.raises(Conflict):
