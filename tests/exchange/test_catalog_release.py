@@ -265,3 +265,19 @@ def test_nobody_asks_to_join_an_organisation_without_an_admin(hospital: dict[str
     page = Client()
     page.force_login(hospital["ann"])
     assert "Ask to join" not in page.get(reverse("organisation-detail", args=[PROGRAMME_CODE])).content.decode()
+
+
+def test_the_entry_page_shows_every_field_the_entry_has(hospital: dict[str, Any]) -> None:
+    entry = _accepted(
+        hospital,
+        why_now_en="Night shifts are short of nurses.",
+        needs_zh="自主导航与电梯联动",
+        constraints_en="Patient data stays in the hospital.",
+        budget_min=1000000,
+        budget_max=3000000,
+    )
+    _publish(hospital, entry)
+    page = Client().get(reverse("exchange:entry", args=[entry.code])).content.decode()
+    for text in ("Night shifts are short of nurses.", "自主导航与电梯联动", "Patient data stays", "3000000"):
+        assert text in page, text
+    assert page.count("(not yet translated)") >= 4  # the titles', summaries' and these fields' other language
