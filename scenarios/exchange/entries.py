@@ -420,9 +420,10 @@ def _comment(entry: Entry, actor: Any, body: str, kind: str) -> EntryComment:
 
 
 def entry_comment(*, entry: Entry, actor: Any, body: str) -> EntryComment:
-    """A note in the review thread, by a curator or a member of the proposing organisation."""
-    if not (is_curator(actor) or role_of(organisation=entry.organisation, user=actor)):
-        raise PermissionDenied(_("Only the proposing organisation and the curators comment."))
+    """A note in the review thread, by a curator or an editor or admin of the proposing organisation (its
+    viewers read the thread; they do not write in it)."""
+    if not (is_curator(actor) or role_of(organisation=entry.organisation, user=actor) in WRITERS):
+        raise PermissionDenied(_("Only the proposing organisation's editors and admins and the curators comment."))
     with transaction.atomic():
         comment = _comment(entry, actor, body, EntryComment.Kind.COMMENT)
         audit_log(action="entry_comment", actor=actor, entry=entry.code)

@@ -108,6 +108,8 @@ def test_only_writers_of_the_organisation_write(people: dict[str, Any]) -> None:
             svc.entry_update(entry=entry, actor=outsider, title_en="Mine")
         with pytest.raises(PermissionDenied):
             svc.entry_submit(entry=entry, actor=outsider)
+        with pytest.raises(PermissionDenied):  # a viewer reads the review thread; she does not write in it
+            svc.entry_comment(entry=entry, actor=outsider, body="Mine")
     assert not svc.can_read(entry=entry, user=people["zoe"])
     assert svc.can_read(entry=entry, user=people["vic"]) and svc.can_read(entry=entry, user=people["curator"])
     entry.refresh_from_db()
