@@ -616,7 +616,7 @@ def render(r: dict[str, Any]) -> str:
             + ", ".join(f"{phase} {sec:.1f} s" for phase, sec in gen["phases"].items())
             + "; "
             + "; ".join(
-                f"release {rel['code']} of {rel['items']:,} entries: release_add {rel['add_seconds']:.1f} s, "
+                f"release {rel['code']} of {rel['items']:,} entries: release_add_many {rel['add_seconds']:.1f} s, "
                 f"release_publish {rel['publish_seconds']:.1f} s"
                 for rel in gen["releases"]
             )
@@ -645,7 +645,7 @@ def render(r: dict[str, Any]) -> str:
         pb = ex["publish"]
         add(
             f"**Publishing a release of {pb['items']:,} accepted entries**: "
-            f"{pb['items']:,} × `release_add` {_spread(pb['add'], unit=' s')}, then `release_publish` "
+            f"the draft and `release_add_many` of {pb['items']:,} {_spread(pb['add'], unit=' s')}, then `release_publish` "
             f"{_spread(pb['publish'], unit=' s')} in {pb['publish_queries']:,} SQL statements. Baseline, the reads and "
             f"writes publishing needs at least (entries, organisations and topic links in two queries, the snapshots "
             f"and fingerprint, two updates; rolled back): {_spread(pb['baseline'], unit=' s')}."

@@ -8,7 +8,7 @@ entries are in one language only, as the exchange allows.
 
 Organisations, entries, their topic links and review comments are inserted in bulk: the per-entry services
 audit every transition, which would take hours at 12,000 entries. One audit line records the generation.
-Publishing goes through the release services (``release_draft_create``, ``release_add``, ``release_publish``),
+Publishing goes through the release services (``release_draft_create``, ``release_add_many``, ``release_publish``),
 so a generated release is exactly what curators would publish.
 """
 
@@ -519,8 +519,9 @@ def publish_release(entry_ids: list[int], *, actor: Any, seed: int, part: int, l
         title_en=f"Generated batch {part} (seed {seed})",
         title_zh=f"生成的第{part}批（种子{seed}）",
     )
-    for entry in Entry.objects.filter(pk__in=entry_ids).select_related("organisation").order_by("code"):
-        releases.release_add(release=release, entry=entry, actor=actor)
+    releases.release_add_many(
+        release=release, entries=Entry.objects.filter(pk__in=entry_ids).only("code").order_by("code"), actor=actor
+    )
     added = time.perf_counter()
     published: Release = releases.release_publish(release=release, actor=actor)
     done = time.perf_counter()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -197,46 +198,86 @@ def release_draft_create(
     return release
 
 
-def _listed(entry: Entry) -> bool:
+def _history(entry_ids: list[int]) -> dict[int, list[str]]:
+    """Each entry's changes in published releases, latest release first (one query for any number)."""
+    history: dict[int, list[str]] = {}
+    for entry_id, change in (
+        ReleaseItem.objects.filter(entry_id__in=entry_ids, release__status=Release.Status.PUBLISHED)
+        .order_by("entry_id", "-release__number")
+        .values_list("entry_id", "change")
+    ):
+        history.setdefault(entry_id, []).append(change)
+    return history
+
+
+def _listed(changes: list[str]) -> bool:
     """Whether the latest published release that names the entry lists it (rather than its withdrawal)."""
-    last = (
-        ReleaseItem.objects.filter(entry=entry, release__status=Release.Status.PUBLISHED)
-        .order_by("-release__number")
-        .values_list("change", flat=True)
-        .first()
-    )
-    return last is not None and last != ReleaseItem.Change.WITHDRAWN
+    return bool(changes) and changes[0] != ReleaseItem.Change.WITHDRAWN
 
 
-def _published_before(entry: Entry) -> bool:
-    return (
-        ReleaseItem.objects.filter(entry=entry, release__status=Release.Status.PUBLISHED)
-        .exclude(change=ReleaseItem.Change.WITHDRAWN)
-        .exists()
-    )
+def _published_before(changes: list[str]) -> bool:
+    return any(change != ReleaseItem.Change.WITHDRAWN for change in changes)
 
 
 def release_add(*, release: Release, entry: Entry, actor: Any) -> ReleaseItem:
     """Put an accepted entry (new or changed) or a withdrawn, once-published entry into a draft release."""
+    return release_add_many(release=release, entries=[entry], actor=actor)[0]
+
+
+def release_add_many(*, release: Release, entries: Iterable[Entry], actor: Any) -> list[ReleaseItem]:
+    """Put these entries into a draft release, each by the rules of an item: an accepted entry is **new** (never
+    published) or **changed** (published before); a withdrawn entry whose latest published release still lists
+    it is **withdrawn**. All or nothing: if any entry is refused (not ready, or in the release already), nothing
+    is added and the conflict names every refused entry. A fixed number of queries whatever the number of
+    entries: their states, their published history and the release's items are read once, the items written
+    in one statement, and the addition audited in one line."""
     _require_publisher(actor)
     _require_draft(release)
-    published_before = _published_before(entry)
-    if entry.status == Entry.Status.ACCEPTED:
-        change = ReleaseItem.Change.CHANGED if published_before else ReleaseItem.Change.NEW
-    elif entry.status == Entry.Status.WITHDRAWN and _listed(entry):
-        change = ReleaseItem.Change.WITHDRAWN
-    else:
-        raise Conflict(
-            _(
-                "Only accepted entries, or published entries withdrawn since (and not yet listed as withdrawn), go into a release."
-            )
-        )
-    if ReleaseItem.objects.filter(release=release, entry=entry).exists():
-        raise Conflict(_("This entry is in the release already."))
+    given = {entry.pk: entry for entry in entries}  # each entry once, in the order given
+    if not given:
+        return []
+    ids = list(given)
     with transaction.atomic():
-        item = ReleaseItem.objects.create(release=release, entry=entry, change=change)
-        audit_log(action="release_add", actor=actor, release=release.code, entry=entry.code, change=change)
-    return item
+        locked = Release.objects.select_for_update().get(pk=release.pk)  # not published meanwhile
+        _require_draft(locked)
+        # The entries' states as they are now, not as the caller's copies last saw them.
+        status = dict(Entry.objects.filter(pk__in=ids).values_list("pk", "status"))
+        history = _history(ids)
+        present = set(ReleaseItem.objects.filter(release=locked, entry_id__in=ids).values_list("entry_id", flat=True))
+        changes: dict[int, str] = {}
+        for pk in ids:
+            past = history.get(pk, [])
+            if status.get(pk) == Entry.Status.ACCEPTED:
+                changes[pk] = ReleaseItem.Change.CHANGED if _published_before(past) else ReleaseItem.Change.NEW
+            elif status.get(pk) == Entry.Status.WITHDRAWN and _listed(past):
+                changes[pk] = ReleaseItem.Change.WITHDRAWN
+        unready = sorted(given[pk].code for pk in ids if pk not in changes)
+        already = sorted(given[pk].code for pk in ids if pk in present)
+        problems: list[str] = []
+        if unready:
+            problems.append(
+                _(
+                    "Only accepted entries, or published entries withdrawn since (and not yet listed as withdrawn), go into a release: %(codes)s."
+                )
+                % {"codes": ", ".join(unready)}
+            )
+        if already:
+            problems.append(_("In the release already: %(codes)s.") % {"codes": ", ".join(already)})
+        if problems:
+            if len(ids) > 1:
+                problems.insert(0, _("Nothing was added."))
+            raise Conflict(" ".join(problems))
+        items = ReleaseItem.objects.bulk_create(
+            ReleaseItem(release=locked, entry=given[pk], change=changes[pk]) for pk in ids
+        )
+        audit_log(
+            action="release_add",
+            actor=actor,
+            release=locked.code,
+            entries=[given[pk].code for pk in ids],
+            changes={c: n for c in ReleaseItem.Change.values if (n := list(changes.values()).count(c))},
+        )
+    return items
 
 
 def release_remove(*, release: Release, entry: Entry, actor: Any) -> None:

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -686,7 +687,8 @@ def _render_release_admin(
 @never_cache
 @role_required(releases.PUBLISH_PERMISSION)
 def release_admin(request: HttpRequest, code: str) -> HttpResponse:
-    """A release being assembled. POST ``action``: add / remove (``entry``: its code) or publish."""
+    """A release being assembled. POST ``action``: add / remove (``entry``: its code), add_all (every entry
+    ready to go in, in one addition) or publish."""
     release = selectors.release_get_for_curator(code=code)
     if request.method != "POST":
         return _render_release_admin(request, release)
@@ -698,12 +700,28 @@ def release_admin(request: HttpRequest, code: str) -> HttpResponse:
                 releases.release_add(release=release, entry=entry, actor=request.user)
             else:
                 releases.release_remove(release=release, entry=entry, actor=request.user)
+        elif action == "add_all":
+            added = releases.release_add_many(
+                release=release, entries=selectors.release_candidates(release=release), actor=request.user
+            )
+            if added:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(count)s entry added to the release.", "%(count)s entries added to the release.", len(added)
+                    )
+                    % {"count": len(added)},
+                )
+            else:
+                messages.info(request, _("No accepted entry is waiting."))
         elif action == "publish":
             release = releases.release_publish(release=release, actor=request.user)
             messages.success(request, _("Release %(code)s published.") % {"code": release.code})
             return redirect("release-detail", code=release.code)
         else:
-            return _render_release_admin(request, release, error=_("Choose add, remove or publish."), status=400)
+            return _render_release_admin(
+                request, release, error=_("Choose add, add all, remove or publish."), status=400
+            )
     except ValidationError as exc:
         release.refresh_from_db()
         return _render_release_admin(request, release, error=error_message(exc), status=error_status(exc))

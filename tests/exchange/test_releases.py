@@ -174,3 +174,121 @@ def test_a_published_release_is_a_public_page_with_downloads(world: dict[str, An
     url = reverse("exchange:release-admin", args=[second.code])
     assert analyst.post(url, {"action": "publish"}).status_code == 403
     assert Release.objects.get(pk=second.pk).status == "draft"
+
+
+def test_many_entries_are_added_by_the_same_rules_in_one_go_or_not_at_all(world: dict[str, Any]) -> None:
+    cora, ann = world["cora"], world["ann"]
+    gone = world["accepted"]("Ward robots")
+    edited = world["accepted"]("Operating-room imaging")
+    r1 = svc.release_draft_create(actor=cora, title_en="First")
+    svc.release_add_many(release=r1, entries=[gone, edited], actor=cora)
+    svc.release_publish(release=r1, actor=cora)
+    entry_svc.entry_withdraw(entry=Entry.objects.get(pk=gone.pk), actor=ann)
+    # Published, then edited and accepted again: a changed entry.
+    Entry.objects.filter(pk=edited.pk).update(status=Entry.Status.ACCEPTED)
+    fresh = world["accepted"]("Drone deliveries")
+    draft = entry_svc.entry_create(organisation=world["hospital"], actor=ann, kind="demand", title_en="Not yet")
+    r2 = svc.release_draft_create(actor=cora, title_en="Second")
+    audits = AuditLog.objects.filter(action="release_add").count()
+
+    # One refused entry refuses them all, and the conflict names it; nothing is added or audited.
+    with pytest.raises(Conflict, match=draft.code) as refused:
+        svc.release_add_many(release=r2, entries=[gone, edited, fresh, draft], actor=cora)
+    assert "Nothing was added" in str(refused.value)
+    assert not r2.items.exists() and AuditLog.objects.filter(action="release_add").count() == audits
+
+    # The caller's copies are stale (``gone`` still says accepted): the entries' states now decide.
+    items = svc.release_add_many(release=r2, entries=[gone, edited, fresh], actor=cora)
+    assert {i.entry.code: i.change for i in items} == {
+        gone.code: "withdrawn",
+        edited.code: "changed",
+        fresh.code: "new",
+    }
+    assert {(i.entry_id, i.change) for i in r2.items.all()} == {
+        (gone.pk, "withdrawn"),
+        (edited.pk, "changed"),
+        (fresh.pk, "new"),
+    }
+    line = AuditLog.objects.filter(action="release_add").latest("pk")
+    assert AuditLog.objects.filter(action="release_add").count() == audits + 1  # one line for the three
+    assert line.details["release"] == r2.code and line.details["entries"] == [gone.code, edited.code, fresh.code]
+    assert line.details["changes"] == {"new": 1, "changed": 1, "withdrawn": 1}
+
+    # Adding again: every entry already in the release is named, and nothing changes.
+    later = world["accepted"]("Night nursing robots")
+    with pytest.raises(Conflict) as twice:
+        svc.release_add_many(release=r2, entries=[later, fresh, edited], actor=cora)
+    assert fresh.code in str(twice.value) and edited.code in str(twice.value) and later.code not in str(twice.value)
+    assert not r2.items.filter(entry=later).exists()
+    assert svc.release_add_many(release=r2, entries=[], actor=cora) == []
+
+    # Only curators, only drafts.
+    with pytest.raises(PermissionDenied):
+        svc.release_add_many(release=r2, entries=[later], actor=staff_user("pat", "Publisher"))
+    r2 = svc.release_publish(release=r2, actor=cora)
+    with pytest.raises(ReleaseImmutable):
+        svc.release_add_many(release=r2, entries=[later], actor=cora)
+    stale_copy = Release.objects.get(pk=r2.pk)
+    stale_copy.status = Release.Status.DRAFT  # a copy read before the publication: the release row decides
+    with pytest.raises(ReleaseImmutable):
+        svc.release_add_many(release=stale_copy, entries=[later], actor=cora)
+    assert not ReleaseItem.objects.filter(entry=later).exists()
+
+
+def test_adding_thirty_entries_costs_the_same_queries_as_three(world: dict[str, Any]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cora, ann = world["cora"], world["ann"]
+
+    def accepted(title: str) -> Entry:  # accepted directly: the submission rate limit allows fewer a day
+        entry = entry_svc.entry_create(organisation=world["hospital"], actor=ann, kind="demand", title_en=title)
+        Entry.objects.filter(pk=entry.pk).update(status=Entry.Status.ACCEPTED)
+        return entry
+
+    few = [accepted(f"Small batch {i}") for i in range(3)]
+    many = [accepted(f"Large batch {i}") for i in range(30)]
+    counts = []
+    for batch in (few, many):
+        release = svc.release_draft_create(actor=cora, title_en="Batch")
+        actor = get_user_model().objects.get(pk=cora.pk)  # permissions read afresh each time
+        with CaptureQueriesContext(connection) as queries:
+            svc.release_add_many(release=release, entries=batch, actor=actor)
+        counts.append(len(queries))
+        assert release.items.count() == len(batch)
+    assert counts[0] == counts[1], counts
+
+
+def test_a_curator_adds_every_ready_entry_with_one_button(world: dict[str, Any]) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    cora = world["cora"]
+    ready = [world["accepted"](f"Ward robots {i}") for i in range(3)]
+    draft = svc.release_draft_create(actor=cora, title_en="Batch")
+    url = reverse("exchange:release-admin", args=[draft.code])
+    curator = Client()
+    curator.force_login(cora)
+    assert "Add every ready entry" in curator.get(url).content.decode()
+    # Someone who is not a curator gets 403 and adds nothing.
+    analyst = Client()
+    analyst.force_login(staff_user("al", "Analyst"))
+    assert analyst.post(url, {"action": "add_all"}).status_code == 403
+    assert not draft.items.exists()
+
+    response = curator.post(url, {"action": "add_all"}, follow=True)
+    assert response.redirect_chain[-1] == (url, 302)
+    assert "3 entries added to the release." in response.content.decode()
+    assert set(draft.items.values_list("entry_id", flat=True)) == {e.pk for e in ready}
+    assert "Add every ready entry" not in response.content.decode()  # nothing is waiting now
+    zh = Client()
+    zh.force_login(cora)
+    ready.append(world["accepted"]("Night nursing robots"))
+    assert "已向本批次添加 1 个条目" in zh.post("/zh-hans" + url, {"action": "add_all"}, follow=True).content.decode()
+    assert draft.items.count() == 4
+
+    # A published release takes nothing more: 409, and nothing changes.
+    world["accepted"]("Drone deliveries")
+    svc.release_publish(release=draft, actor=cora)
+    assert curator.post(url, {"action": "add_all"}).status_code == 409
+    assert draft.items.count() == 4
