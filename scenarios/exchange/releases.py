@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from foresight.catalog.models import PublicationStatus
 from foresight.core.audit import audit_log
@@ -97,14 +98,9 @@ TRL_MATURITY = {
 }
 
 
-def scenario_sync(entry: Entry) -> Scenario | None:
-    """Create or update the public catalog scenario of an entry a release publishes (list kind = the entry's
-    kind). A curated scenario (loaded from the catalog) is its own source and is left as it is."""
-    scenario = entry.scenario
-    if scenario is not None and scenario.origin != Scenario.Origin.EXCHANGE:
-        return scenario
+def _scenario_values(entry: Entry) -> dict[str, Any]:
     demand = entry.kind == Entry.Kind.DEMAND
-    values = {
+    return {
         "title_en": entry.title_en,
         "title_zh": entry.title_zh,
         "summary_en": entry.summary_en,
@@ -127,27 +123,57 @@ def scenario_sync(entry: Entry) -> Scenario | None:
         "status": PublicationStatus.PUBLISHED,
         "origin": Scenario.Origin.EXCHANGE,
     }
-    if scenario is None:
-        scenario = Scenario.objects.create(code=entry.code, **values)
-        Entry.objects.filter(pk=entry.pk).update(scenario=scenario)
-        entry.scenario = scenario
-    else:
-        for name, value in values.items():
-            setattr(scenario, name, value)
-        scenario.save()
-    links = _links(entry)
-    scenario.topic_links.all().delete()
-    ScenarioTopic.objects.bulk_create(
-        ScenarioTopic(scenario=scenario, topic=link.topic, role=link.role) for link in links
+
+
+SCENARIO_FIELDS = [  # the fields a sync writes
+    "title_en", "title_zh", "summary_en", "summary_zh", "scenario_type", "list_kind", "setting", "sector_en",
+    "sector_zh", "problem_en", "problem_zh", "requirements_en", "requirements_zh", "enablers_institutions_en",
+    "enablers_institutions_zh", "maturity", "target_year", "region_en", "region_zh", "status", "origin",
+]  # fmt: skip
+
+
+def scenarios_sync(entries: list[Entry]) -> None:
+    """Create or update the public catalog scenarios of the entries a release publishes (list kind = the
+    entry's kind, topics with roles, directions), in a fixed number of queries with their history. A
+    curated scenario (loaded from the catalog) is its own source and is left as it is."""
+    entries = [e for e in entries if e.scenario is None or e.scenario.origin == Scenario.Origin.EXCHANGE]
+    if not entries:
+        return
+    fresh = [e for e in entries if e.scenario is None]
+    existing = [e for e in entries if e.scenario is not None]
+    created = bulk_create_with_history(
+        [Scenario(code=e.code, **_scenario_values(e)) for e in fresh], Scenario, default_change_reason="release"
     )
-    scenario.directions.set({link.topic.area.direction for link in links})
-    return scenario
+    by_code = {s.code: s for s in Scenario.objects.filter(code__in=[e.code for e in fresh])} if created else {}
+    for entry in fresh:
+        entry.scenario = by_code[entry.code]
+    Entry.objects.bulk_update(fresh, ["scenario"])
+    updated = []
+    for entry in existing:
+        scenario = entry.scenario
+        assert scenario is not None
+        for name, value in _scenario_values(entry).items():
+            setattr(scenario, name, value)
+        updated.append(scenario)
+    if updated:
+        bulk_update_with_history(updated, Scenario, SCENARIO_FIELDS, default_change_reason="release")
+    ids = [e.scenario.pk for e in entries if e.scenario is not None]
+    ScenarioTopic.objects.filter(scenario_id__in=ids).delete()
+    directions = Scenario.directions.through
+    directions.objects.filter(scenario_id__in=ids).delete()
+    links, pairs = [], set()
+    for entry in entries:
+        assert entry.scenario is not None
+        for link in _links(entry):
+            links.append(ScenarioTopic(scenario=entry.scenario, topic=link.topic, role=link.role))
+            pairs.add((entry.scenario.pk, link.topic.area.direction_id))
+    ScenarioTopic.objects.bulk_create(links)
+    directions.objects.bulk_create(directions(scenario_id=s, direction_id=d) for s, d in sorted(pairs))
 
 
-def scenario_unpublish(entry: Entry) -> None:
-    """A withdrawn entry's exchange scenario leaves the public catalog (its releases keep it)."""
-    if entry.scenario_id and entry.scenario.origin == Scenario.Origin.EXCHANGE:  # type: ignore[union-attr]
-        Scenario.objects.filter(pk=entry.scenario_id).update(status=PublicationStatus.DRAFT)
+def scenarios_unpublish(entries: list[Entry]) -> None:
+    """Withdrawn entries' exchange scenarios leave the public catalog (their releases keep them)."""
+    Scenario.objects.filter(entry__in=entries, origin=Scenario.Origin.EXCHANGE).update(status=PublicationStatus.DRAFT)
 
 
 def release_fingerprint(items: list[dict[str, Any]]) -> str:
@@ -322,11 +348,8 @@ def release_publish(*, release: Release, actor: Any, released_on: date | None = 
                 _("These entries changed state since they were added: %(codes)s. Remove them or add them again.")
                 % {"codes": ", ".join(stale)}
             )
-        for item in items:
-            if item.change == ReleaseItem.Change.WITHDRAWN:
-                scenario_unpublish(item.entry)
-            else:
-                scenario_sync(item.entry)
+        scenarios_unpublish([i.entry for i in items if i.change == ReleaseItem.Change.WITHDRAWN])
+        scenarios_sync([i.entry for i in items if i.change != ReleaseItem.Change.WITHDRAWN])
         payload = []
         for item in items:
             item.snapshot = entry_snapshot(item.entry)
