@@ -19,6 +19,7 @@ Refusals change nothing: ``PermissionDenied`` (403), ``ValidationError`` (400) o
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,7 +35,16 @@ from foresight.core.errors import Conflict
 from foresight.core.ratelimit import rate_limited
 from foresight.core.text import clean_text
 from scenarios.exchange.organisations import require_role, role_of
-from scenarios.models import Entry, EntryComment, EntryTopic, Membership, Organisation, ScenarioTopic
+from scenarios.models import (
+    Entry,
+    EntryComment,
+    EntryTopic,
+    Membership,
+    Organisation,
+    Release,
+    ReleaseItem,
+    ScenarioTopic,
+)
 
 REVIEW_PERMISSION = "scenarios.review_entry"
 Status = Entry.Status
@@ -120,11 +130,34 @@ def is_curator(user: Any) -> bool:
 
 
 def can_read(*, entry: Entry, user: Any) -> bool:
-    """Members of the proposing organisation and curators read an entry in any state; the public, only once
-    published (through a release)."""
+    """Members of the proposing organisation read an entry in any state; curators once it is submitted (a
+    draft is the organisation's own); the public, only once published (through a release)."""
     if entry.status == Status.PUBLISHED:
         return True
-    return is_curator(user) or role_of(organisation=entry.organisation, user=user) is not None
+    if role_of(organisation=entry.organisation, user=user) is not None:
+        return True
+    return is_curator(user) and entry.status != Status.DRAFT
+
+
+def is_listed(entry: Entry) -> bool:
+    """Whether the latest published release that names the entry lists it (rather than its withdrawal)."""
+    last = (
+        ReleaseItem.objects.filter(entry=entry, release__status=Release.Status.PUBLISHED)
+        .order_by("-release__number")
+        .values_list("change", flat=True)
+        .first()
+    )
+    return last is not None and last != ReleaseItem.Change.WITHDRAWN
+
+
+def _after_publication(entry: Entry) -> tuple[str, ...]:
+    """The states from which a published entry's organisation withdraws or revises it: published, and a
+    rejected revision while its published version is still listed."""
+    return (
+        (Status.PUBLISHED, Status.REJECTED)
+        if entry.status == Status.REJECTED and is_listed(entry)
+        else (Status.PUBLISHED,)
+    )
 
 
 def require_read(*, entry: Entry, user: Any) -> None:
@@ -203,35 +236,33 @@ def _topics(links: Iterable[tuple[str, str]]) -> list[tuple[Topic, str]]:
 
 # Contact goes through the product: an e-mail address or a telephone number in an entry's text is refused.
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PHONE_RE = re.compile(r"(?<![\d.])\+?\(?\d[\d \-()]{6,}\d(?![\d.])")
-NOT_PHONES = (
-    re.compile(r"\d{4}\s*[-–~]\s*\d{4}"),  # a span of years
-    re.compile(r"\d{1,3}(?: \d{3})+"),  # a number grouped in thousands
-)
+PHONE_RE = re.compile(r"(?<![\d.])\+?\(?\d[\d \-().]{6,}\d(?![\d])")
 
 
 def _has_phone(text: str) -> bool:
-    """A telephone number: 8 to 15 digits with spaces, dashes or brackets (not a span of years, not a number
-    in groups of thousands), or a bare Chinese mobile or landline number."""
+    """A telephone number: 8 to 15 digits, possibly with spaces, dashes, dots or brackets, that is written
+    with a country code (+…), or reads as a Chinese number — a landline with its area code (from 0, 10 to 12
+    digits), a mobile (11 digits from 1) or a service number (10 digits from 400 or 800). Dates, spans of
+    years, standards' numbers and budgets do not read so."""
     for match in PHONE_RE.finditer(text):
         candidate = match.group().strip()
-        digits = sum(c.isdigit() for c in candidate)
-        if not 8 <= digits <= 15 or any(p.fullmatch(candidate) for p in NOT_PHONES):
+        digits = "".join(c for c in candidate if c.isdigit())
+        if not 8 <= len(digits) <= 15:
             continue
-        # A bare run of digits is a number (a budget, a count) unless it reads as a Chinese mobile (11 digits
-        # from 1) or a landline with its area code (from 0).
-        if candidate.isdigit() and not (
-            (digits == 11 and candidate[0] == "1") or (candidate[0] == "0" and 10 <= digits <= 12)
+        if (
+            candidate.startswith("+")
+            or (digits[0] == "0" and 10 <= len(digits) <= 12)
+            or (digits[0] == "1" and len(digits) == 11)
+            or (digits[:3] in ("400", "800") and len(digits) == 10)
         ):
-            continue
-        return True
+            return True
     return False
 
 
 def _contact_problems(values: Mapping[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for name in TEXT_FIELDS:
-        text = values.get(name) or ""
+        text = unicodedata.normalize("NFKC", values.get(name) or "")  # full-width digits and ＠ as plain ones
         if EMAIL_RE.search(text) or _has_phone(text):
             errors[name] = [
                 _(
@@ -316,6 +347,7 @@ def entry_abilities(*, entry: Entry, user: Any) -> dict[str, bool]:
     """What ``user`` may do with ``entry`` now (the pages show only these actions; the services check again)."""
     role = role_of(organisation=entry.organisation, user=user)
     writer = role in WRITERS
+    after = _after_publication(entry) if writer else ()
     curator = is_curator(user)
     return {
         "writer": writer,
@@ -324,8 +356,8 @@ def entry_abilities(*, entry: Entry, user: Any) -> dict[str, bool]:
         "sees_review": curator or role is not None,
         "can_edit": (writer and entry.status in PROPOSER_EDITS) or (curator and entry.status in CURATOR_EDITS),
         "can_submit": writer and entry.status in PROPOSER_EDITS,
-        "can_withdraw": writer and entry.status in (*OPEN, Status.PUBLISHED),
-        "can_revise": writer and entry.status == Status.PUBLISHED and entry.organisation.code != PROGRAMME_ORG,
+        "can_withdraw": writer and entry.status in (*OPEN, *after),
+        "can_revise": writer and entry.status in after and entry.organisation.code != PROGRAMME_ORG,
     }
 
 
@@ -392,7 +424,7 @@ def entry_submit(*, entry: Entry, actor: Any) -> Entry:
 def entry_withdraw(*, entry: Entry, actor: Any) -> Entry:
     require_role(organisation=entry.organisation, user=actor, roles=WRITERS)
     # A published entry can be withdrawn too: the next release lists it as withdrawn (its releases keep it).
-    allowed = (*OPEN, Status.PUBLISHED)
+    allowed = (*OPEN, *_after_publication(entry))
     return _transition(entry, actor=actor, allowed_from=allowed, to=Status.WITHDRAWN, action="entry_withdraw")
 
 
@@ -402,7 +434,8 @@ def entry_revise(*, entry: Entry, actor: Any) -> Entry:
     require_role(organisation=entry.organisation, user=actor, roles=WRITERS)
     if entry.organisation.code == PROGRAMME_ORG:
         raise Conflict(_("The curated scenarios are revised in the catalog, not here."))
-    return _transition(entry, actor=actor, allowed_from=(Status.PUBLISHED,), to=Status.DRAFT, action="entry_revise")
+    allowed = _after_publication(entry)
+    return _transition(entry, actor=actor, allowed_from=allowed, to=Status.DRAFT, action="entry_revise")
 
 
 def entry_review_start(*, entry: Entry, actor: Any) -> Entry:

@@ -343,6 +343,12 @@ def release_publish(*, release: Release, actor: Any, released_on: date | None = 
                 and not (i.entry_id in carried and i.entry.status == Entry.Status.PUBLISHED)
             )
         ]
+        # A withdrawal is published once: another release may have listed it since this one took it.
+        withdrawals = [i for i in items if i.change == ReleaseItem.Change.WITHDRAWN]
+        history = _history([i.entry_id for i in withdrawals])
+        stale += [
+            i.entry.code for i in withdrawals if i.entry_id not in carried and not _listed(history.get(i.entry_id, []))
+        ]
         if stale:
             raise Conflict(
                 _("These entries changed state since they were added: %(codes)s. Remove them or add them again.")

@@ -43,6 +43,11 @@ PAGE_SIZE = 50
 RELEASE_PAGE_SIZE = 100  # entries of one list on a release's page and on the curators' workbench
 
 
+def _shown(value: str) -> str:
+    """A query value as an error message repeats it: short, without control characters."""
+    return "".join(c for c in value[:40] if c.isprintable())
+
+
 def _refused(request: HttpRequest, exc: Exception, *, back: str) -> HttpResponse:
     """A refusal no form field can correct, on its own page with the error contract's status."""
     status = 403 if isinstance(exc, PermissionDenied) else error_status(exc)
@@ -567,10 +572,14 @@ def entry_merge(request: HttpRequest, code: str) -> HttpResponse:
 def review_queue(request: HttpRequest) -> HttpResponse:
     """The curators' queue: entries waiting for review or in review, oldest first; accepted ones below."""
     status = request.GET.get("status") or ""
-    if status and status not in Entry.Status.values:
+    if status and (status not in Entry.Status.values or status == Entry.Status.DRAFT):
         return _refused(
             request,
-            ValidationError(_("Unknown status: %(value)s.") % {"value": status[:40]}),
+            ValidationError(
+                _("Unknown status: %(value)s.") % {"value": _shown(status)}
+                if status != Entry.Status.DRAFT
+                else _("Drafts are their organisation's own: the queue shows entries once they are submitted.")
+            ),
             back=reverse("exchange:review-queue"),
         )
     statuses = [status] if status else [Entry.Status.SUBMITTED, Entry.Status.IN_REVIEW, Entry.Status.ACCEPTED]
@@ -603,9 +612,9 @@ def release_detail(request: HttpRequest, code: str) -> HttpResponse:
     filters = {k: request.GET.get(k, "") for k in ("kind", "setting", "region")}
     problems = []
     if filters["kind"] not in ("", *Entry.Kind.values):
-        problems.append(_("Unknown list: %(value)s.") % {"value": filters["kind"][:40]})
+        problems.append(_("Unknown list: %(value)s.") % {"value": _shown(filters["kind"])})
     if filters["setting"] not in ("", *Scenario.Setting.values):
-        problems.append(_("Unknown setting: %(value)s.") % {"value": filters["setting"][:40]})
+        problems.append(_("Unknown setting: %(value)s.") % {"value": _shown(filters["setting"])})
     if len(filters["region"]) > 200:
         problems.append(_("The region is at most 200 characters."))
     context: dict[str, Any] = {

@@ -281,3 +281,51 @@ def test_the_entry_page_shows_every_field_the_entry_has(hospital: dict[str, Any]
     for text in ("Night shifts are short of nurses.", "自主导航与电梯联动", "Patient data stays", "3000000"):
         assert text in page, text
     assert page.count("(not yet translated)") >= 4  # the titles', summaries' and these fields' other language
+
+
+def test_a_rejected_revision_leaves_the_published_entry_withdrawable_and_revisable(hospital: dict[str, Any]) -> None:
+    ann, cora = hospital["ann"], hospital["cora"]
+    entry = _accepted(hospital)
+    _publish(hospital, entry)
+    draft = entry_svc.entry_revise(entry=Entry.objects.get(pk=entry.pk), actor=ann)
+    rejected = entry_svc.entry_reject(entry=entry_svc.entry_submit(entry=draft, actor=ann), actor=cora, reason="No.")
+    assert entry_svc.entry_abilities(entry=rejected, user=ann)["can_revise"]
+    again = entry_svc.entry_revise(entry=rejected, actor=ann)
+    assert again.status == "draft"
+    rejected = entry_svc.entry_reject(entry=entry_svc.entry_submit(entry=again, actor=ann), actor=cora, reason="No.")
+    assert entry_svc.entry_withdraw(entry=rejected, actor=ann).status == "withdrawn"
+    # A rejected entry never published stays rejected.
+    never = entry_svc.entry_reject(
+        entry=entry_svc.entry_submit(
+            entry=entry_svc.entry_create(
+                organisation=hospital["org"],
+                actor=ann,
+                kind="demand",
+                title_en="Other",
+                summary_en="x",
+                setting="hospital",
+                offers=["test_site"],
+                topics=[("humanoid-robots", "core")],
+            ),
+            actor=ann,
+        ),
+        actor=cora,
+        reason="No.",
+    )
+    with pytest.raises(Conflict):
+        entry_svc.entry_withdraw(entry=never, actor=ann)
+
+
+def test_a_withdrawal_is_published_in_one_release_only(hospital: dict[str, Any]) -> None:
+    cora = hospital["cora"]
+    entry = _accepted(hospital)
+    _publish(hospital, entry)
+    entry_svc.entry_withdraw(entry=Entry.objects.get(pk=entry.pk), actor=hospital["ann"])
+    first = svc.release_draft_create(actor=cora, title_en="Fifth")
+    second = svc.release_draft_create(actor=cora, title_en="Sixth")
+    for release in (first, second):
+        svc.release_add(release=release, entry=Entry.objects.get(pk=entry.pk), actor=cora)
+    svc.release_publish(release=first, actor=cora)
+    with pytest.raises(Conflict):
+        svc.release_publish(release=second, actor=cora)
+    assert Release.objects.get(pk=second.pk).status == "draft"

@@ -111,7 +111,8 @@ def test_only_writers_of_the_organisation_write(people: dict[str, Any]) -> None:
         with pytest.raises(PermissionDenied):  # a viewer reads the review thread; she does not write in it
             svc.entry_comment(entry=entry, actor=outsider, body="Mine")
     assert not svc.can_read(entry=entry, user=people["zoe"])
-    assert svc.can_read(entry=entry, user=people["vic"]) and svc.can_read(entry=entry, user=people["curator"])
+    # A viewer reads her organisation's draft; curators see it once it is submitted.
+    assert svc.can_read(entry=entry, user=people["vic"]) and not svc.can_read(entry=entry, user=people["curator"])
     entry.refresh_from_db()
     assert entry.title_en == "" and entry.status == "draft"
 
@@ -203,5 +204,13 @@ def test_contact_details_are_refused_with_the_reason_but_years_and_numbers_are_n
     with pytest.raises(ValidationError) as refused:
         draft(people, budget_min=500, budget_max=100)
     assert refused.value.message_dict == {"budget_max": ["The budget's upper end is below its lower end."]}
-    entry = draft(people, summary_en="From 2027-2030, 12 sites serve 1 000 000 patients on a 20000000 yuan budget.")
+    entry = draft(
+        people,
+        summary_en="From 2027-2030 (opening 2027-01-15), 12 sites serve 1 000 000 patients on a 5000000-8000000 "
+        "yuan budget, under GB/T 22239-2019 and GB/T 20000.1-2014.",
+    )
     assert entry.summary_en.startswith("From 2027-2030")
+    # Written in full-width forms, with dots, or as a service number, it is still a contact.
+    for text in ("１３８００１３８０００", "138.0013.8000", "热线 4008208820", "user＠example.com"):
+        with pytest.raises(ValidationError):
+            draft(people, summary_zh=text)
