@@ -35,7 +35,7 @@ from foresight.core.errors import Conflict
 from foresight.core.text import clean_text
 from scenarios.exchange.entries import MAX_SOURCES, MAX_TOPICS, can_read, is_curator, require_read
 from scenarios.exchange.selectors import ENTRY_CORPUS, entries_visible_in_corpus, entry_text
-from scenarios.models import Entry, EntryComment, EntryTopic, ReleaseItem
+from scenarios.models import Entry, EntryComment, EntryTopic, Release, ReleaseItem
 from scenarios.selectors import scenario_similar
 
 Status = Entry.Status
@@ -215,10 +215,15 @@ def _refuse_merge(entry: Entry, into: Entry) -> None:
                 % {"into": into.code}
             }
         )
-    release = ReleaseItem.objects.filter(entry=entry).values_list("release__code", flat=True).first()
-    if release:
+    in_release = ReleaseItem.objects.filter(entry=entry).values_list("release__code", "release__status").first()
+    if in_release and in_release[1] == Release.Status.PUBLISHED:
         raise Conflict(
-            _("This entry is in release %(release)s: take it out of the release first.") % {"release": release}
+            _("This entry was published in release %(release)s: withdraw it rather than merge it.")
+            % {"release": in_release[0]}
+        )
+    if in_release:
+        raise Conflict(
+            _("This entry is in release %(release)s: take it out of the release first.") % {"release": in_release[0]}
         )
 
 

@@ -334,17 +334,20 @@ def entry_find(*, code: str) -> Entry | None:
     return Entry.objects.filter(code=code).select_related("organisation").first()
 
 
-def entry_published_version(*, entry: Entry) -> tuple[Entry, list[EntryTopic]] | None:
+def entry_published_version(*, entry: Entry) -> tuple[Entry, list[EntryTopic], bool] | None:
     """The entry as its latest release published it (an unsaved copy built from the snapshot, with its topic
-    links), while the entry itself is being revised; None if no release lists it or the last one withdrew it."""
-    item = (
+    links), and whether a later release listed it as withdrawn: what the public reads while the entry is being
+    revised, or after it was withdrawn. None if no release published it."""
+    items = list(
         ReleaseItem.objects.filter(entry=entry, release__status=Release.Status.PUBLISHED)
         .order_by("-release__number")
-        .first()
+        .values_list("change", "snapshot")[:2]
     )
-    if item is None or item.change == ReleaseItem.Change.WITHDRAWN:
+    withdrawn = bool(items) and items[0][0] == ReleaseItem.Change.WITHDRAWN
+    published = [snapshot for change, snapshot in items if change != ReleaseItem.Change.WITHDRAWN]
+    if not published:
         return None
-    snap = item.snapshot
+    snap = published[0]
     fields = {f.name: f for f in Entry._meta.concrete_fields}
     values = {}
     for name, value in snap.items():
@@ -352,11 +355,12 @@ def entry_published_version(*, entry: Entry) -> tuple[Entry, list[EntryTopic]] |
         if field is None or name in ("organisation", "scenario"):
             continue
         values[name] = field.to_python(value)
-    version = Entry(pk=entry.pk, organisation=entry.organisation, status=Entry.Status.PUBLISHED, **values)
+    status = Entry.Status.WITHDRAWN if withdrawn else Entry.Status.PUBLISHED
+    version = Entry(pk=entry.pk, organisation=entry.organisation, status=status, **values)
     topics = {t.code: t for t in Topic.objects.public().filter(code__in=[t["code"] for t in snap.get("topics", [])])}
     links = [
         EntryTopic(entry=version, topic=topics[t["code"]], role=t["role"])
         for t in snap.get("topics", [])
         if t["code"] in topics
     ]
-    return version, sorted(links, key=lambda link: (link.role, link.topic.code))
+    return version, sorted(links, key=lambda link: (link.role, link.topic.code)), withdrawn

@@ -423,13 +423,13 @@ def _render_entry(
     return render(request, "exchange/entry_detail.html", context, status=status)
 
 
-def _render_published_version(request: HttpRequest, entry: Entry, topics: list[Any]) -> HttpResponse:
+def _render_published_version(request: HttpRequest, entry: Entry, topics: list[Any], withdrawn: bool) -> HttpResponse:
     context = {
         "entry": entry,
         "organisation": entry.organisation,
         "topics": topics,
         "comments": [],
-        "published_version": True,
+        "published_version": "withdrawn" if withdrawn else "revising",
         **{name: False for name in ("writer", "curator", "sees_review", "can_edit", "can_submit", "can_withdraw")},
     }
     return render(request, "exchange/entry_detail.html", context)
@@ -558,11 +558,13 @@ def entry_merge(request: HttpRequest, code: str) -> HttpResponse:
         entry.refresh_from_db()
         apply_service_error(form, exc)
         return _render_entry(request, entry, merge_form=form, error=error_message(exc), status=error_status(exc))
-    messages.success(
-        request,
+    full = into.organisation_id == entry.organisation_id and into.status != Entry.Status.PUBLISHED
+    done = (
         _("%(entry)s merged into %(into)s: its thread, topics and sources are here now.")
-        % {"entry": entry.code, "into": into.code},
+        if full
+        else _("%(entry)s merged into %(into)s: it points here now and keeps its own thread.")
     )
+    messages.success(request, done % {"entry": entry.code, "into": into.code})
     return redirect("exchange:entry", code=into.code)
 
 

@@ -329,3 +329,13 @@ def test_a_withdrawal_is_published_in_one_release_only(hospital: dict[str, Any])
     with pytest.raises(Conflict):
         svc.release_publish(release=second, actor=cora)
     assert Release.objects.get(pk=second.pk).status == "draft"
+
+
+def test_a_withdrawn_entry_s_page_shows_the_public_what_its_releases_published(hospital: dict[str, Any]) -> None:
+    entry = _accepted(hospital)
+    _publish(hospital, entry)
+    entry_svc.entry_withdraw(entry=Entry.objects.get(pk=entry.pk), actor=hospital["ann"])
+    _publish(hospital, entry)
+    page = Client().get(reverse("exchange:entry", args=[entry.code]))
+    assert page.status_code == 200
+    assert "病房物流机器人" in page.content.decode() and "Withdrawn by its organisation" in page.content.decode()
