@@ -154,8 +154,20 @@ def scenario_similar(*, text: str, limit: int) -> list[tuple[Scenario, float]]:
 
 
 def scenario_entry(*, scenario: Scenario) -> Entry | None:
-    """The exchange entry a scenario is published as (curated scenarios have one too), if it is public."""
-    return Entry.objects.filter(scenario=scenario, status=Entry.Status.PUBLISHED).select_related("organisation").first()
+    """The exchange entry a scenario is published as (curated scenarios have one too)."""
+    return Entry.objects.filter(scenario=scenario).select_related("organisation").first()
+
+
+def scenario_published_sources(*, scenario: Scenario) -> list[dict[str, str]]:
+    """The sources of the scenario's entry as its latest release published them (not a revision in progress)."""
+    snapshot = (
+        ReleaseItem.objects.filter(entry__scenario=scenario, release__status=Release.Status.PUBLISHED)
+        .exclude(change=ReleaseItem.Change.WITHDRAWN)
+        .order_by("-release__number")
+        .values_list("snapshot", flat=True)
+        .first()
+    )
+    return list((snapshot or {}).get("sources", []))
 
 
 def scenario_releases(*, scenario: Scenario) -> list[ReleaseItem]:

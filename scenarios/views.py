@@ -38,6 +38,9 @@ def scenario_detail(request: HttpRequest, code: str) -> HttpResponse:
         "groups": groups,
         "entry": selectors.scenario_entry(scenario=scenario),
         "releases": selectors.scenario_releases(scenario=scenario),
+        "published_sources": selectors.scenario_published_sources(scenario=scenario)
+        if scenario.origin == scenario.Origin.EXCHANGE
+        else [],
         "programme_code": PROGRAMME_CODE,
     }
     return render(request, "scenarios/scenario_detail.html", context)
