@@ -9,6 +9,8 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from django.urls import reverse
 
 from foresight.core.errors import Conflict
 from foresight.core.models import AuditLog
@@ -292,3 +294,27 @@ def test_a_curator_adds_every_ready_entry_with_one_button(world: dict[str, Any])
     svc.release_publish(release=draft, actor=cora)
     assert curator.post(url, {"action": "add_all"}).status_code == 409
     assert draft.items.count() == 4
+
+
+def test_a_correction_is_made_from_the_workbench_and_the_replaced_release_says_so(world: dict[str, Any]) -> None:
+    cora = world["cora"]
+    first = world["accepted"]("Ward robots")
+    original = svc.release_draft_create(actor=cora, title_en="First")
+    svc.release_add(release=original, entry=first, actor=cora)
+    original = svc.release_publish(release=original, actor=cora)
+    curator = Client()
+    curator.force_login(cora)
+    form = curator.get(reverse("exchange:release-admin-list")).content.decode()
+    assert f'<option value="{original.code}">' in form
+    response = curator.post(
+        reverse("exchange:release-admin-list"), {"title_en": "First, corrected", "replaces": original.code}
+    )
+    correction = Release.objects.get(title_en="First, corrected")
+    assert response.status_code == 302 and correction.replaces == original
+    assert f"Corrects release {original.code}" in curator.get(response["Location"]).content.decode()
+    assert (
+        curator.post(reverse("exchange:release-admin", args=[correction.code]), {"action": "publish"}).status_code
+        == 302
+    )
+    public = Client().get(reverse("release-detail", args=[original.code])).content.decode()
+    assert f"corrected by release {correction.code}" in public
