@@ -15,7 +15,7 @@ from rest_framework.reverse import reverse
 
 from foresight.catalog.api import SourceSerializer
 from foresight.catalog.models import Direction
-from foresight.core.api import SIMILAR_PARAMETERS, CachedPublicRead, SimilarQuerySerializer, StrictFilterSet
+from foresight.core.api import SIMILAR_PARAMETERS, CachedPublicRead, StrictFilterSet, similar_response
 from scenarios import selectors
 from scenarios.models import Scenario, ScenarioTopic
 from scenarios.selectors import ScenarioFilters
@@ -171,17 +171,14 @@ class ScenarioViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Scenario])
     )
     @action(detail=False, methods=["get"], url_path="similar", filter_backends=[], pagination_class=None)
     def similar(self, request: Request) -> Response:
-        query = SimilarQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        text = query.validated_data["text"]
-        results = [
-            {
+        return similar_response(
+            request,
+            search=lambda text, limit: selectors.scenario_similar(text=text, limit=limit),
+            row=lambda scenario: {
                 "code": scenario.code,
                 "title_en": scenario.title_en,
                 "title_zh": scenario.title_zh,
-                "score": score,
                 "url": reverse("api-scenario-detail", kwargs={"code": scenario.code}, request=request),
-            }
-            for scenario, score in selectors.scenario_similar(text=text, limit=query.validated_data["limit"])
-        ]
-        return Response(SimilarScenariosSerializer({"query": text, "results": results}).data)
+            },
+            serializer=SimilarScenariosSerializer,
+        )

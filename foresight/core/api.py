@@ -156,6 +156,22 @@ class SimilarQuerySerializer(serializers.Serializer[Any]):
     limit = PositiveIntField(maximum=SIMILAR_LIMIT_MAX, required=False, default=10)
 
 
+def similar_response(
+    request: Any,
+    *,
+    search: Callable[[str, int], list[tuple[Any, float]]],
+    row: Callable[[Any], dict[str, Any]],
+    serializer: type[serializers.Serializer[Any]],
+) -> Response:
+    """A similarity endpoint's answer: the query checked (400 naming the field), ``search(text, limit)``'s
+    ``(object, score)`` pairs, each as ``row(object)`` with its score, in the endpoint's own serializer."""
+    query = SimilarQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    text = query.validated_data["text"]
+    results = [{**row(found), "score": score} for found, score in search(text, query.validated_data["limit"])]
+    return Response(serializer({"query": text, "results": results}).data)
+
+
 SIMILAR_PARAMETERS = [
     OpenApiParameter(
         "text",

@@ -21,9 +21,9 @@ from foresight.catalog.models import Area, Cluster, Topic
 from foresight.core.api import (
     SIMILAR_PARAMETERS,
     CachedPublicRead,
-    SimilarQuerySerializer,
     StrictFilterSet,
     known_value,
+    similar_response,
 )
 from foresight.public import selectors
 from foresight.public.selectors import PublicTopicFilters
@@ -131,17 +131,14 @@ class TopicViewSet(CachedPublicRead, viewsets.ReadOnlyModelViewSet[Topic]):
     )
     @action(detail=False, methods=["get"], url_path="similar", filter_backends=[], pagination_class=None)
     def similar(self, request: Request) -> Response:
-        query = SimilarQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        text = query.validated_data["text"]
-        results = [
-            {
+        return similar_response(
+            request,
+            search=lambda text, limit: catalog_selectors.topic_similar(text=text, limit=limit),
+            row=lambda topic: {
                 "code": topic.code,
                 "name_en": topic.name_en,
                 "name_zh": topic.name_zh,
-                "score": score,
                 "url": reverse("api-topic-detail", kwargs={"code": topic.code}, request=request),
-            }
-            for topic, score in catalog_selectors.topic_similar(text=text, limit=query.validated_data["limit"])
-        ]
-        return Response(SimilarTopicsSerializer({"query": text, "results": results}).data)
+            },
+            serializer=SimilarTopicsSerializer,
+        )

@@ -227,6 +227,12 @@ def _refuse_merge(entry: Entry, into: Entry) -> None:
         )
 
 
+def merge_is_full(*, entry: Entry, into: Entry) -> bool:
+    """Whether a merge moves the thread, topics and sources (into an unpublished entry of the same
+    organisation) or only points to ``into`` (a published entry: it changes only through a release)."""
+    return into.organisation_id == entry.organisation_id and into.status != Status.PUBLISHED
+
+
 def entry_merge(*, entry: Entry, into: Entry, actor: Any, note: str = "") -> Entry:
     """A curator merges ``entry``, a duplicate, into ``into``, the entry it repeats. What follows:
 
@@ -259,7 +265,7 @@ def entry_merge(*, entry: Entry, into: Entry, actor: Any, note: str = "") -> Ent
 
         moved, topics_added, topics_dropped = 0, [], []
         sources_added, sources_dropped = [], []
-        if target.organisation_id == source.organisation_id and target.status != Status.PUBLISHED:
+        if merge_is_full(entry=source, into=target):
             moved = EntryComment.objects.filter(entry=source).update(entry=target)
             body = _("Merged from %(code)s") % {"code": source.code} + (f": {text}" if text else ".")
             EntryComment.objects.create(

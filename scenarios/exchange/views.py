@@ -558,10 +558,9 @@ def entry_merge(request: HttpRequest, code: str) -> HttpResponse:
         entry.refresh_from_db()
         apply_service_error(form, exc)
         return _render_entry(request, entry, merge_form=form, error=error_message(exc), status=error_status(exc))
-    full = into.organisation_id == entry.organisation_id and into.status != Entry.Status.PUBLISHED
     done = (
         _("%(entry)s merged into %(into)s: its thread, topics and sources are here now.")
-        if full
+        if duplicates.merge_is_full(entry=entry, into=into)
         else _("%(entry)s merged into %(into)s: it points here now and keeps its own thread.")
     )
     messages.success(request, done % {"entry": entry.code, "into": into.code})
