@@ -15,7 +15,14 @@ class ScenariosConfig(AppConfig):
         roles.grant_models(self, "Curator", only=["scenario", "scenariotopic"])  # curation happens in the admin
         # Curators confirm organisations (``verified_at``); members and invitations are the organisations' own.
         roles.grant(
-            self.label, "Curator", "view_organisation", "change_organisation", "review_entry", "publish_release"
+            self.label,
+            "Curator",
+            "view_organisation",
+            "change_organisation",
+            "review_entry",
+            "publish_release",
+            "run_matching",
+            "verify_pilot",
         )
         roles.nav_register("review", _("Entry review"), "exchange:review-queue", ["scenarios.review_entry"], order=40)
         roles.nav_register(

@@ -350,6 +350,14 @@ class Entry(Bilingual):
     trl = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(9)], verbose_name="TRL"
     )
+    # Demand only: the readiness the owner asks of a capability (matching compares a capability's TRL with it).
+    trl_needed = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(9)],
+        verbose_name=_("TRL needed"),
+        help_text=_("The lowest technology readiness level (1–9) a capability should have to be tried here."),
+    )
     trl_evidence_en = models.TextField(max_length=2000, blank=True)
     trl_evidence_zh = models.TextField(max_length=2000, blank=True)
     deployments_en = models.TextField(max_length=2000, blank=True)
@@ -385,6 +393,10 @@ class Entry(Bilingual):
         permissions = [("review_entry", "Can review exchange entries: comment, request changes, accept, reject")]
         constraints = [
             models.CheckConstraint(condition=Q(trl__isnull=True) | Q(trl__gte=1, trl__lte=9), name="entry_trl_1_9"),
+            models.CheckConstraint(
+                condition=Q(trl_needed__isnull=True) | Q(trl_needed__gte=1, trl_needed__lte=9),
+                name="entry_trl_needed_1_9",
+            ),
             models.CheckConstraint(
                 condition=Q(budget_min__isnull=True) | Q(budget_max__isnull=True) | Q(budget_min__lte=F("budget_max")),
                 name="entry_budget_ordered",
@@ -553,3 +565,310 @@ class ReleaseItem(models.Model):
     def _refuse_if_published(self) -> None:
         if Release.objects.filter(pk=self.release_id, status=Release.Status.PUBLISHED).exists():
             raise ReleaseImmutable(RELEASE_IMMUTABLE_MESSAGE)
+
+
+# --- The scenario exchange: matching demand to capability -------------------------------------------------------
+
+
+class Match(models.Model):
+    """A capability entry ranked for a published demand entry, with the components of its score and the facts
+    behind them (``reasons``: shared topics by role, text similarity, TRL against the TRL needed, region, time
+    window), so every match can say why. Recomputed when entries are published or change; only the best
+    matches of each entry are kept (``scenarios.exchange.matching``)."""
+
+    demand = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="capability_matches")
+    capability = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="demand_matches")
+    score = models.FloatField()  # 0–1, the weighted sum of the components
+    components = models.JSONField(default=dict)  # component -> value in [0, 1]
+    reasons = models.JSONField(default=dict)  # the facts each component was computed from
+    method = models.CharField(max_length=24)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["demand", "-score", "capability__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["demand", "capability"], name="match_unique"),
+            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=1), name="match_score_0_1"),
+        ]
+        indexes = [
+            models.Index(fields=["demand", "-score"], name="match_by_demand"),
+            models.Index(fields=["capability", "-score"], name="match_by_capability"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.demand_id} ← {self.capability_id} ({self.score:.3f})"
+
+
+class MatchRun(models.Model):
+    """A full recomputation of the matches (started by a curator or the publication of a release), with its
+    progress for the page that follows it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)  # demand entries to score
+    done = models.PositiveIntegerField(default=0)
+    matches = models.PositiveIntegerField(default=0)  # match rows written
+    method = models.CharField(max_length=24, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("run_matching", "Can recompute the matches of the scenario exchange")]
+
+    def __str__(self) -> str:
+        return f"match run {self.pk} ({self.status} {self.done}/{self.total})"
+
+
+class Shortlist(models.Model):
+    """A capability a demand entry's owner keeps for a closer look (private to the owner's organisation)."""
+
+    demand = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="shortlist")
+    capability = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="+")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["demand", "added_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["demand", "capability"], name="shortlist_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.demand_id} ☆ {self.capability_id}"
+
+
+class Conversation(models.Model):
+    """A demand entry's owner and a supplier organisation talking through the product: opened by the owner's
+    invitation (from the shortlist) or by the supplier's expression of interest. Private to the two
+    organisations and to curators; contacts are shown to the other side only when both have agreed."""
+
+    class OpenedBy(models.TextChoices):
+        OWNER = "owner", _("Invitation from the demand's owner")
+        SUPPLIER = "supplier", _("Interest from the supplier")
+
+    class Outcome(models.TextChoices):
+        NO_REPLY = "no_reply", _("No reply yet")
+        DECLINED = "declined", _("Declined")
+        IN_DISCUSSION = "in_discussion", _("In discussion")
+        AGREED = "agreed", _("Agreed to pilot")
+
+    demand = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="conversations")
+    supplier = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="supplier_conversations")
+    # The supplier's capability entry the conversation is about (none when a supplier writes without one).
+    capability = models.ForeignKey(
+        Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="supplier_conversations"
+    )
+    opened_by = models.CharField(max_length=10, choices=OpenedBy.choices)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.NO_REPLY)
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    # Contact exchange: the member of each side who agreed to share their address (shown once both have).
+    owner_contact = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    supplier_contact = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["demand", "supplier"], name="conversation_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.demand_id} ↔ {self.supplier_id} ({self.outcome})"
+
+    @property
+    def contacts_exchanged(self) -> bool:
+        return self.owner_contact_id is not None and self.supplier_contact_id is not None
+
+
+class Message(models.Model):
+    """A message in a conversation; the other side is told by e-mail (without the author's address)."""
+
+    class Side(models.TextChoices):
+        OWNER = "owner", _("Demand owner")
+        SUPPLIER = "supplier", _("Supplier")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    side = models.CharField(max_length=10, choices=Side.choices)
+    body = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["conversation", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}: {self.side} {self.created_at:%Y-%m-%d}"
+
+
+class AbuseReport(models.Model):
+    """A party's report of a conversation (or one message in it) to the curators."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        UPHELD = "upheld", _("Upheld")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="abuse_reports")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(max_length=2000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    decision_note = models.TextField(max_length=2000, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["status", "-created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"report {self.pk} on conversation {self.conversation_id} ({self.status})"
+
+
+# --- The scenario exchange: pilots -------------------------------------------------------------------------------
+
+
+def new_pilot_code() -> str:
+    return "p-" + secrets.token_hex(4)
+
+
+class Pilot(Bilingual):
+    """A demand entry that goes ahead: the organisations involved, the site, and its stage from opened to
+    mainstream (or stopped). The stage the public sees is the furthest one a curator verified the evidence of
+    (``PilotStageChange``); ``stage`` is the latest one claimed."""
+
+    class Stage(models.TextChoices):
+        OPENED = "opened", _("Opened")
+        PILOT = "pilot", _("Pilot")
+        DEMONSTRATION = "demonstration", _("Demonstration")
+        SCALING = "scaling", _("Scaling")
+        MAINSTREAM = "mainstream", _("Mainstream")
+        STOPPED = "stopped", _("Stopped")
+
+    # The order of the stages a pilot goes through (stopped ends it at any point).
+    STAGE_ORDER = ("opened", "pilot", "demonstration", "scaling", "mainstream")
+
+    code = models.SlugField(max_length=20, unique=True, default=new_pilot_code, editable=False)
+    demand = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="pilots")
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="pilots"
+    )
+    organisations: models.ManyToManyField[Organisation, PilotOrganisation] = models.ManyToManyField(
+        Organisation, through="PilotOrganisation", related_name="pilots"
+    )
+    site_en = models.CharField(max_length=300, blank=True)
+    site_zh = models.CharField(max_length=300, blank=True)
+    region_en = models.CharField(max_length=200, blank=True)
+    region_zh = models.CharField(max_length=200, blank=True)
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.OPENED)
+    # The furthest stage with verified evidence (blank until the opening is verified): what counts publicly.
+    verified_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
+    stop_reason_en = models.TextField(max_length=2000, blank=True)
+    stop_reason_zh = models.TextField(max_length=2000, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The last stage change or evidence the pilot's organisations sent (staleness counts from here).
+    last_update_at = models.DateTimeField()
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-last_update_at", "code"]
+        permissions = [("verify_pilot", "Can verify the evidence of pilot stages")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(stage="stopped") | ~Q(stop_reason_en="", stop_reason_zh=""), name="pilot_stop_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.stage})"
+
+    @property
+    def site(self) -> str:
+        return self.tr("site") or self.site_en or self.site_zh
+
+    @property
+    def is_public(self) -> bool:
+        return bool(self.verified_stage)
+
+
+class PilotOrganisation(models.Model):
+    """An organisation taking part in a pilot: the demand's owner, or a supplier (with the capability it brings)."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        SUPPLIER = "supplier", _("Supplier")
+
+    pilot = models.ForeignKey(Pilot, on_delete=models.CASCADE, related_name="participants")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    capability = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["pilot", "role", "organisation__code"]
+        constraints = [models.UniqueConstraint(fields=["pilot", "organisation"], name="pilotorganisation_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.pilot_id}: {self.organisation_id} ({self.role})"
+
+
+class PilotStageChange(models.Model):
+    """A dated stage change of a pilot with its evidence (a report, a link, a figure such as sites or users
+    reached). It counts publicly once a curator has verified the evidence."""
+
+    class Evidence(models.TextChoices):
+        REPORT = "report", _("Report")
+        LINK = "link", _("Link")
+        FIGURE = "figure", _("Figure")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting verification")
+        VERIFIED = "verified", _("Verified")
+        REJECTED = "rejected", _("Not accepted")
+
+    pilot = models.ForeignKey(Pilot, on_delete=models.CASCADE, related_name="stage_changes")
+    stage = models.CharField(max_length=16, choices=Pilot.Stage.choices)
+    on = models.DateField()  # when the stage was reached
+    evidence_kind = models.CharField(max_length=10, choices=Evidence.choices)
+    evidence_url = models.URLField(max_length=500, blank=True)
+    evidence_title = models.CharField(max_length=300, blank=True)
+    note_en = models.TextField(max_length=2000, blank=True)
+    note_zh = models.TextField(max_length=2000, blank=True)
+    sites_reached = models.PositiveIntegerField(null=True, blank=True)
+    users_reached = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(max_length=2000, blank=True)
+
+    class Meta:
+        ordering = ["pilot", "on", "submitted_at", "pk"]
+        indexes = [models.Index(fields=["status", "submitted_at"], name="pilotstage_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.pilot_id}: {self.stage} on {self.on} ({self.status})"
