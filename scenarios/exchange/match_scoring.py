@@ -172,7 +172,13 @@ def _block_components(
     blank = ((den == 0) & (dzh == 0)) | ((cen == 0) & (czh == 0))
     region = np.where(same, 1.0, np.where(blank, REGION_UNKNOWN, 0.0))
     window = np.broadcast_to(d_window[rows].astype(np.float64)[:, None], topics.shape)
-    return {"topics": np.clip(topics, 0.0, 1.0), "text": text, "readiness": readiness, "region": region, "window": window}
+    return {
+        "topics": np.clip(topics, 0.0, 1.0),
+        "text": text,
+        "readiness": readiness,
+        "region": region,
+        "window": window,
+    }
 
 
 def score_pairs(
@@ -235,7 +241,13 @@ def pair_details(demand: Side, capability: Side, d: IntArray, c: IntArray) -> Pa
     region = np.where(same, 1.0, np.where(blank, REGION_UNKNOWN, 0.0))
     d_window = demand.window_open if demand.window_open is not None else np.ones(len(demand), dtype=bool)
     window = d_window[d].astype(np.float64)
-    comp = {"topics": topics, "text": text.astype(np.float64), "readiness": readiness, "region": region, "window": window}
+    comp = {
+        "topics": topics,
+        "text": text.astype(np.float64),
+        "readiness": readiness,
+        "region": region,
+        "window": window,
+    }
     score = np.round(sum(WEIGHTS[name] * comp[name] for name in COMPONENTS), PLACES)
     order = np.lexsort((c, -score, d))
     d, c = d[order], c[order]

@@ -25,7 +25,8 @@ def _instance(seed: int, n_d: int, n_c: int, topics: int = 12, features: int = 4
         norms = np.linalg.norm(x, axis=1)
         x[norms > 0] /= norms[norms > 0, None]
         en, zh = ms.region_codes(
-            rng.choice(["", "Beijing", " beijing ", "Shanghai"], n).tolist(), rng.choice(["", "北京", "上海"], n).tolist()
+            rng.choice(["", "Beijing", " beijing ", "Shanghai"], n).tolist(),
+            rng.choice(["", "北京", "上海"], n).tolist(),
         )
         return ms.Side(
             topics=sp.csr_matrix(t),
