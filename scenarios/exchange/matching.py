@@ -79,13 +79,15 @@ def published_versions(*, kind: str | None = None, entry_ids: Iterable[int] | No
         items = items.filter(entry__kind=kind)
     if entry_ids is not None:
         items = items.filter(entry_id__in=list(entry_ids))
-    rows = (
-        items.order_by("entry_id", "-release__number")
-        .distinct("entry_id")
-        .values_list("entry_id", "entry__code", "entry__kind", "change", "snapshot")
+    rows = items.order_by("entry_id", "-release__number").values_list(
+        "entry_id", "entry__code", "entry__kind", "change", "snapshot"
     )
     versions = []
-    for pk, code, entry_kind, change, snap in rows:
+    seen: set[int] = set()
+    for pk, code, entry_kind, change, snap in rows.iterator(chunk_size=2000):
+        if pk in seen:
+            continue  # an older release of the same entry (no DISTINCT ON: the demo runs on SQLite)
+        seen.add(pk)
         if change == ReleaseItem.Change.WITHDRAWN:
             continue
         window_end = snap.get("window_end")

@@ -88,19 +88,26 @@ def _matches(entry: Entry) -> Any:
     return Match.objects.filter(capability=entry).order_by("-score", "demand__code")
 
 
+def _latest_snapshots(ids: list[int]) -> list[tuple[int, str, dict[str, Any]]]:
+    """(entry id, code, snapshot) of each entry's latest published version, left out when that release listed
+    its withdrawal (one query)."""
+    rows = (
+        ReleaseItem.objects.filter(entry_id__in=ids, release__status=Release.Status.PUBLISHED)
+        .order_by("entry_id", "-release__number")
+        .values_list("entry_id", "entry__code", "change", "snapshot")
+    )
+    latest: dict[int, tuple[int, str, str, dict[str, Any]]] = {}
+    for pk, code, change, snap in rows:
+        latest.setdefault(pk, (pk, code, change, snap))
+    return [(pk, code, snap) for pk, code, change, snap in latest.values() if change != ReleaseItem.Change.WITHDRAWN]
+
+
 def match_rows(*, entry: Entry, matches: list[Match], zh: bool) -> list[dict[str, Any]]:
     """The page's matches as shown: the other entry's published title and organisation (from its latest
     published snapshot: a draft under revision stays private), the score and the reasons; three queries."""
     demand = entry.kind == Entry.Kind.DEMAND
     other_ids = [m.capability_id if demand else m.demand_id for m in matches]
-    latest = (
-        ReleaseItem.objects.filter(entry_id__in=other_ids, release__status=Release.Status.PUBLISHED)
-        .exclude(change=ReleaseItem.Change.WITHDRAWN)
-        .order_by("entry_id", "-release__number")
-        .distinct("entry_id")
-        .values_list("entry_id", "entry__code", "snapshot")
-    )
-    snaps = {pk: (code, snap) for pk, code, snap in latest}
+    snaps = {pk: (code, snap) for pk, code, snap in _latest_snapshots(other_ids)}
     codes = {t["code"] for m in matches for t in (m.reasons.get("topics") or [])}
     names = {t.code: t.name for t in Topic.objects.filter(code__in=codes)}
     shortlisted = (
@@ -141,16 +148,7 @@ def _entry_for_matches(request: HttpRequest, code: str) -> Entry:
 def shortlist_rows(*, demand: Entry, zh: bool) -> list[dict[str, Any]]:
     """A demand entry's shortlist with each capability's published title and organisation (two queries)."""
     rows = list(Shortlist.objects.filter(demand=demand).select_related("capability"))
-    latest = (
-        ReleaseItem.objects.filter(
-            entry_id__in=[r.capability_id for r in rows], release__status=Release.Status.PUBLISHED
-        )
-        .exclude(change=ReleaseItem.Change.WITHDRAWN)
-        .order_by("entry_id", "-release__number")
-        .distinct("entry_id")
-        .values_list("entry_id", "snapshot")
-    )
-    snaps = dict(latest)
+    snaps = {pk: snap for pk, _code, snap in _latest_snapshots([r.capability_id for r in rows])}
     return [
         {
             "row": r,
