@@ -198,6 +198,11 @@ def score_pairs(
     table = readiness_table()
     kept_d: list[IntArray] = []
     kept_c: list[IntArray] = []
+    # The topic and text components of every pair that entered a top list, by key d·n_c + c: the final pairs
+    # are among them, and their text is not computed again (a text vector has hundreds of n-grams).
+    seen_keys: list[IntArray] = []
+    seen_topics: list[FloatArray] = []
+    seen_text: list[FloatArray] = []
     # Running top lists of each capability: demand positions and scores, shape (capability_top, n_c).
     cap_pos = np.full((0, n_c), -1, dtype=np.int64)
     cap_val = np.full((0, n_c), -np.inf)
@@ -212,6 +217,12 @@ def score_pairs(
         kept_d.append(r.astype(np.int64) + start)
         kept_c.append(pos[r, j])
         bpos, bval = _top(score, capability_top, axis=0)
+        bi, bc = np.nonzero(np.isfinite(bval))
+        rr = np.concatenate([r, bpos[bi, bc]])
+        cc = np.concatenate([pos[r, j], bc])
+        seen_keys.append((rr + start) * n_c + cc)
+        seen_topics.append(comp["topics"][rr, cc])
+        seen_text.append(comp["text"][rr, cc])
         merged_pos = np.concatenate([cap_pos, bpos + start])
         merged_val = np.concatenate([cap_val, bval])
         order = np.argsort(-(merged_val - merged_pos * TIE), axis=0, kind="stable")[:capability_top]
@@ -223,17 +234,31 @@ def score_pairs(
     all_d = np.concatenate([*kept_d, cap_pos[i, c]]) if n_d and n_c else np.empty(0, dtype=np.int64)
     all_c = np.concatenate([*kept_c, c.astype(np.int64)]) if n_d and n_c else np.empty(0, dtype=np.int64)
     pairs = np.unique(np.stack([all_d, all_c], axis=1), axis=0) if all_d.size else np.empty((0, 2), dtype=np.int64)
-    return pair_details(demand, capability, pairs[:, 0], pairs[:, 1])
+    known: dict[str, FloatArray] = {}
+    if pairs.size:
+        keys, first = np.unique(np.concatenate(seen_keys), return_index=True)
+        at = first[np.searchsorted(keys, pairs[:, 0] * n_c + pairs[:, 1])]
+        known = {"topics": np.concatenate(seen_topics)[at], "text": np.concatenate(seen_text)[at]}
+    return pair_details(demand, capability, pairs[:, 0], pairs[:, 1], known=known)
 
 
-def pair_details(demand: Side, capability: Side, d: IntArray, c: IntArray) -> Pairs:
-    """The score, components and shared topics of the given pairs, ordered by demand, −score, capability."""
-    demand = replace(demand, text=_float_text(demand.text))
-    capability = replace(capability, text=_float_text(capability.text))
-    dt, ct = _unit_rows(demand.topics), _unit_rows(capability.topics)
+def pair_details(
+    demand: Side, capability: Side, d: IntArray, c: IntArray, *, known: dict[str, FloatArray] | None = None
+) -> Pairs:
+    """The score, components and shared topics of the given pairs, ordered by demand, −score, capability
+    (``known``: their topic and text components, already computed)."""
+    known = known or {}
+    if "topics" in known:
+        topics = known["topics"]
+    else:
+        dt, ct = _unit_rows(demand.topics), _unit_rows(capability.topics)
+        topics = np.clip(np.asarray(dt[d].multiply(ct[c]).sum(axis=1)).ravel(), 0.0, 1.0)
+    if "text" in known:
+        text = known["text"]
+    else:
+        dx, cx = _float_text(demand.text), _float_text(capability.text)
+        text = np.clip(np.asarray(dx[d].multiply(cx[c]).sum(axis=1)).ravel(), 0.0, 1.0)
     table = readiness_table()
-    topics = np.clip(np.asarray(dt[d].multiply(ct[c]).sum(axis=1)).ravel(), 0.0, 1.0)
-    text = np.clip(np.asarray(demand.text[d].multiply(capability.text[c]).sum(axis=1)).ravel(), 0.0, 1.0)
     readiness = table[demand.trl[d], capability.trl[c]]
     den, dzh, cen, czh = demand.region_en[d], demand.region_zh[d], capability.region_en[c], capability.region_zh[c]
     same = ((den > 0) & (den == cen)) | ((dzh > 0) & (dzh == czh))

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -211,6 +211,15 @@ def _score(
     return _rows(pairs, demands, capabilities, topic_codes, now=now)
 
 
+def _lock_matches() -> None:
+    """One writer of the matches at a time (a release's recomputation and a full run may overlap): each waits
+    for the other's commit, then deletes what it replaces as committed. PostgreSQL only (the SQLite demo has
+    one writer anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f'LOCK TABLE "{Match._meta.db_table}" IN SHARE ROW EXCLUSIVE MODE')
+
+
 def matches_for_entries(*, entry_ids: Iterable[int]) -> int:
     """Recompute the matches of these entries (each against every published entry of the other kind) and
     replace their stored rows in one transaction; entries without a published version lose theirs. Returns
@@ -232,6 +241,7 @@ def matches_for_entries(*, entry_ids: Iterable[int]) -> int:
             if m.demand_id not in changed_demands  # scored above against every capability
         ]
     with transaction.atomic():
+        _lock_matches()
         Match.objects.filter(Q(demand_id__in=ids) | Q(capability_id__in=ids)).delete()
         Match.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
@@ -296,6 +306,7 @@ def match_run_execute(*, run_id: int) -> bool:
         with transaction.atomic():
             if not mine.select_for_update().exists():
                 return False  # re-claimed by another worker meanwhile
+            _lock_matches()
             Match.objects.all().delete()
             Match.objects.bulk_create(rows, batch_size=2000)
             mine.update(status=MatchRun.Status.DONE, done=len(demands), matches=len(rows), finished_at=timezone.now())
