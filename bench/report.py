@@ -190,6 +190,10 @@ def render(r: dict[str, Any]) -> str:
             f"{_spread(pb['baseline'], unit=' s')} (the reads and writes it needs) | "
             f"{_num(_ratio(total, pb['baseline']['median']), 0)}× | report | – |"
         )
+    mt = r.get("matching")  # 6b (bench/matching.py)
+    if mt:
+        for row in matching_rows(mt):
+            add(row)
     add("")
 
     # --- machine ---
@@ -681,3 +685,19 @@ def matching_section(mt: dict[str, Any]) -> str:
         f"component as a full matrix and full sorts: {_spread(t['baseline'], unit=' s')}, peak "
         f"{mt['peak']['baseline'] / mib:,.0f} MiB; both keep the same pairs with the same scores (checked every run)."
     )
+
+
+def matching_rows(mt: dict[str, Any]) -> list[str]:
+    """The summary table's rows of a full match recomputation."""
+    t, mib = mt["times"], 2**20
+    size = f"{mt['demand']:,} × {mt['capability']:,}"
+    return [
+        f"| 6. matching, {size} entries | full recomputation: score every pair, keep the top lists | "
+        f"{_spread(t['score'], unit=' s')} | {_spread(t['baseline'], unit=' s')} (plain numpy/scipy, full matrices) | "
+        f"{_num(_ratio(t['score']['median'], t['baseline']['median']), 2)}× | report | – |",
+        f"| 6. matching, {size} entries | peak memory of the scoring | {mt['peak']['product'] / mib:,.0f} MiB | "
+        f"{mt['peak']['baseline'] / mib:,.0f} MiB (plain numpy/scipy) | "
+        f"{_num(_ratio(mt['peak']['product'], mt['peak']['baseline']), 2)}× | report | – |",
+        f"| 6. matching, {size} entries | whole recomputation (prepare + score + rows + write) | "
+        f"{_num(sum(t[k]['median'] for k in ('prepare', 'score', 'rows', 'write')), 1)} s | – | – | report | – |",
+    ]
