@@ -40,7 +40,7 @@ NATIONAL_RESPONDENTS = 5000
 NATIONAL_TOPICS = 700
 TOPICS_PER_RESPONDENT = 40
 BOOTSTRAP_B = 1000
-WORKLOADS = ("aggregation", "submit", "public", "bootstrap", "similarity", "exchange")
+WORKLOADS = ("aggregation", "submit", "public", "bootstrap", "similarity", "exchange", "matching")
 
 
 def _log(message: str) -> None:
@@ -322,6 +322,14 @@ def main(argv: list[str] | None = None) -> int:
             }
             _log(f"exchange: {sizes['capability']:,} capability and {sizes['demand']:,} demand entries")
             result["exchange"] = exchange(**sizes, repeat=args.repeat, log=_log)
+        if "matching" in only:  # 6b: a full match recomputation (bench/matching.py)
+            from bench.matching import matching_recompute
+
+            n_demand, n_capability = max(50, round(2_000 * s)), max(200, round(10_000 * s))
+            _log(f"matching: {n_demand:,} demand × {n_capability:,} capability entries")
+            result["matching"] = matching_recompute(
+                demand=n_demand, capability=n_capability, repeat=args.repeat, log=_log
+            )
         info["load_end"] = load_average()
         result["minutes"] = (time.monotonic() - started) / 60
         notes = ROOT / "bench" / "notes.md"

@@ -206,6 +206,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "rounds-tick": {"task": "delphi.rounds_tick", "schedule": envint("ROUNDS_TICK_SECONDS", 30)},
     "rounds-sweep": {"task": "delphi.rounds_sweep", "schedule": envint("ROUNDS_SWEEP_SECONDS", 120)},
     "scoring-sweep": {"task": "priorities.scoring_runs_sweep", "schedule": envint("ROUNDS_SWEEP_SECONDS", 120)},
+    "match-runs-sweep": {"task": "scenarios.match_runs_sweep", "schedule": envint("ROUNDS_SWEEP_SECONDS", 120)},
     "reminders": {
         "task": "delphi.reminders_send",
         "schedule": envint("REMINDER_SECONDS", 3 * 24 * 3600),

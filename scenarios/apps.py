@@ -28,6 +28,7 @@ class ScenariosConfig(AppConfig):
         roles.nav_register(
             "releases", _("Releases"), "exchange:release-admin-list", ["scenarios.publish_release"], order=41
         )
+        roles.nav_register("matching", _("Matching"), "exchange:matching-runs", ["scenarios.run_matching"], order=42)
         # Imported here because the selectors need the models loaded.
         from scenarios import selectors
         from scenarios.exchange import selectors as exchange_selectors
@@ -46,3 +47,5 @@ class ScenariosConfig(AppConfig):
                 version=exchange_selectors.entry_similarity_version,
             )
         )
+        # Registers the Celery tasks that services queue by name (foresight.core.queue).
+        from scenarios import tasks  # noqa: F401

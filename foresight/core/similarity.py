@@ -259,3 +259,20 @@ def mean_reciprocal_rank(ranked: Sequence[Sequence[str]], expected: Sequence[str
     for codes, code in zip(ranked, expected, strict=True):
         total += 1 / (list(codes).index(code) + 1) if code in codes else 0.0
     return total / len(expected)
+
+
+# --- Vectors of two sets of documents in one space --------------------------------------------------
+
+
+def unit_vectors(texts: Sequence[str], *, background: Sequence[str] = ()) -> Any:
+    """The unit vectors (documents × features, sparse CSR, float32) of ``texts`` in one space fitted on them and
+    on ``background`` (texts that only weigh the n-grams), by the search index's analysers: the cosine of two
+    documents is the dot product of their rows. All zeros when no text has a character."""
+    from scipy.sparse import csr_matrix
+
+    fitted = [*texts, *background]
+    if not any(normalise(text).strip() for text in fitted):
+        return csr_matrix((len(texts), 1), dtype=np.float32)
+    vectoriser = _vectoriser(chinese=any(CJK_RUN.search(text) for text in fitted))
+    vectoriser.fit(fitted)
+    return normalize(vectoriser.transform(list(texts))).tocsr()

@@ -86,6 +86,7 @@ OTHER_FIELDS = (
     "window_start",
     "window_end",
     "trl",
+    "trl_needed",
     "sources",
 )
 FIELDS = TEXT_FIELDS + OTHER_FIELDS
@@ -106,6 +107,7 @@ DEMAND_ONLY = (
     "window_end",
     "constraints_en",
     "constraints_zh",
+    "trl_needed",
 )
 CAPABILITY_ONLY = (
     "trl",

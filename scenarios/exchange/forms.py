@@ -119,6 +119,14 @@ class EntryForm(forms.Form):
         empty_value=None,
         required=False,
     )
+    trl_needed = forms.TypedChoiceField(
+        label=_("TRL needed"),
+        help_text=_("The lowest technology readiness level (1–9) a capability should have to be tried here."),
+        choices=[("", "—"), *[(str(n), str(n)) for n in range(1, 10)]],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
     trl_evidence_en = _text(_("Evidence of the readiness (English)"), rows=3)
     trl_evidence_zh = _text(_("Evidence of the readiness (Chinese)"), rows=3)
     deployments_en = _text(_("Where it has been deployed or tested (English)"), rows=3)

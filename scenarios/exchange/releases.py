@@ -28,6 +28,7 @@ from foresight.core.cache import content_version_bump
 from foresight.core.errors import Conflict
 from foresight.core.text import clean_text
 from scenarios.exchange.entries import FIELDS
+from scenarios.exchange.matching import release_matches_queue as matches_queue
 from scenarios.models import (
     RELEASE_IMMUTABLE_MESSAGE,
     Entry,
@@ -372,5 +373,6 @@ def release_publish(*, release: Release, actor: Any, released_on: date | None = 
             fingerprint=fingerprint,
         )
         transaction.on_commit(content_version_bump)  # the release pages and the scenario catalog
+        matches_queue(release=locked)  # its entries' matches, recomputed once this commits
         audit_log(action="release_publish", actor=actor, release=locked.code, items=len(items), fingerprint=fingerprint)
     return Release.objects.get(pk=locked.pk)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from scenarios.exchange import views
+from scenarios.exchange import views, views_matching
 
 app_name = "exchange"
 
@@ -32,4 +32,9 @@ urlpatterns = [
     path("review/", views.review_queue, name="review-queue"),
     path("releases/", views.release_admin_list, name="release-admin-list"),
     path("releases/<slug:code>/", views.release_admin, name="release-admin"),
+    # Matching (scenarios.exchange.views_matching)
+    path("entries/<slug:code>/matches/", views_matching.entry_matches, name="entry-matches"),
+    path("entries/<slug:code>/shortlist/<slug:capability>/", views_matching.shortlist_toggle, name="shortlist-toggle"),
+    path("matching/", views_matching.matching_runs, name="matching-runs"),
+    path("matching/runs/<int:pk>/", views_matching.matching_run_progress, name="matching-run"),
 ]

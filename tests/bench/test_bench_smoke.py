@@ -75,3 +75,4 @@ def test_the_harness_measures_every_workload_against_its_baseline(tmp_path: Path
     assert "Non-200 answers or connection errors during the runs: none." in text
     assert "showed the new name on the next request: yes" in text
     assert "Both give the same rank intervals" in text
+    assert "both keep the same pairs with the same scores" in text  # 6b: matching against plain numpy/scipy
