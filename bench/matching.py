@@ -1,16 +1,16 @@
 """Workload 6b: a full match recomputation of the scenario exchange at its national scale (2,000 demand ×
 10,000 capability entries).
 
-The entries are made by ``manage.py generate_exchange``'s own composer (``scenarios.exchange.generate._entry``,
+The entries are made by ``manage.py generate_exchange``'s own composer (``scenarios.exchange.generate.entries_compose``,
 seed 1, in memory: nothing is written), each demand given a TRL needed by a second seeded generator (the
 generator leaves it blank). Then, as ``scenarios.exchange.matching`` does for a ``MatchRun``:
 
 * **prepare**: the published versions as the scorer's arrays — one TF-IDF space fitted on both sides and the
   catalog's topic texts (``foresight.core.similarity.unit_vectors``), role-weighted topic vectors, TRL, regions,
-  windows (``matching._sides``);
+  windows (``matching.matches_arrays``);
 * **score**: ``match_scoring.score_pairs`` — every pair, in blocks of 256 demand entries, each demand's top 50
   and each capability's top 20;
-* **rows**: the kept pairs as ``Match`` rows with their reasons (``matching._rows``), and their insertion
+* **rows**: the kept pairs as ``Match`` rows with their reasons (``matching.matches_build``), and their insertion
   (``bulk_create``) in a transaction that is rolled back.
 
 **Baseline:** the same scoring written plainly with numpy/scipy, independently of the product's code: every
@@ -26,7 +26,6 @@ import random
 import statistics
 import time
 import tracemalloc
-from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -36,9 +35,9 @@ from django.utils import timezone
 
 from scenarios.exchange import match_scoring as ms
 from scenarios.exchange import matching
-from scenarios.exchange.generate import _entry, _settings_of_topics, _topics
+from scenarios.exchange.generate import entries_compose
 from scenarios.exchange.selectors import entry_text
-from scenarios.models import Entry, Match, Organisation
+from scenarios.models import Match
 
 SEED = 1
 
@@ -49,41 +48,23 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 def versions(*, demand: int, capability: int) -> tuple[list[matching.Version], list[matching.Version]]:
     """The entries as the generator composes them, as published versions (in memory)."""
-    rng = random.Random(SEED)
     needs = random.Random(SEED + 1)
-    topics = _topics()
-    codes = {t[0]: t[1] for t in topics}
-    settings_by_topic = _settings_of_topics()
-    organisation = Organisation(code="bench-o", name_en="Bench", kind="enterprise")
-    today = timezone.localdate()
     out: dict[str, list[matching.Version]] = {"demand": [], "capability": []}
-    for kind, n in (("demand", demand), ("capability", capability)):
-        for i in range(n):
-            code = f"b-{kind[0]}{i:05d}"
-            entry, links = _entry(
-                rng,
-                code=code,
-                kind=kind,
-                organisation=organisation,
-                status=Entry.Status.PUBLISHED,
-                topics=topics,
-                settings_by_topic=settings_by_topic,
-                today=today,
+    for pk, (entry, links) in enumerate(entries_compose(seed=SEED, demand=demand, capability=capability), start=1):
+        out[entry.kind].append(
+            matching.Version(
+                pk=pk,
+                code=entry.code,
+                kind=entry.kind,
+                text=entry_text(entry),
+                topics=links,
+                trl=entry.trl,
+                trl_needed=needs.choice([None, 4, 5, 6, 7, 8]) if entry.kind == "demand" else None,
+                region_en=entry.region_en,
+                region_zh=entry.region_zh,
+                window_end=entry.window_end,
             )
-            out[kind].append(
-                matching.Version(
-                    pk=len(out["demand"]) + len(out["capability"]) + 1,
-                    code=code,
-                    kind=kind,
-                    text=entry_text(entry),
-                    topics=[(codes[t], role) for t, role in links],
-                    trl=entry.trl,
-                    trl_needed=needs.choice([None, 4, 5, 6, 7, 8]) if kind == "demand" else None,
-                    region_en=entry.region_en,
-                    region_zh=entry.region_zh,
-                    window_end=entry.window_end,
-                )
-            )
+        )
     return out["demand"], out["capability"]
 
 
@@ -171,14 +152,14 @@ def matching_recompute(*, demand: int, capability: int, repeat: int, log: Any) -
     log(f"  composed {len(demands):,} demand and {len(capabilities):,} capability entries in {compose:.1f} s")
     times: dict[str, list[float]] = {"prepare": [], "score": [], "rows": [], "write": [], "baseline": []}
     kept = 0
-    today = date.today() + timedelta(days=0)
+    today = timezone.localdate()
     for i in range(repeat):
         t0 = time.perf_counter()
-        d_side, c_side, topic_codes = matching._sides(demands, capabilities, today=today)
+        d_side, c_side, topic_codes = matching.matches_arrays(demands, capabilities, today=today)
         t1 = time.perf_counter()
         pairs = ms.score_pairs(d_side, c_side)
         t2 = time.perf_counter()
-        rows = matching._rows(pairs, demands, capabilities, topic_codes, now=timezone.now())
+        rows = matching.matches_build(pairs, demands, capabilities, topic_codes, now=timezone.now())
         t3 = time.perf_counter()
         times["prepare"].append(t1 - t0)
         times["score"].append(t2 - t1)
@@ -199,7 +180,7 @@ def matching_recompute(*, demand: int, capability: int, repeat: int, log: Any) -
             f"{times['rows'][-1]:.1f} s, write {times['write'][-1]:.1f} s; baseline {times['baseline'][-1]:.1f} s; "
             f"{kept:,} matches, same as the baseline"
         )
-    d_side, c_side, _codes = matching._sides(demands, capabilities, today=today)
+    d_side, c_side, _codes = matching.matches_arrays(demands, capabilities, today=today)
     _r, product_peak = _peak(lambda: ms.score_pairs(d_side, c_side))
     _b, baseline_peak = _peak(
         lambda: baseline(d_side, c_side, demand_top=ms.DEMAND_TOP, capability_top=ms.CAPABILITY_TOP)

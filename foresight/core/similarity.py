@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connection
+from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.preprocessing import normalize
@@ -268,8 +269,6 @@ def unit_vectors(texts: Sequence[str], *, background: Sequence[str] = ()) -> Any
     """The unit vectors (documents × features, sparse CSR, float32) of ``texts`` in one space fitted on them and
     on ``background`` (texts that only weigh the n-grams), by the search index's analysers: the cosine of two
     documents is the dot product of their rows. All zeros when no text has a character."""
-    from scipy.sparse import csr_matrix
-
     fitted = [*texts, *background]
     if not any(normalise(text).strip() for text in fitted):
         return csr_matrix((len(texts), 1), dtype=np.float32)

@@ -533,3 +533,29 @@ def publish_release(entry_ids: list[int], *, actor: Any, seed: int, part: int, l
         "add_seconds": added - started,
         "publish_seconds": done - added,
     }
+
+
+def entries_compose(*, seed: int, demand: int, capability: int) -> list[tuple[Entry, list[tuple[str, str]]]]:
+    """Demand then capability entries as a generation composes them (the same composer, in memory, nothing
+    saved: for benchmarks of what works on entries), each with its topic links as (topic code, role)."""
+    rng = random.Random(seed)
+    topics = _topics()
+    codes = {t[0]: t[1] for t in topics}
+    settings_by_topic = _settings_of_topics()
+    organisation = Organisation(code=f"{prefix_for(seed)}compose", name_en="Composed", kind="enterprise")
+    today = timezone.localdate()
+    out = []
+    for kind, n in ((Entry.Kind.DEMAND, demand), (Entry.Kind.CAPABILITY, capability)):
+        for i in range(n):
+            entry, links = _entry(
+                rng,
+                code=f"{prefix_for(seed)}{kind[0]}{i:05d}",
+                kind=kind,
+                organisation=organisation,
+                status=Entry.Status.PUBLISHED,
+                topics=topics,
+                settings_by_topic=settings_by_topic,
+                today=today,
+            )
+            out.append((entry, [(codes[t], role) for t, role in links]))
+    return out

@@ -108,7 +108,9 @@ def published_versions(*, kind: str | None = None, entry_ids: Iterable[int] | No
     return sorted(versions, key=lambda v: v.code)
 
 
-def _sides(demands: list[Version], capabilities: list[Version], *, today: date) -> tuple[ms.Side, ms.Side, list[str]]:
+def matches_arrays(
+    demands: list[Version], capabilities: list[Version], *, today: date
+) -> tuple[ms.Side, ms.Side, list[str]]:
     """The scorer's arrays for both sides (one text space, one topic space) and the topic codes by column."""
     topic_codes = sorted({code for v in (*demands, *capabilities) for code, _role in v.topics})
     column = {code: i for i, code in enumerate(topic_codes)}
@@ -151,7 +153,7 @@ def _sides(demands: list[Version], capabilities: list[Version], *, today: date) 
 ROLE_OF_WEIGHT = {weight: role for role, weight in ScenarioTopic.ROLE_WEIGHTS.items()}
 
 
-def _rows(
+def matches_build(
     pairs: ms.Pairs, demands: list[Version], capabilities: list[Version], topic_codes: list[str], *, now: Any
 ) -> list[Match]:
     """Unsaved ``Match`` rows of the kept pairs, with their components and the facts behind them."""
@@ -206,9 +208,9 @@ def _score(
     if not demands or not capabilities:
         return []
     now = timezone.now()
-    demand, capability, topic_codes = _sides(demands, capabilities, today=timezone.localdate())
+    demand, capability, topic_codes = matches_arrays(demands, capabilities, today=timezone.localdate())
     pairs = ms.score_pairs(demand, capability, progress=progress)
-    return _rows(pairs, demands, capabilities, topic_codes, now=now)
+    return matches_build(pairs, demands, capabilities, topic_codes, now=now)
 
 
 def _lock_matches() -> None:

@@ -6,13 +6,13 @@ from typing import Any
 
 from django import template
 
+from scenarios.exchange.views_matching import matching_panel_context
+
 register = template.Library()
 
 
 @register.inclusion_tag("exchange/_matching_panel.html", takes_context=True)
 def matching_panel(context: Any, entry: Any) -> dict[str, Any]:
-    from scenarios.exchange.views_matching import matching_panel_context
-
     request = context.get("request")
     if request is None:
         return {"show": False}

@@ -38,6 +38,7 @@ from scenarios.models import (
     EntryComment,
     EntryTopic,
     JoinRequest,
+    MatchRun,
     Membership,
     Organisation,
     OrganisationInvitation,
@@ -431,6 +432,32 @@ MATRIX: list[Row] = [
     Row("api-release-detail", ("r_draft",), "get", NOBODY, hidden=True),
     Row("api-release-item-list", ("r_published",), "get", EVERYONE),
     Row("api-release-item-list", ("r_draft",), "get", NOBODY, hidden=True),
+    # Matching: an entry's matches are its organisation's and the curators'; other signed-in callers get 404
+    # (the list does not exist for them); the shortlist is the demand entry's writers'; recomputation, curators'.
+    Row(
+        "exchange:entry-matches",
+        ("published",),
+        "get",
+        A_MEMBERS | CURATORS,
+        refused={NOORG: 404, B_ADMIN: 404, B_EDITOR: 404, ANALYST: 404},
+    ),
+    Row(
+        "exchange:shortlist-toggle",
+        ("published", "published"),
+        "post",
+        A_WRITERS,
+        data={"action": "remove"},
+        refused={NOORG: 404, B_ADMIN: 404, B_EDITOR: 404, ANALYST: 404},
+    ),
+    Row("exchange:matching-runs", (), "get", CURATORS),
+    Row(
+        "exchange:matching-runs",
+        (),
+        "post",
+        CURATORS,
+        effect=lambda w: MatchRun.objects.filter(status="queued").exists(),
+    ),
+    Row("exchange:matching-run", ("match_run",), "get", CURATORS),
 ]
 
 PUBLIC_NAMES = {
@@ -564,6 +591,7 @@ def world(catalog: Any) -> World:
         "b_draft": b_draft.code,
         "r_published": r_published.code,
         "r_draft": r_draft.code,
+        "match_run": MatchRun.objects.create(status="done").pk,
     }
 
 
