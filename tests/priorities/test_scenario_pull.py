@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from foresight.catalog.models import Topic
@@ -26,7 +28,7 @@ from scenarios.exchange.organisations import organisation_create
 from scenarios.models import Entry, Pilot, PilotOrganisation, PilotStageChange, Scenario
 from scenarios.selectors import scenario_pull_evidence
 from tests.factories import staff_user
-from tests.priorities.conftest import answers, expected_scenario_pull, panelist, run_round
+from tests.priorities.conftest import answers, expected_scenario_pull, panelist, publish, run_round
 
 pytestmark = pytest.mark.django_db
 
@@ -246,3 +248,30 @@ def test_the_formula_itself() -> None:
     assert out["b"]["components"] == {"demand": pytest.approx(1.8), "pilots": pytest.approx(3.0)}
     assert [p["code"] for p in out["b"]["pilots"]] == ["p1"]
     assert out["c"] == {"total": 0.0, "components": {"demand": 0.0, "pilots": 0.0}, "scenarios": [], "pilots": []}
+
+
+def test_the_workbench_shows_each_topics_components_and_the_edition_states_the_formula(
+    world: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    codes, wards = world["codes"], world["wards"]
+    going = pilot(world, wards, claimed="scaling", verified="demonstration")
+    run = scored(world["study"])
+    sam = Client()
+    sam.force_login(staff_user("sam"))
+    with django_assert_max_num_queries(20):
+        page = sam.get(reverse("workbench:run", args=[run.code]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="scenario-pull"' in html and "1 + log10(1 + the number of sites" in html
+    row = html.split(f'id="pull-{codes[0]}"', 1)[1].split("</tr>", 1)[0]
+    demand, pilots = expected_scenario_pull(codes[0])
+    assert f'data-figure="demand">{demand:.2f}<' in row and f'data-figure="pilots">{pilots:.2f}<' in row
+    assert f'data-figure="total">{demand + pilots:.2f}<' in row
+    assert wards.scenario.code in row and going.code in row and "Demonstration" in row and "9 sites" in row
+
+    edition = publish(run, "pull-edition", "Pull")
+    public = Client().get(reverse("priorities:edition-detail", args=[edition.code]))
+    assert public.status_code == 200
+    text = public.content.decode()
+    assert 'id="method-scenario-pull"' in text and "verified stage" in text
+    assert going.code not in text  # the pilots behind a number are the workbench's, not the public page's

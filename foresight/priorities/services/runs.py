@@ -74,6 +74,16 @@ logger = logging.getLogger(__name__)
 # Bump when a change to this module or to ``scoring`` changes any number for the same inputs.
 METHOD_VERSION = "priorities-3"
 
+# The first method whose scenario pull is computed from published evidence (before: curated links only).
+PULL_FROM_EVIDENCE = 3
+
+
+def pull_from_evidence(method: str | None) -> bool:
+    """Whether a run of ``method`` (its results' ``inputs.method``) computed scenario pull from evidence."""
+    _, _, number = (method or "").rpartition("-")
+    return number.isdigit() and int(number) >= PULL_FROM_EVIDENCE
+
+
 CRITERIA = (
     "importance_index",
     "importance_index_high",
