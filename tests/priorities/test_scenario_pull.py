@@ -275,3 +275,5 @@ def test_the_workbench_shows_each_topics_components_and_the_edition_states_the_f
     text = public.content.decode()
     assert 'id="method-scenario-pull"' in text and "verified stage" in text
     assert going.code not in text  # the pilots behind a number are the workbench's, not the public page's
+    zh = Client().get(f"/zh-hans/editions/{edition.code}/").content.decode()
+    assert "场景拉动 = D + P" in zh and "已核实阶段" in zh
