@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum, prefetch_related_objects
 from django.http import Http404
@@ -11,7 +13,8 @@ from django.http import Http404
 from foresight.catalog.models import Direction, PublicationStatus, SourceReference, Topic, public_topic_q
 from foresight.catalog.selectors import CleanedFilters
 from foresight.core import similarity
-from scenarios.models import Entry, Release, ReleaseItem, Scenario, ScenarioTopic
+from scenarios import pull
+from scenarios.models import Entry, Pilot, Release, ReleaseItem, Scenario, ScenarioTopic
 
 ROLE_ORDER = {"core": 0, "enabling": 1, "complementary": 2}
 
@@ -177,3 +180,63 @@ def scenario_releases(*, scenario: Scenario) -> list[ReleaseItem]:
         .select_related("release")
         .order_by("-release__number")
     )
+
+
+# --- Scenario pull: the evidence behind a topic's criterion in priority scoring ----------------------------
+
+
+def scenario_pull_evidence(*, topic_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Each topic's scenario pull (``scenarios.pull``: the formula) and the evidence it comes from, in three
+    queries whatever the number of topics:
+
+    1. the links of published scenarios whose list kind is not capability (supply is not pull), with the
+       entry each scenario is published as;
+    2. the scale (sites) of those entries as their latest release published them (a revision in progress does
+       not count until it is released: ``entry_published_version`` reads the same snapshot);
+    3. the pilots of those entries with a verified stage (never the stage a pilot only claims).
+
+    Only published figures count: a scenario's code, an entry's published scale and a pilot's verified stage.
+    Conversations and matches are never read."""
+    links = list(
+        ScenarioTopic.objects.filter(topic_id__in=list(topic_ids), scenario__status=PublicationStatus.PUBLISHED)
+        .exclude(scenario__list_kind=Scenario.ListKind.CAPABILITY)
+        .values_list("topic_id", "role", "scenario_id", "scenario__code", "scenario__entry__id")
+        .order_by("topic_id", "scenario__code")
+    )
+    entry_ids = sorted({entry_id for *_, entry_id in links if entry_id is not None})
+    sites: dict[int, int | None] = {}
+    if entry_ids:
+        published = (
+            ReleaseItem.objects.filter(entry_id__in=entry_ids, release__status=Release.Status.PUBLISHED)
+            .exclude(change=ReleaseItem.Change.WITHDRAWN)
+            .order_by("entry_id", "-release__number")
+            .values_list("entry_id", "snapshot__scale_sites")
+        )
+        for entry_id, value in published:  # the latest release first: keep its figure (any database)
+            sites.setdefault(entry_id, value if isinstance(value, int) else None)
+    scenario_ids = sorted({scenario_id for _, _, scenario_id, _, _ in links})
+    pilots: dict[int, list[tuple[str, str]]] = {}
+    if scenario_ids:
+        verified = (
+            Pilot.objects.filter(demand__scenario_id__in=scenario_ids, demand__kind=Entry.Kind.DEMAND)
+            .exclude(verified_stage__in=["", Pilot.Stage.STOPPED])
+            .values_list("demand__scenario_id", "code", "verified_stage")
+            .order_by("code")
+        )
+        for scenario_id, code, stage in verified:
+            pilots.setdefault(scenario_id, []).append((code, stage))
+    scenario_rows = [
+        pull.ScenarioRow(
+            topic=topic_id, scenario=code, role=role, sites=sites.get(entry_id) if entry_id is not None else None
+        )
+        for topic_id, role, _, code, entry_id in links
+    ]
+    pilot_rows = [
+        pull.PilotRow(topic=topic_id, pilot=pilot, scenario=code, role=role, stage=stage)
+        for topic_id, role, scenario_id, code, _ in links
+        for pilot, stage in pilots.get(scenario_id, [])
+    ]
+    evidence = pull.topic_pull(
+        topics=topic_ids, scenarios=scenario_rows, pilots=pilot_rows, role_weights=ScenarioTopic.ROLE_WEIGHTS
+    )
+    return {t: evidence[t] for t in topic_ids}

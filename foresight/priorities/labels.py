@@ -53,6 +53,15 @@ QUADRANT_MEANINGS: dict[str, Any] = {
     "adopt": _("less important, realised within the plan period"),
     "monitor": _("less important, realised after the plan period"),
 }
+# How scenario pull is computed (``scenarios.pull``), as the workbench, the edition page and its method note say it.
+SCENARIO_PULL_FORMULA = _(
+    "Scenario pull = D + P. D (published demand): for each published scenario that needs the topic and is not a "
+    "capability listing, role weight (core 1, enabling 0.6, complementary 0.3) × (1 + log10(1 + the number of "
+    "sites its released entry states)). P (pilots): for each pilot of those scenarios, role weight × the weight "
+    "of its verified stage (opened 1, pilot 2, demonstration 3, scaling 4, mainstream 5; stopped 0); a stage "
+    "counts only once a curator has verified its evidence. The panel's rating of how strongly the scenarios "
+    "demand the topic is not part of it yet: experts do not rate scenarios yet."
+)
 COMPETITIVENESS_QUADRANTS = ("strengthen", "lead_maintain", "watch", "deprioritise")
 TIMING_QUADRANTS = ("act_now", "build_up", "adopt", "monitor")
 

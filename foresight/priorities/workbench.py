@@ -39,7 +39,7 @@ from foresight.priorities.forms import (
     RunCreateForm,
     RunTableForm,
 )
-from foresight.priorities.labels import CRITERION_LABELS, edition_titles
+from foresight.priorities.labels import CRITERION_LABELS, SCENARIO_PULL_FORMULA, edition_titles
 from foresight.priorities.models import Edition, EditionEntry, EditionImmutable, ScoringRun
 from foresight.priorities.roles import (
     PREPARE_EDITION,
@@ -230,6 +230,8 @@ def _render_run(
             "moved_down": sum(1 for r in rows if (r["movement"] or 0) < 0),
             "matrices": wb.run_matrices(rows, run.thresholds),
             "suppressed": wb.run_unranked(run=run, topics=topics),
+            "pull_rows": wb.run_pull_rows(run=run, topics=topics),
+            "pull_formula": SCENARIO_PULL_FORMULA,
             "other_runs": wb.run_others(run=run),
             "top_k": run.top_k,
             "state": data,

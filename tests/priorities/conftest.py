@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ from foresight.delphi.services.rounds import round_close, round_open
 from foresight.priorities.models import Edition, ScoringRun
 from foresight.priorities.services.editions import edition_draft_create, edition_entry_decide, edition_publish
 from foresight.priorities.services.runs import scoring_run_create, scoring_run_execute
-from scenarios.models import ScenarioTopic
+from scenarios.models import Entry, Pilot, ReleaseItem, ScenarioTopic
 from tests.factories import AreaFactory, ScenarioFactory, TopicFactory
 
 
@@ -82,7 +83,8 @@ def make_panelist() -> Callable[..., Participant]:
 def mini_catalog(db: Any) -> list[Topic]:
     """Six public topics in two areas; the first two on a policy list, the third on a mere theme list;
     a published scenario needs topic 0 (core) and topic 1 (enabling), a draft one needs topic 2, and a
-    published one that came through the exchange needs topic 3 (not yet evidence of pull)."""
+    published one that came through the exchange needs topic 3 (demand counts whatever its origin), and a
+    published capability listing needs topic 4 (supply, not pull)."""
     areas = [AreaFactory(), AreaFactory()]
     topics = [TopicFactory(area=areas[i % 2]) for i in range(6)]
     policy = Cluster.objects.create(code="test-policy", kind="policy_list", name_en="Policy list", name_zh="政策清单")
@@ -94,6 +96,7 @@ def mini_catalog(db: Any) -> list[Topic]:
     ScenarioTopic.objects.create(scenario=published, topic=topics[1], role="enabling")
     ScenarioTopic.objects.create(scenario=ScenarioFactory(status="draft"), topic=topics[2], role="core")
     ScenarioTopic.objects.create(scenario=ScenarioFactory(origin="exchange"), topic=topics[3], role="core")
+    ScenarioTopic.objects.create(scenario=ScenarioFactory(list_kind="capability"), topic=topics[4], role="core")
     return topics
 
 
@@ -138,3 +141,35 @@ def publish(
             rationale_zh=f"因为{entry.topic.code}重要。" if rationale_zh else "",
         )
     return edition_publish(edition=edition)
+
+
+# --- scenario pull, recomputed from the stored rows ----------------------------------------------------
+
+ROLE = {"core": 1.0, "enabling": 0.6, "complementary": 0.3}
+STAGE = {"opened": 1, "pilot": 2, "demonstration": 3, "scaling": 4, "mainstream": 5}
+
+
+def expected_scenario_pull(code: str) -> tuple[float, float]:
+    """(D, P) of a topic written out with plain loops over the rows (README "Priority scoring"), not with the
+    product's formula: D sums, over published non-capability scenarios that link the topic, role weight ×
+    (1 + log10(1 + sites of the entry's latest published, non-withdrawn release item)); P sums, over their
+    entries' pilots, role weight × the weight of the verified stage (stopped or unverified: 0)."""
+    demand = pilots = 0.0
+    for link in ScenarioTopic.objects.filter(topic__code=code).select_related("scenario"):
+        scenario = link.scenario
+        if scenario.status != "published" or scenario.list_kind == "capability":
+            continue
+        weight = ROLE[link.role]
+        sites = 0
+        entry = Entry.objects.filter(scenario=scenario).first()
+        if entry is not None:
+            for item in ReleaseItem.objects.filter(entry=entry, release__status="published").order_by(
+                "-release__number"
+            ):
+                if item.change != "withdrawn":
+                    sites = item.snapshot.get("scale_sites") or 0
+                    break
+            for pilot in Pilot.objects.filter(demand=entry):
+                pilots += weight * STAGE.get(pilot.verified_stage, 0)
+        demand += weight * (1 + math.log10(1 + sites))
+    return demand, pilots

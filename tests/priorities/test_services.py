@@ -27,7 +27,7 @@ from foresight.priorities.services.publishing import suggested_rationale
 from foresight.priorities.services.runs import CRITERIA, scoring_run_create, scoring_run_execute
 from scenarios.models import ScenarioTopic
 from tests.factories import ScenarioFactory
-from tests.priorities.conftest import answers, panelist, run_round
+from tests.priorities.conftest import answers, expected_scenario_pull, panelist, run_round
 
 ROOT = Path(__file__).resolve().parents[2]
 INCONSISTENT = {
@@ -123,13 +123,9 @@ def test_a_run_scores_every_topic_with_the_round_statistics(catalog: Any, queued
         else:
             assert topic["criteria"]["timing"] is None, code
         assert topic["indices"]["importance"]["index"] == importance.data["index"]
-        pull = sum(
-            ScenarioTopic.ROLE_WEIGHTS[role]
-            for role in ScenarioTopic.objects.filter(topic__code=code, scenario__status="published").values_list(
-                "role", flat=True
-            )
-        )
-        assert topic["criteria"]["scenario_pull"] == pytest.approx(pull)
+        demand, pilots = expected_scenario_pull(code)
+        assert topic["criteria"]["scenario_pull"] == pytest.approx(demand + pilots, abs=1e-9)
+        assert topic["scenario_pull"]["components"] == pytest.approx({"demand": demand, "pilots": pilots}, abs=1e-9)
         on_list = Topic.objects.filter(code=code, clusters__code__in=run.policy_clusters).exists()
         assert topic["criteria"]["policy_list"] == (1.0 if on_list else 0.0)
         assert topic["quadrant"]["importance_competitiveness"] in {
@@ -180,14 +176,8 @@ def test_scenario_pull_and_policy_lists_come_from_the_catalog(mini_catalog: list
     scoring_run_execute(run_id=run.pk)
     run.refresh_from_db()
     criteria = [run.results["topics"][t.code]["criteria"] for t in mini_catalog]
-    assert [c["scenario_pull"] for c in criteria] == [
-        1.0,
-        0.6,
-        0.0,
-        0.0,
-        0.0,
-        0.0,
-    ]  # draft and exchange scenarios count not
+    # A draft scenario and a capability listing count not; a published demonstration does, whatever its origin.
+    assert [c["scenario_pull"] for c in criteria] == [1.0, 0.6, 0.0, 1.0, 0.0, 0.0]
     assert [c["policy_list"] for c in criteria] == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
     themed = scoring_run_create(study=study, seed=1, top_k=1, B=20, policy_clusters=["test-theme"])
     scoring_run_execute(run_id=themed.pk)

@@ -25,8 +25,15 @@ from foresight.delphi.models import Question, Round, Study
 from foresight.delphi.selectors import topic_round_figures
 from foresight.priorities import charts, summaries
 from foresight.priorities.exports import published_aggregates
-from foresight.priorities.labels import CRITERION_LABELS, criterion_label, fallback_count_label, fallback_label
+from foresight.priorities.labels import (
+    CRITERION_LABELS,
+    SCENARIO_PULL_FORMULA,
+    criterion_label,
+    fallback_count_label,
+    fallback_label,
+)
 from foresight.priorities.models import TIER_ORDER, Edition, EditionEntry, Tier
+from foresight.priorities.services.runs import pull_from_evidence
 
 HISTORY_KEYS = ("importance", "competitiveness")
 
@@ -595,6 +602,10 @@ def edition_method(*, edition: PublicEdition) -> dict[str, Any]:
         "insufficient": len(summary.get("insufficient", [])),
         "timing_years": inputs.get("timing_years"),
         "stopping": (summary.get("stopping") or {}).get("zh" if _zh() else "en", ""),
+        # How scenario pull was computed, when it weighs in the score and came from published evidence.
+        "scenario_pull": (
+            SCENARIO_PULL_FORMULA if weights.get("scenario_pull") and pull_from_evidence(inputs.get("method")) else ""
+        ),
     }
 
 

@@ -31,7 +31,8 @@ from foresight.priorities.labels import (
     fallback_label,
 )
 from foresight.priorities.models import TIER_ORDER, Edition, EditionEntry, ScoringRun, Tier
-from foresight.priorities.services.runs import CRITERIA
+from foresight.priorities.services.runs import CRITERIA, pull_from_evidence
+from scenarios.models import Pilot, ScenarioTopic
 
 # The kind of figure (``foresight.numbers``) of each criterion's value in the run table: an index there
 # prints as it does on the public page.
@@ -240,6 +241,40 @@ def run_rows(*, run: ScoringRun, topics: Mapping[str, Topic], previous: ScoringR
                 "was_rank": was.get("rank") if was else None,
                 "is_new": previous is not None and (was is None or was.get("rank") is None),
                 "divergent": bool((result.get("groups") or {}).get("divergent")),
+            }
+        )
+    return rows
+
+
+def run_pull_rows(*, run: ScoringRun, topics: Mapping[str, Topic]) -> list[dict[str, Any]]:
+    """Each ranked topic's scenario pull (rank order): the components D (published demand) and P (verified
+    pilots) and the scenarios and pilots they come from, as the run recorded them. Empty for a run whose method
+    computed scenario pull from curated links only (it recorded no evidence)."""
+    results = run.results["topics"]
+    if not pull_from_evidence((run.results.get("inputs") or {}).get("method")):
+        return []
+    rows = []
+    for code in run.results["ranking"]:
+        evidence = results[code].get("scenario_pull") or {}
+        components = evidence.get("components") or {}
+        rows.append(
+            {
+                "code": code,
+                "topic": topics[code],
+                "total": results[code]["criteria"]["scenario_pull"],
+                "demand": components.get("demand", 0.0),
+                "pilots": components.get("pilots", 0.0),
+                "scenarios": [
+                    {**s, "role_label": ScenarioTopic.Role(s["role"]).label} for s in evidence.get("scenarios") or []
+                ],
+                "pilot_list": [
+                    {
+                        **p,
+                        "role_label": ScenarioTopic.Role(p["role"]).label,
+                        "stage_label": Pilot.Stage(p["stage"]).label,
+                    }
+                    for p in evidence.get("pilots") or []
+                ],
             }
         )
     return rows

@@ -22,6 +22,7 @@ from foresight.delphi.models import Study
 from foresight.delphi.selectors import round_stopping_note
 from foresight.priorities.labels import (
     LOCALES,
+    SCENARIO_PULL_FORMULA,
     criterion_label,
     edition_titles,
     fallback_count_label,
@@ -166,20 +167,27 @@ def _method_note(run: ScoringRun, lang: str) -> str:
     listed = "; ".join(f"{n} {w}" for n, w in shown) if lang == "en" else "、".join(f"{n} {w}" for n, w in shown)
     # The stopping rule after the round the run used, as the Delphi app words it (both languages).
     stopping = round_stopping_note(rnd=run.round)
+    pull = _pull_note(lang) if weights.get("scenario_pull") else ""
     if lang == "en":
         return (
             f"Weighted multi-criteria score of min–max normalised criteria ({listed}); rank intervals and "
             f"P(top-{run.top_k}) from {run.bootstrap_b:,} bootstrap resamples of the respondents (seed {run.seed}). "
             f"Suggested tier: priority when P(top-k) ≥ {TIER_PRIORITY_MIN:g}, key when ≥ {TIER_KEY_MIN:g}, "
             "otherwise watch. Every topic was published at its suggested tier with a rationale written from its "
-            f"numbers. {_rules_note(run, 'en')} {stopping['en']}"
+            f"numbers. {pull + ' ' if pull else ''}{_rules_note(run, 'en')} {stopping['en']}"
         )
     return (
         f"对最小–最大归一化后的各项指标加权评分（{listed}）；排名区间与进入前 {run.top_k} 名的概率来自对受访者的 "
         f"{run.bootstrap_b} 次自助重抽样（随机种子 {run.seed}）。建议层级：概率 ≥ {TIER_PRIORITY_MIN:g} 为优先，"
-        f"≥ {TIER_KEY_MIN:g} 为重点，其余为关注。各主题均按建议层级发布，理由依据其数据生成。{_rules_note(run, 'zh')}"
+        f"≥ {TIER_KEY_MIN:g} 为重点，其余为关注。各主题均按建议层级发布，理由依据其数据生成。{pull}{_rules_note(run, 'zh')}"
         f"{stopping['zh']}"
     )
+
+
+def _pull_note(lang: str) -> str:
+    """The scenario-pull formula (``labels.SCENARIO_PULL_FORMULA``) in ``lang``."""
+    with translation.override(LOCALES[lang]):
+        return str(SCENARIO_PULL_FORMULA)
 
 
 def _rules_note(run: ScoringRun, lang: str) -> str:

@@ -20,8 +20,18 @@ Criteria (SPEC §6; README "Priority scoring"), each min–max normalised across
   u(not by the horizon) = 0 and u(year y) = (H − y) / (H − Y0) clipped to [0, 1], H the study's
   horizon year and Y0 the year its round 1 opened.  Every answer counts, "already" and "never"
   explicitly, and topics are separated across the whole horizon (not only within a plan period).
-* ``scenario_pull`` — Σ role weight (core 1.0, enabling 0.6, complementary 0.3) over published
-  scenarios that need the topic.
+* ``scenario_pull`` — demand D(t) + pilots P(t), from published evidence only (``scenarios.pull``, read
+  by ``scenarios.selectors.scenario_pull_evidence``), w(role) the role weight (core 1.0, enabling 0.6,
+  complementary 0.3):
+  D(t) = Σ over published scenarios s linking t whose list kind is not capability (demand, demonstration,
+  vision; curated or from the exchange) of w(role) × (1 + log10(1 + sites(s))), sites(s) the ``scale_sites``
+  of the published version of the entry s is published as (0 without an entry or a scale; a revision in
+  progress counts once released);
+  P(t) = Σ over pilots of those scenarios' entries with a verified stage of w(role) × stage weight (opened 1,
+  pilot 2, demonstration 3, scaling 4, mainstream 5; stopped 0; a claimed, unverified stage never counts).
+  A third component, the Delphi panel's rating of how strongly the scenarios demand the topic, is not
+  measurable yet (experts do not rate scenarios). Each topic's entry records D, P and the scenario and
+  pilot codes they come from (``scenario_pull``), and the fingerprint covers them.
 * ``policy_list`` — 1 if the topic is on one of the run's policy-list clusters, else 0.
 
 A criterion whose figure the layer does not release for a topic (fewer than k + 1 answers) is
@@ -49,7 +59,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from foresight import disclosure
-from foresight.catalog.models import Cluster, PublicationStatus, Topic
+from foresight.catalog.models import Cluster, Topic
 from foresight.core import queue
 from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
@@ -57,12 +67,22 @@ from foresight.delphi.models import Question, Round, Study
 from foresight.delphi.selectors import answer_matrix, round_stopping_note, round_topic_reports
 from foresight.priorities import scoring
 from foresight.priorities.models import BOOTSTRAP_MAX, BOOTSTRAP_MIN, ScoringRun
-from scenarios.models import Scenario, ScenarioTopic
+from scenarios.selectors import scenario_pull_evidence
 
 logger = logging.getLogger(__name__)
 
 # Bump when a change to this module or to ``scoring`` changes any number for the same inputs.
-METHOD_VERSION = "priorities-2"
+METHOD_VERSION = "priorities-3"
+
+# The first method whose scenario pull is computed from published evidence (before: curated links only).
+PULL_FROM_EVIDENCE = 3
+
+
+def pull_from_evidence(method: str | None) -> bool:
+    """Whether a run of ``method`` (its results' ``inputs.method``) computed scenario pull from evidence."""
+    _, _, number = (method or "").rpartition("-")
+    return number.isdigit() and int(number) >= PULL_FROM_EVIDENCE
+
 
 CRITERIA = (
     "importance_index",
@@ -116,6 +136,8 @@ class CriteriaData:
     n: np.ndarray  # respondents per topic (anyone who answered one of its items)
     scenario_pull: np.ndarray
     policy_list: np.ndarray
+    # topic code -> the scenario pull's components and the scenarios and pilots they come from
+    pull_evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # topic code -> released results
     rounds: dict[str, str] = field(default_factory=dict)  # round code -> checksum
     responses_digest: str = ""
@@ -166,7 +188,8 @@ def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaD
     1. each topic's final round = its last aggregated round; respondents = participants with answers there;
     2. one query for the expertise / importance / competitiveness / tech_year answers of those cells;
     3. the released results of those cells (``round_topic_reports``: indices, years, sectors, change);
-    4. scenario pull and policy-list membership from the catalog as it is now.
+    4. scenario pull from the published scenarios, entries and verified pilots as they are now (three queries),
+       and policy-list membership from the catalog.
     """
     rounds = _aggregated_rounds(rnd)
     topic_round_ids = _topic_rounds(rounds)
@@ -223,14 +246,10 @@ def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaD
         b"".join(sorted(digests)) + f"{r_count}x{t_count}:{','.join(topics)}".encode()
     ).hexdigest()
 
-    pull = np.zeros(t_count)
-    # The curated scenarios' links only: a scenario the exchange published is not yet evidence of pull (a
-    # capability entry is supply, and a demand entry counts once its pilots are tracked).
-    links = ScenarioTopic.objects.filter(
-        scenario__status=PublicationStatus.PUBLISHED, scenario__origin=Scenario.Origin.CURATED, topic_id__in=order
-    )
-    for topic_id, role in links.values_list("topic_id", "role").order_by("topic_id", "role"):
-        pull[column[topic_id]] += ScenarioTopic.ROLE_WEIGHTS.get(role, 0.0)
+    # Published demand (scale-weighted) and the pilots with a verified stage (module docstring).
+    evidence = scenario_pull_evidence(topic_ids=order)
+    pull_evidence = {topic_codes[t]: evidence[t] for t in order}
+    pull = np.array([float(evidence[t]["total"]) for t in order], dtype=float)
     policy = np.zeros(t_count)
     members = Topic.clusters.through.objects.filter(topic_id__in=order, cluster__code__in=list(policy_clusters))
     for topic_id in members.values_list("topic_id", flat=True):
@@ -263,6 +282,7 @@ def criteria_collect(*, rnd: Round, policy_clusters: Sequence[str]) -> CriteriaD
         n=topic_n,
         scenario_pull=np.round(pull, scoring.INDEX_DECIMALS),
         policy_list=policy,
+        pull_evidence=pull_evidence,
         reports=reports,
         rounds={r.code: r.checksum for r in rounds if r.pk in {tr.pk for tr in topic_round_ids.values()}},
         responses_digest=responses_digest,
@@ -516,6 +536,8 @@ def scoring_fingerprint(*, run: ScoringRun, data: CriteriaData) -> str:
         "responses": data.responses_digest,
         **scoring_run_settings(run),
         "scenario_pull": dict(zip(data.topics, [float(v) for v in data.scenario_pull], strict=True)),
+        # The evidence behind it: a pilot's verified stage or an entry's published scale moves the fingerprint.
+        "scenario_pull_evidence": data.pull_evidence,
         "policy_list": dict(zip(data.topics, [float(v) for v in data.policy_list], strict=True)),
     }
     return hashlib.sha256(_canonical(_r(inputs)).encode()).hexdigest()
@@ -720,6 +742,8 @@ def scoring_results_compute(*, run: ScoringRun, data: CriteriaData, progress: An
                 ),
             },
             "groups": groups_view(report),
+            # D, P and the published scenarios and verified pilots they come from (staff only: not published).
+            "scenario_pull": data.pull_evidence.get(code) or {},
         }
         if j not in position:
             entry["tier"] = disclosure.INSUFFICIENT_TIER
