@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from scenarios.exchange import views
+from scenarios.exchange import views, views_pilots
 
 app_name = "exchange"
 
@@ -32,4 +32,10 @@ urlpatterns = [
     path("review/", views.review_queue, name="review-queue"),
     path("releases/", views.release_admin_list, name="release-admin-list"),
     path("releases/<slug:code>/", views.release_admin, name="release-admin"),
+    # Pilots (scenarios.exchange.views_pilots); the review page before the pilot's own address.
+    path("entries/<slug:code>/pilots/new/", views_pilots.pilot_open, name="pilot-open"),
+    path("pilots/review/", views_pilots.pilot_review, name="pilot-review"),
+    path("pilots/stages/<int:pk>/decide/", views_pilots.stage_decide, name="pilot-stage-decide"),
+    path("pilots/<slug:code>/", views_pilots.pilot_detail, name="pilot"),
+    path("pilots/<slug:code>/stages/", views_pilots.pilot_stage_add, name="pilot-stage-add"),
 ]
