@@ -19,7 +19,13 @@ from scenarios.exchange.pipeline import PERIODS, STAGES
 from scenarios.models import Entry, Pilot, PilotOrganisation, PilotStageChange, Scenario
 
 
+# The stages as text (their list in the help): one enum named in several places confuses the schema's names.
+STAGE_HELP = "One of " + ", ".join(STAGES)
+
+
 class StageChangeSerializer(serializers.ModelSerializer[PilotStageChange]):
+    stage = serializers.CharField(help_text=STAGE_HELP)
+
     class Meta:
         model = PilotStageChange
         fields = [
@@ -51,6 +57,7 @@ class ParticipantSerializer(serializers.ModelSerializer[PilotOrganisation]):
 
 
 class PilotSerializer(serializers.ModelSerializer[Pilot]):
+    verified_stage = serializers.CharField(help_text="The furthest verified stage. " + STAGE_HELP)
     demand = serializers.CharField(source="demand.code", help_text="Code of the demand entry")
     scenario = serializers.SerializerMethodField(help_text="Code of the public scenario of the demand entry")
     setting = serializers.CharField(source="shown_setting", help_text="The setting of the demand's scenario")
@@ -136,7 +143,7 @@ class PeriodRowSerializer(serializers.Serializer[Any]):
 
 
 class DurationSerializer(serializers.Serializer[Any]):
-    stage = serializers.ChoiceField(choices=STAGES[1:])
+    stage = serializers.CharField(help_text=STAGE_HELP + " (not opened)")
     count = serializers.IntegerField(help_text="Published pilots that reached the stage")
     median_days = serializers.FloatField(allow_null=True, help_text="Median days from the opening (verified dates)")
 
