@@ -18,7 +18,6 @@ from scenarios.exchange import pilot_selectors as selectors
 from scenarios.exchange.pipeline import PERIODS, STAGES
 from scenarios.models import Entry, Pilot, PilotOrganisation, PilotStageChange, Scenario
 
-
 # The stages as text (their list in the help): one enum named in several places confuses the schema's names.
 STAGE_HELP = "One of " + ", ".join(STAGES)
 
