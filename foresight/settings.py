@@ -213,6 +213,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "kwargs": {"every": envint("REMINDER_SECONDS", 3 * 24 * 3600)},
     },
 }
+# Pilots with no stage change for this many days are stale: a daily job reminds their organisations, once
+# a period (scenarios.exchange.pilots.pilots_remind_stale), and the curators see them listed.
+PILOT_STALE_DAYS = envint("PILOT_STALE_DAYS", 90)
+if PILOT_STALE_DAYS < 1:
+    raise ImproperlyConfigured("PILOT_STALE_DAYS must be at least 1")
+CELERY_BEAT_SCHEDULE["pilots-stale"] = {
+    "task": "scenarios.pilots_remind_stale",
+    "schedule": envint("PILOT_REMINDER_SECONDS", 24 * 3600),
+}
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 # Addresses of the reverse proxies in front of the app (comma-separated): behind one, rate limits key on
 # the client address the proxy forwards (X-Forwarded-For), not on the proxy's own.

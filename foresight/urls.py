@@ -17,6 +17,7 @@ from foresight.public import views as public_views
 from scenarios import api as scenarios_api
 from scenarios import views as scenario_views
 from scenarios.exchange import api as exchange_api
+from scenarios.exchange import pilot_api, views_pilots
 from scenarios.exchange import views as exchange_views
 
 handler404 = core_views.not_found
@@ -34,6 +35,7 @@ router.register("releases", exchange_api.ReleaseViewSet, basename="api-release")
 router.register(
     r"releases/(?P<release_code>[^/.]+)/items", exchange_api.ReleaseItemViewSet, basename="api-release-item"
 )
+router.register("pilots", pilot_api.PilotViewSet, basename="api-pilot")
 
 urlpatterns = [
     path("health/", core_views.health, name="health"),
@@ -45,6 +47,7 @@ urlpatterns = [
         delphi_api.ExpertAnswersView.as_view(),
     ),
     path("api/v1/expert/<slug:study_code>/rounds/<int:number>/submit/", delphi_api.ExpertSubmitView.as_view()),
+    path("api/v1/pipeline/", pilot_api.PipelineView.as_view(), name="api-pipeline"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
@@ -76,5 +79,11 @@ urlpatterns += i18n_patterns(
     path("editions/", include("foresight.priorities.urls")),
     path("staff/priorities/", include("foresight.priorities.workbench_urls")),
     path("staff/", include("foresight.delphi.staff.urls")),
+    path("pipeline/", views_pilots.pipeline, name="pipeline"),
+    path("pipeline/pilots/", views_pilots.pilot_public_list, name="pilot-list"),
+    path("pipeline/pilots.csv", views_pilots.pilots_download, {"fmt": "csv"}, name="pilots-csv"),
+    path("pipeline/pilots.json", views_pilots.pilots_download, {"fmt": "json"}, name="pilots-json"),
+    path("pipeline/pipeline.csv", views_pilots.pipeline_download, {"fmt": "csv"}, name="pipeline-csv"),
+    path("pipeline/pipeline.json", views_pilots.pipeline_download, {"fmt": "json"}, name="pipeline-json"),
     prefix_default_language=False,
 )

@@ -29,6 +29,7 @@ class ScenariosConfig(AppConfig):
             "releases", _("Releases"), "exchange:release-admin-list", ["scenarios.publish_release"], order=41
         )
         roles.nav_register("matching", _("Matching"), "exchange:matching-runs", ["scenarios.run_matching"], order=42)
+        roles.nav_register("pilots", _("Pilot evidence"), "exchange:pilot-review", ["scenarios.verify_pilot"], order=43)
         # Imported here because the selectors need the models loaded.
         from scenarios import selectors
         from scenarios.exchange import selectors as exchange_selectors

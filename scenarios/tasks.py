@@ -1,4 +1,5 @@
-"""Celery tasks of the scenarios app: thin wrappers that take ids and call one service."""
+"""Celery tasks of the scenarios app: thin wrappers that take ids and call one service (see
+foresight/delphi/tasks.py for the conventions)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ from typing import Any
 
 from celery import shared_task
 
-# --- Matching (scenarios.exchange.matching) ---
-from scenarios.exchange import matching
+from scenarios.exchange import matching, pilots
 
 MATCH_OPTIONS: dict[str, Any] = {"acks_late": True, "reject_on_worker_lost": True}
 
@@ -30,3 +30,9 @@ def match_run(run_id: int) -> bool:
 @shared_task(name="scenarios.match_runs_sweep", time_limit=300, soft_time_limit=280, **MATCH_OPTIONS)
 def match_runs_sweep() -> list[int]:
     return matching.match_runs_sweep()
+
+
+@shared_task(name="scenarios.pilots_remind_stale", time_limit=600, soft_time_limit=570, **MATCH_OPTIONS)
+def pilots_remind_stale() -> int:
+    """The daily job (beat): remind the organisations of stale pilots, at most once per period each."""
+    return pilots.pilots_remind_stale()

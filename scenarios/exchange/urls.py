@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from scenarios.exchange import views, views_matching
+from scenarios.exchange import views, views_matching, views_pilots
 
 app_name = "exchange"
 
@@ -37,4 +37,10 @@ urlpatterns = [
     path("entries/<slug:code>/shortlist/<slug:capability>/", views_matching.shortlist_toggle, name="shortlist-toggle"),
     path("matching/", views_matching.matching_runs, name="matching-runs"),
     path("matching/runs/<int:pk>/", views_matching.matching_run_progress, name="matching-run"),
+    # Pilots (scenarios.exchange.views_pilots); the review page before the pilot's own address.
+    path("entries/<slug:code>/pilots/new/", views_pilots.pilot_open, name="pilot-open"),
+    path("pilots/review/", views_pilots.pilot_review, name="pilot-review"),
+    path("pilots/stages/<int:pk>/decide/", views_pilots.stage_decide, name="pilot-stage-decide"),
+    path("pilots/<slug:code>/", views_pilots.pilot_detail, name="pilot"),
+    path("pilots/<slug:code>/stages/", views_pilots.pilot_stage_add, name="pilot-stage-add"),
 ]

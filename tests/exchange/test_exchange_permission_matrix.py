@@ -31,7 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from foresight.core.models import AuditLog
-from scenarios.exchange import duplicates, entries, releases
+from scenarios.exchange import duplicates, entries, pilots, releases
 from scenarios.exchange.organisations import organisation_create, token_hash
 from scenarios.models import (
     Entry,
@@ -42,6 +42,8 @@ from scenarios.models import (
     Membership,
     Organisation,
     OrganisationInvitation,
+    Pilot,
+    PilotStageChange,
     Release,
     ReleaseItem,
     Scenario,
@@ -81,6 +83,7 @@ MARKERS: dict[str, frozenset[str]] = {
     "zqxjoinplea": frozenset({A_ADMIN}),
     "carol@nowhere.example": frozenset({A_ADMIN}),
     "olga@newcomer.example": frozenset({A_ADMIN, NOORG}),  # the invitation is hers: her home page lists it
+    "zqxpilotsite": A_MEMBERS | CURATORS,  # A's pilot, its opening not verified yet: nobody else's business
 }
 
 World = dict[str, Any]
@@ -458,6 +461,45 @@ MATRIX: list[Row] = [
         effect=lambda w: MatchRun.objects.filter(status="queued").exists(),
     ),
     Row("exchange:matching-run", ("match_run",), "get", CURATORS),
+    # Pilots: A opened one on its published entry (the opening not verified yet). Its page is its members' and
+    # the curators'; the owner's editors and admins open pilots and record stages; curators verify evidence.
+    Row("exchange:pilot", ("pilot",), "get", A_MEMBERS | CURATORS, hidden=True, reveals=("zqxpilotsite",)),
+    Row(
+        "exchange:pilot-stage-add",
+        ("pilot",),
+        "post",
+        A_WRITERS,
+        data={"stage": "pilot", "on": str(timezone.localdate()), "evidence_kind": "figure", "users_reached": "30"},
+        refused={A_VIEWER: 403, CURATOR: 403, SUPER: 403},
+        hidden=True,
+        effect=lambda w: Pilot.objects.get(code=w["pilot"]).stage == "pilot",
+    ),
+    Row("exchange:pilot-open", ("published",), "get", A_WRITERS, hidden=True, refused={ANON: 302}),
+    Row(
+        "exchange:pilot-open",
+        ("published",),
+        "post",
+        A_WRITERS,
+        data={
+            "site_en": "Ward 9",
+            "on": "2026-01-05",
+            "evidence_kind": "link",
+            "evidence_url": "https://example.org/ward-9",
+        },
+        hidden=True,
+        refused={ANON: 302},
+        effect=lambda w: Pilot.objects.filter(site_en="Ward 9").exists(),
+    ),
+    Row("exchange:pilot-review", (), "get", CURATORS, staff=True, reveals=("zqxpilotsite",)),
+    Row(
+        "exchange:pilot-stage-decide",
+        ("pilot_opening",),
+        "post",
+        CURATORS,
+        data={"action": "verify"},
+        staff=True,
+        effect=lambda w: Pilot.objects.get(code=w["pilot"]).verified_stage == "opened",
+    ),
 ]
 
 PUBLIC_NAMES = {
@@ -563,6 +605,14 @@ def world(catalog: Any) -> World:
     r_draft = releases.release_draft_create(actor=cora, title_en="2027, second batch")
     releases.release_add(release=r_draft, entry=accepted_one, actor=cora)
     b_draft = entry(b, bea, "zqbdraft")
+    published.refresh_from_db()
+    pilot = pilots.pilot_open(
+        actor=ann,
+        demand=published,
+        site_en="Ward zqxpilotsite",
+        on=timezone.localdate() - timedelta(days=30),
+        evidence=pilots.EvidenceIn(kind="link", url="https://example.org/opening"),
+    )
 
     carol_req = JoinRequest.objects.create(organisation=a, user=carol, message="zqxjoinplea")
     token = "matrix-invitation-token"
@@ -592,6 +642,8 @@ def world(catalog: Any) -> World:
         "r_published": r_published.code,
         "r_draft": r_draft.code,
         "match_run": MatchRun.objects.create(status="done").pk,
+        "pilot": pilot.code,
+        "pilot_opening": pilot.stage_changes.get().pk,
     }
 
 
@@ -608,6 +660,8 @@ SNAPSHOT_MODELS = (
     Release,
     ReleaseItem,
     Scenario,
+    Pilot,
+    PilotStageChange,
 )
 
 
