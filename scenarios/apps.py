@@ -28,6 +28,13 @@ class ScenariosConfig(AppConfig):
         roles.nav_register(
             "releases", _("Releases"), "exchange:release-admin-list", ["scenarios.publish_release"], order=41
         )
+        roles.nav_register(
+            "conversation-reports",
+            _("Conversation reports"),
+            "exchange:conversation-reports",
+            ["scenarios.review_entry"],
+            order=42,
+        )
         # Imported here because the selectors need the models loaded.
         from scenarios import selectors
         from scenarios.exchange import selectors as exchange_selectors
