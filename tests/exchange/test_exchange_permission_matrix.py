@@ -31,9 +31,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from foresight.core.models import AuditLog
-from scenarios.exchange import duplicates, entries, releases
+from scenarios.exchange import conversations, duplicates, entries, releases
 from scenarios.exchange.organisations import organisation_create, token_hash
 from scenarios.models import (
+    AbuseReport,
+    Conversation,
     Entry,
     EntryComment,
     EntryTopic,
@@ -43,7 +45,9 @@ from scenarios.models import (
     OrganisationInvitation,
     Release,
     ReleaseItem,
+    Message,
     Scenario,
+    Shortlist,
 )
 from tests.factories import staff_user
 
@@ -80,6 +84,8 @@ MARKERS: dict[str, frozenset[str]] = {
     "zqxjoinplea": frozenset({A_ADMIN}),
     "carol@nowhere.example": frozenset({A_ADMIN}),
     "olga@newcomer.example": frozenset({A_ADMIN, NOORG}),  # the invitation is hers: her home page lists it
+    # A's conversation with B: the two organisations', and the curators' once it is reported (it is).
+    "zqconvsecret": A_MEMBERS | B_MEMBERS | CURATORS,
 }
 
 World = dict[str, Any]
@@ -129,6 +135,7 @@ ENTRY_FORM = {
     "window_end": "2028-02-28",
 }
 CONFLICT = 409
+CONV_404 = {NOORG: 404, ANALYST: 404}  # signed in, not a party: no such conversation
 
 MATRIX: list[Row] = [
     # The member's home and new organisations: anyone signed in.
@@ -431,6 +438,75 @@ MATRIX: list[Row] = [
     Row("api-release-detail", ("r_draft",), "get", NOBODY, hidden=True),
     Row("api-release-item-list", ("r_published",), "get", EVERYONE),
     Row("api-release-item-list", ("r_draft",), "get", NOBODY, hidden=True),
+    # Conversations: A (the demand's owner) and B (the supplier); a curator reads a reported one (it is);
+    # anyone else is told it does not exist (404). A's viewer reads and reports; only writers write.
+    Row("exchange:conversations", (), "get", SIGNED),
+    Row("exchange:conversation", ("conv",), "get", A_MEMBERS | B_MEMBERS | CURATORS, refused=CONV_404),
+    Row(
+        "exchange:conversation-reply",
+        ("conv",),
+        "post",
+        A_WRITERS | B_MEMBERS,
+        data={"body": "Matrix reply"},
+        refused=CONV_404,
+        effect=lambda w: Message.objects.filter(body="Matrix reply").exists(),
+    ),
+    Row(
+        "exchange:conversation-outcome",
+        ("conv",),
+        "post",
+        A_WRITERS | B_MEMBERS,  # the supplier may decline
+        data={"outcome": "declined"},
+        refused=CONV_404,
+        effect=lambda w: Conversation.objects.get(code=w["conv"]).outcome == "declined",
+    ),
+    Row(
+        "exchange:conversation-share",
+        ("conv",),
+        "post",
+        A_WRITERS | B_MEMBERS,
+        refused=CONV_404,
+        effect=lambda w: Conversation.objects.filter(code=w["conv"])
+        .exclude(owner_contact=None, supplier_contact=None)
+        .exists(),
+    ),
+    Row(
+        "exchange:conversation-report",
+        ("conv",),
+        "post",
+        A_MEMBERS | B_MEMBERS,
+        data={"reason": "Matrix report"},
+        refused=CONV_404,
+        effect=lambda w: AbuseReport.objects.filter(reason="Matrix report").exists(),
+    ),
+    # Express interest: B's writers in A's published entry (they talk already: back to that conversation).
+    Row(
+        "exchange:entry-interest",
+        ("published",),
+        "post",
+        B_MEMBERS,
+        data={"supplier": "@b", "body": "We can help."},
+        effect=lambda w: Conversation.objects.filter(demand__code=w["published"]).count() == 1,
+    ),
+    Row("exchange:entry-interest", ("draft",), "post", NOBODY, data={"supplier": "@b", "body": "We can help."}),
+    # Invite to respond: A's writers, about the capability on the entry's shortlist.
+    Row(
+        "exchange:entry-invite",
+        ("published", "b_cap"),
+        "post",
+        A_WRITERS,
+        effect=lambda w: Conversation.objects.filter(demand__code=w["published"]).count() == 1,
+    ),
+    Row("exchange:conversation-reports", (), "get", CURATORS, staff=True),
+    Row(
+        "exchange:conversation-report-decide",
+        ("report",),
+        "post",
+        CURATORS,
+        data={"decision": "dismiss", "note": "Fine."},
+        effect=lambda w: AbuseReport.objects.get(pk=w["report"]).status == "dismissed",
+        staff=True,
+    ),
 ]
 
 PUBLIC_NAMES = {
@@ -529,13 +605,29 @@ def world(catalog: Any) -> World:
         return entries.entry_accept(entry=entries.entry_submit(entry=entry(a, ed, marker), actor=ed), actor=cora)
 
     published = accepted("in public")
+    b_cap = entries.entry_create(
+        organisation=b,
+        actor=bea,
+        kind="capability",
+        title_en="Ward patrol robot",
+        summary_en="Patrols wards at night.",
+        trl=6,
+        topics=[("humanoid-robots", "core")],
+    )
+    b_cap = entries.entry_accept(entry=entries.entry_submit(entry=b_cap, actor=bea), actor=cora)
     r_published = releases.release_draft_create(actor=cora, title_en="2027, first batch")
     releases.release_add(release=r_published, entry=published, actor=cora)
+    releases.release_add(release=r_published, entry=b_cap, actor=cora)
     r_published = releases.release_publish(release=r_published, actor=cora)
     accepted_one, accepted_two = accepted("zqxaccepted"), accepted("zqxaccepted too")
     r_draft = releases.release_draft_create(actor=cora, title_en="2027, second batch")
     releases.release_add(release=r_draft, entry=accepted_one, actor=cora)
     b_draft = entry(b, bea, "zqbdraft")
+    published.refresh_from_db()
+    b_cap.refresh_from_db()
+    Shortlist.objects.create(demand=published, capability=b_cap, added_by=ed)
+    conv = conversations.conversation_invite(actor=ed, demand=published, capability=b_cap, body="zqconvsecret")
+    report = conversations.abuse_report_create(conversation=conv, actor=bea, reason="A matrix report")
 
     carol_req = JoinRequest.objects.create(organisation=a, user=carol, message="zqxjoinplea")
     token = "matrix-invitation-token"
@@ -564,6 +656,9 @@ def world(catalog: Any) -> World:
         "b_draft": b_draft.code,
         "r_published": r_published.code,
         "r_draft": r_draft.code,
+        "b_cap": b_cap.code,
+        "conv": conv.code,
+        "report": report.pk,
     }
 
 
@@ -580,6 +675,10 @@ SNAPSHOT_MODELS = (
     Release,
     ReleaseItem,
     Scenario,
+    Shortlist,
+    Conversation,
+    Message,
+    AbuseReport,
 )
 
 
