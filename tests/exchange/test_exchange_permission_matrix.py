@@ -41,11 +41,11 @@ from scenarios.models import (
     EntryTopic,
     JoinRequest,
     Membership,
+    Message,
     Organisation,
     OrganisationInvitation,
     Release,
     ReleaseItem,
-    Message,
     Scenario,
     Shortlist,
 )
