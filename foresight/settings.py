@@ -356,3 +356,9 @@ PUBLIC_CACHE_SECONDS = envint("PUBLIC_CACHE_SECONDS", 300)
 # A similarity corpus this large that changed is rebuilt in the background (a build takes seconds), while
 # searches use the index they have; a smaller one is rebuilt before the search (README, Similarity).
 SIMILARITY_SYNC_REBUILD_MAX = envint("SIMILARITY_SYNC_REBUILD_MAX", 2000)
+
+# Conversations of the scenario exchange (scenarios.exchange.conversations): how much one person may write and
+# one organisation may open before the product says "later".
+EXCHANGE_MESSAGES_PER_HOUR = envint("EXCHANGE_MESSAGES_PER_HOUR", 30)  # per person, all conversations
+EXCHANGE_CONVERSATIONS_PER_DAY = envint("EXCHANGE_CONVERSATIONS_PER_DAY", 20)  # new ones, per organisation
+EXCHANGE_REPORTS_PER_DAY = envint("EXCHANGE_REPORTS_PER_DAY", 10)  # abuse reports, per person

@@ -30,6 +30,13 @@ class ScenariosConfig(AppConfig):
         )
         roles.nav_register("matching", _("Matching"), "exchange:matching-runs", ["scenarios.run_matching"], order=42)
         roles.nav_register("pilots", _("Pilot evidence"), "exchange:pilot-review", ["scenarios.verify_pilot"], order=43)
+        roles.nav_register(
+            "conversation-reports",
+            _("Conversation reports"),
+            "exchange:conversation-reports",
+            ["scenarios.review_entry"],
+            order=44,
+        )
         # Imported here because the selectors need the models loaded.
         from scenarios import selectors
         from scenarios.exchange import selectors as exchange_selectors

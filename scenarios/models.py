@@ -646,6 +646,10 @@ class Shortlist(models.Model):
         return f"{self.demand_id} ☆ {self.capability_id}"
 
 
+def new_conversation_code() -> str:
+    return "c-" + secrets.token_hex(12)
+
+
 class Conversation(models.Model):
     """A demand entry's owner and a supplier organisation talking through the product: opened by the owner's
     invitation (from the shortlist) or by the supplier's expression of interest. Private to the two
@@ -661,6 +665,8 @@ class Conversation(models.Model):
         IN_DISCUSSION = "in_discussion", _("In discussion")
         AGREED = "agreed", _("Agreed to pilot")
 
+    # Its address in URLs: unguessable, since a conversation is private to its two parties.
+    code = models.SlugField(max_length=30, unique=True, default=new_conversation_code, editable=False)
     demand = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="conversations")
     supplier = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="supplier_conversations")
     # The supplier's capability entry the conversation is about (none when a supplier writes without one).

@@ -44,3 +44,19 @@ urlpatterns = [
     path("pilots/<slug:code>/", views_pilots.pilot_detail, name="pilot"),
     path("pilots/<slug:code>/stages/", views_pilots.pilot_stage_add, name="pilot-stage-add"),
 ]
+
+# Conversations between a demand's owner and a supplier (scenarios.exchange.views_conversations).
+from scenarios.exchange import views_conversations as talk  # noqa: E402
+
+urlpatterns += [
+    path("conversations/", talk.conversation_list, name="conversations"),
+    path("conversations/<slug:code>/", talk.conversation_detail, name="conversation"),
+    path("conversations/<slug:code>/reply/", talk.conversation_reply, name="conversation-reply"),
+    path("conversations/<slug:code>/outcome/", talk.conversation_outcome, name="conversation-outcome"),
+    path("conversations/<slug:code>/share-contact/", talk.conversation_share, name="conversation-share"),
+    path("conversations/<slug:code>/report/", talk.conversation_report, name="conversation-report"),
+    path("entries/<slug:code>/interest/", talk.entry_interest, name="entry-interest"),
+    path("entries/<slug:code>/invite/<slug:capability>/", talk.entry_invite, name="entry-invite"),
+    path("reports/", talk.report_queue, name="conversation-reports"),
+    path("reports/<int:pk>/", talk.report_decide, name="conversation-report-decide"),
+]

@@ -31,15 +31,18 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from foresight.core.models import AuditLog
-from scenarios.exchange import duplicates, entries, pilots, releases
+from scenarios.exchange import conversations, duplicates, entries, pilots, releases
 from scenarios.exchange.organisations import organisation_create, token_hash
 from scenarios.models import (
+    AbuseReport,
+    Conversation,
     Entry,
     EntryComment,
     EntryTopic,
     JoinRequest,
     MatchRun,
     Membership,
+    Message,
     Organisation,
     OrganisationInvitation,
     Pilot,
@@ -47,6 +50,7 @@ from scenarios.models import (
     Release,
     ReleaseItem,
     Scenario,
+    Shortlist,
 )
 from tests.factories import staff_user
 
@@ -84,6 +88,8 @@ MARKERS: dict[str, frozenset[str]] = {
     "carol@nowhere.example": frozenset({A_ADMIN}),
     "olga@newcomer.example": frozenset({A_ADMIN, NOORG}),  # the invitation is hers: her home page lists it
     "zqxpilotsite": A_MEMBERS | CURATORS,  # A's pilot, its opening not verified yet: nobody else's business
+    # A's conversation with B: the two organisations', and the curators' once it is reported (it is).
+    "zqconvsecret": A_MEMBERS | B_MEMBERS | CURATORS,
 }
 
 World = dict[str, Any]
@@ -133,6 +139,7 @@ ENTRY_FORM = {
     "window_end": "2028-02-28",
 }
 CONFLICT = 409
+CONV_404 = {NOORG: 404, ANALYST: 404}  # signed in, not a party: no such conversation
 
 MATRIX: list[Row] = [
     # The member's home and new organisations: anyone signed in.
@@ -500,6 +507,75 @@ MATRIX: list[Row] = [
         staff=True,
         effect=lambda w: Pilot.objects.get(code=w["pilot"]).verified_stage == "opened",
     ),
+    # Conversations: A (the demand's owner) and B (the supplier); a curator reads a reported one (it is);
+    # anyone else is told it does not exist (404). A's viewer reads and reports; only writers write.
+    Row("exchange:conversations", (), "get", SIGNED),
+    Row("exchange:conversation", ("conv",), "get", A_MEMBERS | B_MEMBERS | CURATORS, refused=CONV_404),
+    Row(
+        "exchange:conversation-reply",
+        ("conv",),
+        "post",
+        A_WRITERS | B_MEMBERS,
+        data={"body": "Matrix reply"},
+        refused=CONV_404,
+        effect=lambda w: Message.objects.filter(body="Matrix reply").exists(),
+    ),
+    Row(
+        "exchange:conversation-outcome",
+        ("conv",),
+        "post",
+        A_WRITERS | B_MEMBERS,  # the supplier may decline
+        data={"outcome": "declined"},
+        refused=CONV_404,
+        effect=lambda w: Conversation.objects.get(code=w["conv"]).outcome == "declined",
+    ),
+    Row(
+        "exchange:conversation-share",
+        ("conv",),
+        "post",
+        A_WRITERS | B_MEMBERS,
+        refused=CONV_404,
+        effect=lambda w: Conversation.objects.filter(code=w["conv"])
+        .exclude(owner_contact=None, supplier_contact=None)
+        .exists(),
+    ),
+    Row(
+        "exchange:conversation-report",
+        ("conv",),
+        "post",
+        A_MEMBERS | B_MEMBERS,
+        data={"reason": "Matrix report"},
+        refused=CONV_404,
+        effect=lambda w: AbuseReport.objects.filter(reason="Matrix report").exists(),
+    ),
+    # Express interest: B's writers in A's published entry (they talk already: back to that conversation).
+    Row(
+        "exchange:entry-interest",
+        ("published",),
+        "post",
+        B_MEMBERS,
+        data={"supplier": "@b", "body": "We can help."},
+        effect=lambda w: Conversation.objects.filter(demand__code=w["published"]).count() == 1,
+    ),
+    Row("exchange:entry-interest", ("draft",), "post", NOBODY, data={"supplier": "@b", "body": "We can help."}),
+    # Invite to respond: A's writers, about the capability on the entry's shortlist.
+    Row(
+        "exchange:entry-invite",
+        ("published", "b_cap"),
+        "post",
+        A_WRITERS,
+        effect=lambda w: Conversation.objects.filter(demand__code=w["published"]).count() == 1,
+    ),
+    Row("exchange:conversation-reports", (), "get", CURATORS, staff=True),
+    Row(
+        "exchange:conversation-report-decide",
+        ("report",),
+        "post",
+        CURATORS,
+        data={"decision": "dismiss", "note": "Fine."},
+        effect=lambda w: AbuseReport.objects.get(pk=w["report"]).status == "dismissed",
+        staff=True,
+    ),
 ]
 
 PUBLIC_NAMES = {
@@ -598,8 +674,19 @@ def world(catalog: Any) -> World:
         return entries.entry_accept(entry=entries.entry_submit(entry=entry(a, ed, marker), actor=ed), actor=cora)
 
     published = accepted("in public")
+    b_cap = entries.entry_create(
+        organisation=b,
+        actor=bea,
+        kind="capability",
+        title_en="Ward patrol robot",
+        summary_en="Patrols wards at night.",
+        trl=6,
+        topics=[("humanoid-robots", "core")],
+    )
+    b_cap = entries.entry_accept(entry=entries.entry_submit(entry=b_cap, actor=bea), actor=cora)
     r_published = releases.release_draft_create(actor=cora, title_en="2027, first batch")
     releases.release_add(release=r_published, entry=published, actor=cora)
+    releases.release_add(release=r_published, entry=b_cap, actor=cora)
     r_published = releases.release_publish(release=r_published, actor=cora)
     accepted_one, accepted_two = accepted("zqxaccepted"), accepted("zqxaccepted too")
     r_draft = releases.release_draft_create(actor=cora, title_en="2027, second batch")
@@ -613,6 +700,10 @@ def world(catalog: Any) -> World:
         on=timezone.localdate() - timedelta(days=30),
         evidence=pilots.EvidenceIn(kind="link", url="https://example.org/opening"),
     )
+    b_cap.refresh_from_db()
+    Shortlist.objects.create(demand=published, capability=b_cap, added_by=ed)
+    conv = conversations.conversation_invite(actor=ed, demand=published, capability=b_cap, body="zqconvsecret")
+    report = conversations.abuse_report_create(conversation=conv, actor=bea, reason="A matrix report")
 
     carol_req = JoinRequest.objects.create(organisation=a, user=carol, message="zqxjoinplea")
     token = "matrix-invitation-token"
@@ -644,6 +735,9 @@ def world(catalog: Any) -> World:
         "match_run": MatchRun.objects.create(status="done").pk,
         "pilot": pilot.code,
         "pilot_opening": pilot.stage_changes.get().pk,
+        "b_cap": b_cap.code,
+        "conv": conv.code,
+        "report": report.pk,
     }
 
 
@@ -662,6 +756,10 @@ SNAPSHOT_MODELS = (
     Scenario,
     Pilot,
     PilotStageChange,
+    Shortlist,
+    Conversation,
+    Message,
+    AbuseReport,
 )
 
 
