@@ -15,6 +15,7 @@ from foresight.delphi.services.rounds import round_close, round_open
 from foresight.priorities.models import Edition, ScoringRun
 from foresight.priorities.services.editions import edition_draft_create, edition_entry_decide, edition_publish
 from foresight.priorities.services.runs import scoring_run_create, scoring_run_execute
+from scenarios.exchange.matching import matches_for_entries
 from scenarios.models import Entry, Pilot, ReleaseItem, ScenarioTopic
 from tests.factories import AreaFactory, ScenarioFactory, TopicFactory
 
@@ -22,7 +23,7 @@ from tests.factories import AreaFactory, ScenarioFactory, TopicFactory
 @pytest.fixture
 def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Inside a test transaction nothing is ever committed, so work queued on commit is done here instead:
-    round aggregation runs at once (the real service), scoring runs are only recorded for the test to run."""
+    round aggregation and matching run at once (the real services), scoring runs are only recorded for the test to run."""
     from foresight.core import queue
 
     runs: list[int] = []
@@ -33,6 +34,8 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             round_aggregate(round_id=args[0])
         elif name == "priorities.scoring_run":
             runs.append(args[0])
+        elif name == "scenarios.matches_for_entries":  # a release published by a test: its matches, at once
+            matches_for_entries(entry_ids=args[0])
         else:
             raise AssertionError(f"unexpected task {name}")
 
