@@ -215,3 +215,23 @@ def test_the_list_costs_the_same_queries_with_many_conversations(
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = ed.get("/exchange/conversations/").content.decode()
     assert "Drone Works" in page and "Robots Inc" in page
+
+
+def test_the_report_queue_costs_the_same_queries_with_many_reports(
+    w: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    cora = signed_in(w["cora"])
+
+    def report(n: int) -> None:
+        message = svc.message_send(conversation=w["conversation"], actor=w["bea"], body=f"zqmessage {n}")
+        svc.abuse_report_create(conversation=w["conversation"], actor=w["ed"], reason=f"Reason {n}", message=message)
+
+    report(0)
+    cora.get("/exchange/reports/")
+    with django_assert_max_num_queries(15) as few:
+        assert cora.get("/exchange/reports/").status_code == 200
+    for n in range(1, 5):
+        report(n)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = cora.get("/exchange/reports/").content.decode()
+    assert all(f"zqmessage {n}" in page for n in range(5))
