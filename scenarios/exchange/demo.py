@@ -1,19 +1,22 @@
 """The scenario exchange in the embedded demo: organisations of every kind with members, and demand and
 capability entries in every review state, made through the real services (so the audit log and histories
-are real). Idempotent: does nothing once the demo organisations exist."""
+are real); then the matches of the first release, conversations and pilots at several stages. Idempotent: does nothing once the demo organisations exist."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from scenarios.exchange import conversations, pilots, releases
 from scenarios.exchange import entries as svc
-from scenarios.exchange import releases
+from scenarios.exchange.matching import shortlist_add
 from scenarios.exchange.organisations import organisation_create
-from scenarios.models import Entry, Membership, Organisation
+from scenarios.models import Entry, Membership, Organisation, Pilot
 
 ORGANISATIONS: list[dict[str, Any]] = [
     {
@@ -143,6 +146,61 @@ ENTRIES: list[tuple[str, str, str, dict[str, Any], list[tuple[str, str]]]] = [
         [("humanoid-robots", "core")],
     ),
     (
+        "city",
+        "demand",
+        "accepted",
+        {
+            "title_en": "Roadside units for connected buses",
+            "title_zh": "网联公交路侧单元",
+            "summary_en": "Buses on two trunk lines should see the junctions ahead: roadside units that share signal"
+            " phases and hazards with every bus.",
+            "summary_zh": "两条干线公交需要提前感知前方路口：路侧单元向每辆公交车共享信号相位和危险信息。",
+            "setting": "road_transport",
+            "region_en": "Hangzhou",
+            "region_zh": "杭州",
+            "offers": ["test_site", "procurement"],
+            "scale_sites": 40,
+            "trl_needed": 6,
+        },
+        [("6g", "core"), ("autonomous-aerial-vehicles", "complementary")],
+    ),
+    (
+        "port",
+        "demand",
+        "accepted",
+        {
+            "title_en": "Remote-controlled quay cranes",
+            "title_zh": "远程操控岸桥",
+            "summary_en": "Crane drivers in a control room instead of the cabin: the video and control links must hold"
+            " in any weather.",
+            "summary_zh": "司机在控制室而非驾驶室操控岸桥：视频和控制链路须在任何天气下保持稳定。",
+            "setting": "port",
+            "region_en": "Ningbo",
+            "region_zh": "宁波",
+            "offers": ["test_site", "co_funding"],
+            "scale_sites": 12,
+            "trl_needed": 7,
+        },
+        [("6g", "core"), ("industrial-digital-twins", "enabling")],
+    ),
+    (
+        "university",
+        "capability",
+        "accepted",
+        {
+            "title_en": "Integrated sensing and communication base station",
+            "title_zh": "通感一体化基站",
+            "summary_en": "One base station that both connects vehicles and senses the traffic around it, for roads"
+            " and ports.",
+            "summary_zh": "一个基站既为车辆提供连接，又感知周边交通，适用于道路和港口。",
+            "region_en": "Beijing",
+            "region_zh": "北京",
+            "trl": 6,
+            "trl_evidence_en": "A 3 km test road on campus for a year.",
+        },
+        [("6g", "core")],
+    ),
+    (
         "association",
         "demand",
         "next_release",
@@ -183,11 +241,162 @@ ENTRIES: list[tuple[str, str, str, dict[str, Any], list[tuple[str, str]]]] = [
 ENTRIES_NEXT = "Low-altitude logistics corridor"  # accepted after the first release: in the second, a draft
 
 
+def _ago(days: int) -> date:
+    return timezone.localdate() - timedelta(days=days)
+
+
+def _stage(
+    pilot: Pilot,
+    *,
+    actor: Any,
+    curator: Any,
+    stage: str,
+    days_ago: int,
+    evidence: pilots.EvidenceIn,
+    verify: bool = True,
+    stop_reason_en: str = "",
+    stop_reason_zh: str = "",
+) -> None:
+    pilots.pilot_stage_add(
+        actor=actor,
+        pilot=pilot,
+        stage=stage,
+        on=_ago(days_ago),
+        evidence=evidence,
+        stop_reason_en=stop_reason_en,
+        stop_reason_zh=stop_reason_zh,
+    )
+    if verify:
+        change = pilot.stage_changes.get(stage=stage)
+        pilots.pilot_stage_verify(actor=curator, change=change)
+
+
+def matchmaking_demo_load(*, curator: Any) -> int:
+    """After the first release: the matches it queued, a conversation from a shortlist to an agreed pilot with
+    contacts exchanged, one that is still under discussion, and pilots at several stages (demonstration,
+    a pilot whose latest stage awaits verification, one stopped), made through the real services. Returns the
+    number of pilots."""
+    users = get_user_model().objects
+    hospital, robots = users.get(email="editor@hospital.example"), users.get(email="editor@robots.example")
+    city, port = users.get(email="editor@city.example"), users.get(email="editor@port.example")
+    university = users.get(email="editor@university.example")
+    entry = Entry.objects.get
+    ward, ward_robot = entry(title_en="Night-shift ward robots"), entry(title_en="Ward-round service robot")
+    roadside, cranes = (
+        entry(title_en="Roadside units for connected buses"),
+        entry(title_en="Remote-controlled quay cranes"),
+    )
+    isac = entry(title_en="Integrated sensing and communication base station")
+
+    # The hospital shortlists the robot its matches rank, invites Nimble Robotics, and they agree to pilot.
+    shortlist_add(demand=ward, capability=ward_robot, actor=hospital)
+    talk = conversations.conversation_invite(
+        actor=hospital,
+        demand=ward,
+        capability=ward_robot,
+        body="Could your robot round two wards at night from next month? We offer the wards and the call data.",
+    )
+    conversations.message_send(
+        conversation=talk,
+        actor=robots,
+        body="Yes: two robots for ward 5 and ward 6, with the nurse-call integration. When can we visit?",
+    )
+    conversations.message_send(conversation=talk, actor=hospital, body="Next Tuesday at 10; the night matron joins.")
+    conversations.contact_share(conversation=talk, actor=hospital)
+    conversations.contact_share(conversation=talk, actor=robots)
+    conversations.conversation_outcome_set(conversation=talk, actor=hospital, outcome="agreed")
+    # The university writes to the port about its cranes: still under discussion.
+    conversations.conversation_express_interest(
+        actor=university,
+        demand=cranes,
+        supplier=isac.organisation,
+        capability=isac,
+        body="Our sensing base station keeps the crane video link under 20 ms on our test road; shall we measure"
+        " on your quay?",
+    )
+
+    # Pilots: the wards reach demonstration; the buses' pilot stage awaits verification; the cranes stopped.
+    ward_pilot = pilots.pilot_open(
+        actor=hospital,
+        demand=ward,
+        conversation=talk,
+        site_en="Wards 5 and 6, Riverside University Hospital",
+        site_zh="滨江大学附属医院5号和6号病房",
+        region_en="Shanghai",
+        region_zh="上海",
+        on=_ago(300),
+        evidence=pilots.EvidenceIn(kind="link", url="https://example.org/riverside/ward-robots-agreement"),
+    )
+    pilots.pilot_stage_verify(actor=curator, change=ward_pilot.stage_changes.get())
+    _stage(
+        ward_pilot,
+        actor=hospital,
+        curator=curator,
+        stage="pilot",
+        days_ago=200,
+        evidence=pilots.EvidenceIn(kind="figure", sites_reached=2, users_reached=60),
+    )
+    _stage(
+        ward_pilot,
+        actor=robots,
+        curator=curator,
+        stage="demonstration",
+        days_ago=45,
+        evidence=pilots.EvidenceIn(
+            kind="report", url="https://example.org/riverside/ward-robots-report", title="Six months of night rounds"
+        ),
+    )
+    bus_pilot = pilots.pilot_open(
+        actor=city,
+        demand=roadside,
+        suppliers=[(isac.organisation, isac)],
+        site_en="Bus lines 7 and 12",
+        site_zh="7路和12路公交",
+        region_en="Hangzhou",
+        region_zh="杭州",
+        on=_ago(160),
+        evidence=pilots.EvidenceIn(kind="link", url="https://example.org/lakeside/roadside-units"),
+    )
+    pilots.pilot_stage_verify(actor=curator, change=bus_pilot.stage_changes.get())
+    _stage(
+        bus_pilot,
+        actor=city,
+        curator=curator,
+        stage="pilot",
+        days_ago=20,
+        verify=False,
+        evidence=pilots.EvidenceIn(kind="figure", sites_reached=14, users_reached=52000),
+    )
+    crane_pilot = pilots.pilot_open(
+        actor=port,
+        demand=cranes,
+        site_en="Berth 3, Eastern Harbour",
+        site_zh="东港3号泊位",
+        region_en="Ningbo",
+        region_zh="宁波",
+        on=_ago(260),
+        evidence=pilots.EvidenceIn(kind="link", url="https://example.org/eastern-harbour/remote-cranes"),
+    )
+    pilots.pilot_stage_verify(actor=curator, change=crane_pilot.stage_changes.get())
+    _stage(
+        crane_pilot,
+        actor=port,
+        curator=curator,
+        stage="stopped",
+        days_ago=90,
+        evidence=pilots.EvidenceIn(kind="report", url="https://example.org/eastern-harbour/remote-cranes-review"),
+        stop_reason_en="The video link dropped in heavy rain more often than crane safety allows.",
+        stop_reason_zh="大雨时视频链路中断的频率超出岸桥安全要求。",
+    )
+    return Pilot.objects.count()
+
+
 @dataclass(frozen=True)
 class DemoExchange:
     editor_email: str
     organisations: int
     entries: int
+    pilots: int
 
 
 def _person(email: str, password: str) -> Any:
@@ -233,6 +442,9 @@ def exchange_demo_load(*, password: str, curator: Any) -> DemoExchange | None:
     for entry in Entry.objects.filter(status=Entry.Status.ACCEPTED).exclude(title_en=ENTRIES_NEXT):
         releases.release_add(release=first, entry=entry, actor=curator)
     releases.release_publish(release=first, actor=curator)
+    pilot_count = matchmaking_demo_load(curator=curator)
     second = releases.release_draft_create(actor=curator, title_en="2027, second batch", title_zh="2027年第二批")
     releases.release_add(release=second, entry=Entry.objects.get(title_en=ENTRIES_NEXT), actor=curator)
-    return DemoExchange(editor_email="editor@hospital.example", organisations=len(orgs), entries=len(ENTRIES))
+    return DemoExchange(
+        editor_email="editor@hospital.example", organisations=len(orgs), entries=len(ENTRIES), pilots=pilot_count
+    )

@@ -147,7 +147,7 @@ def _entry_for_matches(request: HttpRequest, code: str) -> Entry:
 
 def shortlist_rows(*, demand: Entry, zh: bool) -> list[dict[str, Any]]:
     """A demand entry's shortlist with each capability's published title and organisation (two queries)."""
-    rows = list(Shortlist.objects.filter(demand=demand).select_related("capability"))
+    rows = list(Shortlist.objects.filter(demand=demand).select_related("capability__organisation"))
     snaps = {pk: snap for pk, _code, snap in _latest_snapshots([r.capability_id for r in rows])}
     return [
         {

@@ -45,6 +45,20 @@ home = editor.get("/exchange/").content.decode()
 org = re.search(r'href="(/exchange/organisations/[^/]+/entries/)"', home).group(1)
 listing = editor.get(org).content.decode()
 assert "Night-shift ward robots" in listing and "Changes requested" in listing
+# Her demand entry's matches rank the robot she shortlisted; her conversation with its maker agreed to pilot.
+ward = re.search(r'href="(/exchange/entries/[^/]+/)"[^>]*>Night-shift ward robots', listing).group(1)
+matches = editor.get(ward + "matches/").content.decode()
+assert "Ward-round service robot" in matches and "shared topic" in matches, matches[:3000]
+talks = editor.get("/exchange/conversations/").content.decode()
+assert "Nimble Robotics" in talks and "Agreed to pilot" in talks, talks[:3000]
+# The public pipeline counts the verified pilots: one at demonstration, one at opened (its pilot stage awaits
+# verification), one stopped.
+figures = browser.get("/api/v1/pipeline/").json()
+assert figures["total"] == 3 and figures["by_stage"] == {{
+    "opened": 1, "pilot": 0, "demonstration": 1, "scaling": 0, "mainstream": 0, "stopped": 1
+}}, figures
+pipeline = browser.get("/pipeline/")
+assert pipeline.status_code == 200 and "Demonstration" in pipeline.content.decode()
 listed = browser.get("/releases/").content.decode()
 assert "2027, first batch" in listed and "second batch" not in listed  # the draft is not public
 print("demo-ok")
@@ -68,7 +82,10 @@ def test_the_demo_has_a_finished_study_and_a_working_expert_link(tmp_path: Path)
     out = run("demo_data")
     assert "simulated finished study" in out
     assert "demo role accounts: study-manager, panel-manager, moderator, analyst, publisher, curator" in out
-    assert "scenario exchange: 8 organisations, 9 entries, one release published and one in preparation" in out
+    assert (
+        "scenario exchange: 8 organisations, 12 entries, one release published and one in preparation, matches,"
+        " conversations and 3 pilots" in out
+    )
     assert "editor@hospital.example / foresight-demo" in out
     link = re.search(r"single-use link\): (\S+)", out)
     assert link, out

@@ -67,8 +67,9 @@ class Command(BaseCommand):
         if loaded is not None:
             self.stdout.write(
                 f"scenario exchange: {loaded.organisations} organisations, {loaded.entries} entries, "
-                "one release published and one in preparation"
+                f"one release published and one in preparation, matches, conversations and {loaded.pilots} pilots"
             )
+            self.stdout.write(f"the pilots' public pipeline: {settings.SITE_URL}{reverse('pipeline')}")
         login = reverse("account_login")
         self.stdout.write(
             f"sign in as an organisation editor: {settings.SITE_URL}{login} editor@hospital.example / {DEMO_PASSWORD}"
