@@ -14,6 +14,7 @@ from foresight.priorities.selectors import editions as priority_selectors
 from foresight.public import selectors
 from foresight.public.forms import TopicFilterForm
 from scenarios import selectors as scenario_selectors
+from scenarios.models import Pilot
 from scenarios.selectors import ScenarioFilters
 
 PAGE_SIZE = 24
@@ -51,4 +52,8 @@ def topic_detail(request: HttpRequest, code: str) -> HttpResponse:
     topic = selectors.topic_get(code=code)
     # The topic across published editions and their studies' rounds (two queries; see priorities.selectors).
     history = priority_selectors.topic_history(topic=topic)
-    return render(request, "public/topic_detail.html", {"topic": topic, "history": history})
+    # Scenario pull as the next scoring run counts it: published demand and verified pilots (three queries).
+    pull = scenario_selectors.scenario_pull_evidence(topic_ids=[topic.pk])[topic.pk]
+    stages = dict(Pilot.Stage.choices)
+    pull["pilots"] = [{**p, "stage_label": stages.get(p["stage"], p["stage"])} for p in pull["pilots"]]
+    return render(request, "public/topic_detail.html", {"topic": topic, "history": history, "pull": pull})
