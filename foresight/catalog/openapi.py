@@ -13,6 +13,7 @@ from foresight.catalog import selectors
 CATALOG_PARAMETERS = {
     "/api/v1/topics/": {"direction": "directions", "area": "areas", "cluster": "clusters"},
     "/api/v1/areas/": {"direction": "directions"},
+    "/api/v1/pilots/": {"direction": "directions"},
 }
 
 

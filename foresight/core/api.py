@@ -53,6 +53,7 @@ class Pagination(pagination.PageNumberPagination):
         for param in params:
             if param["name"] == self.page_query_param:
                 param["schema"]["minimum"] = 1
+                param["schema"]["maximum"] = 10**18 - 1  # positive_int reads at most 18 digits
             if param["name"] == self.page_size_query_param:
                 param["schema"].update({"minimum": 1, "maximum": self.max_page_size})
         return params

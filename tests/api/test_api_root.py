@@ -19,6 +19,7 @@ LISTS = {
     "scenarios": "/api/v1/scenarios/",
     "editions": "/api/v1/editions/",
     "releases": "/api/v1/releases/",
+    "pilots": "/api/v1/pilots/",
 }
 
 

@@ -13,6 +13,8 @@ from django.test import Client
 from foresight.delphi.models import Study
 from foresight.delphi.services.simulation import study_simulate
 from foresight.priorities.models import Edition
+from scenarios.exchange import pilots
+from tests.exchange.pilot_world import build_world, change_of, open_pilot
 from tests.priorities.conftest import publish, queued, scored  # noqa: F401  (queued is a fixture)
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +26,7 @@ LISTS = {
     "/api/v1/scenarios/",
     "/api/v1/editions/",
     "/api/v1/releases/",
+    "/api/v1/pilots/",
 }
 
 
@@ -88,6 +91,10 @@ def editions(catalog: dict[str, Any], queued: list[int]) -> dict[str, Edition]: 
 
 
 def test_every_item_of_every_public_list_and_edition_conforms_to_the_schema(editions: dict[str, Edition]) -> None:
+    # A published pilot (its opening verified), so the pilots list has an item.
+    pilot_world = build_world()
+    pilot = open_pilot(pilot_world)
+    pilots.pilot_stage_verify(actor=pilot_world["cora"], change=change_of(pilot, "opened"))
     client = Client()
     schema = Schema(client.get("/api/schema/", {"format": "json"}).json())
     # The public lists are the parameterless GET paths of the API that answer a page of results.

@@ -138,6 +138,7 @@ def test_page_api_and_downloads_show_the_same_figures(pipeline_world: dict[str, 
     assert "<svg" in page and "2025-Q3" in page and "<table" in page and "<script" not in page.split("</header>")[-1]
     assert Client().get(reverse("pipeline") + "?period=decade").status_code == 400
     assert Client().get("/api/v1/pipeline/?period=decade").status_code == 400
+    assert Client().get("/api/v1/pipeline/?period=").status_code == 400
 
 
 def test_the_pilot_api_filters_and_refuses_bad_filters(pipeline_world: dict[str, Any]) -> None:
