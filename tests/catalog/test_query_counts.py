@@ -22,10 +22,11 @@ PAGES = [
     ("/topics/?q=量子", 5),
     ("/topics/?setting=factory&cluster=gen-cluster-1", 5),
     ("/topics/?page=3", 5),
-    ("/topics/gen-topic-0/", 7),  # + the topic across published editions and their rounds (2 queries)
+    # + the topic across published editions and their rounds (2 queries), its scenario pull (up to 3)
+    ("/topics/gen-topic-0/", 10),
     ("/scenarios/", 3),
     ("/scenarios/?setting=city&direction=gen-direction-1", 3),
-    ("/scenarios/gen-scenario-0/", 7),  # + its entry and the releases that list it
+    ("/scenarios/gen-scenario-0/", 8),  # + its entry and the releases that list it, its published pilots
     ("/api/v1/directions/", 3),
     ("/api/v1/areas/", 2),
     ("/api/v1/areas/?direction=gen-direction-2", 3),  # + the check that the direction exists (400 if not)
