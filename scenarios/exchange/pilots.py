@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 
 from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
+from foresight.core.ratelimit import rate_limited
 from foresight.core.text import clean_text
 from scenarios.exchange.entries import WRITERS, _contact_problems
 from scenarios.models import Conversation, Entry, Membership, Organisation, Pilot, PilotOrganisation, PilotStageChange
@@ -53,6 +54,9 @@ STAGE_ORDER: tuple[str, ...] = Pilot.STAGE_ORDER
 FINAL = (Stage.STOPPED, Stage.MAINSTREAM)
 MAX_SUPPLIERS = 10
 MAX_FIGURE = 1_000_000_000
+# No stage is dated earlier: a typo such as year 1 or 0202 would otherwise stretch the public pipeline's
+# chart over centuries (it shows every period from the first).
+EARLIEST_DATE = dt.date(2000, 1, 1)
 
 
 def stage_rank(stage: str) -> int:
@@ -176,6 +180,10 @@ def _check_date(on: Any, *, after: dt.date | None) -> dt.date:
         raise ValidationError({"on": [_("Give the date the stage was reached.")]})
     if on > timezone.localdate():
         raise ValidationError({"on": [_("The date is in the future: record a stage once it is reached.")]})
+    if on < EARLIEST_DATE:
+        raise ValidationError(
+            {"on": [_("The date is too far back: give a date from %(date)s on.") % {"date": EARLIEST_DATE.isoformat()}]}
+        )
     if after is not None and on < after:
         raise ValidationError(
             {"on": [_("The date is before the previous stage's (%(date)s).") % {"date": after.isoformat()}]}
@@ -250,6 +258,13 @@ def pilot_open(
         raise ValidationError({"suppliers": [_("At most %(n)s suppliers.") % {"n": MAX_SUPPLIERS}]})
     fields = _evidence(evidence)
     day = _check_date(on, after=None)
+    if rate_limited(
+        scope="exchange:pilot_open",
+        key=str(demand.organisation_id),
+        limit=settings.EXCHANGE_PILOTS_PER_DAY,
+        window_seconds=24 * 3600,
+    ):
+        raise Conflict(_("Your organisation has opened many pilots today; please try again tomorrow."))
     now = timezone.now()
     pilot = Pilot(
         demand=demand,

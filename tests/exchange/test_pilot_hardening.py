@@ -1,0 +1,77 @@
+"""Pilots against careless and hostile input: Ann of Ruijin Hospital mistypes the opening's year as 0001 (it
+would stretch the public pipeline's chart over two thousand years), and an editor who opens pilot after
+pilot is stopped for the day before the curators' queue fills with them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from foresight.core.errors import Conflict
+from scenarios.exchange import pilots as svc
+from scenarios.models import Pilot, PilotStageChange
+from tests.exchange.pilot_world import build_world, days_ago, open_pilot, report
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(catalog: Any) -> dict[str, Any]:
+    return build_world()
+
+
+@pytest.mark.parametrize("on", [dt.date(1, 1, 1), dt.date(202, 6, 1), dt.date(1999, 12, 31)])
+def test_a_pilot_is_not_opened_on_a_date_centuries_ago(world: dict[str, Any], on: dt.date) -> None:
+    with pytest.raises(ValidationError) as caught:
+        svc.pilot_open(actor=world["ann"], demand=world["demand"], site_en="Ward 3", on=on, evidence=report())
+    assert "2000-01-01" in caught.value.message_dict["on"][0]
+    assert not Pilot.objects.exists() and not PilotStageChange.objects.exists()
+    pilot = svc.pilot_open(
+        actor=world["ann"], demand=world["demand"], site_en="Ward 3", on=dt.date(2000, 1, 1), evidence=report()
+    )
+    assert pilot.stage_changes.get().on == dt.date(2000, 1, 1)
+
+
+def test_the_opening_form_says_why_an_ancient_date_is_refused_and_keeps_the_typed_values(
+    world: dict[str, Any],
+) -> None:
+    client = Client()
+    client.force_login(world["ann"])
+    typed = {
+        "site_en": "Ward 3 of the east building",
+        "on": "0001-01-01",
+        "evidence_kind": "link",
+        "evidence_url": "https://reports.example/opening",
+    }
+    response = client.post(reverse("exchange:pilot-open", args=[world["demand"].code]), typed)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "too far back" in page and "Ward 3 of the east building" in page
+    assert not Pilot.objects.exists()
+
+
+@override_settings(EXCHANGE_PILOTS_PER_DAY=2)
+def test_an_organisation_opens_a_limited_number_of_pilots_a_day(world: dict[str, Any]) -> None:
+    open_pilot(world, on=days_ago(3))
+    open_pilot(world, on=days_ago(2))
+    with pytest.raises(Conflict):
+        open_pilot(world, on=days_ago(1))
+    assert Pilot.objects.count() == 2 and PilotStageChange.objects.count() == 2
+    # From the page: the refusal is a 409 with its reason, the typed site kept.
+    client = Client()
+    client.force_login(world["ann"])
+    typed = {
+        "site_en": "Ward 9",
+        "on": days_ago(1).isoformat(),
+        "evidence_kind": "link",
+        "evidence_url": "https://r.example/x",
+    }
+    response = client.post(reverse("exchange:pilot-open", args=[world["demand"].code]), typed)
+    assert response.status_code == 409
+    assert "many pilots today" in response.content.decode() and "Ward 9" in response.content.decode()
+    assert Pilot.objects.count() == 2
