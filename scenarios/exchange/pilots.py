@@ -22,6 +22,7 @@ Refusals change nothing: ``PermissionDenied`` (403), ``ValidationError`` (400) o
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -129,6 +130,14 @@ class EvidenceIn:
     users_reached: int | None = None
 
 
+def plain_text(value: object) -> str:
+    """Typed text as a pilot stores it (it is published in pages, CSV and JSON): NUL and the other control
+    characters removed — an escape sequence would reach the terminal of whoever reads the CSV — line breaks
+    and tabs kept, Windows line ends made plain, surrounding whitespace stripped."""
+    text = clean_text(value).replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc").strip()
+
+
 def _is_web_link(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.netloc) and len(url) <= 500
@@ -156,9 +165,9 @@ def _evidence(evidence: EvidenceIn) -> dict[str, Any]:
     values: dict[str, Any] = {
         "evidence_kind": evidence.kind,
         "evidence_url": url,
-        "evidence_title": clean_text(evidence.title or "")[:300],
-        "note_en": clean_text(evidence.note_en or ""),
-        "note_zh": clean_text(evidence.note_zh or ""),
+        "evidence_title": plain_text(evidence.title)[:300],
+        "note_en": plain_text(evidence.note_en),
+        "note_zh": plain_text(evidence.note_zh),
         **figures,
     }
     for name in ("note_en", "note_zh"):
@@ -192,7 +201,7 @@ def _check_date(on: Any, *, after: dt.date | None) -> dt.date:
 
 
 def _text_pair(en: str, zh: str, *, field: str, limit: int) -> tuple[str, str]:
-    en, zh = clean_text(en or ""), clean_text(zh or "")
+    en, zh = plain_text(en), plain_text(zh)
     if len(en) > limit or len(zh) > limit:
         raise ValidationError({field: [_("At most %(n)s characters.") % {"n": limit}]})
     return en, zh
@@ -437,7 +446,7 @@ def pilot_stage_verify(*, actor: Any, change: PilotStageChange) -> PilotStageCha
 
 def pilot_stage_reject(*, actor: Any, change: PilotStageChange, reason: str) -> PilotStageChange:
     """A curator does not accept a pending change's evidence, and says why; the claim no longer stands."""
-    text = clean_text(reason or "")
+    text = plain_text(reason)
     if not text:
         raise ValidationError({"reason": [_("Tell the pilot's organisations the reason.")]})
     if len(text) > 2000:

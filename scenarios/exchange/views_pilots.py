@@ -63,9 +63,14 @@ def _suppliers(pairs: list[tuple[str, str]]) -> list[tuple[Organisation, Entry |
             raise ValidationError({"suppliers": [_("Unknown organisation: %(code)s.") % {"code": org_code[:40]}]})
         capability = None
         if entry_code:
-            capability = exchange_selectors.entry_find(code=entry_code)
+            # Published capability entries only: whether an unpublished entry has this code is nobody's business.
+            capability = Entry.objects.filter(
+                code=entry_code, kind=Entry.Kind.CAPABILITY, status=Entry.Status.PUBLISHED
+            ).first()
             if capability is None:
-                raise ValidationError({"suppliers": [_("Unknown entry: %(code)s.") % {"code": entry_code[:40]}]})
+                raise ValidationError(
+                    {"suppliers": [_("No published capability entry: %(code)s.") % {"code": entry_code[:40]}]}
+                )
         out.append((organisation, capability))
     return out
 

@@ -1,6 +1,7 @@
 """Pilots against careless and hostile input: Ann of Ruijin Hospital mistypes the opening's year as 0001 (it
 would stretch the public pipeline's chart over two thousand years), and an editor who opens pilot after
-pilot is stopped for the day before the curators' queue fills with them."""
+pilot is stopped for the day before the curators' queue fills with them; pasted control characters never
+reach the published pilot, and the suppliers' lines do not tell whether an unpublished entry exists."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from foresight.core.errors import Conflict
+from scenarios.exchange import entries as entry_svc
 from scenarios.exchange import pilots as svc
 from scenarios.models import Pilot, PilotStageChange
 from tests.exchange.pilot_world import build_world, days_ago, open_pilot, report
@@ -75,3 +77,63 @@ def test_an_organisation_opens_a_limited_number_of_pilots_a_day(world: dict[str,
     assert response.status_code == 409
     assert "many pilots today" in response.content.decode() and "Ward 9" in response.content.decode()
     assert Pilot.objects.count() == 2
+
+
+def test_control_characters_never_reach_the_published_pilot(world: dict[str, Any]) -> None:
+    """Ann pastes text with a terminal escape sequence and a bell: the pilot's site, region, evidence and stop
+    reason — all published in the CSV — keep the words and the line breaks, not the control characters."""
+    pilot = svc.pilot_open(
+        actor=world["ann"],
+        demand=world["demand"],
+        site_en="Ward\x1b[31m 3\x07",
+        region_en="Shang\x08hai",
+        on=days_ago(20),
+        evidence=svc.EvidenceIn(
+            kind="link", url="https://reports.example/a", title="Re\x1bport", note_en="Line one\r\nline\x0c two"
+        ),
+    )
+    pilot.refresh_from_db()
+    assert (pilot.site_en, pilot.region_en) == ("Ward[31m 3", "Shanghai")
+    change = pilot.stage_changes.get()
+    assert (change.evidence_title, change.note_en) == ("Report", "Line one\nline two")
+    svc.pilot_stage_add(
+        actor=world["ann"],
+        pilot=pilot,
+        stage="stopped",
+        on=days_ago(1),
+        evidence=report(),
+        stop_reason_en="Closed\x1b]0;owned\x07 for works",
+    )
+    pilot.refresh_from_db()
+    assert pilot.stop_reason_en == "Closed]0;owned for works"
+
+
+def test_the_suppliers_lines_do_not_tell_whether_an_unpublished_entry_exists(world: dict[str, Any]) -> None:
+    """Olga's organisation has a draft capability; Ann naming its code learns no more than naming a code that
+    does not exist."""
+    draft = entry_svc.entry_create(
+        organisation=world["other"],
+        actor=world["olga"],
+        kind="capability",
+        title_en="Secret gripper",
+        summary_en="Not public yet.",
+        topics=[("humanoid-robots", "core")],
+        trl=4,
+        setting="hospital",
+    )
+    client = Client()
+    client.force_login(world["ann"])
+    url = reverse("exchange:pilot-open", args=[world["demand"].code])
+    base = {
+        "site_en": "Ward 3",
+        "on": days_ago(2).isoformat(),
+        "evidence_kind": "link",
+        "evidence_url": "https://r.example/a",
+    }
+    said = []
+    for code in (draft.code, "e-00000000"):
+        response = client.post(url, {**base, "suppliers": f"{world['other'].code} {code}"})
+        assert response.status_code == 400
+        said.append([str(e).replace(code, "CODE") for e in response.context["form"].errors["suppliers"]])
+    assert said[0] == said[1] == ["No published capability entry: CODE."]
+    assert not Pilot.objects.exists()
