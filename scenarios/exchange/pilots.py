@@ -267,6 +267,16 @@ def pilot_open(
         raise ValidationError({"suppliers": [_("At most %(n)s suppliers.") % {"n": MAX_SUPPLIERS}]})
     fields = _evidence(evidence)
     day = _check_date(on, after=None)
+    # One pilot under way per demand and site: a second click on "Open" (or a second tab) finds the first.
+    Entry.objects.select_for_update().filter(pk=demand.pk).exists()
+    same_site = Q(site_en__iexact=site[0]) if site[0] else Q()
+    if site[1]:
+        same_site |= Q(site_zh=site[1])
+    twin = Pilot.objects.filter(same_site, demand=demand).exclude(stage=Stage.STOPPED).order_by("pk").first()
+    if twin is not None:
+        raise Conflict(
+            _("This entry has a pilot at this site already (%(code)s): record its stages there.") % {"code": twin.code}
+        )
     if rate_limited(
         scope="exchange:pilot_open",
         key=str(demand.organisation_id),

@@ -137,3 +137,30 @@ def test_the_suppliers_lines_do_not_tell_whether_an_unpublished_entry_exists(wor
         said.append([str(e).replace(code, "CODE") for e in response.context["form"].errors["suppliers"]])
     assert said[0] == said[1] == ["No published capability entry: CODE."]
     assert not Pilot.objects.exists()
+
+
+def test_a_double_submitted_opening_makes_one_pilot_and_a_stopped_one_can_be_followed(world: dict[str, Any]) -> None:
+    """Ann clicks "Open" twice: the second submission points to the first pilot instead of making a twin that
+    would count twice in the pipeline. Once that pilot has stopped, a new one may start at the same site."""
+    client = Client()
+    client.force_login(world["ann"])
+    url = reverse("exchange:pilot-open", args=[world["demand"].code])
+    typed = {
+        "site_en": "Ward 3",
+        "site_zh": "三病区",
+        "on": days_ago(9).isoformat(),
+        "evidence_kind": "link",
+        "evidence_url": "https://r.example/a",
+    }
+    assert client.post(url, typed).status_code == 302
+    first = Pilot.objects.get()
+    again = client.post(url, {**typed, "site_en": "ward 3 "})
+    assert again.status_code == 409 and first.code in again.content.decode()
+    with pytest.raises(Conflict):  # the Chinese name alone is the same site too
+        svc.pilot_open(actor=world["ann"], demand=world["demand"], site_zh="三病区", on=days_ago(2), evidence=report())
+    assert Pilot.objects.count() == 1 and PilotStageChange.objects.count() == 1
+    svc.pilot_stage_add(
+        actor=world["ann"], pilot=first, stage="stopped", on=days_ago(1), evidence=report(), stop_reason_en="Moved."
+    )
+    assert client.post(url, typed).status_code == 302
+    assert Pilot.objects.count() == 2
