@@ -201,6 +201,9 @@ def stage_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def pilot_review(request: HttpRequest) -> HttpResponse:
     """The curators' page: evidence awaiting verification (oldest first) and the stale pilots."""
     queue = Paginator(selectors.evidence_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
+    unagreed = selectors.suppliers_without_agreement(pilot_ids=[c.pilot_id for c in queue.object_list])
+    for change in queue.object_list:
+        change.unagreed = unagreed.get(change.pilot_id, []) if change.stage == Pilot.Stage.OPENED else []
     stale = Paginator(selectors.stale_pilots(), PAGE_SIZE).get_page(request.GET.get("spage"))
     context = {"page": queue, "stale": stale, "stale_days": settings.PILOT_STALE_DAYS}
     return render(request, "exchange/pilot_review.html", context)

@@ -17,7 +17,7 @@ from foresight.core.errors import Conflict
 from scenarios.exchange import entries as entry_svc
 from scenarios.exchange import pilots as svc
 from scenarios.models import Pilot, PilotStageChange
-from tests.exchange.pilot_world import build_world, days_ago, open_pilot, report
+from tests.exchange.pilot_world import agreed_conversation, build_world, days_ago, open_pilot, report
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +164,25 @@ def test_a_double_submitted_opening_makes_one_pilot_and_a_stopped_one_can_be_fol
     )
     assert client.post(url, typed).status_code == 302
     assert Pilot.objects.count() == 2
+
+
+def test_the_curator_sees_which_named_suppliers_never_agreed_before_verifying_an_opening(
+    world: dict[str, Any],
+) -> None:
+    """Ann may name any organisation as a supplier. Unitree agreed in a conversation; Other Works never spoke
+    to her: Cora, verifying the opening, is told to check that Other Works takes part before it is public."""
+    agreed_conversation(world)
+    svc.pilot_open(
+        actor=world["ann"],
+        demand=world["demand"],
+        site_en="Ward 3",
+        suppliers=[(world["unitree"], world["capability"]), (world["other"], None)],
+        on=days_ago(4),
+        evidence=report(),
+    )
+    client = Client()
+    client.force_login(world["cora"])
+    page = client.get(reverse("exchange:pilot-review")).content.decode()
+    assert "Named by the owner without an agreed conversation" in page
+    warning = page.split("Named by the owner without an agreed conversation")[1].split("</td>")[0]
+    assert "Other Works" in warning and "Unitree" not in warning
