@@ -362,3 +362,4 @@ SIMILARITY_SYNC_REBUILD_MAX = envint("SIMILARITY_SYNC_REBUILD_MAX", 2000)
 EXCHANGE_MESSAGES_PER_HOUR = envint("EXCHANGE_MESSAGES_PER_HOUR", 30)  # per person, all conversations
 EXCHANGE_CONVERSATIONS_PER_DAY = envint("EXCHANGE_CONVERSATIONS_PER_DAY", 20)  # new ones, per organisation
 EXCHANGE_REPORTS_PER_DAY = envint("EXCHANGE_REPORTS_PER_DAY", 10)  # abuse reports, per person
+EXCHANGE_PILOTS_PER_DAY = envint("EXCHANGE_PILOTS_PER_DAY", 20)  # pilots opened, per demand owner organisation

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Min, Prefetch, Q, QuerySet, TextField, Value
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, TextField, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
 from django.utils.translation import get_language
@@ -20,7 +20,7 @@ from django.utils.translation import get_language
 from foresight.catalog.models import Direction
 from scenarios.exchange import pilots as svc
 from scenarios.exchange.pipeline import PilotFacts, pipeline_figures
-from scenarios.models import Entry, Organisation, Pilot, PilotOrganisation, PilotStageChange, Scenario
+from scenarios.models import Conversation, Entry, Organisation, Pilot, PilotOrganisation, PilotStageChange, Scenario
 
 Verified = PilotStageChange.Status.VERIFIED
 
@@ -81,6 +81,28 @@ def evidence_queue() -> QuerySet[PilotStageChange]:
         .select_related("pilot__demand__organisation")
         .order_by("submitted_at", "pk")
     )
+
+
+def suppliers_without_agreement(*, pilot_ids: list[int]) -> dict[int, list[str]]:
+    """For the curators who verify an opening: per pilot, the names of the suppliers its owner named that
+    have no conversation about the demand with the outcome "agreed to pilot" (one query). The owner may name
+    any organisation; until the curator checks, nothing says that organisation takes part."""
+    agreed = Conversation.objects.filter(
+        demand_id=OuterRef("pilot__demand_id"),
+        supplier_id=OuterRef("organisation_id"),
+        outcome=Conversation.Outcome.AGREED,
+    )
+    rows = (
+        PilotOrganisation.objects.filter(pilot_id__in=pilot_ids, role="supplier")
+        .exclude(Exists(agreed))
+        .order_by("pilot_id", "organisation__code")
+        .values_list("pilot_id", "organisation__name_en", "organisation__name_zh")
+    )
+    zh = (get_language() or "").lower().startswith("zh")
+    named: dict[int, list[str]] = defaultdict(list)
+    for pilot_id, name_en, name_zh in rows:
+        named[pilot_id].append((name_zh or name_en) if zh else (name_en or name_zh))
+    return dict(named)
 
 
 def stale_pilots() -> QuerySet[Pilot]:

@@ -22,6 +22,7 @@ Refusals change nothing: ``PermissionDenied`` (403), ``ValidationError`` (400) o
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ from django.utils.translation import gettext as _
 
 from foresight.core.audit import audit_log
 from foresight.core.errors import Conflict
+from foresight.core.ratelimit import rate_limited
 from foresight.core.text import clean_text
 from scenarios.exchange.entries import WRITERS, _contact_problems
 from scenarios.models import Conversation, Entry, Membership, Organisation, Pilot, PilotOrganisation, PilotStageChange
@@ -53,6 +55,9 @@ STAGE_ORDER: tuple[str, ...] = Pilot.STAGE_ORDER
 FINAL = (Stage.STOPPED, Stage.MAINSTREAM)
 MAX_SUPPLIERS = 10
 MAX_FIGURE = 1_000_000_000
+# No stage is dated earlier: a typo such as year 1 or 0202 would otherwise stretch the public pipeline's
+# chart over centuries (it shows every period from the first).
+EARLIEST_DATE = dt.date(2000, 1, 1)
 
 
 def stage_rank(stage: str) -> int:
@@ -125,6 +130,14 @@ class EvidenceIn:
     users_reached: int | None = None
 
 
+def plain_text(value: object) -> str:
+    """Typed text as a pilot stores it (it is published in pages, CSV and JSON): NUL and the other control
+    characters removed — an escape sequence would reach the terminal of whoever reads the CSV — line breaks
+    and tabs kept, Windows line ends made plain, surrounding whitespace stripped."""
+    text = clean_text(value).replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc").strip()
+
+
 def _is_web_link(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.netloc) and len(url) <= 500
@@ -152,9 +165,9 @@ def _evidence(evidence: EvidenceIn) -> dict[str, Any]:
     values: dict[str, Any] = {
         "evidence_kind": evidence.kind,
         "evidence_url": url,
-        "evidence_title": clean_text(evidence.title or "")[:300],
-        "note_en": clean_text(evidence.note_en or ""),
-        "note_zh": clean_text(evidence.note_zh or ""),
+        "evidence_title": plain_text(evidence.title)[:300],
+        "note_en": plain_text(evidence.note_en),
+        "note_zh": plain_text(evidence.note_zh),
         **figures,
     }
     for name in ("note_en", "note_zh"):
@@ -176,6 +189,10 @@ def _check_date(on: Any, *, after: dt.date | None) -> dt.date:
         raise ValidationError({"on": [_("Give the date the stage was reached.")]})
     if on > timezone.localdate():
         raise ValidationError({"on": [_("The date is in the future: record a stage once it is reached.")]})
+    if on < EARLIEST_DATE:
+        raise ValidationError(
+            {"on": [_("The date is too far back: give a date from %(date)s on.") % {"date": EARLIEST_DATE.isoformat()}]}
+        )
     if after is not None and on < after:
         raise ValidationError(
             {"on": [_("The date is before the previous stage's (%(date)s).") % {"date": after.isoformat()}]}
@@ -184,7 +201,7 @@ def _check_date(on: Any, *, after: dt.date | None) -> dt.date:
 
 
 def _text_pair(en: str, zh: str, *, field: str, limit: int) -> tuple[str, str]:
-    en, zh = clean_text(en or ""), clean_text(zh or "")
+    en, zh = plain_text(en), plain_text(zh)
     if len(en) > limit or len(zh) > limit:
         raise ValidationError({field: [_("At most %(n)s characters.") % {"n": limit}]})
     return en, zh
@@ -250,6 +267,23 @@ def pilot_open(
         raise ValidationError({"suppliers": [_("At most %(n)s suppliers.") % {"n": MAX_SUPPLIERS}]})
     fields = _evidence(evidence)
     day = _check_date(on, after=None)
+    # One pilot under way per demand and site: a second click on "Open" (or a second tab) finds the first.
+    Entry.objects.select_for_update().filter(pk=demand.pk).exists()
+    same_site = Q(site_en__iexact=site[0]) if site[0] else Q()
+    if site[1]:
+        same_site |= Q(site_zh=site[1])
+    twin = Pilot.objects.filter(same_site, demand=demand).exclude(stage=Stage.STOPPED).order_by("pk").first()
+    if twin is not None:
+        raise Conflict(
+            _("This entry has a pilot at this site already (%(code)s): record its stages there.") % {"code": twin.code}
+        )
+    if rate_limited(
+        scope="exchange:pilot_open",
+        key=str(demand.organisation_id),
+        limit=settings.EXCHANGE_PILOTS_PER_DAY,
+        window_seconds=24 * 3600,
+    ):
+        raise Conflict(_("Your organisation has opened many pilots today; please try again tomorrow."))
     now = timezone.now()
     pilot = Pilot(
         demand=demand,
@@ -422,7 +456,7 @@ def pilot_stage_verify(*, actor: Any, change: PilotStageChange) -> PilotStageCha
 
 def pilot_stage_reject(*, actor: Any, change: PilotStageChange, reason: str) -> PilotStageChange:
     """A curator does not accept a pending change's evidence, and says why; the claim no longer stands."""
-    text = clean_text(reason or "")
+    text = plain_text(reason)
     if not text:
         raise ValidationError({"reason": [_("Tell the pilot's organisations the reason.")]})
     if len(text) > 2000:

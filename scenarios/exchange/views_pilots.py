@@ -63,9 +63,14 @@ def _suppliers(pairs: list[tuple[str, str]]) -> list[tuple[Organisation, Entry |
             raise ValidationError({"suppliers": [_("Unknown organisation: %(code)s.") % {"code": org_code[:40]}]})
         capability = None
         if entry_code:
-            capability = exchange_selectors.entry_find(code=entry_code)
+            # Published capability entries only: whether an unpublished entry has this code is nobody's business.
+            capability = Entry.objects.filter(
+                code=entry_code, kind=Entry.Kind.CAPABILITY, status=Entry.Status.PUBLISHED
+            ).first()
             if capability is None:
-                raise ValidationError({"suppliers": [_("Unknown entry: %(code)s.") % {"code": entry_code[:40]}]})
+                raise ValidationError(
+                    {"suppliers": [_("No published capability entry: %(code)s.") % {"code": entry_code[:40]}]}
+                )
         out.append((organisation, capability))
     return out
 
@@ -196,6 +201,9 @@ def stage_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def pilot_review(request: HttpRequest) -> HttpResponse:
     """The curators' page: evidence awaiting verification (oldest first) and the stale pilots."""
     queue = Paginator(selectors.evidence_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
+    unagreed = selectors.suppliers_without_agreement(pilot_ids=[c.pilot_id for c in queue.object_list])
+    for change in queue.object_list:
+        change.unagreed = unagreed.get(change.pilot_id, []) if change.stage == Pilot.Stage.OPENED else []
     stale = Paginator(selectors.stale_pilots(), PAGE_SIZE).get_page(request.GET.get("spage"))
     context = {"page": queue, "stale": stale, "stale_days": settings.PILOT_STALE_DAYS}
     return render(request, "exchange/pilot_review.html", context)

@@ -99,9 +99,11 @@ def days_ago(n: int) -> dt.date:
 
 
 def open_pilot(world: dict[str, Any], *, on: dt.date | None = None, **values: Any) -> Pilot:
+    number = world["pilots_opened"] = world.get("pilots_opened", 0) + 1
+    suffix = "" if number == 1 else f" #{number}"  # one pilot under way per demand and site
     given: dict[str, Any] = {
-        "site_en": "Ruijin Hospital, ward 3",
-        "site_zh": "瑞金医院三病区",
+        "site_en": "Ruijin Hospital, ward 3" + suffix,
+        "site_zh": "瑞金医院三病区" + suffix,
         "region_en": "Shanghai",
         "region_zh": "上海",
         "suppliers": [(world["unitree"], world["capability"])],
